@@ -1,0 +1,34 @@
+"""The ASGI application: JSON API v1, pages and health check, over one :class:`Core`."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from api import pages
+from api.access_log import AccessLog
+from api.errors import HANDLERS
+from api.routes import accounts
+from gateway.core import Core
+
+
+async def healthz(request: Request) -> Response:
+    """GET /healthz -> 200 {"status": "ok"} when the database answers."""
+    core: Core = request.app.state.core
+    await run_in_threadpool(core.accounts.count)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(core: Core, *, extra_routes: list[BaseRoute] | None = None) -> AccessLog:
+    """Build the ASGI app. ``extra_routes`` lets the composition root mount routes of
+    other fronts (the link service) on the same listener."""
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes += accounts.routes
+    routes += pages.routes
+    routes += extra_routes or []
+    app = Starlette(routes=routes, exception_handlers=HANDLERS)  # type: ignore[arg-type]
+    app.state.core = core
+    return AccessLog(app)

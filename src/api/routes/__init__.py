@@ -1,0 +1,1 @@
+"""Route groups of the JSON API v1, one module per concept."""

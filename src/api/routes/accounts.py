@@ -1,0 +1,125 @@
+"""Accounts, login and tokens: ``/api/v1/accounts``, ``/api/v1/login``,
+``/api/v1/account``, ``/api/v1/tokens``."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.requests import (
+    check_fields,
+    client_address,
+    core_of,
+    json_body,
+    require_principal,
+)
+from gateway.accounts import TokenInfo
+from gateway.errors import BadRequest, RateLimited
+from gateway.timefmt import iso
+
+SIGNUPS_PER_HOUR = 20
+
+
+def token_json(token: TokenInfo) -> dict[str, object]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "createdAt": iso(token.created_at),
+        "lastUsedAt": iso(token.last_used_at) if token.last_used_at else None,
+    }
+
+
+async def create_account(request: Request) -> Response:
+    """POST /api/v1/accounts {"username","email","password"} -> 201 account + token."""
+    core = core_of(request)
+    body = await json_body(request)
+    check_fields(body, required={"username", "email", "password"}, optional=set())
+    address = client_address(request)
+    window = await run_in_threadpool(core.counters.peek, f"signup:{address}", 3600)
+    if window.count >= SIGNUPS_PER_HOUR:
+        raise RateLimited(
+            "too many accounts created from this address; try again later",
+            retry_after=window.retry_after(core.clock()),
+        )
+    account = await run_in_threadpool(
+        core.accounts.create, body["username"], body["email"], body["password"]
+    )
+    await run_in_threadpool(core.counters.hit, f"signup:{address}", 3600)
+    token, secret = await run_in_threadpool(core.accounts.create_token, account.id, "signup")
+    return JSONResponse(
+        {"account": account.public(), "token": secret, "tokenId": token.id}, status_code=201
+    )
+
+
+async def login(request: Request) -> Response:
+    """POST /api/v1/login {"identifier","password"} -> 200 {"token", ...}."""
+    core = core_of(request)
+    body = await json_body(request)
+    check_fields(body, required={"identifier", "password"}, optional={"tokenName"})
+    identifier, password = body["identifier"], body["password"]
+    if not isinstance(identifier, str) or not isinstance(password, str):
+        raise BadRequest("identifier and password must be strings")
+    name = body.get("tokenName", "login")
+    account = await run_in_threadpool(
+        core.auth.check_password, identifier, password, address=client_address(request)
+    )
+    token, secret = await run_in_threadpool(core.accounts.create_token, account.id, name)
+    return JSONResponse({"token": secret, "tokenId": token.id, "account": account.public()})
+
+
+async def me(request: Request) -> Response:
+    """GET /api/v1/account -> the caller's account, with current usage."""
+    principal = await require_principal(request)
+    account = await run_in_threadpool(core_of(request).accounts.get, principal.account_id)
+    return JSONResponse({"account": account.public()})
+
+
+async def list_tokens(request: Request) -> Response:
+    principal = await require_principal(request)
+    tokens = await run_in_threadpool(core_of(request).accounts.list_tokens, principal.account_id)
+    return JSONResponse(
+        {
+            "tokens": [
+                token_json(t) | {"current": t.id == principal.token_id} for t in tokens
+            ]
+        }
+    )
+
+
+async def create_token(request: Request) -> Response:
+    """POST /api/v1/tokens {"name"?} -> 201 with the token, shown this once."""
+    principal = await require_principal(request)
+    body = await json_body(request) if await _has_body(request) else {}
+    check_fields(body, required=set(), optional={"name"})
+    token, secret = await run_in_threadpool(
+        core_of(request).accounts.create_token, principal.account_id, body.get("name", "")
+    )
+    return JSONResponse(token_json(token) | {"token": secret}, status_code=201)
+
+
+async def revoke_token(request: Request) -> Response:
+    principal = await require_principal(request)
+    try:
+        token_id = int(request.path_params["token_id"])
+    except ValueError:
+        raise BadRequest("token id must be a number") from None
+    await run_in_threadpool(core_of(request).accounts.revoke_token, principal.account_id, token_id)
+    return Response(status_code=204)
+
+
+async def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return bool(request.headers.get("transfer-encoding")) or (length not in (None, "0"))
+
+
+routes = [
+    Route("/api/v1/accounts", create_account, methods=["POST"]),
+    Route("/api/v1/login", login, methods=["POST"]),
+    Route("/api/v1/account", me, methods=["GET"]),
+    Route("/api/v1/tokens", list_tokens, methods=["GET"]),
+    Route("/api/v1/tokens", create_token, methods=["POST"]),
+    Route("/api/v1/tokens/{token_id}", revoke_token, methods=["DELETE"]),
+]

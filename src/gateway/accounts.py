@@ -1,0 +1,315 @@
+"""Accounts and login tokens.
+
+Usernames are lowercase and bucket-safe (``[a-z0-9-]``, 3-63, no leading or trailing
+``-``); emails are stored lowercased. Tokens are random, returned once, and stored
+only as their SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.db import Database
+from gateway.errors import BadRequest, Conflict, NotFound
+from gateway.models import Account, Token
+from gateway.passwords import Passwords
+from gateway.storage import Storage
+
+USERNAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+PLANS = ("free", "pro")
+TOKEN_PREFIX = "lk_"
+RESERVED_USERNAMES = frozenset(
+    {"api", "account", "accounts", "admin", "download", "healthz", "static", "dav", "guest",
+     "login", "logout", "settings", "dashboard", "links", "root", "system", "www"}
+)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What the core tells fronts about an account. ``stamp`` changes with the password."""
+
+    id: int
+    username: str
+    email: str
+    plan: str
+    quota_bytes: int
+    used_bytes: int
+    default_region: str
+    created_at: float
+    stamp: str
+
+    def public(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "plan": self.plan,
+            "quotaBytes": self.quota_bytes,
+            "usedBytes": self.used_bytes,
+            "defaultRegion": self.default_region,
+        }
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    account_id: int
+    prefix: str
+    name: str
+    created_at: float
+    last_used_at: float | None
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _info(account: Account) -> AccountInfo:
+    return AccountInfo(
+        id=account.id,
+        username=account.username,
+        email=account.email,
+        plan=account.plan,
+        quota_bytes=account.quota_bytes,
+        used_bytes=account.used_bytes,
+        default_region=account.default_region,
+        created_at=account.created_at,
+        stamp=_stamp(account.password_hash),
+    )
+
+
+def check_username(username: object) -> str:
+    if not isinstance(username, str):
+        raise BadRequest("username must be a string")
+    if not USERNAME.match(username):
+        raise BadRequest(
+            "username must be 3-63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit"
+        )
+    if username in RESERVED_USERNAMES:
+        raise BadRequest(f"username {username!r} is reserved")
+    return username
+
+
+def check_email(email: object) -> str:
+    if not isinstance(email, str) or not EMAIL.match(email.strip()) or len(email) > 254:
+        raise BadRequest("email must be an address such as you@example.com")
+    return email.strip().lower()
+
+
+class Accounts:
+    """Creates accounts, checks passwords, and issues and revokes tokens."""
+
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        passwords: Passwords,
+        config: Config,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.storage = storage
+        self.passwords = passwords
+        self.config = config
+        self.clock = clock
+        self._last_used_written: dict[int, float] = {}
+
+    def create(
+        self, username: object, email: object, password: object, *, plan: str = "free"
+    ) -> AccountInfo:
+        """Create an account with its home folder. Raises Conflict for a taken name or email."""
+        username = check_username(username)
+        email = check_email(email)
+        password = Passwords.check_policy(password)
+        if plan not in PLANS:
+            raise BadRequest(f"plan must be one of: {', '.join(PLANS)}")
+        password_hash = self.passwords.hash(password)
+        try:
+            with self.db.write() as session:
+                taken = session.scalar(
+                    select(Account.username).where(
+                        or_(Account.username == username, Account.email == email)
+                    )
+                )
+                if taken is not None:
+                    what = "username" if taken == username else "email"
+                    raise Conflict(f"that {what} is already registered")
+                account = Account(
+                    username=username,
+                    email=email,
+                    password_hash=password_hash,
+                    plan=plan,
+                    quota_bytes=self.config.default_quota,
+                    used_bytes=0,
+                    reserved_bytes=0,
+                    default_region=self.config.default_region,
+                    is_guest=False,
+                    created_at=self.clock(),
+                )
+                session.add(account)
+                session.flush()
+                self.storage.create_home(session, account)
+                return _info(account)
+        except IntegrityError:
+            raise Conflict("that username or email is already registered") from None
+
+    def get(self, account_id: int) -> AccountInfo:
+        with self.db.read() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound("no such account")
+            return _info(account)
+
+    def find(self, identifier: str) -> AccountInfo:
+        """By username or email (case-insensitive)."""
+        key = identifier.strip().lower()
+        with self.db.read() as session:
+            account = session.scalars(
+                select(Account).where(or_(Account.username == key, Account.email == key))
+            ).one_or_none()
+            if account is None:
+                raise NotFound(f"no account {identifier!r}")
+            return _info(account)
+
+    def verify_password(self, identifier: str, password: str) -> AccountInfo | None:
+        """The account if ``password`` is right, else ``None``. Rehashes an outdated hash."""
+        key = identifier.strip().lower()
+        with self.db.read() as session:
+            account = session.scalars(
+                select(Account).where(or_(Account.username == key, Account.email == key))
+            ).one_or_none()
+        if account is None:
+            self.passwords.burn(password)
+            return None
+        if not self.passwords.verify(account.password_hash, password):
+            return None
+        if self.passwords.needs_rehash(account.password_hash):
+            new_hash = self.passwords.hash(password)
+            with self.db.write() as session:
+                session.execute(
+                    update(Account)
+                    .where(Account.id == account.id, Account.password_hash == account.password_hash)
+                    .values(password_hash=new_hash)
+                )
+            account.password_hash = new_hash
+        return _info(account)
+
+    def set_password(self, account_id: int, password: object) -> AccountInfo:
+        password = Passwords.check_policy(password)
+        new_hash = self.passwords.hash(password)
+        with self.db.write() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise NotFound("no such account")
+            account.password_hash = new_hash
+            return _info(account)
+
+    def set_plan(self, username: str, plan: str) -> AccountInfo:
+        if plan not in PLANS:
+            raise BadRequest(f"plan must be one of: {', '.join(PLANS)}")
+        with self.db.write() as session:
+            account = session.scalars(
+                select(Account).where(Account.username == username.lower())
+            ).one_or_none()
+            if account is None:
+                raise NotFound(f"no account {username!r}")
+            account.plan = plan
+            return _info(account)
+
+    def set_quota(self, username: str, quota_bytes: int) -> AccountInfo:
+        with self.db.write() as session:
+            account = session.scalars(
+                select(Account).where(Account.username == username.lower())
+            ).one_or_none()
+            if account is None:
+                raise NotFound(f"no account {username!r}")
+            account.quota_bytes = quota_bytes
+            return _info(account)
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def create_token(self, account_id: int, name: str = "") -> tuple[TokenInfo, str]:
+        """A new login token: ``(metadata, secret)``. The secret is not kept anywhere."""
+        if not isinstance(name, str) or len(name) > 100:
+            raise BadRequest("token name must be a string of at most 100 characters")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.write() as session:
+            token = Token(
+                account_id=account_id,
+                token_hash=hash_secret(secret),
+                prefix=secret[:10],
+                name=name,
+                created_at=self.clock(),
+                last_used_at=None,
+            )
+            session.add(token)
+            session.flush()
+            return _token_info(token), secret
+
+    def list_tokens(self, account_id: int) -> list[TokenInfo]:
+        with self.db.read() as session:
+            tokens = session.scalars(
+                select(Token).where(Token.account_id == account_id).order_by(Token.id)
+            ).all()
+            return [_token_info(t) for t in tokens]
+
+    def revoke_token(self, account_id: int, token_id: int) -> None:
+        with self.db.write() as session:
+            gone = session.execute(
+                delete(Token).where(Token.id == token_id, Token.account_id == account_id)
+            ).rowcount  # type: ignore[attr-defined]
+        if not gone:
+            raise NotFound("no such token")
+
+    def resolve_token(self, secret: str) -> tuple[AccountInfo, TokenInfo] | None:
+        """The account and token for a token secret, or ``None``; one query."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(Account, Token)
+                .join(Token, Token.account_id == Account.id)
+                .where(Token.token_hash == hash_secret(secret))
+            ).one_or_none()
+            if row is None:
+                return None
+            account, token = row
+            info, token_info = _info(account), _token_info(token)
+        self._touch(token_info)
+        return info, token_info
+
+    def _touch(self, token: TokenInfo) -> None:
+        """Record last use, at most once a minute per token, to keep reads cheap."""
+        now = self.clock()
+        if now - self._last_used_written.get(token.id, 0.0) < 60:
+            return
+        self._last_used_written[token.id] = now
+        with self.db.write() as session:
+            session.execute(update(Token).where(Token.id == token.id).values(last_used_at=now))
+
+    def count(self) -> int:
+        with self.db.read() as session:
+            return int(session.scalar(select(func.count()).select_from(Account)) or 0)
+
+
+def _token_info(token: Token) -> TokenInfo:
+    return TokenInfo(
+        id=token.id,
+        account_id=token.account_id,
+        prefix=token.prefix,
+        name=token.name,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+    )

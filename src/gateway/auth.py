@@ -1,0 +1,143 @@
+"""One way to turn a request's credentials into a principal, for every front.
+
+``Authorization: Bearer <token>`` or ``Authorization: Basic base64(user:password)``,
+where *user* is the username or the email. argon2 is slow on purpose and rclone sends
+Basic on every request, so a verified Basic credential is remembered for a short
+time, keyed by an HMAC of the credential (the password itself is never kept); the
+remembered entry is checked against the account's current password stamp on every
+use, so a password change drops it in every process. Failed checks count against
+the login throttle, whichever front they came through.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from gateway.accounts import AccountInfo, Accounts
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.errors import NotFound, RateLimited, Unauthorized
+from gateway.throttle import LoginThrottle
+
+BASIC_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as. ``token_id`` is set when a login token was used."""
+
+    account: AccountInfo
+    max_object_size: int
+    token_id: int | None = None
+
+    @property
+    def account_id(self) -> int:
+        return self.account.id
+
+    @property
+    def username(self) -> str:
+        return self.account.username
+
+
+class Authenticator:
+    def __init__(
+        self,
+        accounts: Accounts,
+        throttle: LoginThrottle,
+        config: Config,
+        secret: bytes,
+        clock: Clock,
+    ) -> None:
+        self.accounts = accounts
+        self.throttle = throttle
+        self.config = config
+        self.clock = clock
+        self._secret = secret
+        self._cache: OrderedDict[bytes, tuple[int, str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def principal_for(self, account: AccountInfo, token_id: int | None = None) -> Principal:
+        return Principal(account, self.config.max_object_size, token_id)
+
+    def resolve(self, authorization: str | None, *, address: str = "") -> Principal | None:
+        """The principal for an ``Authorization`` header value; ``None`` when there is
+        no header. Raises :class:`Unauthorized` for credentials that do not check out
+        and :class:`RateLimited` while the identifier or address is throttled."""
+        if not authorization:
+            return None
+        scheme, _, value = authorization.strip().partition(" ")
+        scheme = scheme.lower()
+        value = value.strip()
+        if scheme == "bearer" and value:
+            return self.bearer(value)
+        if scheme == "basic" and value:
+            identifier, password = _decode_basic(value)
+            return self.basic(identifier, password, address=address)
+        raise Unauthorized("use Authorization: Bearer <token> or Basic <base64 user:password>")
+
+    def bearer(self, token: str) -> Principal:
+        found = self.accounts.resolve_token(token)
+        if found is None:
+            raise Unauthorized("invalid or revoked token")
+        account, token_info = found
+        return self.principal_for(account, token_info.id)
+
+    def basic(self, identifier: str, password: str, *, address: str = "") -> Principal:
+        key = hmac.new(
+            self._secret, identifier.lower().encode() + b"\0" + password.encode(), hashlib.sha256
+        ).digest()
+        now = self.clock()
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None and cached[2] > now:
+            try:
+                account = self.accounts.get(cached[0])
+            except NotFound:
+                account = None
+            if account is not None and account.stamp == cached[1]:
+                return self.principal_for(account)
+            with self._lock:
+                self._cache.pop(key, None)
+        account = self.check_password(identifier, password, address=address)
+        with self._lock:
+            self._cache[key] = (account.id, account.stamp, now + self.config.basic_cache_seconds)
+            self._cache.move_to_end(key)
+            while len(self._cache) > BASIC_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return self.principal_for(account)
+
+    def check_password(self, identifier: str, password: str, *, address: str = "") -> AccountInfo:
+        """Verify a password under the login throttle (used by login and Basic)."""
+        self.throttle.check(identifier, address)
+        account = self.accounts.verify_password(identifier, password)
+        if account is None:
+            self.throttle.failed(identifier, address)
+            raise Unauthorized("wrong username, email or password")
+        self.throttle.succeeded(identifier)
+        return account
+
+    def forget(self, account_id: int) -> None:
+        """Drop remembered Basic credentials of an account (after a password change)."""
+        with self._lock:
+            for key in [k for k, v in self._cache.items() if v[0] == account_id]:
+                del self._cache[key]
+
+
+def _decode_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("malformed Basic credentials") from None
+    identifier, sep, password = decoded.partition(":")
+    if not sep or not identifier:
+        raise Unauthorized("malformed Basic credentials: expected user:password")
+    return identifier, password
+
+
+__all__ = ["Authenticator", "Principal", "RateLimited"]

@@ -1,0 +1,164 @@
+"""Blob stores: where a region keeps the bytes of files.
+
+A blob is written once under a key chosen by the engine and never changed. The
+engine writes it as a *pending* object (``open_writer``), which is invisible to
+readers until :meth:`BlobWriter.commit` makes it durable and visible in one step.
+A crash before commit leaves at most a pending object, which :meth:`BlobStore.discard`
+removes; the engine records the key before writing so it can always do that.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from gateway.errors import NotFound
+
+BLOCK = 1024 * 1024
+
+
+class BlobWriter(Protocol):
+    """A pending blob being written."""
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``. MUST NOT make anything visible."""
+
+    def commit(self) -> None:
+        """Make the blob durable (fsync) and visible under its key, atomically."""
+
+    def abort(self) -> None:
+        """Drop what was written. MUST be safe to call after a failed write or twice."""
+
+
+class BlobStore(Protocol):
+    """The contract every region backend meets (one test suite runs against each)."""
+
+    def open_writer(self, key: str) -> BlobWriter:
+        """Start a pending blob for ``key``. The key MUST NOT already exist."""
+
+    def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """Yield the blob's bytes from ``offset`` (``length`` of them, or to the end) in
+        blocks of at most 1 MiB. Raises :class:`NotFound` for a missing key."""
+
+    def size(self, key: str) -> int:
+        """The committed blob's size. Raises :class:`NotFound` for a missing key."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove a committed blob; a missing key is not an error."""
+
+    def discard(self, key: str) -> None:
+        """Remove whatever a writer left for ``key``, pending or committed."""
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path for zero-copy serving, or ``None`` if the backend has none."""
+
+
+def new_key() -> str:
+    """A fresh random blob key (hex, 32 characters)."""
+    return uuid.uuid4().hex
+
+
+class LocalBlobStore:
+    """Blobs as files under ``root/ab/cd/<key>``; pending ones under ``root/tmp/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if len(key) < 8 or not key.isalnum():
+            raise NotFound("no such blob")
+        return self.root / key[:2] / key[2:4] / key
+
+    def open_writer(self, key: str) -> LocalBlobWriter:
+        final = self._path(key)
+        if final.exists():
+            raise FileExistsError(key)
+        return LocalBlobWriter(self.tmp / key, final)
+
+    def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFound("no such blob") from None
+        return _read_blocks(handle, offset, length)
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise NotFound("no such blob") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def discard(self, key: str) -> None:
+        (self.tmp / key).unlink(missing_ok=True)
+        self.delete(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def pending_keys(self) -> list[str]:
+        """Keys of pending objects (for start-up checks and tests)."""
+        return sorted(p.name for p in self.tmp.iterdir())
+
+
+def _read_blocks(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
+    with handle:
+        if offset:
+            handle.seek(offset)
+        remaining = length
+        while remaining is None or remaining > 0:
+            block = handle.read(BLOCK if remaining is None else min(BLOCK, remaining))
+            if not block:
+                return
+            if remaining is not None:
+                remaining -= len(block)
+            yield block
+
+
+class LocalBlobWriter:
+    def __init__(self, pending: Path, final: Path) -> None:
+        self._pending = pending
+        self._final = final
+        self._handle: BinaryIO | None = pending.open("xb")
+
+    def write(self, data: bytes) -> None:
+        assert self._handle is not None, "writer is closed"
+        self._handle.write(data)
+
+    def commit(self) -> None:
+        assert self._handle is not None, "writer is closed"
+        handle, self._handle = self._handle, None
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+        finally:
+            handle.close()
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._pending, self._final)
+        _fsync_dir(self._final.parent)
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._pending.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

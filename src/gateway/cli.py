@@ -1,0 +1,135 @@
+"""The ``lockr`` command: ``serve``, ``user``, ``token``.
+
+Every subcommand takes ``--data DIR`` and ``--config FILE``; settings resolve as
+flags > ``LOCKR_*`` environment > TOML file > defaults (see :mod:`gateway.config`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from gateway.config import Config, load_config
+from gateway.core import Core, build_core
+from gateway.errors import LockrError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", metavar="DIR", help="data folder (default ./lockr-data)")
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lockr", description="Self-hosted storage: JSON API, WebDAV, links."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    _common(serve)
+    serve.add_argument("--http", metavar="HOST:PORT", help="HTTP listener (127.0.0.1:8080)")
+    serve.add_argument("--dav", metavar="HOST:PORT", help="WebDAV listener (127.0.0.1:8081)")
+
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = user_commands.add_parser("add", help="create an account")
+    _common(add)
+    add.add_argument("name", help="username: 3-63 of a-z, 0-9, '-'")
+    add.add_argument("--email", required=True)
+    add.add_argument("--plan", choices=["free", "pro"], default="free")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    set_plan = user_commands.add_parser("set-plan", help="change an account's plan")
+    _common(set_plan)
+    set_plan.add_argument("name")
+    set_plan.add_argument("plan", choices=["free", "pro"])
+    listing = user_commands.add_parser("list", help="list accounts")
+    _common(listing)
+
+    token = commands.add_parser("token", help="manage login tokens")
+    token_commands = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    _common(create)
+    create.add_argument("name", help="the account's username or email")
+    create.add_argument("--label", default="cli", help="a name to tell the token apart")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    flags = {"data": args.data}
+    if args.command == "serve":
+        flags |= {"http": args.http, "dav": args.dav}
+    return load_config(file=args.config, flags=flags)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise SystemExit("lockr: the passwords differ")
+    return password
+
+
+def _user_add(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.create(args.name, args.email, _read_password(args), plan=args.plan)
+    print(f"created account {account.username} <{account.email}> on the {account.plan} plan")
+
+
+def _user_set_plan(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.set_plan(args.name, args.plan)
+    print(f"{account.username} is now on the {account.plan} plan")
+
+
+def _user_list(core: Core, _args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from gateway.models import Account
+
+    with core.db.read() as session:
+        for account in session.scalars(select(Account).order_by(Account.username)):
+            print(
+                f"{account.username}\t{account.email}\t{account.plan}\t"
+                f"{account.used_bytes}/{account.quota_bytes} bytes"
+            )
+
+
+def _token_create(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.find(args.name)
+    _info, secret = core.accounts.create_token(account.id, args.label)
+    print(secret)
+
+
+ACTIONS = {
+    ("user", "add"): _user_add,
+    ("user", "set-plan"): _user_set_plan,
+    ("user", "list"): _user_list,
+    ("token", "create"): _token_create,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _config(args)
+        if args.command == "serve":
+            from gateway.server import serve
+
+            return serve(config)
+        core = build_core(config)
+        try:
+            ACTIONS[(args.command, args.action)](core, args)
+        finally:
+            core.db.dispose()
+    except LockrError as exc:
+        print(f"lockr: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

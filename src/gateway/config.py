@@ -1,0 +1,301 @@
+"""Configuration: defaults < TOML file < ``LOCKR_*`` environment < command-line flags.
+
+Every setting is declared once in :data:`SETTINGS` with its parser, default and a
+one-line description; the docs list the same names (a test checks that). The TOML
+file uses the setting names as top-level keys, plus ``[regions.NAME]`` tables::
+
+    data = "/var/lib/lockr"
+    http = "0.0.0.0:8080"
+    default_quota = "100GiB"
+
+    [regions.us-central1]
+    backend = "local"
+    path = "/srv/blobs/us-central1"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import BadRequest
+
+GiB = 1024**3
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class ConfigError(BadRequest):
+    """A setting has a value lockr cannot use; the message names the setting."""
+
+    code = "config"
+
+
+@dataclass(frozen=True)
+class Listen:
+    """A host and port to listen on."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A named place for blobs. ``backend`` is ``local`` (a directory) for now."""
+
+    name: str
+    backend: str
+    path: Path
+
+
+def parse_size(value: object) -> int:
+    """``1048576``, ``"100GiB"``, ``"5 GB"`` -> bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise ValueError(f"{value!r} is not a size such as 1048576, 512MiB or 100GiB")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def parse_listen(value: object) -> Listen:
+    """``"127.0.0.1:8080"``, ``"[::1]:8080"`` or ``":8080"`` -> :class:`Listen`."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(?:\[([^\]]+)\]|([^:\[\]]*)):(\d{1,5})", text)
+    if not match:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    port = int(match.group(3))
+    if port > 65535:
+        raise ValueError(f"port {port} is out of range")
+    return Listen(match.group(1) or match.group(2) or "127.0.0.1", port)
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{value!r} is not true or false")
+
+
+def parse_positive_int(value: object) -> int:
+    number = int(str(value)) if not isinstance(value, int) else value
+    if isinstance(value, bool) or number <= 0:
+        raise ValueError(f"{value!r} is not a positive whole number")
+    return number
+
+
+def parse_str(value: object) -> str:
+    return str(value)
+
+
+def parse_optional_str(value: object) -> str | None:
+    text = str(value).strip()
+    return text or None
+
+
+def parse_mount(value: object) -> str:
+    text = "/" + str(value).strip().strip("/")
+    return text if text == "/" else text + "/"
+
+
+@dataclass(frozen=True)
+class Setting:
+    parse: Callable[[object], Any]
+    default: Any
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "data": Setting(parse_str, "lockr-data", "Folder for the database, blobs and server secret."),
+    "http": Setting(parse_listen, "127.0.0.1:8080", "Where the HTTP (JSON API, pages) listens."),
+    "dav": Setting(parse_listen, "127.0.0.1:8081", "Where the WebDAV listener listens."),
+    "dav_mount": Setting(parse_mount, "/", "URL path under which WebDAV is served."),
+    "database_url": Setting(
+        parse_optional_str, None, "SQLAlchemy URL; empty means SQLite in the data folder."
+    ),
+    "public_url": Setting(
+        parse_optional_str, None, "Base URL clients reach lockr at (for links it generates)."
+    ),
+    "default_region": Setting(parse_str, "local", "Region new accounts store their blobs in."),
+    "default_quota": Setting(parse_size, 100 * GiB, "Storage quota of a new account."),
+    "max_object_size": Setting(parse_size, 100 * GiB, "Largest object an account may store."),
+    "max_guest_object_size": Setting(parse_size, 5 * GiB, "Largest object a guest may store."),
+    "argon2_time_cost": Setting(parse_positive_int, 3, "argon2id iterations for passwords."),
+    "argon2_memory_cost": Setting(parse_positive_int, 65536, "argon2id memory in KiB."),
+    "argon2_parallelism": Setting(parse_positive_int, 4, "argon2id lanes."),
+    "basic_cache_seconds": Setting(
+        parse_positive_int, 60, "How long a verified Basic credential is remembered."
+    ),
+    "login_window_seconds": Setting(
+        parse_positive_int, 900, "Window in which failed logins are counted."
+    ),
+    "login_max_failures": Setting(
+        parse_positive_int, 10, "Failed logins per identifier per window before 429."
+    ),
+    "login_max_failures_per_address": Setting(
+        parse_positive_int, 50, "Failed logins per client address per window before 429."
+    ),
+    "trust_proxy_headers": Setting(
+        parse_bool, False, "Take the client address from X-Forwarded-For (behind a proxy)."
+    ),
+    "log_level": Setting(parse_str, "info", "debug, info, warning or error."),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings of one lockr process. Build it with :func:`load_config`."""
+
+    data: Path
+    http: Listen
+    dav: Listen
+    dav_mount: str
+    database_url: str
+    public_url: str
+    default_region: str
+    default_quota: int
+    max_object_size: int
+    max_guest_object_size: int
+    argon2_time_cost: int
+    argon2_memory_cost: int
+    argon2_parallelism: int
+    basic_cache_seconds: int
+    login_window_seconds: int
+    login_max_failures: int
+    login_max_failures_per_address: int
+    trust_proxy_headers: bool
+    log_level: str
+    regions: dict[str, Region] = field(default_factory=dict)
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data / "secret.key"
+
+
+def _parse(name: str, value: object, source: str) -> Any:
+    try:
+        return SETTINGS[name].parse(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source}: setting {name!r}: {exc}") from None
+
+
+def load_config(
+    *,
+    file: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, object | None] | None = None,
+) -> Config:
+    """Resolve the configuration: defaults, then the TOML ``file``, then ``LOCKR_*``
+    variables from ``env`` (default: the process environment), then ``flags``
+    (``None`` values are ignored). Raises :class:`ConfigError` naming a bad setting."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {name: s.parse(s.default) if s.default is not None else None
+                              for name, s in SETTINGS.items()}
+    region_tables: dict[str, Any] = {}
+    config_file = file if file is not None else env.get("LOCKR_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        try:
+            with path.open("rb") as handle:
+                document = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(path)!r} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+        region_tables = document.pop("regions", {}) or {}
+        for name, value in document.items():
+            if name not in SETTINGS:
+                raise ConfigError(f"{path}: unknown setting {name!r}")
+            values[name] = _parse(name, value, str(path))
+    for name in SETTINGS:
+        variable = "LOCKR_" + name.upper()
+        if variable in env:
+            values[name] = _parse(name, env[variable], variable)
+    for name, value in (flags or {}).items():
+        if value is not None:
+            values[name] = _parse(name, value, "--" + name.replace("_", "-"))
+
+    data = Path(values["data"]).expanduser().absolute()
+    regions = _regions(region_tables, data)
+    if values["default_region"] not in regions:
+        if region_tables:
+            raise ConfigError(
+                f"default_region {values['default_region']!r} is not one of the configured "
+                f"regions: {', '.join(sorted(regions))}"
+            )
+        regions[values["default_region"]] = Region(
+            values["default_region"], "local", data / "blobs" / values["default_region"]
+        )
+    for name in regions:
+        if not REGION_NAME.match(name):
+            raise ConfigError(f"region name {name!r} must be lowercase letters, digits and '-'")
+    database_url = values["database_url"] or f"sqlite:///{data / 'lockr.db'}"
+    public_url = (values["public_url"] or f"http://{values['http']}").rstrip("/")
+    return Config(
+        data=data,
+        http=values["http"],
+        dav=values["dav"],
+        dav_mount=values["dav_mount"],
+        database_url=database_url,
+        public_url=public_url,
+        default_region=values["default_region"],
+        default_quota=values["default_quota"],
+        max_object_size=values["max_object_size"],
+        max_guest_object_size=values["max_guest_object_size"],
+        argon2_time_cost=values["argon2_time_cost"],
+        argon2_memory_cost=values["argon2_memory_cost"],
+        argon2_parallelism=values["argon2_parallelism"],
+        basic_cache_seconds=values["basic_cache_seconds"],
+        login_window_seconds=values["login_window_seconds"],
+        login_max_failures=values["login_max_failures"],
+        login_max_failures_per_address=values["login_max_failures_per_address"],
+        trust_proxy_headers=values["trust_proxy_headers"],
+        log_level=values["log_level"],
+        regions=regions,
+    )
+
+
+def _regions(tables: Mapping[str, Any], data: Path) -> dict[str, Region]:
+    regions: dict[str, Region] = {}
+    for name, table in tables.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[regions.{name}] must be a table")
+        backend = str(table.get("backend", "local"))
+        if backend != "local":
+            raise ConfigError(f"[regions.{name}]: backend {backend!r} is not supported (local)")
+        path = Path(str(table.get("path", data / "blobs" / name))).expanduser()
+        regions[name] = Region(name, backend, path if path.is_absolute() else data / path)
+    return regions

@@ -1,0 +1,84 @@
+"""The core, built once per process and handed to every front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.accounts import Accounts
+from gateway.auth import Authenticator
+from gateway.blobstore import BlobStore, LocalBlobStore
+from gateway.clock import Clock, system_clock
+from gateway.config import Config
+from gateway.counters import Counters
+from gateway.db import Database
+from gateway.migrate import upgrade
+from gateway.passwords import Passwords
+from gateway.quota import Reservations
+from gateway.recovery import Recovery
+from gateway.secret import load_or_create_secret
+from gateway.storage import Storage
+from gateway.throttle import LoginThrottle
+
+
+@dataclass
+class Core:
+    config: Config
+    clock: Clock
+    secret: bytes
+    db: Database
+    stores: dict[str, BlobStore]
+    recovery: Recovery
+    storage: Storage
+    accounts: Accounts
+    counters: Counters
+    auth: Authenticator
+
+    def start(self) -> None:
+        """Register this process, recover after any crash, start the heartbeat."""
+        self.recovery.start()
+
+    def close(self) -> None:
+        self.recovery.stop()
+        self.db.dispose()
+
+
+def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = True) -> Core:
+    """Build every core service over ``config``; runs migrations unless told not to.
+    Call :meth:`Core.start` before serving (fronts never need more)."""
+    config.data.mkdir(parents=True, exist_ok=True)
+    secret = load_or_create_secret(config.secret_path)
+    db = Database(config.database_url)
+    if migrate:
+        upgrade(db)
+    stores: dict[str, BlobStore] = {
+        name: LocalBlobStore(region.path) for name, region in config.regions.items()
+    }
+    recovery = Recovery(db, stores, clock)
+    reservations = Reservations(db, recovery.instance_id, clock)
+    storage = Storage(db, stores, reservations, clock)
+    passwords = Passwords(
+        time_cost=config.argon2_time_cost,
+        memory_cost=config.argon2_memory_cost,
+        parallelism=config.argon2_parallelism,
+    )
+    accounts = Accounts(db, storage, passwords, config, clock)
+    counters = Counters(db, clock)
+    throttle = LoginThrottle(
+        counters,
+        window=config.login_window_seconds,
+        max_per_identifier=config.login_max_failures,
+        max_per_address=config.login_max_failures_per_address,
+    )
+    auth = Authenticator(accounts, throttle, config, secret, clock)
+    return Core(
+        config=config,
+        clock=clock,
+        secret=secret,
+        db=db,
+        stores=stores,
+        recovery=recovery,
+        storage=storage,
+        accounts=accounts,
+        counters=counters,
+        auth=auth,
+    )

@@ -1,0 +1,143 @@
+"""Storage quota: reservations taken while bytes stream, settled when a write commits.
+
+The invariant, kept by conditional ``UPDATE``s in the database (so every process
+sharing it agrees): ``used_bytes + reserved_bytes <= quota_bytes`` for every account.
+A write reserves before it stores; concurrent writers racing for the last bytes of
+an account can never push it over.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from gateway.clock import Clock
+from gateway.db import Database
+from gateway.errors import NotFound, QuotaExceeded
+from gateway.models import Account, Reservation
+
+
+QUOTA_MESSAGE = "storage quota exceeded: delete files or ask for a larger quota"
+
+
+def charge(session: Session, account_id: int, nbytes: int) -> None:
+    """Add ``nbytes`` to the account's used bytes if they fit, else raise QuotaExceeded."""
+    if nbytes <= 0:
+        if nbytes < 0:
+            credit(session, account_id, -nbytes)
+        return
+    result = session.execute(
+        update(Account)
+        .where(
+            Account.id == account_id,
+            Account.used_bytes + Account.reserved_bytes + nbytes <= Account.quota_bytes,
+        )
+        .values(used_bytes=Account.used_bytes + nbytes)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise QuotaExceeded(QUOTA_MESSAGE)
+
+
+def credit(session: Session, account_id: int, nbytes: int) -> None:
+    """Give ``nbytes`` back to the account (a delete, or a smaller replacement)."""
+    session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(used_bytes=Account.used_bytes - nbytes)
+    )
+
+
+class Reservations:
+    """Creates, grows, settles and releases reservations for one server instance."""
+
+    def __init__(self, db: Database, instance_id: str, clock: Clock) -> None:
+        self.db = db
+        self.instance_id = instance_id
+        self.clock = clock
+
+    def open(self, account_id: int, region: str, blob_key: str, nbytes: int = 0) -> str:
+        """Record a write about to start and reserve ``nbytes`` for it.
+
+        The record names the blob key, so a crash at any later point can be cleaned
+        up. Raises QuotaExceeded (recording nothing) if ``nbytes`` do not fit."""
+        reservation_id = secrets.token_hex(16)
+        with self.db.write() as session:
+            if nbytes:
+                _hold(session, account_id, nbytes)
+            session.add(
+                Reservation(
+                    id=reservation_id,
+                    account_id=account_id,
+                    instance_id=self.instance_id,
+                    region=region,
+                    blob_key=blob_key,
+                    bytes=nbytes,
+                    created_at=self.clock(),
+                )
+            )
+        return reservation_id
+
+    def grow(self, reservation_id: str, account_id: int, nbytes: int) -> None:
+        """Reserve ``nbytes`` more, or raise QuotaExceeded leaving the reservation as is."""
+        with self.db.write() as session:
+            _hold(session, account_id, nbytes)
+            result = session.execute(
+                update(Reservation)
+                .where(Reservation.id == reservation_id)
+                .values(bytes=Reservation.bytes + nbytes)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
+
+    def settle(self, session: Session, reservation_id: str) -> int:
+        """Inside a commit transaction: drop the reservation and unhold its bytes.
+
+        Returns the bytes that were held; the caller charges what was really stored
+        in the same transaction (which cannot fail, since the bytes were held)."""
+        reservation = session.get(Reservation, reservation_id)
+        if reservation is None:
+            raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
+        held = reservation.bytes
+        session.execute(
+            update(Account)
+            .where(Account.id == reservation.account_id)
+            .values(reserved_bytes=Account.reserved_bytes - held)
+        )
+        session.execute(delete(Reservation).where(Reservation.id == reservation_id))
+        return held
+
+    def release(self, reservation_id: str) -> None:
+        """Give a reservation's bytes back (an aborted write). Idempotent."""
+        with self.db.write() as session:
+            release_in(session, reservation_id)
+
+
+def release_in(session: Session, reservation_id: str) -> Reservation | None:
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        return None
+    session.execute(
+        update(Account)
+        .where(Account.id == reservation.account_id)
+        .values(reserved_bytes=Account.reserved_bytes - reservation.bytes)
+    )
+    session.execute(delete(Reservation).where(Reservation.id == reservation_id))
+    return reservation
+
+
+def _hold(session: Session, account_id: int, nbytes: int) -> None:
+    result = session.execute(
+        update(Account)
+        .where(
+            Account.id == account_id,
+            Account.used_bytes + Account.reserved_bytes + nbytes <= Account.quota_bytes,
+        )
+        .values(reserved_bytes=Account.reserved_bytes + nbytes)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        exists = session.scalar(select(Account.id).where(Account.id == account_id))
+        if exists is None:
+            raise NotFound("no such account")
+        raise QuotaExceeded(QUOTA_MESSAGE)

@@ -1,0 +1,26 @@
+"""The server secret: 32 random bytes in the data folder, made on first start (0600)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """Read the secret at ``path``, creating it (owner-only) if it does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        data = path.read_bytes()
+        if len(data) < 32:
+            raise RuntimeError(f"server secret {path} is damaged (shorter than 32 bytes)") from None
+        return data
+    data = secrets.token_bytes(32)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return data

@@ -1,0 +1,87 @@
+"""The composition root of ``lockr serve``: builds the core once and runs the fronts.
+
+The ASGI app (JSON API, pages) runs on uvicorn; WebDAV gets its own cheroot listener
+when that front exists. SIGINT and SIGTERM stop the process cleanly: uvicorn stops
+accepting, lets requests in flight finish (an upload that cannot finish aborts and
+leaves nothing visible), then the core unregisters.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import uvicorn
+
+from api.app import create_app
+from gateway.config import Config
+from gateway.core import Core, build_core
+
+log = logging.getLogger("lockr")
+
+GRACEFUL_SECONDS = 30
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def banner(core: Core) -> str:
+    config = core.config
+    lines = [
+        "lockr is running",
+        f"  HTTP    {config.public_url}  (JSON API /api/v1, sign-up and sign-in at /account)",
+        f"  data    {config.data}",
+    ]
+    if core.accounts.count() == 0:
+        lines.append(
+            f"  no accounts yet: create one at {config.public_url}/account "
+            "or with `lockr user add NAME --email EMAIL`"
+        )
+    lines.append("  stop with Ctrl+C")
+    return "\n".join(lines)
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, core: Core) -> None:
+        super().__init__(config)
+        self.core = core
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(banner(self.core), flush=True)
+
+
+def serve(config: Config) -> int:
+    """Run lockr until SIGINT or SIGTERM. Returns the process exit code."""
+    configure_logging(config.log_level)
+    core = build_core(config)
+    core.start()
+    try:
+        app = create_app(core)
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=config.http.host,
+                port=config.http.port,
+                access_log=False,
+                log_config=None,
+                lifespan="off",
+                server_header=False,
+                timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            ),
+            core,
+        )
+        server.run()
+        return 0 if server.started else 1
+    finally:
+        core.close()
+        log.info("lockr stopped")

@@ -1,0 +1,787 @@
+"""The storage engine: every account's tree of folders and files, over blob stores.
+
+Fronts address files by path inside an account (``"photos/2024/a.jpg"``) or by the
+file's ``uid``. Writes stream through :class:`Upload`: 1 MiB blocks are hashed (MD5,
+SHA-1, and SHA-256 when asked) and checked against the object limit and the account's
+quota as they pass, into a pending blob; :meth:`Upload.commit` makes the blob durable,
+then commits the metadata in one transaction. Blobs are immutable and shared by
+reference count, so a copy is a metadata operation; a delete gives the bytes back to
+the quota at once and frees the blob when nothing references it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from base64 import b32encode
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from gateway.blobstore import BlobStore, new_key
+from gateway.clock import Clock
+from gateway.db import Database
+from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, QuotaExceeded, TooLarge
+from gateway.models import Account, Blob, Node
+from gateway.quota import Reservations, charge, credit
+
+MAX_NAME_BYTES = 255
+RESERVE_STEP_MAX = 64 * 1024 * 1024
+OnConflict = Literal["replace", "rename", "fail"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A snapshot of one folder or file, safe to pass between threads."""
+
+    id: int
+    uid: str
+    account_id: int
+    parent_id: int | None
+    name: str
+    is_dir: bool
+    size: int
+    content_type: str
+    mtime: float
+    created_at: float
+    region: str | None = None
+    blob_key: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    uploaded_at: float | None = None
+
+
+def new_uid() -> str:
+    """A random, URL-safe, underscore-free id for a node (20 characters)."""
+    return b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def split_path(path: str) -> list[str]:
+    """``"/a//b/"`` -> ``["a", "b"]``; every part is checked with :func:`check_name`."""
+    parts = [part for part in path.split("/") if part != ""]
+    for part in parts:
+        check_name(part)
+    return parts
+
+
+def check_name(name: str) -> str:
+    """A file or folder name: 1-255 UTF-8 bytes, not ``.`` or ``..``, no ``/`` or NUL."""
+    if name in ("", ".", ".."):
+        raise BadRequest(f"{name!r} is not a usable file name")
+    if "/" in name or "\x00" in name:
+        raise BadRequest("a file name cannot contain '/' or NUL")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise BadRequest(f"a file name is at most {MAX_NAME_BYTES} bytes")
+    return name
+
+
+_ENTRY_COLUMNS = (
+    Node.id,
+    Node.uid,
+    Node.account_id,
+    Node.parent_id,
+    Node.name,
+    Node.is_dir,
+    Node.size,
+    Node.content_type,
+    Node.mtime,
+    Node.created_at,
+    Blob.region,
+    Blob.key,
+    Blob.md5,
+    Blob.sha1,
+    Blob.sha256,
+    Blob.created_at,
+)
+
+
+def _entry_query() -> Any:
+    return select(*_ENTRY_COLUMNS).outerjoin(Blob, Blob.id == Node.blob_id)
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(*row)
+
+
+class Storage:
+    """The engine. One instance per process, shared by every front."""
+
+    def __init__(
+        self,
+        db: Database,
+        stores: dict[str, BlobStore],
+        reservations: Reservations,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.stores = stores
+        self.reservations = reservations
+        self.clock = clock
+
+    # -- accounts' homes -------------------------------------------------------------
+
+    def create_home(self, session: Session, account: Account) -> Node:
+        """Inside the account-creation transaction: make the account's root folder."""
+        now = self.clock()
+        root = Node(
+            uid=new_uid(),
+            account_id=account.id,
+            parent_id=None,
+            name="",
+            is_dir=True,
+            size=0,
+            content_type="",
+            mtime=now,
+            created_at=now,
+        )
+        session.add(root)
+        session.flush()
+        account.root_id = root.id
+        return root
+
+    def usage(self, account_id: int) -> tuple[int, int]:
+        """``(used_bytes, quota_bytes)``; bytes of writes in progress count as used."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(
+                    Account.used_bytes + Account.reserved_bytes, Account.quota_bytes
+                ).where(Account.id == account_id)
+            ).one_or_none()
+        if row is None:
+            raise NotFound("no such account")
+        return int(row[0]), int(row[1])
+
+    # -- lookups -----------------------------------------------------------------------
+
+    def _root_id(self, session: Session, account_id: int) -> int:
+        root_id = session.scalar(select(Account.root_id).where(Account.id == account_id))
+        if root_id is None:
+            raise NotFound("no such account")
+        return root_id
+
+    def _resolve(self, session: Session, account_id: int, parts: list[str]) -> Node | None:
+        node = session.get(Node, self._root_id(session, account_id))
+        for part in parts:
+            if node is None or not node.is_dir:
+                return None
+            node = session.scalars(
+                select(Node).where(Node.parent_id == node.id, Node.name == part)
+            ).one_or_none()
+        return node
+
+    def _require(self, session: Session, account_id: int, path: str) -> Node:
+        node = self._resolve(session, account_id, split_path(path))
+        if node is None:
+            raise NotFound(f"{path.strip('/') or '/'} does not exist")
+        return node
+
+    def _parent_folder(self, session: Session, account_id: int, parts: list[str]) -> Node:
+        parent = self._resolve(session, account_id, parts[:-1])
+        if parent is None or not parent.is_dir:
+            raise NotFound(f"folder {'/'.join(parts[:-1]) or '/'} does not exist")
+        return parent
+
+    def _load(self, session: Session, node_id: int) -> Entry:
+        return _entry(session.execute(_entry_query().where(Node.id == node_id)).one())
+
+    def stat(self, account_id: int, path: str) -> Entry:
+        """The entry at ``path`` in the account's tree (``""`` is the root)."""
+        with self.db.read() as session:
+            return self._load(session, self._require(session, account_id, path).id)
+
+    def get(self, uid: str) -> Entry:
+        """The entry with this ``uid``, whoever owns it."""
+        with self.db.read() as session:
+            row = session.execute(_entry_query().where(Node.uid == uid)).one_or_none()
+        if row is None:
+            raise NotFound("no such file")
+        return _entry(row)
+
+    def children(
+        self,
+        account_id: int,
+        path: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """A folder's entries ordered by name, from just after ``after``, at most
+        ``limit`` of them: one indexed range query, whatever the folder's size."""
+        with self.db.read() as session:
+            folder = self._require(session, account_id, path)
+            if not folder.is_dir:
+                raise Conflict(f"{path.strip('/')} is a file, not a folder")
+            query = _entry_query().where(Node.parent_id == folder.id)
+            if after is not None:
+                query = query.where(Node.name > after)
+            query = query.order_by(Node.name)
+            if limit is not None:
+                query = query.limit(limit)
+            return [_entry(row) for row in session.execute(query)]
+
+    def path_of(self, entry: Entry) -> str:
+        """The path of ``entry`` inside its account's tree."""
+        parts: list[str] = []
+        with self.db.read() as session:
+            parent_id = entry.parent_id
+            if parent_id is not None:
+                parts.append(entry.name)
+            while parent_id is not None:
+                row = session.execute(
+                    select(Node.parent_id, Node.name).where(Node.id == parent_id)
+                ).one()
+                parent_id = row[0]
+                if parent_id is not None:
+                    parts.append(row[1])
+        return "/".join(reversed(parts))
+
+    # -- folders -----------------------------------------------------------------------
+
+    def mkdir(
+        self,
+        account_id: int,
+        path: str,
+        *,
+        parents: bool = False,
+        exist_ok: bool = False,
+        mtime: float | None = None,
+    ) -> Entry:
+        """Make a folder. Its parent must exist unless ``parents``; an existing folder
+        raises :class:`Exists` unless ``exist_ok``; an existing file always does."""
+        parts = split_path(path)
+        if not parts:
+            if exist_ok:
+                return self.stat(account_id, "")
+            raise Exists("the root folder exists")
+        with self.db.write() as session:
+            node = session.get(Node, self._root_id(session, account_id))
+            assert node is not None
+            for index, part in enumerate(parts):
+                child = session.scalars(
+                    select(Node).where(Node.parent_id == node.id, Node.name == part)
+                ).one_or_none()
+                last = index == len(parts) - 1
+                if child is None:
+                    if not (last or parents):
+                        raise NotFound(f"folder {'/'.join(parts[: index + 1])} does not exist")
+                    now = self.clock()
+                    child = Node(
+                        uid=new_uid(),
+                        account_id=account_id,
+                        parent_id=node.id,
+                        name=part,
+                        is_dir=True,
+                        size=0,
+                        content_type="",
+                        mtime=now if mtime is None or not last else mtime,
+                        created_at=now,
+                    )
+                    session.add(child)
+                    session.flush()
+                elif not child.is_dir:
+                    raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
+                elif last and not exist_ok:
+                    raise Exists(f"folder {'/'.join(parts)} exists")
+                node = child
+            return self._load(session, node.id)
+
+    # -- writing -----------------------------------------------------------------------
+
+    def upload(
+        self,
+        account_id: int,
+        path: str,
+        *,
+        max_size: int,
+        expected_size: int | None = None,
+        content_type: str = "",
+        mtime: float | None = None,
+        sha256: bool = False,
+        on_conflict: OnConflict = "replace",
+    ) -> Upload:
+        """Start streaming a file to ``path``. Its folder must exist when the upload
+        commits. A declared ``expected_size`` over ``max_size`` or over the remaining
+        quota is refused here, before any byte is stored."""
+        parts = split_path(path)
+        if not parts:
+            raise BadRequest("a file needs a name")
+        if expected_size is not None:
+            if expected_size < 0:
+                raise BadRequest("size cannot be negative")
+            if expected_size > max_size:
+                raise TooLarge(_too_large(max_size))
+        with self.db.read() as session:
+            region = session.scalar(
+                select(Account.default_region).where(Account.id == account_id)
+            )
+            if region is None:
+                raise NotFound("no such account")
+            self._parent_folder(session, account_id, parts)
+        store = self.stores.get(region)
+        if store is None:
+            raise BadRequest(f"region {region!r} is not configured on this server")
+        return Upload(
+            self,
+            account_id=account_id,
+            parts=parts,
+            region=region,
+            store=store,
+            max_size=max_size,
+            expected_size=expected_size,
+            content_type=content_type,
+            mtime=mtime,
+            sha256=sha256,
+            on_conflict=on_conflict,
+        )
+
+    def open(self, entry: Entry, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The bytes of a file entry, in blocks of at most 1 MiB."""
+        if entry.is_dir or entry.blob_key is None or entry.region is None:
+            raise Conflict(f"{entry.name} is a folder")
+        return self.stores[entry.region].open_reader(entry.blob_key, offset, length)
+
+    def set_mtime(self, account_id: int, path: str, mtime: float) -> Entry:
+        with self.db.write() as session:
+            node = self._require(session, account_id, path)
+            node.mtime = mtime
+            session.flush()
+            return self._load(session, node.id)
+
+    # -- copy, move, delete --------------------------------------------------------------
+
+    def copy(
+        self,
+        account_id: int,
+        src: str,
+        dst: str,
+        *,
+        overwrite: bool = True,
+        mtime: float | None = None,
+    ) -> Entry:
+        """Copy a file or folder tree inside the account. Blobs are shared, not copied;
+        the copy's bytes count against the quota."""
+        dst_parts = split_path(dst)
+        freed: list[int] = []
+        with self.db.write() as session:
+            source = self._require(session, account_id, src)
+            if source.parent_id is None or not dst_parts:
+                raise Forbidden("the root folder cannot be copied or replaced")
+            parent = self._parent_folder(session, account_id, dst_parts)
+            if source.is_dir and self._is_within(session, parent.id, source.id):
+                raise Conflict("a folder cannot be copied into itself")
+            freed += self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
+            total = self._tree_bytes(session, source)
+            charge(session, account_id, total)
+            copy_id = self._copy_node(session, source, parent.id, dst_parts[-1], mtime)
+            entry = self._load(session, copy_id)
+        self._drop_blobs(freed)
+        return entry
+
+    def move(
+        self,
+        account_id: int,
+        src: str,
+        dst: str,
+        *,
+        overwrite: bool = True,
+        mtime: float | None = None,
+    ) -> Entry:
+        """Move or rename a file or folder inside the account, keeping its ``uid``."""
+        dst_parts = split_path(dst)
+        freed: list[int] = []
+        with self.db.write() as session:
+            source = self._require(session, account_id, src)
+            if source.parent_id is None or not dst_parts:
+                raise Forbidden("the root folder cannot be moved or replaced")
+            parent = self._parent_folder(session, account_id, dst_parts)
+            if source.is_dir and self._is_within(session, parent.id, source.id):
+                raise Conflict("a folder cannot be moved into itself")
+            if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
+                freed += self._clear_target(
+                    session, account_id, parent.id, dst_parts, overwrite
+                )
+                source.parent_id = parent.id
+                source.name = dst_parts[-1]
+            if mtime is not None:
+                source.mtime = mtime
+            session.flush()
+            entry = self._load(session, source.id)
+        self._drop_blobs(freed)
+        return entry
+
+    def delete(self, account_id: int, path: str) -> None:
+        """Delete a file, or a folder with everything in it; the bytes leave the quota."""
+        with self.db.write() as session:
+            node = self._require(session, account_id, path)
+            if node.parent_id is None:
+                raise Forbidden("the root folder cannot be deleted")
+            freed = self._delete_tree(session, account_id, node)
+        self._drop_blobs(freed)
+
+    def delete_uid(self, account_id: int, uid: str) -> None:
+        """Delete the file or folder with this ``uid`` if the account owns it."""
+        with self.db.write() as session:
+            node = session.scalars(
+                select(Node).where(Node.uid == uid, Node.account_id == account_id)
+            ).one_or_none()
+            if node is None:
+                raise NotFound("no such file")
+            if node.parent_id is None:
+                raise Forbidden("the root folder cannot be deleted")
+            freed = self._delete_tree(session, account_id, node)
+        self._drop_blobs(freed)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _is_within(self, session: Session, node_id: int | None, ancestor_id: int) -> bool:
+        while node_id is not None:
+            if node_id == ancestor_id:
+                return True
+            node_id = session.scalar(select(Node.parent_id).where(Node.id == node_id))
+        return False
+
+    def _clear_target(
+        self,
+        session: Session,
+        account_id: int,
+        parent_id: int,
+        parts: list[str],
+        overwrite: bool,
+    ) -> list[int]:
+        existing = session.scalars(
+            select(Node).where(Node.parent_id == parent_id, Node.name == parts[-1])
+        ).one_or_none()
+        if existing is None:
+            return []
+        if not overwrite:
+            raise Exists(f"{'/'.join(parts)} exists")
+        return self._delete_tree(session, account_id, existing)
+
+    def _subtree(self, session: Session, node: Node) -> list[int]:
+        ids = [node.id]
+        frontier = [node.id] if node.is_dir else []
+        while frontier:
+            batch = session.scalars(
+                select(Node.id).where(Node.parent_id.in_(frontier[:500]))
+            ).all()
+            frontier = frontier[500:] + [i for i in batch]
+            ids.extend(batch)
+        return ids
+
+    def _tree_bytes(self, session: Session, node: Node) -> int:
+        if not node.is_dir:
+            return node.size
+        ids = self._subtree(session, node)
+        total = 0
+        for start in range(0, len(ids), 500):
+            total += session.scalar(
+                select(func.coalesce(func.sum(Node.size), 0)).where(
+                    Node.id.in_(ids[start : start + 500]), Node.is_dir.is_(False)
+                )
+            ) or 0
+        return int(total)
+
+    def _delete_tree(self, session: Session, account_id: int, node: Node) -> list[int]:
+        """Delete ``node`` and its subtree; credit the quota; return blob ids whose
+        reference count dropped (to free after the transaction commits)."""
+        ids = self._subtree(session, node)
+        freed: list[int] = []
+        total = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = session.execute(
+                select(Node.blob_id, func.count(), func.sum(Node.size))
+                .where(Node.id.in_(chunk), Node.blob_id.is_not(None))
+                .group_by(Node.blob_id)
+            ).all()
+            for blob_id, references, size in rows:
+                session.execute(
+                    update(Blob)
+                    .where(Blob.id == blob_id)
+                    .values(refcount=Blob.refcount - references)
+                )
+                freed.append(blob_id)
+                total += int(size or 0)
+        for start in range(len(ids), 0, -500):
+            session.execute(delete(Node).where(Node.id.in_(ids[max(0, start - 500) : start])))
+        credit(session, account_id, total)
+        session.expire_all()
+        return freed
+
+    def _copy_node(
+        self, session: Session, source: Node, parent_id: int, name: str, mtime: float | None
+    ) -> int:
+        now = self.clock()
+        copy = Node(
+            uid=new_uid(),
+            account_id=source.account_id,
+            parent_id=parent_id,
+            name=name,
+            is_dir=source.is_dir,
+            blob_id=source.blob_id,
+            size=source.size,
+            content_type=source.content_type,
+            mtime=source.mtime if mtime is None else mtime,
+            created_at=now,
+        )
+        session.add(copy)
+        if source.blob_id is not None:
+            session.execute(
+                update(Blob).where(Blob.id == source.blob_id).values(refcount=Blob.refcount + 1)
+            )
+        session.flush()
+        if source.is_dir:
+            children = session.scalars(select(Node).where(Node.parent_id == source.id)).all()
+            for child in children:
+                self._copy_node(session, child, copy.id, child.name, None)
+        return copy.id
+
+    def _drop_blobs(self, blob_ids: list[int]) -> None:
+        """Free blobs that nothing references any more: the bytes first, then the row,
+        so a crash in between leaves a row the next collection finishes."""
+        if not blob_ids:
+            return
+        with self.db.read() as session:
+            rows = session.execute(
+                select(Blob.id, Blob.region, Blob.key).where(
+                    Blob.id.in_(blob_ids), Blob.refcount <= 0
+                )
+            ).all()
+        for blob_id, region, key in rows:
+            store = self.stores.get(region)
+            if store is not None:
+                store.delete(key)
+            with self.db.write() as session:
+                session.execute(delete(Blob).where(Blob.id == blob_id, Blob.refcount <= 0))
+
+
+def _too_large(limit: int) -> str:
+    return f"file too large: this account's limit is {limit} bytes per file"
+
+
+class Upload:
+    """One file being streamed in. Use as a context manager, or call :meth:`abort`.
+
+    ``write`` raises :class:`TooLarge` the moment the object crosses its limit and
+    :class:`QuotaExceeded` the moment the account would; either way the upload is
+    aborted and nothing is visible or held."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        account_id: int,
+        parts: list[str],
+        region: str,
+        store: BlobStore,
+        max_size: int,
+        expected_size: int | None,
+        content_type: str,
+        mtime: float | None,
+        sha256: bool,
+        on_conflict: OnConflict,
+    ) -> None:
+        self._storage = storage
+        self.account_id = account_id
+        self.parts = parts
+        self.region = region
+        self.max_size = max_size
+        self.expected_size = expected_size
+        self.content_type = content_type
+        self.mtime = mtime
+        self.on_conflict = on_conflict
+        self.size = 0
+        self.key = new_key()
+        self._store = store
+        self._md5 = hashlib.md5()
+        self._sha1 = hashlib.sha1()
+        self._sha256 = hashlib.sha256() if sha256 else None
+        self._reserved = expected_size or 0
+        self._reservation = storage.reservations.open(
+            account_id, region, self.key, self._reserved
+        )
+        try:
+            self._writer = store.open_writer(self.key)
+        except BaseException:
+            storage.reservations.release(self._reservation)
+            raise
+        self._done = False
+
+    def __enter__(self) -> Upload:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            self.abort()
+
+    def write(self, data: bytes) -> None:
+        if self._done:
+            raise Conflict("the upload is already finished")
+        if not data:
+            return
+        size = self.size + len(data)
+        try:
+            if size > self.max_size:
+                raise TooLarge(_too_large(self.max_size))
+            if self.expected_size is not None and size > self.expected_size:
+                raise BadRequest(
+                    f"the body is longer than the declared size of {self.expected_size} bytes"
+                )
+            if size > self._reserved:
+                self._reserve(size - self._reserved)
+            self._writer.write(data)
+        except BaseException:
+            self.abort()
+            raise
+        self._md5.update(data)
+        self._sha1.update(data)
+        if self._sha256 is not None:
+            self._sha256.update(data)
+        self.size = size
+
+    def _reserve(self, need: int) -> None:
+        want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
+        reservations = self._storage.reservations
+        try:
+            reservations.grow(self._reservation, self.account_id, want)
+            self._reserved += want
+        except QuotaExceeded:
+            if want == need:
+                raise
+            reservations.grow(self._reservation, self.account_id, need)
+            self._reserved += need
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def sha1(self) -> str:
+        return self._sha1.hexdigest()
+
+    def commit(self, *, checksums: dict[str, str] | None = None) -> Entry:
+        """Finish: check the declared size and any expected ``checksums``
+        (``{"md5": hex, "sha1": hex, "sha256": hex}``), make the blob durable, and
+        commit the file. Returns the stored entry."""
+        if self._done:
+            raise Conflict("the upload is already finished")
+        try:
+            if self.expected_size is not None and self.size != self.expected_size:
+                raise BadRequest(
+                    f"the body has {self.size} bytes but {self.expected_size} were declared"
+                )
+            digests = {"md5": self.md5, "sha1": self.sha1}
+            if self._sha256 is not None:
+                digests["sha256"] = self._sha256.hexdigest()
+            for algorithm, expected in (checksums or {}).items():
+                actual = digests.get(algorithm)
+                if actual is None and algorithm == "sha256":
+                    raise BadRequest("sha256 was not computed for this upload")
+                if actual is not None and actual != expected.lower():
+                    raise BadRequest(f"{algorithm.upper()} checksum mismatch: the body is {actual}")
+            self._writer.commit()
+        except BaseException:
+            self.abort()
+            raise
+        try:
+            entry, freed = self._commit_metadata(digests)
+        except BaseException:
+            self._done = True
+            self._store.discard(self.key)
+            self._storage.reservations.release(self._reservation)
+            raise
+        self._done = True
+        self._storage._drop_blobs(freed)
+        return entry
+
+    def _commit_metadata(self, digests: dict[str, str]) -> tuple[Entry, list[int]]:
+        storage = self._storage
+        now = storage.clock()
+        freed: list[int] = []
+        with storage.db.write() as session:
+            parent = storage._parent_folder(session, self.account_id, self.parts)
+            name = self.parts[-1]
+            existing = session.scalars(
+                select(Node).where(Node.parent_id == parent.id, Node.name == name)
+            ).one_or_none()
+            if existing is not None and (existing.is_dir or self.on_conflict != "replace"):
+                if self.on_conflict == "rename":
+                    name = _free_name(session, parent.id, name)
+                    existing = None
+                elif existing.is_dir:
+                    raise Exists(f"{'/'.join(self.parts)} is a folder")
+                else:
+                    raise Exists(f"{'/'.join(self.parts)} exists")
+            storage.reservations.settle(session, self._reservation)
+            if existing is not None and existing.blob_id is not None:
+                credit(session, self.account_id, existing.size)
+                session.execute(
+                    update(Blob)
+                    .where(Blob.id == existing.blob_id)
+                    .values(refcount=Blob.refcount - 1)
+                )
+                freed.append(existing.blob_id)
+            charge(session, self.account_id, self.size)
+            blob = Blob(
+                region=self.region,
+                key=self.key,
+                size=self.size,
+                md5=digests["md5"],
+                sha1=digests["sha1"],
+                sha256=digests.get("sha256"),
+                refcount=1,
+                created_at=now,
+            )
+            session.add(blob)
+            session.flush()
+            mtime = now if self.mtime is None else self.mtime
+            if existing is None:
+                node = Node(
+                    uid=new_uid(),
+                    account_id=self.account_id,
+                    parent_id=parent.id,
+                    name=name,
+                    is_dir=False,
+                    blob_id=blob.id,
+                    size=self.size,
+                    content_type=self.content_type,
+                    mtime=mtime,
+                    created_at=now,
+                )
+                session.add(node)
+            else:
+                node = existing
+                node.blob_id = blob.id
+                node.size = self.size
+                node.content_type = self.content_type or node.content_type
+                node.mtime = mtime
+            session.flush()
+            return storage._load(session, node.id), freed
+
+    def abort(self) -> None:
+        """Drop the pending bytes and give back the reserved quota. Idempotent."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._writer.abort()
+        finally:
+            self._storage.reservations.release(self._reservation)
+
+
+def _free_name(session: Session, parent_id: int, name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    for number in range(1, 10_000):
+        candidate = f"{stem} ({number}){dot}{ext}"
+        taken = session.scalar(
+            select(Node.id).where(Node.parent_id == parent_id, Node.name == candidate)
+        )
+        if taken is None:
+            return candidate
+    raise Conflict(f"too many files named like {name!r}")

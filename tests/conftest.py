@@ -1,0 +1,229 @@
+"""Shared fixtures: real SQLite files, a throwaway PostgreSQL cluster, a core over them,
+and real ``lockr serve`` processes on free ports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.clock import Clock, ManualClock, system_clock
+from gateway.config import Config, load_config
+from gateway.core import Core, build_core
+
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_config(data: Path, database_url: str | None = None, **settings: Any) -> Config:
+    flags: dict[str, Any] = {"data": str(data), **CHEAP_ARGON2, **settings}
+    if database_url:
+        flags["database_url"] = database_url
+    return load_config(env={}, flags=flags)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+
+def _pg_bin() -> Path | None:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server URL: LOCKR_TEST_DATABASE_URL if given, else a throwaway
+    cluster started for this run (Debian's postgresql package, installed by
+    scripts/test-deps)."""
+    given = os.environ.get("LOCKR_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    pg_bin = _pg_bin()
+    if pg_bin is None:
+        pytest.fail("PostgreSQL is not installed: run scripts/test-deps (make test does)")
+    # Not under pytest's temp folders: those are private to root, and the server runs as
+    # the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="lockr-pg-"))
+    data = root / "data"
+    data.mkdir()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(data, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_postgres, str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_postgres, str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-w", "start",
+         "-l", str(data / "log")],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _fresh_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    import sqlalchemy
+
+    name = "lockr_" + secrets.token_hex(6)
+    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    base, _, _ = server_url.rpartition("/")
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+    return f"{base}/{name}", drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test that takes it runs on a fresh SQLite file and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lockr.db'}"
+        return
+    url, drop = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    try:
+        yield url
+    finally:
+        drop()
+
+
+# -- the core -----------------------------------------------------------------------------
+
+
+CoreFactory = Callable[..., Core]
+
+
+@pytest.fixture
+def make_core(tmp_path: Path) -> Iterator[CoreFactory]:
+    """Build cores over ``tmp_path`` (several may share one database); all are closed."""
+    made: list[Core] = []
+
+    def factory(
+        database_url: str | None = None,
+        *,
+        clock: Clock = system_clock,
+        start: bool = True,
+        **settings: Any,
+    ) -> Core:
+        core = build_core(make_config(tmp_path / "data", database_url, **settings), clock=clock)
+        if start:
+            core.start()
+        made.append(core)
+        return core
+
+    yield factory
+    for core in reversed(made):
+        try:
+            core.close()
+        except Exception:
+            core.db.dispose()
+
+
+@pytest.fixture
+def core(make_core: CoreFactory) -> Core:
+    """A started core on a fresh SQLite database with a 10 MiB default quota."""
+    return make_core(default_quota="10MiB")
+
+
+@pytest.fixture
+def pg_core(make_core: CoreFactory, database_url: str) -> Core:
+    """A started core on each database backend (SQLite, then PostgreSQL)."""
+    return make_core(database_url, default_quota="10MiB")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+# -- real servers -------------------------------------------------------------------------
+
+
+class LockrProcess:
+    """A ``lockr serve`` subprocess on free ports."""
+
+    def __init__(self, data: Path, *, env: dict[str, str] | None = None) -> None:
+        self.data = data
+        self.http_port = free_port()
+        self.dav_port = free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.log = data.parent / f"lockr-{self.http_port}.log"
+        self._env = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()},
+                     **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LockrProcess:
+        self.data.mkdir(parents=True, exist_ok=True)
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve", "--data", str(self.data),
+             "--http", f"127.0.0.1:{self.http_port}", "--dav", f"127.0.0.1:{self.dav_port}"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=self._env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"lockr exited early:\n{self.output()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"lockr did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, sig: int = 15, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def lockr_server(tmp_path: Path) -> Iterator[LockrProcess]:
+    server = LockrProcess(tmp_path / "data").start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.stop()

@@ -1,0 +1,260 @@
+"""The storage engine on real files and real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from gateway.core import Core
+from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, TooLarge
+from gateway.models import Blob, Node
+from tests.conftest import PASSWORD
+
+MiB = 1024 * 1024
+
+
+def account(core: Core, name: str = "alice") -> int:
+    return core.accounts.create(name, f"{name}@example.com", PASSWORD).id
+
+
+def put(core: Core, account_id: int, path: str, data: bytes, **kwargs: object) -> object:
+    with core.storage.upload(account_id, path, max_size=1 << 40, **kwargs) as upload:  # type: ignore[arg-type]
+        for start in range(0, len(data), MiB):
+            upload.write(data[start : start + MiB])
+        return upload.commit()
+
+
+def read(core: Core, account_id: int, path: str) -> bytes:
+    return b"".join(core.storage.open(core.storage.stat(account_id, path)))
+
+
+def blob_count(core: Core) -> int:
+    with core.db.read() as session:
+        return session.query(Blob).count()
+
+
+def test_streaming_write_hashes_and_reads_back(pg_core: Core) -> None:
+    alice = account(pg_core)
+    data = os.urandom(3 * MiB + 17)
+    entry = put(pg_core, alice, "big.bin", data, sha256=True, mtime=1234567890.5,
+                content_type="application/octet-stream")
+    assert entry.size == len(data)
+    assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert entry.sha1 == hashlib.sha1(data).hexdigest()
+    assert entry.sha256 == hashlib.sha256(data).hexdigest()
+    assert entry.mtime == 1234567890.5
+    assert entry.uploaded_at is not None and entry.uploaded_at != entry.mtime
+    assert read(pg_core, alice, "big.bin") == data
+    part = b"".join(pg_core.storage.open(entry, MiB - 3, 10))
+    assert part == data[MiB - 3 : MiB + 7]
+    assert pg_core.storage.usage(alice) == (len(data), 10 * MiB)
+
+
+def test_zero_length_file(core: Core) -> None:
+    alice = account(core)
+    entry = put(core, alice, "empty", b"")
+    assert entry.size == 0 and entry.md5 == hashlib.md5(b"").hexdigest()
+    assert read(core, alice, "empty") == b""
+
+
+def test_replace_keeps_id_and_settles_quota(core: Core) -> None:
+    alice = account(core)
+    first = put(core, alice, "f", b"a" * 1000)
+    second = put(core, alice, "f", b"b" * 10)
+    assert second.uid == first.uid
+    assert read(core, alice, "f") == b"b" * 10
+    assert core.storage.usage(alice)[0] == 10
+    assert blob_count(core) == 1
+
+
+def test_rename_and_fail_on_conflict(core: Core) -> None:
+    alice = account(core)
+    put(core, alice, "report.pdf", b"1")
+    renamed = put(core, alice, "report.pdf", b"2", on_conflict="rename")
+    assert renamed.name == "report (1).pdf"
+    with pytest.raises(Exists):
+        put(core, alice, "report.pdf", b"3", on_conflict="fail")
+    assert read(core, alice, "report.pdf") == b"1"
+    assert core.storage.usage(alice)[0] == 2
+
+
+def test_declared_size_refused_before_any_byte(core: Core) -> None:
+    alice = account(core)
+    with pytest.raises(TooLarge):
+        core.storage.upload(alice, "x", max_size=100, expected_size=101)
+    from gateway.errors import QuotaExceeded
+
+    with pytest.raises(QuotaExceeded):
+        core.storage.upload(alice, "x", max_size=1 << 40, expected_size=11 * MiB)
+    assert core.stores["local"].pending_keys() == []  # type: ignore[attr-defined]
+    assert core.storage.usage(alice)[0] == 0
+
+
+def test_size_limit_enforced_mid_stream(core: Core) -> None:
+    alice = account(core)
+    upload = core.storage.upload(alice, "x", max_size=2 * MiB + 5)
+    upload.write(b"a" * MiB)
+    upload.write(b"a" * MiB)
+    with pytest.raises(TooLarge):
+        upload.write(b"a" * MiB)
+    with pytest.raises(NotFound):
+        core.storage.stat(alice, "x")
+    assert core.storage.usage(alice)[0] == 0
+    assert core.stores["local"].pending_keys() == []  # type: ignore[attr-defined]
+
+
+def test_quota_enforced_mid_stream(pg_core: Core) -> None:
+    from gateway.errors import QuotaExceeded
+
+    alice = account(pg_core)
+    put(pg_core, alice, "keep", b"k" * (4 * MiB))
+    upload = pg_core.storage.upload(alice, "x", max_size=1 << 40)
+    written = 0
+    with pytest.raises(QuotaExceeded):
+        for _ in range(10):
+            upload.write(b"a" * MiB)
+            written += MiB
+    assert written == 6 * MiB  # exactly what was left
+    assert pg_core.storage.usage(alice)[0] == 4 * MiB
+    with pytest.raises(NotFound):
+        pg_core.storage.stat(alice, "x")
+
+
+def test_declared_size_mismatch_and_checksum(core: Core) -> None:
+    alice = account(core)
+    upload = core.storage.upload(alice, "x", max_size=1 << 40, expected_size=10)
+    upload.write(b"12345")
+    with pytest.raises(BadRequest, match="declared"):
+        upload.commit()
+    upload = core.storage.upload(alice, "x", max_size=1 << 40)
+    upload.write(b"hello")
+    with pytest.raises(BadRequest, match="MD5 checksum mismatch"):
+        upload.commit(checksums={"md5": "0" * 32})
+    upload = core.storage.upload(alice, "x", max_size=1 << 40)
+    upload.write(b"hello")
+    entry = upload.commit(checksums={"sha1": hashlib.sha1(b"hello").hexdigest().upper()})
+    assert entry.size == 5
+    assert core.storage.usage(alice)[0] == 5
+
+
+def test_folders_listing_is_paged_in_name_order(pg_core: Core) -> None:
+    alice = account(pg_core)
+    pg_core.storage.mkdir(alice, "a/b/c", parents=True)
+    names = [f"n{i:03d}" for i in range(25)]
+    for name in reversed(names):
+        put(pg_core, alice, f"a/{name}", name.encode())
+    page = pg_core.storage.children(alice, "a", limit=10)
+    assert [e.name for e in page] == ["b", *names[:9]]
+    page2 = pg_core.storage.children(alice, "a", after=page[-1].name, limit=10)
+    assert [e.name for e in page2] == names[9:19]
+    assert [e.name for e in pg_core.storage.children(alice, "a/b")] == ["c"]
+
+
+def test_mkdir_rules(core: Core) -> None:
+    alice = account(core)
+    core.storage.mkdir(alice, "docs")
+    with pytest.raises(Exists):
+        core.storage.mkdir(alice, "docs")
+    assert core.storage.mkdir(alice, "docs", exist_ok=True).name == "docs"
+    with pytest.raises(NotFound):
+        core.storage.mkdir(alice, "missing/child")
+    put(core, alice, "file", b"x")
+    with pytest.raises(Exists):
+        core.storage.mkdir(alice, "file", exist_ok=True)
+    with pytest.raises(NotFound):
+        put(core, alice, "nowhere/file", b"x")
+
+
+@pytest.mark.parametrize(
+    "name", ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "ctl\x01\x7f", "x:*\\"]
+)
+def test_names_are_kept_exactly(core: Core, name: str) -> None:
+    alice = account(core)
+    put(core, alice, name, b"n")
+    assert [e.name for e in core.storage.children(alice, "")] == [name]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a\x00b", "x" * 256])
+def test_bad_names_are_refused(core: Core, name: str) -> None:
+    alice = account(core)
+    with pytest.raises(BadRequest):
+        core.storage.upload(alice, "dir/" + name if name else "", max_size=10)
+
+
+def test_copy_shares_blobs_and_counts_quota(pg_core: Core) -> None:
+    alice = account(pg_core)
+    pg_core.storage.mkdir(alice, "src/sub", parents=True)
+    put(pg_core, alice, "src/a", b"a" * 100, mtime=1000.0)
+    put(pg_core, alice, "src/sub/b", b"b" * 50)
+    copy = pg_core.storage.copy(alice, "src", "dst")
+    assert copy.is_dir
+    assert read(pg_core, alice, "dst/sub/b") == b"b" * 50
+    assert pg_core.storage.stat(alice, "dst/a").mtime == 1000.0
+    assert blob_count(pg_core) == 2
+    assert pg_core.storage.usage(alice)[0] == 300
+    with pg_core.db.read() as session:
+        assert sorted(b.refcount for b in session.query(Blob)) == [2, 2]
+    with pytest.raises(Conflict):
+        pg_core.storage.copy(alice, "src", "src/sub/inside")
+    with pytest.raises(Exists):
+        pg_core.storage.copy(alice, "src/a", "dst/a", overwrite=False)
+
+
+def test_copy_over_quota_is_refused(core: Core) -> None:
+    from gateway.errors import QuotaExceeded
+
+    alice = account(core)
+    put(core, alice, "a", b"a" * (6 * MiB))
+    with pytest.raises(QuotaExceeded):
+        core.storage.copy(alice, "a", "b")
+    assert core.storage.usage(alice)[0] == 6 * MiB
+    with pytest.raises(NotFound):
+        core.storage.stat(alice, "b")
+
+
+def test_delete_frees_quota_and_collects_blobs(pg_core: Core) -> None:
+    alice = account(pg_core)
+    pg_core.storage.mkdir(alice, "d/e", parents=True)
+    first = put(pg_core, alice, "d/e/f", b"f" * 1000)
+    pg_core.storage.copy(alice, "d/e/f", "g")
+    pg_core.storage.delete(alice, "d")
+    assert pg_core.storage.usage(alice)[0] == 1000
+    store = pg_core.stores["local"]
+    assert store.exists(first.blob_key)  # still referenced by the copy
+    pg_core.storage.delete(alice, "g")
+    assert pg_core.storage.usage(alice)[0] == 0
+    assert not store.exists(first.blob_key)
+    assert blob_count(pg_core) == 0
+    with pg_core.db.read() as session:
+        assert session.query(Node).count() == 1  # the root
+    with pytest.raises(Forbidden):
+        pg_core.storage.delete(alice, "")
+
+
+def test_move_keeps_uid_and_replaces(core: Core) -> None:
+    alice = account(core)
+    core.storage.mkdir(alice, "a")
+    moved = put(core, alice, "a/x", b"x")
+    put(core, alice, "y", b"yy")
+    entry = core.storage.move(alice, "a/x", "y", mtime=42.0)
+    assert entry.uid == moved.uid and entry.mtime == 42.0
+    assert read(core, alice, "y") == b"x"
+    assert core.storage.usage(alice)[0] == 1
+    core.storage.move(alice, "a", "b")
+    with pytest.raises(Conflict):
+        core.storage.move(alice, "b", "b/inner")
+    assert [e.name for e in core.storage.children(alice, "")] == ["b", "y"]
+
+
+def test_accounts_do_not_see_each_other(core: Core) -> None:
+    alice, bob = account(core, "alice"), account(core, "bob")
+    put(core, alice, "secret", b"s")
+    with pytest.raises(NotFound):
+        core.storage.stat(bob, "secret")
+    entry = core.storage.stat(alice, "secret")
+    with pytest.raises(NotFound):
+        core.storage.delete_uid(bob, entry.uid)
+    assert core.storage.get(entry.uid).account_id == alice
+    assert core.storage.path_of(entry) == "secret"

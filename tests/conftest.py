@@ -79,8 +79,18 @@ def postgres_server() -> Iterator[str]:
     port = free_port()
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        [*as_postgres, str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-w", "start",
-         "-l", str(data / "log")],
+        [
+            *as_postgres,
+            str(pg_bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            str(data / "log"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -185,20 +195,33 @@ class LockrProcess:
         self.dav_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.log = data.parent / f"lockr-{self.http_port}.log"
-        self._env = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()},
-                     **(env or {})}
+        self._env = {
+            **os.environ,
+            **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()},
+            **(env or {}),
+        }
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LockrProcess:
         self.data.mkdir(parents=True, exist_ok=True)
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--data", str(self.data),
-             "--http", f"127.0.0.1:{self.http_port}", "--dav", f"127.0.0.1:{self.dav_port}"],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=self._env,
-        )
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway.cli",
+                    "serve",
+                    "--data",
+                    str(self.data),
+                    "--http",
+                    f"127.0.0.1:{self.http_port}",
+                    "--dav",
+                    f"127.0.0.1:{self.dav_port}",
+                ],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=self._env,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -37,7 +37,7 @@ class AccessLog:
         finally:
             client = scope.get("client")
             log.info(
-                '%s %s %s %d %.1fms %s',
+                "%s %s %s %d %.1fms %s",
                 scope["method"],
                 scope.get("root_path", "") + scope["path"],
                 status or "-",

@@ -29,6 +29,6 @@ def create_app(core: Core, *, extra_routes: list[BaseRoute] | None = None) -> Ac
     routes += accounts.routes
     routes += pages.routes
     routes += extra_routes or []
-    app = Starlette(routes=routes, exception_handlers=HANDLERS)  # type: ignore[arg-type]
+    app = Starlette(routes=routes, exception_handlers=HANDLERS)
     app.state.core = core
     return AccessLog(app)

@@ -28,8 +28,25 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PLANS = ("free", "pro")
 TOKEN_PREFIX = "lk_"
 RESERVED_USERNAMES = frozenset(
-    {"api", "account", "accounts", "admin", "download", "healthz", "static", "dav", "guest",
-     "login", "logout", "settings", "dashboard", "links", "root", "system", "www"}
+    {
+        "api",
+        "account",
+        "accounts",
+        "admin",
+        "download",
+        "healthz",
+        "static",
+        "dav",
+        "guest",
+        "login",
+        "logout",
+        "settings",
+        "dashboard",
+        "links",
+        "root",
+        "system",
+        "www",
+    }
 )
 
 

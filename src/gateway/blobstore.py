@@ -146,7 +146,12 @@ class LocalBlobWriter:
         finally:
             handle.close()
         self._final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._pending, self._final)
+        try:
+            os.replace(self._pending, self._final)
+        except FileNotFoundError:
+            raise NotFound(
+                "the pending upload was reclaimed (its server was presumed dead)"
+            ) from None
         _fsync_dir(self._final.parent)
 
     def abort(self) -> None:

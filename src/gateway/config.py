@@ -222,8 +222,9 @@ def load_config(
     variables from ``env`` (default: the process environment), then ``flags``
     (``None`` values are ignored). Raises :class:`ConfigError` naming a bad setting."""
     env = os.environ if env is None else env
-    values: dict[str, Any] = {name: s.parse(s.default) if s.default is not None else None
-                              for name, s in SETTINGS.items()}
+    values: dict[str, Any] = {
+        name: None if s.default is None else s.parse(s.default) for name, s in SETTINGS.items()
+    }
     region_tables: dict[str, Any] = {}
     config_file = file if file is not None else env.get("LOCKR_CONFIG")
     if config_file:
@@ -250,6 +251,10 @@ def load_config(
 
     data = Path(values["data"]).expanduser().absolute()
     regions = _regions(region_tables, data)
+    if not REGION_NAME.match(values["default_region"]):
+        raise ConfigError(
+            f"default_region {values['default_region']!r} must be lowercase letters, digits, '-'"
+        )
     if values["default_region"] not in regions:
         if region_tables:
             raise ConfigError(
@@ -259,9 +264,6 @@ def load_config(
         regions[values["default_region"]] = Region(
             values["default_region"], "local", data / "blobs" / values["default_region"]
         )
-    for name in regions:
-        if not REGION_NAME.match(name):
-            raise ConfigError(f"region name {name!r} must be lowercase letters, digits and '-'")
     database_url = values["database_url"] or f"sqlite:///{data / 'lockr.db'}"
     public_url = (values["public_url"] or f"http://{values['http']}").rstrip("/")
     return Config(
@@ -291,6 +293,8 @@ def load_config(
 def _regions(tables: Mapping[str, Any], data: Path) -> dict[str, Region]:
     regions: dict[str, Region] = {}
     for name, table in tables.items():
+        if not REGION_NAME.match(name):
+            raise ConfigError(f"region name {name!r} must be lowercase letters, digits and '-'")
         if not isinstance(table, Mapping):
             raise ConfigError(f"[regions.{name}] must be a table")
         backend = str(table.get("backend", "local"))

@@ -53,9 +53,9 @@ class Counters:
     def hit(self, key: str, window: float, amount: int = 1) -> Window:
         """Add ``amount`` to the counter's current window and return the new state."""
         start = self._start(window)
-        statement = self._insert(Counter).values(key=key, window_start=start, count=amount)
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
+        insert = self._insert(Counter).values(key=key, window_start=start, count=amount)
+        excluded = insert.excluded
+        statement = insert.on_conflict_do_update(
             index_elements=[Counter.key],
             set_={
                 "count": _case_same_window(excluded.window_start, amount),

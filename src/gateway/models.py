@@ -123,9 +123,10 @@ class Reservation(Base):
     region: Mapped[str] = mapped_column(String(63))
     blob_key: Mapped[str] = mapped_column(String(64))
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
 
-    __table_args__ = (Index(None, "instance_id"),)
+    __table_args__ = (Index(None, "instance_id"), Index(None, "account_id"))
 
 
 class Instance(Base):

@@ -8,7 +8,9 @@ an account can never push it over.
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +19,6 @@ from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import NotFound, QuotaExceeded
 from gateway.models import Account, Reservation
-
 
 QUOTA_MESSAGE = "storage quota exceeded: delete files or ask for a larger quota"
 
@@ -90,6 +91,68 @@ class Reservations:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
+
+    def grow_or_wait(
+        self, reservation_id: str, account_id: int, nbytes: int, *, timeout: float = 60.0
+    ) -> None:
+        """Reserve ``nbytes`` more, waiting while other writes in progress hold the room.
+
+        Raises QuotaExceeded at once when the account's *committed* bytes leave no
+        room, and otherwise waits for the other writes to commit or abort. When every
+        write of the account is waiting, the youngest gives up, so concurrent writers
+        near a full quota never all fail and never wait on each other for ever."""
+        try:
+            self.grow(reservation_id, account_id, nbytes)
+            return
+        except QuotaExceeded:
+            pass
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        self._set_waiting(reservation_id, True)
+        try:
+            while True:
+                if not self._worth_waiting(reservation_id, account_id, nbytes):
+                    raise QuotaExceeded(QUOTA_MESSAGE)
+                if time.monotonic() > deadline:
+                    raise QuotaExceeded(QUOTA_MESSAGE)
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.2)
+                try:
+                    self.grow(reservation_id, account_id, nbytes)
+                    return
+                except QuotaExceeded:
+                    continue
+        finally:
+            self._set_waiting(reservation_id, False)
+
+    def _set_waiting(self, reservation_id: str, waiting: bool) -> None:
+        with self.db.write() as session:
+            session.execute(
+                update(Reservation).where(Reservation.id == reservation_id).values(waiting=waiting)
+            )
+
+    def _worth_waiting(self, reservation_id: str, account_id: int, nbytes: int) -> bool:
+        with self.db.read() as session:
+            account = session.execute(
+                select(Account.used_bytes, Account.quota_bytes).where(Account.id == account_id)
+            ).one()
+            rows = session.execute(
+                select(Reservation.id, Reservation.bytes, Reservation.waiting)
+                .where(Reservation.account_id == account_id)
+                .order_by(Reservation.created_at, Reservation.id)
+            ).all()
+        mine = next((row for row in rows if row[0] == reservation_id), None)
+        if mine is None:
+            return False
+        used, quota = account
+        if used + mine[1] + nbytes > quota:
+            return False  # full even if every other write gave up
+        others = [row for row in rows if row[0] != reservation_id]
+        if not others:
+            return True  # the room appears as soon as the account's numbers settle
+        if all(row[2] for row in others) and rows[-1][0] == reservation_id:
+            return False  # everyone waits: the youngest yields
+        return True
 
     def settle(self, session: Session, reservation_id: str) -> int:
         """Inside a commit transaction: drop the reservation and unhold its bytes.

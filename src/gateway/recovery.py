@@ -2,7 +2,8 @@
 
 Every server process registers an :class:`Instance` row and refreshes its heartbeat.
 Reservations belong to an instance; when an instance is dead (its heartbeat is older
-than the lease, or it ran on this host and its process is gone) its reservations are
+than the lease, or it ran on this host and its process is gone; several cores in one
+process, as in tests, vouch for each other until their lease runs out) its reservations are
 released and their pending or uncommitted blobs discarded. Blobs no file references
 any more are collected. Both run at start-up and then periodically, so a process
 killed mid-write leaves no visible partial file and no leaked quota.
@@ -82,9 +83,7 @@ class Recovery:
             return False
         if instance.heartbeat_at < now - self.lease:
             return True
-        if instance.hostname == self.hostname:
-            if instance.pid == os.getpid():
-                return True
+        if instance.hostname == self.hostname and instance.pid != os.getpid():
             try:
                 os.kill(instance.pid, 0)
             except ProcessLookupError:
@@ -112,15 +111,15 @@ class Recovery:
         for reservation in reservations:
             with self.db.write() as session:
                 released = release_in(session, reservation.id)
-                referenced = session.scalar(
-                    select(Blob.id).where(Blob.key == reservation.blob_key)
-                )
+                referenced = session.scalar(select(Blob.id).where(Blob.key == reservation.blob_key))
             if released is not None and referenced is None:
                 store = self.stores.get(reservation.region)
                 if store is not None:
                     store.discard(reservation.blob_key)
-            log.info("released an interrupted upload's reservation of %d bytes", released.bytes
-                     if released else 0)
+            log.info(
+                "released an interrupted upload's reservation of %d bytes",
+                released.bytes if released else 0,
+            )
         if only is None:
             with self.db.write() as session:
                 session.execute(

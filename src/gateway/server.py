@@ -8,8 +8,12 @@ leaves nothing visible), then the core unregisters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -21,6 +25,7 @@ from gateway.core import Core, build_core
 log = logging.getLogger("lockr")
 
 GRACEFUL_SECONDS = 30
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def configure_logging(level: str) -> None:
@@ -53,6 +58,20 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, core: Core) -> None:
         super().__init__(config)
         self.core = core
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Like uvicorn's, but a graceful stop on SIGINT/SIGTERM ends with exit code 0
+        instead of re-raising the signal once the server has shut down."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)

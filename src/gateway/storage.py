@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 from gateway.blobstore import BlobStore, new_key
 from gateway.clock import Clock
 from gateway.db import Database
-from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, QuotaExceeded, TooLarge
+from gateway.errors import (
+    BadRequest,
+    Conflict,
+    Exists,
+    Forbidden,
+    NotFound,
+    QuotaExceeded,
+    TooLarge,
+)
 from gateway.models import Account, Blob, Node
 from gateway.quota import Reservations, charge, credit
 
@@ -147,9 +155,9 @@ class Storage:
         """``(used_bytes, quota_bytes)``; bytes of writes in progress count as used."""
         with self.db.read() as session:
             row = session.execute(
-                select(
-                    Account.used_bytes + Account.reserved_bytes, Account.quota_bytes
-                ).where(Account.id == account_id)
+                select(Account.used_bytes + Account.reserved_bytes, Account.quota_bytes).where(
+                    Account.id == account_id
+                )
             ).one_or_none()
         if row is None:
             raise NotFound("no such account")
@@ -315,9 +323,7 @@ class Storage:
             if expected_size > max_size:
                 raise TooLarge(_too_large(max_size))
         with self.db.read() as session:
-            region = session.scalar(
-                select(Account.default_region).where(Account.id == account_id)
-            )
+            region = session.scalar(select(Account.default_region).where(Account.id == account_id))
             if region is None:
                 raise NotFound("no such account")
             self._parent_folder(session, account_id, parts)
@@ -401,9 +407,7 @@ class Storage:
             if source.is_dir and self._is_within(session, parent.id, source.id):
                 raise Conflict("a folder cannot be moved into itself")
             if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
-                freed += self._clear_target(
-                    session, account_id, parent.id, dst_parts, overwrite
-                )
+                freed += self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 source.parent_id = parent.id
                 source.name = dst_parts[-1]
             if mtime is not None:
@@ -465,9 +469,7 @@ class Storage:
         ids = [node.id]
         frontier = [node.id] if node.is_dir else []
         while frontier:
-            batch = session.scalars(
-                select(Node.id).where(Node.parent_id.in_(frontier[:500]))
-            ).all()
+            batch = session.scalars(select(Node.id).where(Node.parent_id.in_(frontier[:500]))).all()
             frontier = frontier[500:] + [i for i in batch]
             ids.extend(batch)
         return ids
@@ -478,11 +480,14 @@ class Storage:
         ids = self._subtree(session, node)
         total = 0
         for start in range(0, len(ids), 500):
-            total += session.scalar(
-                select(func.coalesce(func.sum(Node.size), 0)).where(
-                    Node.id.in_(ids[start : start + 500]), Node.is_dir.is_(False)
+            total += (
+                session.scalar(
+                    select(func.coalesce(func.sum(Node.size), 0)).where(
+                        Node.id.in_(ids[start : start + 500]), Node.is_dir.is_(False)
+                    )
                 )
-            ) or 0
+                or 0
+            )
         return int(total)
 
     def _delete_tree(self, session: Session, account_id: int, node: Node) -> list[int]:
@@ -504,7 +509,8 @@ class Storage:
                     .where(Blob.id == blob_id)
                     .values(refcount=Blob.refcount - references)
                 )
-                freed.append(blob_id)
+                if blob_id is not None:
+                    freed.append(blob_id)
                 total += int(size or 0)
         for start in range(len(ids), 0, -500):
             session.execute(delete(Node).where(Node.id.in_(ids[max(0, start - 500) : start])))
@@ -601,9 +607,7 @@ class Upload:
         self._sha1 = hashlib.sha1()
         self._sha256 = hashlib.sha256() if sha256 else None
         self._reserved = expected_size or 0
-        self._reservation = storage.reservations.open(
-            account_id, region, self.key, self._reserved
-        )
+        self._reservation = storage.reservations.open(account_id, region, self.key, self._reserved)
         try:
             self._writer = store.open_writer(self.key)
         except BaseException:
@@ -650,9 +654,7 @@ class Upload:
             reservations.grow(self._reservation, self.account_id, want)
             self._reserved += want
         except QuotaExceeded:
-            if want == need:
-                raise
-            reservations.grow(self._reservation, self.account_id, need)
+            reservations.grow_or_wait(self._reservation, self.account_id, need)
             self._reserved += need
 
     @property

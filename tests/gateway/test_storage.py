@@ -38,8 +38,15 @@ def blob_count(core: Core) -> int:
 def test_streaming_write_hashes_and_reads_back(pg_core: Core) -> None:
     alice = account(pg_core)
     data = os.urandom(3 * MiB + 17)
-    entry = put(pg_core, alice, "big.bin", data, sha256=True, mtime=1234567890.5,
-                content_type="application/octet-stream")
+    entry = put(
+        pg_core,
+        alice,
+        "big.bin",
+        data,
+        sha256=True,
+        mtime=1234567890.5,
+        content_type="application/octet-stream",
+    )
     assert entry.size == len(data)
     assert entry.md5 == hashlib.md5(data).hexdigest()
     assert entry.sha1 == hashlib.sha1(data).hexdigest()

@@ -81,11 +81,7 @@ async def list_tokens(request: Request) -> Response:
     principal = await require_principal(request)
     tokens = await run_in_threadpool(core_of(request).accounts.list_tokens, principal.account_id)
     return JSONResponse(
-        {
-            "tokens": [
-                token_json(t) | {"current": t.id == principal.token_id} for t in tokens
-            ]
-        }
+        {"tokens": [token_json(t) | {"current": t.id == principal.token_id} for t in tokens]}
     )
 
 

@@ -1,0 +1,88 @@
+"""Helpers shared by the benchmarks: sizes, a source file, child-process cases, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+MiB = 1024 * 1024
+BLOCK = MiB
+
+
+def bench_size() -> int:
+    """Object size for the throughput cases: LOCKR_BENCH_MIB (default 1024 = 1 GiB)."""
+    return int(os.environ.get("LOCKR_BENCH_MIB", "1024")) * MiB
+
+
+def make_source(path: Path, size: int) -> Path:
+    """A file of ``size`` incompressible bytes (written once, reused)."""
+    if path.exists() and path.stat().st_size == size:
+        return path
+    block = os.urandom(BLOCK)
+    with path.open("wb") as handle:
+        for offset in range(0, size, BLOCK):
+            handle.write(block[: min(BLOCK, size - offset)])
+    return path
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_case(module: str, case: str, *args: str) -> dict[str, float]:
+    """Run ``module``'s ``case`` in a fresh interpreter; it prints one JSON line."""
+    output = subprocess.run(
+        [sys.executable, "-m", module, case, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+_rss_before = 0.0
+
+
+def timed(work: Callable[[], object]) -> float:
+    """Time ``work``; the peak RSS it adds is reported next to the process's peak."""
+    global _rss_before
+    _rss_before = peak_rss_mib()
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def report(seconds: float, size: int) -> None:
+    rss = peak_rss_mib()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "mib_s": size / MiB / seconds,
+                "rss": rss,
+                "rss_growth": rss - _rss_before,
+            }
+        )
+    )
+
+
+def table(title: str, rows: list[tuple[str, dict[str, float], str]]) -> None:
+    """Rows of (case, result, peer-case name or ''); ratio = case time / peer time."""
+    by_name = {name: result for name, result, _ in rows}
+    print(f"\n{title}")
+    print(f"{'case':<34}{'seconds':>9}{'MiB/s':>9}{'peak RSS MiB':>14}{'growth':>8}  vs peer")
+    for name, result, peer in rows:
+        ratio = ""
+        if peer:
+            ratio = f"{result['seconds'] / by_name[peer]['seconds']:.2f}x {peer}"
+        print(
+            f"{name:<34}{result['seconds']:>9.2f}{result['mib_s']:>9.0f}"
+            f"{result['rss']:>14.1f}{result['rss_growth']:>8.1f}  {ratio}"
+        )

@@ -1,0 +1,154 @@
+"""Accounts, login and tokens over real HTTP, as the storage seed documents them."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+import subprocess
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, LockrProcess
+
+
+def signup(server: LockrProcess, username: str) -> dict[str, object]:
+    response = httpx.post(
+        server.url + "/api/v1/accounts",
+        json={"username": username, "email": f"{username}@example.com", "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_signup_returns_account_and_token(server: LockrProcess) -> None:
+    body = signup(server, "alice")
+    assert body["account"]["username"] == "alice"  # type: ignore[index]
+    assert body["account"]["quotaBytes"] == 1024**3  # type: ignore[index]
+    assert "password" not in str(body["account"]).lower()
+    me = httpx.get(
+        server.url + "/api/v1/account", headers={"Authorization": f"Bearer {body['token']}"}
+    )
+    assert me.status_code == 200 and me.json()["account"]["email"] == "alice@example.com"
+
+
+def test_seed_login_command_verbatim(server: LockrProcess) -> None:
+    """The storage seed's curl command, with only the host replaced."""
+    httpx.post(
+        server.url + "/api/v1/accounts",
+        json={"username": "you", "email": "you@example.com", "password": "hunter2!!"},
+    )
+    command = (
+        f"curl -s {server.url}/api/v1/login \\\n"
+        '-H "Content-Type: application/json" \\\n'
+        """-d '{"identifier":"you@example.com","password":"hunter2!!"}'"""
+    )
+    output = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, check=True
+    ).stdout
+    token = httpx.Response(200, content=output).json()["token"]
+    for header in (
+        f"Bearer {token}",
+        "Basic " + base64.b64encode(b"you@example.com:hunter2!!").decode(),
+        "Basic " + base64.b64encode(b"you:hunter2!!").decode(),
+    ):
+        assert (
+            httpx.get(server.url + "/api/v1/account", headers={"Authorization": header}).status_code
+            == 200
+        )
+    assert shlex.split(command)[0] == "curl"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "mentions"),
+    [
+        ({"username": "Bad", "email": "b@example.com", "password": PASSWORD}, 400, "username"),
+        ({"username": "bobby", "email": "nope", "password": PASSWORD}, 400, "email"),
+        ({"username": "bobby", "email": "b@example.com", "password": "short"}, 400, "password"),
+        ({"username": "bobby", "email": "b@example.com"}, 400, "'password' is required"),
+        (
+            {"username": "bobby", "email": "b@example.com", "password": PASSWORD, "x": 1},
+            400,
+            "unknown field 'x'",
+        ),
+        ({"username": "alice", "email": "new@example.com", "password": PASSWORD}, 409, "username"),
+    ],
+)
+def test_signup_errors(
+    server: LockrProcess, body: dict[str, object], status: int, mentions: str
+) -> None:
+    response = httpx.post(server.url + "/api/v1/accounts", json=body)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert mentions in error["message"] and error["code"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "JSON object body"),
+        (b"{nope", "not valid JSON"),
+        (b"[1]", "JSON object"),
+        (b"{" + b" " * 70000 + b"}", "at most"),
+    ],
+)
+def test_malformed_bodies(server: LockrProcess, content: bytes, message: str) -> None:
+    response = httpx.post(
+        server.url + "/api/v1/login", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 413)
+    assert message in response.json()["error"]["message"]
+
+
+def test_wrong_credentials_then_throttled(server: LockrProcess) -> None:
+    signup(server, "carol")
+    for _ in range(3):
+        response = httpx.post(
+            server.url + "/api/v1/login", json={"identifier": "carol", "password": "wrong-password"}
+        )
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    response = httpx.post(
+        server.url + "/api/v1/login", json={"identifier": "carol", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    # Another account from the same address is not locked out.
+    signup(server, "dave")
+    ok = httpx.post(server.url + "/api/v1/login", json={"identifier": "dave", "password": PASSWORD})
+    assert ok.status_code == 200
+
+
+def test_missing_and_bad_auth_are_401(server: LockrProcess) -> None:
+    for headers in ({}, {"Authorization": "Bearer lk_nope"}, {"Authorization": "Digest x"}):
+        response = httpx.get(server.url + "/api/v1/account", headers=headers)
+        assert response.status_code == 401
+        assert "WWW-Authenticate" in response.headers
+
+
+def test_tokens_list_create_revoke(server: LockrProcess) -> None:
+    first = signup(server, "erin")["token"]
+    auth = {"Authorization": f"Bearer {first}"}
+    created = httpx.post(server.url + "/api/v1/tokens", json={"name": "rclone"}, headers=auth)
+    assert created.status_code == 201
+    second = created.json()
+    assert second["token"].startswith("lk_") and second["name"] == "rclone"
+    listing = httpx.get(server.url + "/api/v1/tokens", headers=auth).json()["tokens"]
+    assert [t["name"] for t in listing] == ["signup", "rclone"]
+    assert [t["current"] for t in listing] == [True, False]
+    assert all("token" not in t and len(t["prefix"]) == 10 for t in listing)
+    other = {"Authorization": f"Bearer {second['token']}"}
+    assert httpx.get(server.url + "/api/v1/account", headers=other).status_code == 200
+    gone = httpx.delete(server.url + f"/api/v1/tokens/{second['id']}", headers=auth)
+    assert gone.status_code == 204
+    assert httpx.get(server.url + "/api/v1/account", headers=other).status_code == 401
+    again = httpx.delete(server.url + f"/api/v1/tokens/{second['id']}", headers=auth)
+    assert again.status_code == 404
+    assert httpx.delete(server.url + "/api/v1/tokens/abc", headers=auth).status_code == 400
+
+
+def test_unknown_route_and_method(server: LockrProcess) -> None:
+    missing = httpx.get(server.url + "/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    wrong = httpx.get(server.url + "/api/v1/login")
+    assert wrong.status_code == 405

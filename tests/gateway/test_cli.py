@@ -1,0 +1,119 @@
+"""The ``lockr`` command's account and token subcommands, run as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import CHEAP_ARGON2, PASSWORD, LockrProcess
+
+ENV = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()}}
+
+
+def lockr(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env or ENV,
+        timeout=60,
+    )
+
+
+def test_user_and_token_commands_work_with_a_running_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = lockr(
+        "user",
+        "add",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--password-stdin",
+        "--data",
+        str(data),
+        stdin=PASSWORD + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "created account alice" in added.stdout and PASSWORD not in added.stdout
+
+    upgraded = lockr("user", "set-plan", "alice", "pro", "--data", str(data))
+    assert upgraded.returncode == 0 and "pro plan" in upgraded.stdout
+
+    token = lockr("token", "create", "alice@example.com", "--data", str(data))
+    assert token.returncode == 0, token.stderr
+    secret = token.stdout.strip()
+    assert secret.startswith("lk_")
+
+    listing = lockr("user", "list", "--data", str(data))
+    assert "alice\talice@example.com\tpro" in listing.stdout
+
+    server = LockrProcess(data).start()
+    try:
+        response = httpx.get(
+            server.url + "/api/v1/account", headers={"Authorization": f"Bearer {secret}"}
+        )
+        assert response.status_code == 200
+        assert response.json()["account"]["plan"] == "pro"
+    finally:
+        server.stop()
+
+
+def test_errors_are_clear_and_exit_nonzero(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    bad = lockr(
+        "user",
+        "add",
+        "Bad Name",
+        "--email",
+        "x@example.com",
+        "--password-stdin",
+        "--data",
+        data,
+        stdin=PASSWORD + "\n",
+    )
+    assert bad.returncode == 2 and "username must be" in bad.stderr
+    short = lockr(
+        "user",
+        "add",
+        "carol",
+        "--email",
+        "c@example.com",
+        "--password-stdin",
+        "--data",
+        data,
+        stdin="short\n",
+    )
+    assert short.returncode == 2 and "at least 8" in short.stderr
+    missing = lockr("token", "create", "nobody", "--data", data)
+    assert missing.returncode == 2 and "no account" in missing.stderr
+    config = tmp_path / "lockr.toml"
+    config.write_text('http = "nowhere"\n')
+    broken = lockr("user", "list", "--config", str(config), "--data", data)
+    assert broken.returncode == 2 and "setting 'http'" in broken.stderr
+
+
+def test_config_file_and_env_apply_to_subcommands(tmp_path: Path) -> None:
+    config = tmp_path / "lockr.toml"
+    config.write_text(f'data = "{tmp_path / "from-file"}"\ndefault_quota = "3GiB"\n')
+    added = lockr(
+        "user",
+        "add",
+        "dave",
+        "--email",
+        "d@example.com",
+        "--password-stdin",
+        "--config",
+        str(config),
+        stdin=PASSWORD + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "from-file" / "lockr.db").exists()
+    listed = lockr("user", "list", env={**ENV, "LOCKR_CONFIG": str(config)})
+    assert "dave" in listed.stdout and f"/{3 * 1024**3} bytes" in listed.stdout

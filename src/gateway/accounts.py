@@ -27,6 +27,7 @@ USERNAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PLANS = ("free", "pro")
 TOKEN_PREFIX = "lk_"
+GUEST_USERNAME = "guest"
 RESERVED_USERNAMES = frozenset(
     {
         "api",
@@ -63,6 +64,7 @@ class AccountInfo:
     default_region: str
     created_at: float
     stamp: str
+    is_guest: bool = False
 
     def public(self) -> dict[str, object]:
         return {
@@ -105,6 +107,7 @@ def _info(account: Account) -> AccountInfo:
         default_region=account.default_region,
         created_at=account.created_at,
         stamp=_stamp(account.password_hash),
+        is_guest=account.is_guest,
     )
 
 
@@ -198,7 +201,7 @@ class Accounts:
             account = session.scalars(
                 select(Account).where(or_(Account.username == key, Account.email == key))
             ).one_or_none()
-            if account is None:
+            if account is None or account.is_guest:
                 raise NotFound(f"no account {identifier!r}")
             return _info(account)
 
@@ -209,7 +212,7 @@ class Accounts:
             account = session.scalars(
                 select(Account).where(or_(Account.username == key, Account.email == key))
             ).one_or_none()
-        if account is None:
+        if account is None or account.is_guest:
             self.passwords.burn(password)
             return None
         if not self.passwords.verify(account.password_hash, password):
@@ -256,6 +259,36 @@ class Accounts:
                 raise NotFound(f"no account {username!r}")
             account.quota_bytes = quota_bytes
             return _info(account)
+
+    def guest(self) -> AccountInfo:
+        """The internal account that holds guests' uploads until someone registers
+        them (made on first use; its name is reserved, and it cannot sign in)."""
+        with self.db.read() as session:
+            account = session.scalars(
+                select(Account).where(Account.username == GUEST_USERNAME)
+            ).one_or_none()
+            if account is not None:
+                return _info(account)
+        try:
+            with self.db.write() as session:
+                account = Account(
+                    username=GUEST_USERNAME,
+                    email="guest@lockr.invalid",
+                    password_hash="!",
+                    plan="free",
+                    quota_bytes=self.config.guest_quota,
+                    used_bytes=0,
+                    reserved_bytes=0,
+                    default_region=self.config.default_region,
+                    is_guest=True,
+                    created_at=self.clock(),
+                )
+                session.add(account)
+                session.flush()
+                self.storage.create_home(session, account)
+                return _info(account)
+        except IntegrityError:
+            return self.guest()
 
     # -- tokens ----------------------------------------------------------------------
 

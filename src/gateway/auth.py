@@ -44,6 +44,10 @@ class Principal:
     def username(self) -> str:
         return self.account.username
 
+    @property
+    def is_guest(self) -> bool:
+        return self.account.is_guest
+
 
 class Authenticator:
     def __init__(
@@ -64,6 +68,10 @@ class Authenticator:
 
     def principal_for(self, account: AccountInfo, token_id: int | None = None) -> Principal:
         return Principal(account, self.config.max_object_size, token_id)
+
+    def guest(self) -> Principal:
+        """The principal of a request without credentials, where guests may act."""
+        return Principal(self.accounts.guest(), self.config.max_guest_object_size)
 
     def resolve(self, authorization: str | None, *, address: str = "") -> Principal | None:
         """The principal for an ``Authorization`` header value; ``None`` when there is

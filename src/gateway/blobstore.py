@@ -26,6 +26,14 @@ class BlobWriter(Protocol):
     def write(self, data: bytes) -> None:
         """Append ``data``. MUST NOT make anything visible."""
 
+    def sync(self) -> None:
+        """Make what was written so far durable, still pending (a resumable upload's
+        checkpoint). After a crash, :meth:`BlobStore.open_writer` with ``resume_at``
+        continues from any synced offset."""
+
+    def close(self) -> None:
+        """Stop writing for now, keeping the pending bytes (to resume later)."""
+
     def commit(self) -> None:
         """Make the blob durable (fsync) and visible under its key, atomically."""
 
@@ -36,8 +44,13 @@ class BlobWriter(Protocol):
 class BlobStore(Protocol):
     """The contract every region backend meets (one test suite runs against each)."""
 
-    def open_writer(self, key: str) -> BlobWriter:
-        """Start a pending blob for ``key``. The key MUST NOT already exist."""
+    def open_writer(self, key: str, *, resume_at: int | None = None) -> BlobWriter:
+        """Start a pending blob for ``key`` (the key MUST NOT already exist), or with
+        ``resume_at``, reopen the pending blob and continue writing at that offset,
+        dropping anything after it."""
+
+    def read_pending(self, key: str, length: int) -> Iterator[bytes]:
+        """The first ``length`` bytes of a pending blob (to rebuild hashes on resume)."""
 
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """Yield the blob's bytes from ``offset`` (``length`` of them, or to the end) in
@@ -76,11 +89,19 @@ class LocalBlobStore:
             raise NotFound("no such blob")
         return self.root / key[:2] / key[2:4] / key
 
-    def open_writer(self, key: str) -> LocalBlobWriter:
+    def open_writer(self, key: str, *, resume_at: int | None = None) -> LocalBlobWriter:
         final = self._path(key)
         if final.exists():
             raise FileExistsError(key)
-        return LocalBlobWriter(self.tmp / key, final)
+        return LocalBlobWriter(self.tmp / key, final, resume_at=resume_at)
+
+    def read_pending(self, key: str, length: int) -> Iterator[bytes]:
+        self._path(key)  # validates the key
+        try:
+            handle = (self.tmp / key).open("rb")
+        except FileNotFoundError:
+            raise NotFound("no such pending blob") from None
+        return _read_blocks(handle, 0, length)
 
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
@@ -128,14 +149,36 @@ def _read_blocks(handle: BinaryIO, offset: int, length: int | None) -> Iterator[
 
 
 class LocalBlobWriter:
-    def __init__(self, pending: Path, final: Path) -> None:
+    def __init__(self, pending: Path, final: Path, *, resume_at: int | None = None) -> None:
         self._pending = pending
         self._final = final
-        self._handle: BinaryIO | None = pending.open("xb")
+        if resume_at is None:
+            self._handle: BinaryIO | None = pending.open("xb")
+        else:
+            try:
+                handle = pending.open("r+b")
+            except FileNotFoundError:
+                raise NotFound("the pending upload's bytes are gone") from None
+            if handle.seek(0, os.SEEK_END) < resume_at:
+                handle.close()
+                raise NotFound("the pending upload has fewer bytes than were recorded")
+            handle.truncate(resume_at)
+            handle.seek(resume_at)
+            self._handle = handle
 
     def write(self, data: bytes) -> None:
         assert self._handle is not None, "writer is closed"
         self._handle.write(data)
+
+    def sync(self) -> None:
+        assert self._handle is not None, "writer is closed"
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
     def commit(self) -> None:
         assert self._handle is not None, "writer is closed"

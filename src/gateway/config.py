@@ -153,6 +153,19 @@ SETTINGS: dict[str, Setting] = {
     "default_quota": Setting(parse_size, 100 * GiB, "Storage quota of a new account."),
     "max_object_size": Setting(parse_size, 100 * GiB, "Largest object an account may store."),
     "max_guest_object_size": Setting(parse_size, 5 * GiB, "Largest object a guest may store."),
+    "guest_quota": Setting(parse_size, 1024 * GiB, "Storage all guest uploads share."),
+    "upload_session_hours": Setting(
+        parse_positive_int, 24, "How long a resumable upload session stays open."
+    ),
+    "rate_limit_window": Setting(
+        parse_positive_int, 10, "Seconds over which API request bursts are counted."
+    ),
+    "rate_limit_per_account": Setting(
+        parse_positive_int, 300, "API requests an account may make per window (then 429)."
+    ),
+    "rate_limit_per_address": Setting(
+        parse_positive_int, 300, "API requests a client address may make per window."
+    ),
     "argon2_time_cost": Setting(parse_positive_int, 3, "argon2id iterations for passwords."),
     "argon2_memory_cost": Setting(parse_positive_int, 65536, "argon2id memory in KiB."),
     "argon2_parallelism": Setting(parse_positive_int, 4, "argon2id lanes."),
@@ -189,6 +202,11 @@ class Config:
     default_quota: int
     max_object_size: int
     max_guest_object_size: int
+    guest_quota: int
+    upload_session_hours: int
+    rate_limit_window: int
+    rate_limit_per_account: int
+    rate_limit_per_address: int
     argon2_time_cost: int
     argon2_memory_cost: int
     argon2_parallelism: int
@@ -277,6 +295,11 @@ def load_config(
         default_quota=values["default_quota"],
         max_object_size=values["max_object_size"],
         max_guest_object_size=values["max_guest_object_size"],
+        guest_quota=values["guest_quota"],
+        upload_session_hours=values["upload_session_hours"],
+        rate_limit_window=values["rate_limit_window"],
+        rate_limit_per_account=values["rate_limit_per_account"],
+        rate_limit_per_address=values["rate_limit_per_address"],
         argon2_time_cost=values["argon2_time_cost"],
         argon2_memory_cost=values["argon2_memory_cost"],
         argon2_parallelism=values["argon2_parallelism"],

@@ -11,11 +11,14 @@ from gateway.clock import Clock, system_clock
 from gateway.config import Config
 from gateway.counters import Counters
 from gateway.db import Database
+from gateway.files import Files
 from gateway.migrate import upgrade
 from gateway.passwords import Passwords
 from gateway.quota import Reservations
+from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
 from gateway.secret import load_or_create_secret
+from gateway.sessions import UploadSessions
 from gateway.storage import Storage
 from gateway.throttle import LoginThrottle
 
@@ -32,6 +35,9 @@ class Core:
     accounts: Accounts
     counters: Counters
     auth: Authenticator
+    files: Files
+    sessions: UploadSessions
+    limiter: BurstLimiter
 
     def start(self) -> None:
         """Register this process, recover after any crash, start the heartbeat."""
@@ -70,6 +76,16 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         max_per_address=config.login_max_failures_per_address,
     )
     auth = Authenticator(accounts, throttle, config, secret, clock)
+    sessions = UploadSessions(
+        db, storage, reservations, clock, ttl_seconds=config.upload_session_hours * 3600
+    )
+    recovery.tasks.append(sessions.expire)
+    limiter = BurstLimiter(
+        counters,
+        window=config.rate_limit_window,
+        per_account=config.rate_limit_per_account,
+        per_address=config.rate_limit_per_address,
+    )
     return Core(
         config=config,
         clock=clock,
@@ -81,4 +97,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         accounts=accounts,
         counters=counters,
         auth=auth,
+        files=Files(db, storage, secret, clock),
+        sessions=sessions,
+        limiter=limiter,
     )

@@ -100,10 +100,13 @@ class Node(Base):
     content_type: Mapped[str] = mapped_column(String(255), default="")
     mtime: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
+    key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claim_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
         Index(None, "account_id", "created_at"),
+        Index(None, "account_id", "is_dir", "id"),
         Index(None, "blob_id"),
     )
 
@@ -125,8 +128,37 @@ class Reservation(Base):
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     waiting: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (Index(None, "instance_id"), Index(None, "account_id"))
+
+
+class UploadSession(Base):
+    """A resumable upload: its bytes so far sit in a pending blob, durably up to
+    ``received``; its quota is reserved in full when it is created, with a reservation
+    that outlives restarts until ``expires_at``."""
+
+    __tablename__ = "upload_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(4096))
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(255))
+    region: Mapped[str] = mapped_column(String(63))
+    blob_key: Mapped[str] = mapped_column(String(64))
+    reservation_id: Mapped[str] = mapped_column(String(32))
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claim_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    busy_until: Mapped[float] = mapped_column(Float, default=0.0)
+    file_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index(None, "expires_at"),)
 
 
 class Instance(Base):

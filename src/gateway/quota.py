@@ -58,26 +58,52 @@ class Reservations:
         self.instance_id = instance_id
         self.clock = clock
 
-    def open(self, account_id: int, region: str, blob_key: str, nbytes: int = 0) -> str:
+    def open(
+        self,
+        account_id: int,
+        region: str,
+        blob_key: str,
+        nbytes: int = 0,
+        *,
+        expires_at: float | None = None,
+        session: Session | None = None,
+    ) -> str:
         """Record a write about to start and reserve ``nbytes`` for it.
 
         The record names the blob key, so a crash at any later point can be cleaned
-        up. Raises QuotaExceeded (recording nothing) if ``nbytes`` do not fit."""
+        up. Without ``expires_at`` the reservation lives as long as this server
+        instance; with it, until that time whatever happens to the instance (a
+        resumable upload). Raises QuotaExceeded (recording nothing) if ``nbytes`` do
+        not fit. Pass ``session`` to join a transaction of the caller's."""
+        if session is not None:
+            return self._open_in(session, account_id, region, blob_key, nbytes, expires_at)
+        with self.db.write() as own:
+            return self._open_in(own, account_id, region, blob_key, nbytes, expires_at)
+
+    def _open_in(
+        self,
+        session: Session,
+        account_id: int,
+        region: str,
+        blob_key: str,
+        nbytes: int,
+        expires_at: float | None,
+    ) -> str:
         reservation_id = secrets.token_hex(16)
-        with self.db.write() as session:
-            if nbytes:
-                _hold(session, account_id, nbytes)
-            session.add(
-                Reservation(
-                    id=reservation_id,
-                    account_id=account_id,
-                    instance_id=self.instance_id,
-                    region=region,
-                    blob_key=blob_key,
-                    bytes=nbytes,
-                    created_at=self.clock(),
-                )
+        if nbytes:
+            _hold(session, account_id, nbytes)
+        session.add(
+            Reservation(
+                id=reservation_id,
+                account_id=account_id,
+                instance_id=self.instance_id,
+                region=region,
+                blob_key=blob_key,
+                bytes=nbytes,
+                created_at=self.clock(),
+                expires_at=expires_at,
             )
+        )
         return reservation_id
 
     def grow(self, reservation_id: str, account_id: int, nbytes: int) -> None:

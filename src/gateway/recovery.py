@@ -4,7 +4,8 @@ Every server process registers an :class:`Instance` row and refreshes its heartb
 Reservations belong to an instance; when an instance is dead (its heartbeat is older
 than the lease, or it ran on this host and its process is gone; several cores in one
 process, as in tests, vouch for each other until their lease runs out) its reservations are
-released and their pending or uncommitted blobs discarded. Blobs no file references
+released and their pending or uncommitted blobs discarded; resumable uploads keep
+their reservation across restarts until the upload expires. Blobs no file references
 any more are collected. Both run at start-up and then periodically, so a process
 killed mid-write leaves no visible partial file and no leaked quota.
 """
@@ -16,13 +17,14 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from gateway.blobstore import BlobStore
 from gateway.clock import Clock
 from gateway.db import Database
-from gateway.models import Blob, Instance, Reservation
+from gateway.models import Blob, Instance, Reservation, UploadSession
 from gateway.quota import release_in
 
 log = logging.getLogger("lockr.recovery")
@@ -48,6 +50,7 @@ class Recovery:
         self.lease = lease
         self.instance_id = secrets.token_hex(16)
         self.hostname = socket.gethostname()
+        self.tasks: list[Callable[[], object]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -99,28 +102,30 @@ class Recovery:
         return [i.id for i in instances if self._is_dead(i, now)]
 
     def reclaim(self, *, only: list[str] | None = None) -> int:
-        """Release the reservations of dead instances (or of ``only`` these) and discard
-        their blobs unless a committed file refers to them. Returns how many."""
+        """Release the reservations of dead instances (or of ``only`` these) and of
+        expired resumable uploads, and discard their blobs unless a committed file
+        refers to them. Returns how many were released."""
         instance_ids = self.dead_instances() if only is None else only
-        if not instance_ids:
-            return 0
+        held_by_dead = and_(
+            Reservation.instance_id.in_(instance_ids), Reservation.expires_at.is_(None)
+        )
+        expired = and_(Reservation.expires_at.is_not(None), Reservation.expires_at < self.clock())
+        condition = held_by_dead if only is not None else or_(held_by_dead, expired)
         with self.db.read() as session:
-            reservations = session.scalars(
-                select(Reservation).where(Reservation.instance_id.in_(instance_ids))
-            ).all()
+            reservations = session.scalars(select(Reservation).where(condition)).all()
         for reservation in reservations:
             with self.db.write() as session:
                 released = release_in(session, reservation.id)
+                session.execute(
+                    delete(UploadSession).where(UploadSession.reservation_id == reservation.id)
+                )
                 referenced = session.scalar(select(Blob.id).where(Blob.key == reservation.blob_key))
             if released is not None and referenced is None:
                 store = self.stores.get(reservation.region)
                 if store is not None:
                     store.discard(reservation.blob_key)
-            log.info(
-                "released an interrupted upload's reservation of %d bytes",
-                released.bytes if released else 0,
-            )
-        if only is None:
+                log.info("released %d bytes held by an interrupted upload", released.bytes)
+        if only is None and instance_ids:
             with self.db.write() as session:
                 session.execute(
                     delete(Instance).where(
@@ -146,7 +151,10 @@ class Recovery:
         return count
 
     def run_once(self) -> None:
+        """One recovery pass: dead writers, expired work (``tasks``), orphan blobs."""
         self.reclaim()
+        for task in self.tasks:
+            task()
         self.collect_garbage()
 
     def start(self) -> None:

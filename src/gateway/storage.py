@@ -12,9 +12,10 @@ the quota at once and frees the blob when nothing references it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from base64 import b32encode
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,6 +62,17 @@ class Entry:
     sha1: str | None = None
     sha256: str | None = None
     uploaded_at: float | None = None
+    key_hash: str | None = None
+    claim_hash: str | None = None
+
+    @property
+    def key_protected(self) -> bool:
+        return self.key_hash is not None
+
+    @property
+    def file_id(self) -> str:
+        """The id every API uses for a file: ``REGION_OBJECT`` (region, then uid)."""
+        return f"{self.region or 'folder'}_{self.uid}"
 
 
 def new_uid() -> str:
@@ -104,6 +116,8 @@ _ENTRY_COLUMNS = (
     Blob.sha1,
     Blob.sha256,
     Blob.created_at,
+    Node.key_hash,
+    Node.claim_hash,
 )
 
 
@@ -310,10 +324,14 @@ class Storage:
         mtime: float | None = None,
         sha256: bool = False,
         on_conflict: OnConflict = "replace",
+        region: str | None = None,
+        key_hash: str | None = None,
+        claim_hash: str | None = None,
     ) -> Upload:
         """Start streaming a file to ``path``. Its folder must exist when the upload
         commits. A declared ``expected_size`` over ``max_size`` or over the remaining
-        quota is refused here, before any byte is stored."""
+        quota is refused here, before any byte is stored. ``region`` defaults to the
+        account's; ``key_hash`` and ``claim_hash`` are stored with the file as given."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -342,7 +360,18 @@ class Storage:
             mtime=mtime,
             sha256=sha256,
             on_conflict=on_conflict,
+            key_hash=key_hash,
+            claim_hash=claim_hash,
         )
+
+    def store_for(self, region: str) -> BlobStore:
+        """The blob store of ``region``; a 400 naming the valid regions otherwise."""
+        store = self.stores.get(region)
+        if store is None:
+            raise BadRequest(
+                f"unknown region {region!r}; valid regions: {', '.join(sorted(self.stores))}"
+            )
+        return store
 
     def open(self, entry: Entry, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """The bytes of a file entry, in blocks of at most 1 MiB."""
@@ -354,6 +383,160 @@ class Storage:
         with self.db.write() as session:
             node = self._require(session, account_id, path)
             node.mtime = mtime
+            session.flush()
+            return self._load(session, node.id)
+
+    def commit_blob(
+        self,
+        *,
+        reservation_id: str,
+        account_id: int,
+        parts: list[str],
+        region: str,
+        blob_key: str,
+        size: int,
+        digests: dict[str, str],
+        content_type: str,
+        mtime: float | None,
+        on_conflict: OnConflict,
+        key_hash: str | None = None,
+        claim_hash: str | None = None,
+        also: Callable[[Session, Node], object] | None = None,
+    ) -> tuple[Entry, list[int]]:
+        """In one transaction: settle the write's reservation, charge ``size``, record
+        the durable blob and create (or update) the file at ``parts``, and run ``also``
+        (the caller's own bookkeeping). Returns the entry and the ids of blobs to free
+        once committed."""
+        now = self.clock()
+        freed: list[int] = []
+        with self.db.write() as session:
+            parent = self._parent_folder(session, account_id, parts)
+            name = parts[-1]
+            existing = session.scalars(
+                select(Node).where(Node.parent_id == parent.id, Node.name == name)
+            ).one_or_none()
+            if existing is not None and (existing.is_dir or on_conflict != "replace"):
+                if on_conflict == "rename":
+                    name = _free_name(session, parent.id, name)
+                    existing = None
+                elif existing.is_dir:
+                    raise Exists(f"{'/'.join(parts)} is a folder")
+                else:
+                    raise Exists(f"{'/'.join(parts)} exists")
+            self.reservations.settle(session, reservation_id)
+            if existing is not None and existing.blob_id is not None:
+                credit(session, account_id, existing.size)
+                session.execute(
+                    update(Blob)
+                    .where(Blob.id == existing.blob_id)
+                    .values(refcount=Blob.refcount - 1)
+                )
+                freed.append(existing.blob_id)
+            charge(session, account_id, size)
+            blob = Blob(
+                region=region,
+                key=blob_key,
+                size=size,
+                md5=digests["md5"],
+                sha1=digests["sha1"],
+                sha256=digests.get("sha256"),
+                refcount=1,
+                created_at=now,
+            )
+            session.add(blob)
+            session.flush()
+            mtime = now if mtime is None else mtime
+            if existing is None:
+                node = Node(
+                    uid=new_uid(),
+                    account_id=account_id,
+                    parent_id=parent.id,
+                    name=name,
+                    is_dir=False,
+                    blob_id=blob.id,
+                    size=size,
+                    content_type=content_type,
+                    mtime=mtime,
+                    created_at=now,
+                    key_hash=key_hash,
+                    claim_hash=claim_hash,
+                )
+                session.add(node)
+            else:
+                node = existing
+                node.blob_id = blob.id
+                node.size = size
+                node.content_type = content_type or node.content_type
+                node.mtime = mtime
+                if key_hash is not None:
+                    node.key_hash = key_hash
+            session.flush()
+            if also is not None:
+                also(session, node)
+            return self._load(session, node.id), freed
+
+    def ensure_folder(self, session: Session, account_id: int, path: str) -> Node:
+        """Inside a caller's transaction: the folder at ``path``, made with its parents
+        if missing. Raises :class:`Exists` where a file stands in the way."""
+        node = session.get(Node, self._root_id(session, account_id))
+        assert node is not None
+        for index, part in enumerate(parts := split_path(path)):
+            child = session.scalars(
+                select(Node).where(Node.parent_id == node.id, Node.name == part)
+            ).one_or_none()
+            if child is None:
+                now = self.clock()
+                child = Node(
+                    uid=new_uid(),
+                    account_id=account_id,
+                    parent_id=node.id,
+                    name=part,
+                    is_dir=True,
+                    size=0,
+                    content_type="",
+                    mtime=now,
+                    created_at=now,
+                )
+                session.add(child)
+                session.flush()
+            elif not child.is_dir:
+                raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
+            node = child
+        return node
+
+    def adopt(self, uid: str, account_id: int, folder: str, *, proof_hash: str | None) -> Entry:
+        """Move a guest's file into ``account_id``'s ``folder`` when ``proof_hash``
+        matches the claim recorded at upload. Idempotent for the account's own files;
+        another account's file is :class:`Forbidden`. The bytes move between quotas."""
+        with self.db.write() as session:
+            node = session.scalars(
+                select(Node).where(Node.uid == uid, Node.is_dir.is_(False))
+            ).one_or_none()
+            if node is None:
+                raise NotFound("no such file")
+            if node.account_id == account_id:
+                return self._load(session, node.id)
+            owner = session.get(Account, node.account_id)
+            if owner is None or not owner.is_guest:
+                raise Forbidden("this file belongs to another account")
+            if (
+                proof_hash is None
+                or node.claim_hash is None
+                or not hmac.compare_digest(proof_hash, node.claim_hash)
+            ):
+                raise Forbidden(
+                    "to register a guest upload, send the claimToken its upload returned"
+                )
+            parent = self.ensure_folder(session, account_id, folder)
+            charge(session, account_id, node.size)
+            credit(session, owner.id, node.size)
+            taken = session.scalar(
+                select(Node.id).where(Node.parent_id == parent.id, Node.name == node.name)
+            )
+            node.name = node.name if taken is None else _free_name(session, parent.id, node.name)
+            node.account_id = account_id
+            node.parent_id = parent.id
+            node.claim_hash = None
             session.flush()
             return self._load(session, node.id)
 
@@ -590,8 +773,12 @@ class Upload:
         mtime: float | None,
         sha256: bool,
         on_conflict: OnConflict,
+        key_hash: str | None = None,
+        claim_hash: str | None = None,
     ) -> None:
         self._storage = storage
+        self.key_hash = key_hash
+        self.claim_hash = claim_hash
         self.account_id = account_id
         self.parts = parts
         self.region = region
@@ -690,7 +877,20 @@ class Upload:
             self.abort()
             raise
         try:
-            entry, freed = self._commit_metadata(digests)
+            entry, freed = self._storage.commit_blob(
+                reservation_id=self._reservation,
+                account_id=self.account_id,
+                parts=self.parts,
+                region=self.region,
+                blob_key=self.key,
+                size=self.size,
+                digests=digests,
+                content_type=self.content_type,
+                mtime=self.mtime,
+                on_conflict=self.on_conflict,
+                key_hash=self.key_hash,
+                claim_hash=self.claim_hash,
+            )
         except BaseException:
             self._done = True
             self._store.discard(self.key)
@@ -699,70 +899,6 @@ class Upload:
         self._done = True
         self._storage._drop_blobs(freed)
         return entry
-
-    def _commit_metadata(self, digests: dict[str, str]) -> tuple[Entry, list[int]]:
-        storage = self._storage
-        now = storage.clock()
-        freed: list[int] = []
-        with storage.db.write() as session:
-            parent = storage._parent_folder(session, self.account_id, self.parts)
-            name = self.parts[-1]
-            existing = session.scalars(
-                select(Node).where(Node.parent_id == parent.id, Node.name == name)
-            ).one_or_none()
-            if existing is not None and (existing.is_dir or self.on_conflict != "replace"):
-                if self.on_conflict == "rename":
-                    name = _free_name(session, parent.id, name)
-                    existing = None
-                elif existing.is_dir:
-                    raise Exists(f"{'/'.join(self.parts)} is a folder")
-                else:
-                    raise Exists(f"{'/'.join(self.parts)} exists")
-            storage.reservations.settle(session, self._reservation)
-            if existing is not None and existing.blob_id is not None:
-                credit(session, self.account_id, existing.size)
-                session.execute(
-                    update(Blob)
-                    .where(Blob.id == existing.blob_id)
-                    .values(refcount=Blob.refcount - 1)
-                )
-                freed.append(existing.blob_id)
-            charge(session, self.account_id, self.size)
-            blob = Blob(
-                region=self.region,
-                key=self.key,
-                size=self.size,
-                md5=digests["md5"],
-                sha1=digests["sha1"],
-                sha256=digests.get("sha256"),
-                refcount=1,
-                created_at=now,
-            )
-            session.add(blob)
-            session.flush()
-            mtime = now if self.mtime is None else self.mtime
-            if existing is None:
-                node = Node(
-                    uid=new_uid(),
-                    account_id=self.account_id,
-                    parent_id=parent.id,
-                    name=name,
-                    is_dir=False,
-                    blob_id=blob.id,
-                    size=self.size,
-                    content_type=self.content_type,
-                    mtime=mtime,
-                    created_at=now,
-                )
-                session.add(node)
-            else:
-                node = existing
-                node.blob_id = blob.id
-                node.size = self.size
-                node.content_type = self.content_type or node.content_type
-                node.mtime = mtime
-            session.flush()
-            return storage._load(session, node.id), freed
 
     def abort(self) -> None:
         """Drop the pending bytes and give back the reserved quota. Idempotent."""

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from api import pages
 from api.access_log import AccessLog
 from api.errors import HANDLERS
-from api.routes import accounts
+from api.routes import accounts, downloads, files, uploads
 from gateway.core import Core
 
 
@@ -27,6 +27,9 @@ def create_app(core: Core, *, extra_routes: list[BaseRoute] | None = None) -> Ac
     other fronts (the link service) on the same listener."""
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     routes += accounts.routes
+    routes += uploads.routes
+    routes += files.routes
+    routes += downloads.routes
     routes += pages.routes
     routes += extra_routes or []
     app = Starlette(routes=routes, exception_handlers=HANDLERS)

@@ -52,6 +52,26 @@ async def require_principal(request: Request) -> Principal:
     return principal
 
 
+async def acting_principal(request: Request, *, allow_guest: bool) -> Principal:
+    """The caller; without credentials, the guest principal where guests may act."""
+    principal = await optional_principal(request)
+    if principal is not None:
+        return principal
+    if not allow_guest:
+        raise Unauthorized("sign in: send Authorization: Bearer <token> or Basic credentials")
+    return await run_in_threadpool(core_of(request).auth.guest)
+
+
+async def rate_limit(request: Request, principal: Principal | None) -> None:
+    """Count the request against the account's and the address's burst limits."""
+    account_id = None if principal is None or principal.is_guest else principal.account_id
+    await run_in_threadpool(
+        core_of(request).limiter.check,
+        account_id=account_id,
+        address=client_address(request),
+    )
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object, read up to 64 KiB; anything else is a clear 400/413.
 
@@ -73,6 +93,12 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
+
+
+def has_body(request: Request) -> bool:
+    """Whether the request says it carries a body."""
+    length = request.headers.get("content-length")
+    return bool(request.headers.get("transfer-encoding")) or length not in (None, "0")
 
 
 def check_fields(body: dict[str, Any], *, required: set[str], optional: set[str]) -> None:

@@ -154,7 +154,8 @@ class UploadSession(Base):
     key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claim_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     busy_until: Mapped[float] = mapped_column(Float, default=0.0)
-    file_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    file_uid: Mapped[str] = mapped_column(String(32))
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
 

@@ -29,7 +29,7 @@ from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.models import Node, UploadSession
 from gateway.quota import Reservations, release_in
-from gateway.storage import Entry, Storage, _too_large, check_name, split_path
+from gateway.storage import Entry, Storage, _too_large, check_name, new_uid, split_path
 
 CHECKPOINT_BYTES = 8 * 1024 * 1024
 LEASE_SECONDS = 120.0
@@ -46,7 +46,8 @@ class SessionInfo:
     region: str
     received: int
     expires_at: float
-    file_uid: str | None
+    file_uid: str
+    completed: bool
     reservation_id: str
     blob_key: str
     key_hash: str | None
@@ -65,6 +66,7 @@ def _info(row: UploadSession) -> SessionInfo:
         received=row.received,
         expires_at=row.expires_at,
         file_uid=row.file_uid,
+        completed=row.completed,
         reservation_id=row.reservation_id,
         blob_key=row.blob_key,
         key_hash=row.key_hash,
@@ -157,7 +159,8 @@ class UploadSessions:
                 key_hash=key_hash,
                 claim_hash=claim_hash,
                 busy_until=0.0,
-                file_uid=None,
+                file_uid=new_uid(),
+                completed=False,
                 created_at=now,
                 expires_at=now + self.ttl,
             )
@@ -175,14 +178,14 @@ class UploadSessions:
         if (
             row is None
             or not hmac.compare_digest(row.token_hash, _hash(secret))
-            or (row.file_uid is None and row.expires_at < self.clock())
+            or (not row.completed and row.expires_at < self.clock())
         ):
             raise NotFound("no such upload session (it may have expired)")
         return _info(row)
 
     def begin(self, info: SessionInfo, start: int) -> Chunk:
         """Start writing at ``start``, which must be the durable offset."""
-        if info.file_uid is not None:
+        if info.completed:
             raise Conflict("this upload is already complete")
         if start != info.received:
             raise Conflict(
@@ -245,7 +248,7 @@ class UploadSessions:
             session.execute(
                 update(UploadSession)
                 .where(UploadSession.id == info.id)
-                .values(file_uid=node.uid, received=info.size, busy_until=0.0)
+                .values(completed=True, received=info.size, busy_until=0.0)
             )
 
         entry, freed = self.storage.commit_blob(
@@ -262,6 +265,7 @@ class UploadSessions:
             key_hash=info.key_hash,
             claim_hash=info.claim_hash,
             also=mark_complete,
+            uid=info.file_uid,
         )
         with self._lock:
             self._hashes.pop(info.id, None)
@@ -270,7 +274,7 @@ class UploadSessions:
 
     def completed_file(self, info: SessionInfo) -> Entry:
         """The file a completed session made."""
-        if info.file_uid is None:
+        if not info.completed:
             raise Conflict("this upload is not complete")
         return self.storage.get(info.file_uid)
 
@@ -286,7 +290,7 @@ class UploadSessions:
             with self.db.write() as session:
                 released = release_in(session, row.reservation_id)
                 session.execute(delete(UploadSession).where(UploadSession.id == row.id))
-            if released is not None and row.file_uid is None:
+            if released is not None and not row.completed:
                 self.storage.store_for(row.region).discard(row.blob_key)
             with self._lock:
                 self._hashes.pop(row.id, None)

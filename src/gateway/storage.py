@@ -402,6 +402,7 @@ class Storage:
         key_hash: str | None = None,
         claim_hash: str | None = None,
         also: Callable[[Session, Node], object] | None = None,
+        uid: str | None = None,
     ) -> tuple[Entry, list[int]]:
         """In one transaction: settle the write's reservation, charge ``size``, record
         the durable blob and create (or update) the file at ``parts``, and run ``also``
@@ -448,7 +449,7 @@ class Storage:
             mtime = now if mtime is None else mtime
             if existing is None:
                 node = Node(
-                    uid=new_uid(),
+                    uid=uid or new_uid(),
                     account_id=account_id,
                     parent_id=parent.id,
                     name=name,

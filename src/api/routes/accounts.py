@@ -12,6 +12,7 @@ from api.requests import (
     check_fields,
     client_address,
     core_of,
+    has_body,
     json_body,
     require_principal,
 )
@@ -88,7 +89,7 @@ async def list_tokens(request: Request) -> Response:
 async def create_token(request: Request) -> Response:
     """POST /api/v1/tokens {"name"?} -> 201 with the token, shown this once."""
     principal = await require_principal(request)
-    body = await json_body(request) if await _has_body(request) else {}
+    body = await json_body(request) if has_body(request) else {}
     check_fields(body, required=set(), optional={"name"})
     token, secret = await run_in_threadpool(
         core_of(request).accounts.create_token, principal.account_id, body.get("name", "")
@@ -104,11 +105,6 @@ async def revoke_token(request: Request) -> Response:
         raise BadRequest("token id must be a number") from None
     await run_in_threadpool(core_of(request).accounts.revoke_token, principal.account_id, token_id)
     return Response(status_code=204)
-
-
-async def _has_body(request: Request) -> bool:
-    length = request.headers.get("content-length")
-    return bool(request.headers.get("transfer-encoding")) or (length not in (None, "0"))
 
 
 routes = [

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 13:14:36.371234
+Create Date: 2026-11-21 13:17:16.278050
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.String(length=64), nullable=True),
         sa.Column("claim_hash", sa.String(length=64), nullable=True),
         sa.Column("busy_until", sa.Float(), nullable=False),
-        sa.Column("file_uid", sa.String(length=32), nullable=True),
+        sa.Column("file_uid", sa.String(length=32), nullable=False),
+        sa.Column("completed", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,103 @@
+"""``GET /api/v1/download/<id>``: the bytes of a file, streamed, with ranges and
+conditional requests. Anyone with the id may download, as the storage seed's share
+links need; a key-protected file also needs its keyHash (query ``keyHash`` or header
+``X-Key-Hash``), its owner's credentials, or a valid signed URL."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from api.requests import client_address, core_of, optional_principal, rate_limit
+from api.transfer import (
+    RangeNotSatisfiable,
+    content_disposition,
+    parse_range,
+    precondition,
+    range_applies,
+    stream_blocks,
+)
+from gateway.errors import Forbidden, RateLimited
+from gateway.storage import Entry
+from gateway.timefmt import http_date
+
+WRONG_KEYS_PER_WINDOW = 10
+WRONG_KEY_WINDOW = 600
+
+
+async def authorize(request: Request, entry: Entry, file_id: str) -> None:
+    """Raise 403 (or 429 after repeated wrong keys) unless this request may read."""
+    core = core_of(request)
+    query = request.query_params
+    if "signature" in query or "expires" in query:
+        if core.files.signature_valid(
+            file_id, query.get("expires", ""), query.get("signature", "")
+        ):
+            return
+        raise Forbidden("this signed URL has expired or was altered")
+    if not entry.key_protected:
+        return
+    principal = await optional_principal(request)
+    if principal is not None and principal.account_id == entry.account_id:
+        return
+    presented = request.headers.get("x-key-hash") or query.get("keyHash")
+    throttle_key = f"download-key:{entry.uid}:{client_address(request)}"
+    window = await run_in_threadpool(core.counters.peek, throttle_key, WRONG_KEY_WINDOW)
+    if window.count >= WRONG_KEYS_PER_WINDOW:
+        raise RateLimited(
+            "too many wrong download keys for this file; try again later",
+            retry_after=window.retry_after(core.clock()),
+        )
+    if core.files.key_matches(entry, presented):
+        return
+    if presented:
+        await run_in_threadpool(core.counters.hit, throttle_key, WRONG_KEY_WINDOW)
+        raise Forbidden("wrong download key")
+    raise Forbidden("this file is protected by a download key: send keyHash=sha256(phrase)")
+
+
+async def download(request: Request) -> Response:
+    core = core_of(request)
+    await rate_limit(request, None)
+    file_id = request.path_params["file_id"]
+    entry = await run_in_threadpool(core.files.get, file_id)
+    await authorize(request, entry, file_id)
+    etag = f'"{entry.md5}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(entry.mtime),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(entry.name),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-cache" if entry.key_protected else "public, no-cache",
+    }
+    status = precondition(request, etag, entry.mtime)
+    if status is not None:
+        return Response(status_code=status, headers=headers)
+    media_type = entry.content_type or "application/octet-stream"
+    try:
+        byte_range = (
+            parse_range(request.headers.get("range"), entry.size)
+            if range_applies(request, etag, entry.mtime)
+            else None
+        )
+    except RangeNotSatisfiable:
+        headers["Content-Range"] = f"bytes */{entry.size}"
+        return Response(status_code=416, headers=headers)
+    if byte_range is None:
+        offset, length, code = 0, entry.size, 200
+    else:
+        offset, length, code = byte_range.start, byte_range.length, 206
+        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{entry.size}"
+    headers["Content-Length"] = str(length)
+    if request.method == "HEAD":
+        return Response(status_code=code, headers=headers, media_type=media_type)
+    blocks = core.storage.open(entry, offset, length)
+    return StreamingResponse(
+        stream_blocks(blocks), status_code=code, headers=headers, media_type=media_type
+    )
+
+
+routes = [Route("/api/v1/download/{file_id}", download, methods=["GET", "HEAD"])]

@@ -1,0 +1,165 @@
+"""Moving bytes over HTTP without holding them: request bodies pumped into the core in
+1 MiB blocks, responses streamed from blobs, and the Range and conditional-request
+rules of RFC 9110."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+
+BLOCK = 1024 * 1024
+
+
+async def pump(
+    request: Request, write: Callable[[bytes], None], *, limit: int | None = None
+) -> tuple[int, bool]:
+    """Feed the request body to ``write`` (run in a worker thread) in blocks of up to
+    1 MiB. Stops after ``limit`` bytes if given. Returns ``(bytes, complete)`` where
+    ``complete`` is False when the client went away or sent more than ``limit``."""
+    buffer = bytearray()
+    total = 0
+    try:
+        async for chunk in request.stream():
+            if limit is not None and total + len(buffer) + len(chunk) > limit:
+                keep = limit - total - len(buffer)
+                buffer += chunk[:keep]
+                await run_in_threadpool(write, bytes(buffer))
+                return total + len(buffer), False
+            buffer += chunk
+            if len(buffer) >= BLOCK:
+                block, buffer = bytes(buffer), bytearray()
+                await run_in_threadpool(write, block)
+                total += len(block)
+    except ClientDisconnect:
+        if buffer:
+            await run_in_threadpool(write, bytes(buffer))
+        return total + len(buffer), False
+    if buffer:
+        await run_in_threadpool(write, bytes(buffer))
+        total += len(buffer)
+    return total, True
+
+
+def declared_length(request: Request) -> int | None:
+    """The Content-Length, unless the body is chunked."""
+    if "chunked" in request.headers.get("transfer-encoding", "").lower():
+        return None
+    value = request.headers.get("content-length")
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+async def stream_blocks(blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    async for block in iterate_in_threadpool(blocks):
+        yield block
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """A single ``bytes=`` range, or None for the whole body. Several ranges, or a
+    form this does not know, are answered with the whole body, as RFC 9110 allows.
+    Raises RangeNotSatisfiable for a range wholly past the end."""
+    if not header or "," in header:
+        return None
+    match = _RANGE.match(header)
+    if match is None:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        suffix = int(last)
+        if suffix == 0:
+            raise RangeNotSatisfiable
+        return ByteRange(max(0, size - suffix), size - 1) if size else None
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if last != "" and int(last) < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable
+    return ByteRange(start, end)
+
+
+def _http_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _etag_matches(header: str, etag: str, *, weak: bool) -> bool:
+    if header.strip() == "*":
+        return True
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if weak and candidate.startswith("W/"):
+            candidate = candidate[2:]
+        if candidate == etag:
+            return True
+    return False
+
+
+def precondition(request: Request, etag: str, last_modified: float) -> int | None:
+    """304 or 412 when a conditional request says so, else None (RFC 9110 13.2.2)."""
+    headers = request.headers
+    if_match = headers.get("if-match")
+    if if_match is not None:
+        if not _etag_matches(if_match, etag, weak=False):
+            return 412
+    else:
+        since = _http_time(headers.get("if-unmodified-since"))
+        if since is not None and int(last_modified) > since:
+            return 412
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if _etag_matches(if_none_match, etag, weak=True):
+            return 304 if request.method in ("GET", "HEAD") else 412
+    elif request.method in ("GET", "HEAD"):
+        modified_since = _http_time(headers.get("if-modified-since"))
+        if modified_since is not None and int(last_modified) <= modified_since:
+            return 304
+    return None
+
+
+def range_applies(request: Request, etag: str, last_modified: float) -> bool:
+    """If-Range: serve the range only if the representation is unchanged."""
+    if_range = request.headers.get("if-range")
+    if if_range is None:
+        return True
+    if if_range.startswith('"') or if_range.startswith("W/"):
+        return if_range == etag
+    when = _http_time(if_range)
+    return when is not None and int(last_modified) <= when
+
+
+def content_disposition(name: str, *, inline: bool = False) -> str:
+    """``attachment; filename="ascii"; filename*=UTF-8''…`` for any file name."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api import pages
+from api import openapi, pages
 from api.access_log import AccessLog
 from api.errors import HANDLERS
 from api.routes import accounts, downloads, files, uploads
@@ -22,16 +22,23 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def api_routes() -> list[BaseRoute]:
+    """Every route this front serves (the OpenAPI test walks them)."""
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        *accounts.routes,
+        *uploads.routes,
+        *files.routes,
+        *downloads.routes,
+        *openapi.routes,
+        *pages.routes,
+    ]
+
+
 def create_app(core: Core, *, extra_routes: list[BaseRoute] | None = None) -> AccessLog:
     """Build the ASGI app. ``extra_routes`` lets the composition root mount routes of
     other fronts (the link service) on the same listener."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
-    routes += accounts.routes
-    routes += uploads.routes
-    routes += files.routes
-    routes += downloads.routes
-    routes += pages.routes
-    routes += extra_routes or []
+    routes = api_routes() + (extra_routes or [])
     app = Starlette(routes=routes, exception_handlers=HANDLERS)
     app.state.core = core
     return AccessLog(app)

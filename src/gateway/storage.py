@@ -750,7 +750,7 @@ class Storage:
 
 
 def _too_large(limit: int) -> str:
-    return f"file too large: this account's limit is {limit} bytes per file"
+    return f"file too large: the limit is {limit} bytes per file"
 
 
 class Upload:

@@ -4,16 +4,57 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from tests.conftest import LockrProcess
+from tests.conftest import PASSWORD, LockrProcess
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
     process = LockrProcess(
         tmp_path_factory.mktemp("server") / "data",
-        env={"LOCKR_LOGIN_MAX_FAILURES": "3", "LOCKR_DEFAULT_QUOTA": "1GiB"},
+        env={
+            "LOCKR_LOGIN_MAX_FAILURES": "3",
+            "LOCKR_DEFAULT_QUOTA": "1GiB",
+            "LOCKR_RATE_LIMIT_PER_ADDRESS": "100000",
+            "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000",
+        },
     ).start()
     yield process
     process.stop()
+
+
+class User:
+    """An account on a test server, with its token."""
+
+    def __init__(self, server: LockrProcess, name: str) -> None:
+        response = httpx.post(
+            server.url + "/api/v1/accounts",
+            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+        )
+        assert response.status_code == 201, response.text
+        self.server = server
+        self.name = name
+        self.token: str = response.json()["token"]
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def upload(self, name: str, data: bytes, **headers: str) -> httpx.Response:
+        return httpx.post(
+            self.server.url + "/api/v1/upload",
+            content=data,
+            headers={**self.headers, "x-file-name": name, **headers},
+        )
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def user(server: LockrProcess) -> User:
+    return User(server, f"user{next(_counter)}")
+
+
+@pytest.fixture
+def other_user(server: LockrProcess) -> User:
+    return User(server, f"other{next(_counter)}")

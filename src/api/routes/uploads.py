@@ -30,7 +30,7 @@ from gateway.files import (
     new_claim_token,
 )
 from gateway.sessions import SessionInfo
-from gateway.storage import Upload
+from gateway.storage import Upload, check_name
 from gateway.timefmt import iso
 
 GUEST_COOKIE = "lockr_guest"
@@ -80,7 +80,7 @@ async def direct_upload(request: Request) -> Response:
     raw_name = request.headers.get("x-file-name")
     if not raw_name:
         raise BadRequest("x-file-name is required (the file's name, UTF-8 percent-encoded)")
-    name = unquote(raw_name)
+    name = check_name(unquote(raw_name))
     key_hash = _key_hash_from(
         principal, request.headers.get("x-file-key"), request.headers.get("x-key-hash")
     )

@@ -1,0 +1,496 @@
+"""The OpenAPI 3.1 description of every route, served at ``/api/v1/openapi.json``.
+
+Written by hand next to the routes it describes; ``tests/api/test_openapi.py`` checks
+that every served route is described and every described route is served."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    texts = {
+        400: "Bad input; the message names the field",
+        401: "Missing or invalid credentials",
+        403: "Forbidden, quota exceeded, or key restrictions",
+        404: "Not found",
+        409: "Conflict",
+        413: "File too large for the plan (5 GB guest, 100 GB account)",
+        416: "Range not satisfiable",
+        429: "Slow down; see Retry-After",
+    }
+    return {str(code): _json(_ref("Error"), texts[code]) for code in codes}
+
+
+def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {JSON: {"schema": schema}}}
+
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"basic": []}]
+OPTIONAL_AUTH: list[dict[str, list[str]]] = [{"bearer": []}, {"basic": []}, {}]
+FILE_ID = {
+    "name": "file_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "Download id, REGION_OBJECT",
+}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/healthz": {
+            "get": {
+                "summary": "Health check",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "OK")},
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "OK")},
+            }
+        },
+        "/api/v1/accounts": {
+            "post": {
+                "summary": "Create an account (100 GB and an API token)",
+                "security": [],
+                "requestBody": _body(_ref("SignUp")),
+                "responses": {
+                    "201": _json(_ref("AccountWithToken"), "Created"),
+                    **_errors(400, 409, 429),
+                },
+            }
+        },
+        "/api/v1/login": {
+            "post": {
+                "summary": "Exchange credentials for a reusable token",
+                "security": [],
+                "requestBody": _body(_ref("Login")),
+                "responses": {
+                    "200": _json(_ref("AccountWithToken"), "Signed in"),
+                    **_errors(400, 401, 429),
+                },
+            }
+        },
+        "/api/v1/account": {
+            "get": {
+                "summary": "The caller's account and usage",
+                "security": BEARER,
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"account": _ref("Account")}}, "OK"
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/api/v1/tokens": {
+            "get": {
+                "summary": "List tokens (metadata only)",
+                "security": BEARER,
+                "responses": {"200": _json({"type": "object"}, "OK"), **_errors(401)},
+            },
+            "post": {
+                "summary": "Create a token, shown once",
+                "security": BEARER,
+                "requestBody": _body(
+                    {"type": "object", "properties": {"name": {"type": "string"}}}, required=False
+                ),
+                "responses": {"201": _json({"type": "object"}, "Created"), **_errors(400, 401)},
+            },
+        },
+        "/api/v1/tokens/{token_id}": {
+            "delete": {
+                "summary": "Revoke a token",
+                "security": BEARER,
+                "parameters": [
+                    {
+                        "name": "token_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": {"204": {"description": "Revoked"}, **_errors(400, 401, 404)},
+            }
+        },
+        "/api/v1/upload": {
+            "post": {
+                "summary": "Direct upload: the raw body, streamed",
+                "security": OPTIONAL_AUTH,
+                "parameters": [
+                    {
+                        "name": "x-file-name",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "UTF-8, percent-encoded",
+                    },
+                    {"name": "x-upload-region", "in": "header", "schema": {"type": "string"}},
+                    {
+                        "name": "x-file-key",
+                        "in": "header",
+                        "schema": {"type": "string"},
+                        "description": "Download key phrase (hashed by the server)",
+                    },
+                    {
+                        "name": "x-key-hash",
+                        "in": "header",
+                        "schema": {"type": "string"},
+                        "description": "sha256 hex of the download key phrase",
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "responses": {
+                    "201": _json(_ref("File"), "Stored"),
+                    **_errors(400, 401, 403, 413, 429),
+                },
+            }
+        },
+        "/api/v1/upload/session": {
+            "post": {
+                "summary": "Create a resumable upload session",
+                "security": OPTIONAL_AUTH,
+                "requestBody": _body(_ref("SessionRequest")),
+                "responses": {
+                    "201": _json(_ref("Session"), "Created"),
+                    **_errors(400, 401, 403, 413, 429),
+                },
+            }
+        },
+        "/api/v1/upload/session/{session_id}": {
+            "put": {
+                "summary": "Upload the body, a chunk (Content-Range: bytes S-E/T), or ask "
+                "for progress (Content-Range: bytes */T, empty body)",
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "session_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "uploadToken",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {"name": "Content-Range", "in": "header", "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+                },
+                "responses": {
+                    "200": _json(_ref("File"), "Already complete"),
+                    "201": _json(_ref("File"), "Complete"),
+                    "308": {
+                        "description": "Incomplete; Range: bytes=0-N gives what is stored "
+                        "(absent when nothing is)"
+                    },
+                    **_errors(400, 404, 409, 429),
+                },
+            }
+        },
+        "/api/v1/files": {
+            "get": {
+                "summary": "List your files, newest first",
+                "security": BEARER,
+                "parameters": [
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "files": {"type": "array", "items": _ref("File")},
+                                "nextCursor": {"type": ["string", "null"]},
+                            },
+                        },
+                        "A page",
+                    ),
+                    **_errors(400, 401, 429),
+                },
+            }
+        },
+        "/api/v1/files/register": {
+            "post": {
+                "summary": "Attach a download id (a guest upload) to your account",
+                "security": BEARER,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"type": "string"}, "claimToken": {"type": "string"}},
+                    }
+                ),
+                "responses": {"200": _json(_ref("File"), "Yours"), **_errors(400, 401, 403, 404)},
+            }
+        },
+        "/api/v1/files/{file_id}": {
+            "get": {
+                "summary": "A file's metadata",
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "responses": {"200": _json(_ref("File"), "OK"), **_errors(401, 403, 404)},
+            },
+            "delete": {
+                "summary": "Delete a file",
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+            },
+        },
+        "/api/v1/files/{file_id}/key": {
+            "post": {
+                "summary": 'Set ({"key": phrase} or {"keyHash": hex}) or clear '
+                '({"key": null} or {}) the download key',
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "key": {"type": ["string", "null"]},
+                            "keyHash": {"type": "string"},
+                        },
+                    },
+                    required=False,
+                ),
+                "responses": {"200": _json(_ref("File"), "OK"), **_errors(400, 401, 403, 404)},
+            }
+        },
+        "/api/v1/files/{file_id}/signed-url": {
+            "get": {
+                "summary": "A short-lived signed download URL",
+                "security": BEARER,
+                "parameters": [
+                    FILE_ID,
+                    {
+                        "name": "expires",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 604800},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "url": {"type": "string"},
+                                "expiresAt": {"type": "string"},
+                            },
+                        },
+                        "OK",
+                    ),
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
+        "/api/v1/download/{file_id}": {
+            "get": {
+                "summary": "Download the bytes (Range, conditional requests)",
+                "security": OPTIONAL_AUTH,
+                "parameters": [
+                    FILE_ID,
+                    {"name": "keyHash", "in": "query", "schema": {"type": "string"}},
+                    {"name": "X-Key-Hash", "in": "header", "schema": {"type": "string"}},
+                    {"name": "expires", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "signature", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "The bytes"},
+                    "206": {"description": "A range"},
+                    "304": {"description": "Not modified"},
+                    **_errors(403, 404, 416, 429),
+                },
+            },
+            "head": {
+                "summary": "Headers of a download",
+                "security": OPTIONAL_AUTH,
+                "parameters": [FILE_ID],
+                "responses": {"200": {"description": "OK"}, **_errors(403, 404)},
+            },
+        },
+        "/download/{file_id}": {
+            "get": {
+                "summary": "Download page for people (HTML)",
+                "security": [],
+                "parameters": [FILE_ID],
+                "responses": {
+                    "200": {"description": "HTML page"},
+                    "404": {"description": "HTML page"},
+                },
+            }
+        },
+        "/account": {
+            "get": {
+                "summary": "Sign-up and sign-in page (HTML)",
+                "security": [],
+                "responses": {"200": {"description": "HTML page"}},
+            }
+        },
+        "/": {
+            "get": {
+                "summary": "Redirects to /account",
+                "security": [],
+                "responses": {"303": {"description": "See /account"}},
+            }
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    string, integer, boolean = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": string, "message": string},
+                }
+            },
+        },
+        "SignUp": {
+            "type": "object",
+            "required": ["username", "email", "password"],
+            "additionalProperties": False,
+            "properties": {
+                "username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"},
+                "email": string,
+                "password": {"type": "string", "minLength": 8},
+            },
+        },
+        "Login": {
+            "type": "object",
+            "required": ["identifier", "password"],
+            "properties": {"identifier": string, "password": string, "tokenName": string},
+        },
+        "Account": {
+            "type": "object",
+            "properties": {
+                "id": integer,
+                "username": string,
+                "email": string,
+                "plan": string,
+                "quotaBytes": integer,
+                "usedBytes": integer,
+                "defaultRegion": string,
+            },
+        },
+        "AccountWithToken": {
+            "type": "object",
+            "properties": {"account": _ref("Account"), "token": string, "tokenId": integer},
+        },
+        "SessionRequest": {
+            "type": "object",
+            "required": ["name", "size"],
+            "additionalProperties": False,
+            "properties": {
+                "name": string,
+                "size": {"type": "integer", "minimum": 0},
+                "type": string,
+                "region": string,
+                "path": string,
+                "key": string,
+                "keyHash": string,
+            },
+        },
+        "Session": {
+            "type": "object",
+            "properties": {
+                "id": string,
+                "sessionId": string,
+                "uploadUrl": string,
+                "downloadUrl": string,
+                "pageUrl": string,
+                "name": string,
+                "size": integer,
+                "type": string,
+                "region": string,
+                "expiresAt": string,
+                "claimToken": string,
+            },
+        },
+        "File": {
+            "type": "object",
+            "properties": {
+                "id": string,
+                "name": string,
+                "path": string,
+                "size": integer,
+                "type": string,
+                "region": string,
+                "keyProtected": boolean,
+                "createdAt": string,
+                "modifiedAt": string,
+                "md5": string,
+                "sha1": string,
+                "downloadUrl": string,
+                "pageUrl": string,
+                "claimToken": string,
+            },
+        },
+    }
+
+
+def document(public_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lockr storage API",
+            "version": "1",
+            "description": "Accounts, uploads, files and downloads. "
+            'Errors are {"error": {"code", "message"}}.',
+        },
+        "servers": [{"url": public_url}],
+        "security": BEARER,
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "username or email, and password",
+                },
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(document(request.app.state.core.config.public_url))
+
+
+routes = [Route("/api/v1/openapi.json", openapi, methods=["GET"])]

@@ -1,0 +1,301 @@
+"""Direct and resumable uploads over real HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import User
+from tests.conftest import LockrProcess
+
+MiB = 1024 * 1024
+
+
+def test_direct_upload_streams_and_lands_in_uploads(user: User) -> None:
+    data = os.urandom(3 * MiB + 5)
+    response = user.upload("report.pdf", data, **{"Content-Type": "application/pdf"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["name"] == "report.pdf" and body["path"] == "uploads/report.pdf"
+    assert body["size"] == len(data) and body["type"] == "application/pdf"
+    assert body["md5"] == hashlib.md5(data).hexdigest()
+    assert body["sha1"] == hashlib.sha1(data).hexdigest()
+    assert body["region"] == "local" and body["id"].startswith("local_")
+    assert body["keyProtected"] is False and "claimToken" not in body
+    again = user.upload("report.pdf", b"second")
+    assert again.json()["name"] == "report (1).pdf"  # never overwrites
+    assert httpx.get(body["downloadUrl"]).content == data
+
+
+def test_chunked_body_and_expect_continue(user: User) -> None:
+    def chunks() -> Iterator[bytes]:
+        for index in range(5):
+            yield bytes([index]) * 300_000
+
+    response = httpx.post(
+        user.server.url + "/api/v1/upload",
+        content=chunks(),
+        headers={**user.headers, "x-file-name": "chunked.bin"},
+    )
+    assert response.status_code == 201 and response.json()["size"] == 1_500_000
+    # Expect: 100-continue, spoken by hand so the interim response is seen.
+    with socket.create_connection(("127.0.0.1", user.server.http_port)) as sock:
+        sock.sendall(
+            b"POST /api/v1/upload HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {user.token}\r\n".encode()
+            + b"x-file-name: continued.txt\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 100")
+        sock.sendall(b"hello")
+        assert b"201 Created" in sock.recv(4096)
+
+
+def test_names_are_percent_decoded(user: User) -> None:
+    response = user.upload("r%C3%A9sum%C3%A9%20%2350%25.txt", b"x")
+    assert response.json()["name"] == "résumé #50%.txt"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "message"),
+    [
+        ({"x-file-name": ""}, 400, "x-file-name is required"),
+        ({"x-file-name": "a/b"}, 400, "cannot contain '/'"),
+        ({"x-file-name": "x", "x-upload-region": "mars"}, 400, "valid regions: local"),
+        ({"x-file-name": "x", "x-key-hash": "abc"}, 400, "64 hex digits"),
+    ],
+)
+def test_bad_upload_headers(user: User, headers: dict[str, str], status: int, message: str) -> None:
+    response = httpx.post(
+        user.server.url + "/api/v1/upload", content=b"data", headers={**user.headers, **headers}
+    )
+    assert response.status_code == status
+    assert message in response.json()["error"]["message"]
+
+
+def test_key_protection_on_upload(user: User) -> None:
+    body = user.upload("secret.txt", b"top secret", **{"x-file-key": "open sesame"}).json()
+    assert body["keyProtected"] is True
+    url = body["downloadUrl"]
+    assert httpx.get(url).status_code == 403
+    key_hash = hashlib.sha256(b"open sesame").hexdigest()
+    assert httpx.get(url, params={"keyHash": key_hash}).content == b"top secret"
+    hashed = user.upload("s2.txt", b"two", **{"x-key-hash": key_hash}).json()
+    assert httpx.get(hashed["downloadUrl"], headers={"X-Key-Hash": key_hash}).content == b"two"
+
+
+def test_guests_upload_with_limits_and_a_claim(server: LockrProcess, user: User) -> None:
+    response = httpx.post(
+        server.url + "/api/v1/upload", content=b"guest data", headers={"x-file-name": "g.txt"}
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["claimToken"].startswith("gc_")
+    assert "lockr_guest" in response.headers["set-cookie"]
+    keyed = httpx.post(
+        server.url + "/api/v1/upload",
+        content=b"x",
+        headers={"x-file-name": "k.txt", "x-file-key": "phrase"},
+    )
+    assert keyed.status_code == 403 and "guests cannot" in keyed.json()["error"]["message"]
+    claimed = httpx.post(
+        server.url + "/api/v1/files/register",
+        json={"id": body["id"], "claimToken": body["claimToken"]},
+        headers=user.headers,
+    )
+    assert claimed.status_code == 200 and claimed.json()["path"] == "uploads/g.txt"
+
+
+def test_declared_size_over_the_guest_limit_is_refused_before_the_body(
+    tmp_path: Path,
+) -> None:
+    server = LockrProcess(
+        tmp_path / "data",
+        env={"LOCKR_MAX_GUEST_OBJECT_SIZE": "1MiB", "LOCKR_MAX_OBJECT_SIZE": "2MiB"},
+    ).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.http_port)) as sock:
+            sock.sendall(
+                b"POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nx-file-name: big\r\n"
+                b"Content-Length: 2000000\r\n\r\n"
+            )
+            answer = _read_answer(sock)  # answered without sending a byte of the body
+        assert b"413" in answer.split(b"\r\n")[0] and b"too large" in answer
+        # Undeclared (chunked): cut off the moment it crosses the limit.
+        response = httpx.post(
+            server.url + "/api/v1/upload",
+            content=(b"z" * 65536 for _ in range(40)),
+            headers={"x-file-name": "big"},
+        )
+        assert response.status_code == 413
+        user = User(server, "limited")
+        too_big = user.upload("big", b"a" * (2 * MiB + 1))
+        assert too_big.status_code == 413
+        assert user.upload("fits", b"a" * (2 * MiB)).status_code == 201
+        session = httpx.post(
+            server.url + "/api/v1/upload/session",
+            json={"name": "s", "size": 3 * MiB},
+            headers=user.headers,
+        )
+        assert session.status_code == 413
+    finally:
+        server.stop()
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    sock.settimeout(10)
+    answer = b""
+    while not answer.endswith(b"}"):
+        part = sock.recv(4096)
+        if not part:
+            break
+        answer += part
+    return answer
+
+
+def test_quota_exceeded_is_403(tmp_path: Path) -> None:
+    server = LockrProcess(tmp_path / "data", env={"LOCKR_DEFAULT_QUOTA": "1MiB"}).start()
+    try:
+        user = User(server, "small")
+        assert user.upload("a", b"a" * 700_000).status_code == 201
+        over = user.upload("b", b"b" * 700_000)
+        assert over.status_code == 403 and over.json()["error"]["code"] == "quota_exceeded"
+        files = httpx.get(server.url + "/api/v1/files", headers=user.headers).json()["files"]
+        assert [f["name"] for f in files] == ["a"]
+    finally:
+        server.stop()
+
+
+# -- resumable sessions -----------------------------------------------------------------
+
+
+def create_session(user: User, size: int, **extra: object) -> dict[str, str]:
+    response = httpx.post(
+        user.server.url + "/api/v1/upload/session",
+        json={"name": "whitepaper.pdf", "size": size, "type": "application/pdf", **extra},
+        headers=user.headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def status(url: str, size: int) -> httpx.Response:
+    return httpx.put(url, headers={"Content-Range": f"bytes */{size}"})
+
+
+def test_session_whole_body(user: User) -> None:
+    data = os.urandom(MiB)
+    session = create_session(user, len(data))
+    assert set(session) >= {"id", "uploadUrl", "downloadUrl"}
+    assert "uploadToken=" in session["uploadUrl"]
+    assert status(session["uploadUrl"], len(data)).status_code == 308
+    assert "range" not in status(session["uploadUrl"], len(data)).headers
+    done = httpx.put(session["uploadUrl"], content=data)
+    assert done.status_code == 201 and done.json()["id"] == session["id"]
+    assert httpx.get(session["downloadUrl"]).content == data
+    assert status(session["uploadUrl"], len(data)).status_code == 200
+
+
+def test_session_chunks_out_of_order_are_refused(user: User) -> None:
+    data = os.urandom(300_000)
+    session = create_session(user, len(data))
+    url = session["uploadUrl"]
+    first = httpx.put(
+        url, content=data[:100_000], headers={"Content-Range": "bytes 0-99999/300000"}
+    )
+    assert first.status_code == 308 and first.headers["range"] == "bytes=0-99999"
+    skipped = httpx.put(
+        url, content=data[200_000:], headers={"Content-Range": "bytes 200000-299999/300000"}
+    )
+    assert skipped.status_code == 409
+    assert "resume from byte 100000" in skipped.json()["error"]["message"]
+    wrong_total = httpx.put(url, content=b"x", headers={"Content-Range": "bytes 100000-100000/5"})
+    assert wrong_total.status_code == 400
+    assert status(url, len(data)).headers["range"] == "bytes=0-99999"  # nothing lost
+    rest = httpx.put(
+        url, content=data[100_000:], headers={"Content-Range": "bytes 100000-299999/300000"}
+    )
+    assert rest.status_code == 201 and rest.json()["md5"] == hashlib.md5(data).hexdigest()
+
+
+def test_session_secret_is_needed(user: User) -> None:
+    session = create_session(user, 10)
+    bare = session["uploadUrl"].split("?")[0]
+    assert httpx.put(bare, content=b"0123456789").status_code == 404
+    assert httpx.put(bare + "?uploadToken=us_wrong", content=b"0123456789").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": "x"}, "'size' is required"),
+        ({"name": "x", "size": -1}, "size must be"),
+        ({"name": "x", "size": "10"}, "size must be"),
+        ({"name": "", "size": 1}, "not a usable file name"),
+        ({"name": "x", "size": 1, "region": "mars"}, "valid regions"),
+        ({"name": "x", "size": 1, "colour": "red"}, "unknown field 'colour'"),
+    ],
+)
+def test_bad_session_requests(user: User, body: dict[str, object], message: str) -> None:
+    response = httpx.post(
+        user.server.url + "/api/v1/upload/session", json=body, headers=user.headers
+    )
+    assert response.status_code == 400 and message in response.json()["error"]["message"]
+
+
+def test_three_chunks_resumed_after_a_server_restart(tmp_path: Path) -> None:
+    """A 3-chunk upload: the connection drops mid-chunk, the server restarts, and the
+    client asks for the offset and finishes."""
+    data = os.urandom(24 * MiB + 123)
+    server = LockrProcess(tmp_path / "data").start()
+    user = User(server, "resumer")
+    session = create_session(user, len(data))
+    url = session["uploadUrl"]
+    third = len(data) // 3
+    first = httpx.put(
+        url, content=data[:third], headers={"Content-Range": f"bytes 0-{third - 1}/{len(data)}"}
+    )
+    assert first.status_code == 308
+    # The second chunk's connection dies after ~10 MiB of 8 MiB+ (the server keeps what
+    # it made durable), then the server is restarted.
+    with socket.create_connection(("127.0.0.1", server.http_port)) as sock:
+        path = url.split(str(server.http_port), 1)[1]
+        sock.sendall(
+            f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {third}\r\n"
+            f"Content-Range: bytes {third}-{2 * third - 1}/{len(data)}\r\n\r\n".encode()
+        )
+        sock.sendall(data[third : third + 5 * MiB])
+    server.stop()
+    server = LockrProcess(tmp_path / "data").start()
+    try:
+        url = url.replace(f":{user.server.http_port}/", f":{server.http_port}/")
+        progress = status(url, len(data))
+        assert progress.status_code == 308
+        stored = int(progress.headers.get("range", "bytes=0--1").split("-")[1]) + 1
+        assert third <= stored <= third + 5 * MiB
+        resumed = httpx.put(
+            url,
+            content=data[stored : 2 * third],
+            headers={"Content-Range": f"bytes {stored}-{2 * third - 1}/{len(data)}"},
+        )
+        assert resumed.status_code == 308
+        last = httpx.put(
+            url,
+            content=data[2 * third :],
+            headers={"Content-Range": f"bytes {2 * third}-{len(data) - 1}/{len(data)}"},
+        )
+        assert last.status_code == 201, last.text
+        assert last.json()["md5"] == hashlib.md5(data).hexdigest()
+        downloaded = httpx.get(
+            session["downloadUrl"].replace(f":{user.server.http_port}/", f":{server.http_port}/")
+        )
+        assert hashlib.sha1(downloaded.content).hexdigest() == hashlib.sha1(data).hexdigest()
+        account = httpx.get(server.url + "/api/v1/account", headers=user.headers).json()
+        assert account["account"]["usedBytes"] == len(data)
+    finally:
+        server.stop()

@@ -25,3 +25,23 @@ def test_root_redirects_to_account(server: LockrProcess) -> None:
 
 def test_healthz(server: LockrProcess) -> None:
     assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+
+
+def test_download_page_escapes_and_hides_the_owner(server: LockrProcess) -> None:
+    from tests.api.conftest import User
+
+    owner = User(server, "pageowner")
+    name = "%3Cscript%3Ealert(1)%3Cb%3E.txt"
+    file = owner.upload(name, b"hello", **{"Content-Type": "text/plain"}).json()
+    page = httpx.get(file["pageUrl"])
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;b&gt;.txt" in page.text
+    assert "5 bytes" in page.text and "text/plain" in page.text
+    assert f"/api/v1/download/{file['id']}" in page.text
+    assert "pageowner" not in page.text and 'id="key"' not in page.text
+    keyed = owner.upload("k.txt", b"k", **{"x-file-key": "phrase"}).json()
+    keyed_page = httpx.get(keyed["pageUrl"]).text
+    assert 'id="key"' in keyed_page and "crypto.subtle" in keyed_page
+    missing = httpx.get(server.url + "/download/local_aaaaaaaaaaaaaaaaaaaa")
+    assert missing.status_code == 404 and "not here" in missing.text

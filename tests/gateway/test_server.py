@@ -4,7 +4,11 @@ secrets, and a clean stop on SIGTERM and SIGINT."""
 from __future__ import annotations
 
 import signal
+import socket
 import stat
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -74,3 +78,93 @@ def test_port_in_use_fails_with_a_message(tmp_path: Path) -> None:
         assert "address already in use" in second.output().lower()
     finally:
         first.stop()
+
+
+def _slow_body(first: bytes, gate: threading.Event, rest: bytes) -> Iterator[bytes]:
+    yield first
+    gate.wait(30)
+    yield rest
+
+
+def test_sigterm_lets_an_upload_in_flight_finish(tmp_path: Path) -> None:
+    server = LockrProcess(tmp_path / "data").start()
+    token = httpx.post(
+        server.url + "/api/v1/accounts",
+        json={"username": "alice", "email": "alice@example.com", "password": PASSWORD},
+    ).json()["token"]
+    gate = threading.Event()
+    result: dict[str, httpx.Response] = {}
+
+    def upload() -> None:
+        result["response"] = httpx.post(
+            server.url + "/api/v1/upload",
+            content=_slow_body(b"a" * 1_000_000, gate, b"b" * 1_000_000),
+            headers={"Authorization": f"Bearer {token}", "x-file-name": "inflight.bin"},
+            timeout=60,
+        )
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    time.sleep(0.5)
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    gate.set()
+    thread.join(30)
+    assert result["response"].status_code == 201
+    assert server.process.wait(30) == 0
+    restarted = LockrProcess(tmp_path / "data").start()
+    try:
+        files = httpx.get(
+            restarted.url + "/api/v1/files", headers={"Authorization": f"Bearer {token}"}
+        ).json()["files"]
+        assert [(f["name"], f["size"]) for f in files] == [("inflight.bin", 2_000_000)]
+    finally:
+        restarted.stop()
+
+
+def test_sigterm_with_an_abandoned_upload_leaves_nothing(tmp_path: Path) -> None:
+    server = LockrProcess(tmp_path / "data").start()
+    token = httpx.post(
+        server.url + "/api/v1/accounts",
+        json={"username": "alice", "email": "alice@example.com", "password": PASSWORD},
+    ).json()["token"]
+    with socket.create_connection(("127.0.0.1", server.http_port)) as sock:
+        sock.sendall(
+            b"POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nx-file-name: half.bin\r\n"
+            + f"Authorization: Bearer {token}\r\n".encode()
+            + b"Content-Length: 4000000\r\n\r\n"
+            + b"h" * 2_000_000
+        )
+        time.sleep(0.5)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+    assert server.process.wait(30) == 0
+    restarted = LockrProcess(tmp_path / "data").start()
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(restarted.url + "/api/v1/files", headers=headers).json()["files"] == []
+        account = httpx.get(restarted.url + "/api/v1/account", headers=headers).json()
+        assert account["account"]["usedBytes"] == 0
+        assert list((tmp_path / "data" / "blobs" / "local" / "tmp").iterdir()) == []
+    finally:
+        restarted.stop()
+
+
+def test_burst_limit_answers_429(tmp_path: Path) -> None:
+    server = LockrProcess(
+        tmp_path / "data",
+        env={"LOCKR_RATE_LIMIT_PER_ADDRESS": "5", "LOCKR_RATE_LIMIT_WINDOW": "60"},
+    ).start()
+    try:
+        codes = [
+            httpx.get(server.url + "/api/v1/download/local_aaaaaaaaaaaaaaaaaaaa").status_code
+            for _ in range(7)
+        ]
+        assert codes[:5] == [404] * 5
+        assert codes[5] == 429
+        limited = httpx.get(server.url + "/api/v1/download/local_aaaaaaaaaaaaaaaaaaaa")
+        assert 0 < int(limited.headers["retry-after"]) <= 60
+    finally:
+        server.stop()

@@ -1,0 +1,71 @@
+"""Downloads over real HTTP: ranges, conditional requests, keys and their throttle."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import httpx
+
+from tests.api.conftest import User
+
+DATA = os.urandom(2 * 1024 * 1024 + 77)
+
+
+def test_full_download_headers(user: User) -> None:
+    file = user.upload(
+        "na%C3%AFve%20file.bin", DATA, **{"Content-Type": "application/x-test"}
+    ).json()
+    response = httpx.get(file["downloadUrl"])
+    assert response.status_code == 200 and response.content == DATA
+    assert response.headers["content-type"] == "application/x-test"
+    assert response.headers["content-length"] == str(len(DATA))
+    assert response.headers["etag"] == f'"{hashlib.md5(DATA).hexdigest()}"'
+    assert response.headers["accept-ranges"] == "bytes"
+    assert "filename*=UTF-8''na%C3%AFve%20file.bin" in response.headers["content-disposition"]
+    assert "last-modified" in response.headers
+    head = httpx.head(file["downloadUrl"])
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(DATA))
+    assert httpx.get(user.server.url + "/api/v1/download/local_nope").status_code == 404
+    assert httpx.get(user.server.url + "/api/v1/download/garbage").status_code == 404
+
+
+def test_ranges(user: User) -> None:
+    url = user.upload("r.bin", DATA).json()["downloadUrl"]
+    part = httpx.get(url, headers={"Range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.content == DATA[100:1100]
+    assert part.headers["content-range"] == f"bytes 100-1099/{len(DATA)}"
+    suffix = httpx.get(url, headers={"Range": "bytes=-10"})
+    assert suffix.status_code == 206 and suffix.content == DATA[-10:]
+    open_end = httpx.get(url, headers={"Range": f"bytes={len(DATA) - 5}-"})
+    assert open_end.content == DATA[-5:]
+    beyond = httpx.get(url, headers={"Range": f"bytes={len(DATA)}-"})
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(DATA)}"
+    several = httpx.get(url, headers={"Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and len(several.content) == len(DATA)
+
+
+def test_conditional_requests(user: User) -> None:
+    url = user.upload("c.bin", DATA).json()["downloadUrl"]
+    first = httpx.get(url)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert httpx.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert httpx.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    assert httpx.get(url, headers={"If-Match": '"other"'}).status_code == 412
+    ranged = httpx.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert ranged.status_code == 206
+    stale = httpx.get(url, headers={"Range": "bytes=0-9", "If-Range": '"old"'})
+    assert stale.status_code == 200 and len(stale.content) == len(DATA)
+
+
+def test_wrong_keys_are_throttled(user: User) -> None:
+    url = user.upload("k.bin", b"guarded", **{"x-file-key": "right"}).json()["downloadUrl"]
+    missing = httpx.get(url)
+    assert missing.status_code == 403 and "keyHash" in missing.json()["error"]["message"]
+    for _ in range(10):
+        assert httpx.get(url, params={"keyHash": "0" * 64}).status_code == 403
+    throttled = httpx.get(url, params={"keyHash": hashlib.sha256(b"right").hexdigest()})
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    assert httpx.get(url, headers=user.headers).status_code == 200  # the owner still can

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from benchmarks import engine
+from benchmarks import engine, rest
 
 
 def main() -> None:
     engine.main()
+    rest.main()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ rules of RFC 9110."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -20,30 +21,41 @@ async def pump(
     request: Request, write: Callable[[bytes], None], *, limit: int | None = None
 ) -> tuple[int, bool]:
     """Feed the request body to ``write`` (run in a worker thread) in blocks of up to
-    1 MiB. Stops after ``limit`` bytes if given. Returns ``(bytes, complete)`` where
-    ``complete`` is False when the client went away or sent more than ``limit``."""
+    1 MiB, receiving the next block while the last one is written and hashed, so at
+    most two blocks are held. Stops after ``limit`` bytes if given. Returns
+    ``(bytes, complete)``; ``complete`` is False when the client went away or sent
+    more than ``limit``."""
+    pending: asyncio.Task[None] | None = None
+    written = 0
+
+    async def hand_over(block: bytes) -> None:
+        nonlocal pending, written
+        if pending is not None:
+            await pending
+        pending = asyncio.ensure_future(run_in_threadpool(write, block))
+        written += len(block)
+
     buffer = bytearray()
-    total = 0
+    complete = True
     try:
-        async for chunk in request.stream():
-            if limit is not None and total + len(buffer) + len(chunk) > limit:
-                keep = limit - total - len(buffer)
-                buffer += chunk[:keep]
-                await run_in_threadpool(write, bytes(buffer))
-                return total + len(buffer), False
-            buffer += chunk
-            if len(buffer) >= BLOCK:
-                block, buffer = bytes(buffer), bytearray()
-                await run_in_threadpool(write, block)
-                total += len(block)
-    except ClientDisconnect:
+        try:
+            async for chunk in request.stream():
+                if limit is not None and written + len(buffer) + len(chunk) > limit:
+                    buffer += chunk[: limit - written - len(buffer)]
+                    complete = False
+                    break
+                buffer += chunk
+                if len(buffer) >= BLOCK:
+                    block, buffer = bytes(buffer), bytearray()
+                    await hand_over(block)
+        except ClientDisconnect:
+            complete = False
         if buffer:
-            await run_in_threadpool(write, bytes(buffer))
-        return total + len(buffer), False
-    if buffer:
-        await run_in_threadpool(write, bytes(buffer))
-        total += len(buffer)
-    return total, True
+            await hand_over(bytes(buffer))
+    finally:
+        if pending is not None:
+            await pending
+    return written, complete
 
 
 def declared_length(request: Request) -> int | None:

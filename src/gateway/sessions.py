@@ -4,8 +4,9 @@ A session is created with the file's name, declared size and type; its full size
 reserved against the quota at once (so an upload that starts always has room), with a
 reservation that survives restarts until the session expires. Chunks are appended to a
 pending blob; ``received`` in the database is the durable offset: bytes are fsynced
-before it moves, so after a dropped connection or a server restart the client asks for
-the offset and continues from it. The last byte completes the upload: the blob is
+before it moves (every 256 MiB or 10 s while bytes flow, and when a request ends), so
+after a dropped connection or a server restart the client asks for the offset and
+continues from it. The last byte completes the upload: the blob is
 committed and the file appears, exactly as a direct upload would.
 
 Only one request writes to a session at a time (a lease in the database), so two
@@ -18,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
@@ -31,7 +33,8 @@ from gateway.models import Node, UploadSession
 from gateway.quota import Reservations, release_in
 from gateway.storage import Entry, Storage, _too_large, check_name, new_uid, split_path
 
-CHECKPOINT_BYTES = 8 * 1024 * 1024
+CHECKPOINT_BYTES = 256 * 1024 * 1024
+CHECKPOINT_SECONDS = 10.0
 LEASE_SECONDS = 120.0
 
 
@@ -309,6 +312,7 @@ class Chunk:
         self._writer = writer
         self._hashes = hashes
         self._durable = info.received
+        self._durable_at = time.monotonic()
         self._closed = False
 
     @property
@@ -322,7 +326,10 @@ class Chunk:
             )
         self._writer.write(data)
         self._hashes.update(data)
-        if self._hashes.offset - self._durable >= CHECKPOINT_BYTES:
+        pending = self._hashes.offset - self._durable
+        if pending >= CHECKPOINT_BYTES or (
+            pending and time.monotonic() - self._durable_at >= CHECKPOINT_SECONDS
+        ):
             self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -331,6 +338,7 @@ class Chunk:
         self._writer.sync()
         self._sessions._checkpoint(self.info, self._hashes.offset, self._hashes)
         self._durable = self._hashes.offset
+        self._durable_at = time.monotonic()
 
     def close(self) -> int:
         """Keep what arrived (durably), end this request's turn; the durable offset."""

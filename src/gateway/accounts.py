@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.config import Config
@@ -168,24 +169,40 @@ class Accounts:
                 if taken is not None:
                     what = "username" if taken == username else "email"
                     raise Conflict(f"that {what} is already registered")
-                account = Account(
-                    username=username,
-                    email=email,
-                    password_hash=password_hash,
-                    plan=plan,
-                    quota_bytes=self.config.default_quota,
-                    used_bytes=0,
-                    reserved_bytes=0,
-                    default_region=self.config.default_region,
-                    is_guest=False,
-                    created_at=self.clock(),
+                account = self._insert(
+                    session, username, email, password_hash, plan, self.config.default_quota
                 )
-                session.add(account)
-                session.flush()
-                self.storage.create_home(session, account)
                 return _info(account)
         except IntegrityError:
             raise Conflict("that username or email is already registered") from None
+
+    def _insert(
+        self,
+        session: Session,
+        username: str,
+        email: str,
+        password_hash: str,
+        plan: str,
+        quota: int,
+        *,
+        is_guest: bool = False,
+    ) -> Account:
+        account = Account(
+            username=username,
+            email=email,
+            password_hash=password_hash,
+            plan=plan,
+            quota_bytes=quota,
+            used_bytes=0,
+            reserved_bytes=0,
+            default_region=self.config.default_region,
+            is_guest=is_guest,
+            created_at=self.clock(),
+        )
+        session.add(account)
+        session.flush()
+        self.storage.create_home(session, account)
+        return account
 
     def get(self, account_id: int) -> AccountInfo:
         with self.db.read() as session:
@@ -271,21 +288,15 @@ class Accounts:
                 return _info(account)
         try:
             with self.db.write() as session:
-                account = Account(
-                    username=GUEST_USERNAME,
-                    email="guest@lockr.invalid",
-                    password_hash="!",
-                    plan="free",
-                    quota_bytes=self.config.guest_quota,
-                    used_bytes=0,
-                    reserved_bytes=0,
-                    default_region=self.config.default_region,
+                account = self._insert(
+                    session,
+                    GUEST_USERNAME,
+                    "guest@lockr.invalid",
+                    "!",
+                    "free",
+                    self.config.guest_quota,
                     is_guest=True,
-                    created_at=self.clock(),
                 )
-                session.add(account)
-                session.flush()
-                self.storage.create_home(session, account)
                 return _info(account)
         except IntegrityError:
             return self.guest()

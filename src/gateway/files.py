@@ -90,11 +90,7 @@ class Files:
         sealed = None if key_hash is None else self.seal_key(key_hash)
         uid = uid_of(file_id)
         with self.db.write() as session:
-            node = session.scalars(
-                select(Node).where(Node.uid == uid, Node.is_dir.is_(False))
-            ).one_or_none()
-            if node is None:
-                raise NotFound("no such file")
+            node = self.storage.file_node(session, uid)
             if node.account_id != account_id:
                 raise Forbidden("this file belongs to another account")
             node.key_hash = sealed

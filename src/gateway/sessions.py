@@ -31,7 +31,14 @@ from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.models import Node, UploadSession
 from gateway.quota import Reservations, release_in
-from gateway.storage import Entry, Storage, _too_large, check_name, new_uid, split_path
+from gateway.storage import (
+    Entry,
+    Storage,
+    check_name,
+    new_uid,
+    split_path,
+    too_large_message,
+)
 
 CHECKPOINT_BYTES = 256 * 1024 * 1024
 CHECKPOINT_SECONDS = 10.0
@@ -135,7 +142,7 @@ class UploadSessions:
         if not isinstance(content_type, str) or len(content_type) > 255:
             raise BadRequest("type must be a media type string such as application/pdf")
         if size > max_size:
-            raise TooLarge(_too_large(max_size))
+            raise TooLarge(too_large_message(max_size))
         split_path(folder)
         self.storage.store_for(region)
         secret = "us_" + secrets.token_urlsafe(32)
@@ -272,7 +279,7 @@ class UploadSessions:
         )
         with self._lock:
             self._hashes.pop(info.id, None)
-        self.storage._drop_blobs(freed)
+        self.storage.drop_blobs(freed)
         return entry
 
     def completed_file(self, info: SessionInfo) -> Entry:

@@ -11,18 +11,17 @@ the quota at once and frees the blob when nothing references it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from base64 import b32encode
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.blobstore import BlobStore, new_key
+from gateway.blobstore import BlobStore
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import (
@@ -31,15 +30,16 @@ from gateway.errors import (
     Exists,
     Forbidden,
     NotFound,
-    QuotaExceeded,
     TooLarge,
 )
 from gateway.models import Account, Blob, Node
 from gateway.quota import Reservations, charge, credit
 
 MAX_NAME_BYTES = 255
-RESERVE_STEP_MAX = 64 * 1024 * 1024
 OnConflict = Literal["replace", "rename", "fail"]
+
+if TYPE_CHECKING:
+    from gateway.upload import Upload
 
 
 @dataclass(frozen=True)
@@ -290,20 +290,9 @@ class Storage:
                 if child is None:
                     if not (last or parents):
                         raise NotFound(f"folder {'/'.join(parts[: index + 1])} does not exist")
-                    now = self.clock()
-                    child = Node(
-                        uid=new_uid(),
-                        account_id=account_id,
-                        parent_id=node.id,
-                        name=part,
-                        is_dir=True,
-                        size=0,
-                        content_type="",
-                        mtime=now if mtime is None or not last else mtime,
-                        created_at=now,
+                    child = self._new_folder(
+                        session, account_id, node.id, part, mtime if last else None
                     )
-                    session.add(child)
-                    session.flush()
                 elif not child.is_dir:
                     raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
                 elif last and not exist_ok:
@@ -339,15 +328,18 @@ class Storage:
             if expected_size < 0:
                 raise BadRequest("size cannot be negative")
             if expected_size > max_size:
-                raise TooLarge(_too_large(max_size))
+                raise TooLarge(too_large_message(max_size))
         with self.db.read() as session:
-            region = session.scalar(select(Account.default_region).where(Account.id == account_id))
-            if region is None:
+            default_region = session.scalar(
+                select(Account.default_region).where(Account.id == account_id)
+            )
+            if default_region is None:
                 raise NotFound("no such account")
             self._parent_folder(session, account_id, parts)
-        store = self.stores.get(region)
-        if store is None:
-            raise BadRequest(f"region {region!r} is not configured on this server")
+        region = region or default_region
+        store = self.store_for(region)
+        from gateway.upload import Upload
+
         return Upload(
             self,
             account_id=account_id,
@@ -418,7 +410,7 @@ class Storage:
             ).one_or_none()
             if existing is not None and (existing.is_dir or on_conflict != "replace"):
                 if on_conflict == "rename":
-                    name = _free_name(session, parent.id, name)
+                    name = free_name(session, parent.id, name)
                     existing = None
                 elif existing.is_dir:
                     raise Exists(f"{'/'.join(parts)} is a folder")
@@ -476,6 +468,25 @@ class Storage:
                 also(session, node)
             return self._load(session, node.id), freed
 
+    def _new_folder(
+        self, session: Session, account_id: int, parent_id: int, name: str, mtime: float | None
+    ) -> Node:
+        now = self.clock()
+        folder = Node(
+            uid=new_uid(),
+            account_id=account_id,
+            parent_id=parent_id,
+            name=name,
+            is_dir=True,
+            size=0,
+            content_type="",
+            mtime=now if mtime is None else mtime,
+            created_at=now,
+        )
+        session.add(folder)
+        session.flush()
+        return folder
+
     def ensure_folder(self, session: Session, account_id: int, path: str) -> Node:
         """Inside a caller's transaction: the folder at ``path``, made with its parents
         if missing. Raises :class:`Exists` where a file stands in the way."""
@@ -486,23 +497,19 @@ class Storage:
                 select(Node).where(Node.parent_id == node.id, Node.name == part)
             ).one_or_none()
             if child is None:
-                now = self.clock()
-                child = Node(
-                    uid=new_uid(),
-                    account_id=account_id,
-                    parent_id=node.id,
-                    name=part,
-                    is_dir=True,
-                    size=0,
-                    content_type="",
-                    mtime=now,
-                    created_at=now,
-                )
-                session.add(child)
-                session.flush()
+                child = self._new_folder(session, account_id, node.id, part, None)
             elif not child.is_dir:
                 raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
             node = child
+        return node
+
+    def file_node(self, session: Session, uid: str) -> Node:
+        """Inside a caller's transaction: the file (not folder) with ``uid``, or 404."""
+        node = session.scalars(
+            select(Node).where(Node.uid == uid, Node.is_dir.is_(False))
+        ).one_or_none()
+        if node is None:
+            raise NotFound("no such file")
         return node
 
     def adopt(self, uid: str, account_id: int, folder: str, *, proof_hash: str | None) -> Entry:
@@ -510,11 +517,7 @@ class Storage:
         matches the claim recorded at upload. Idempotent for the account's own files;
         another account's file is :class:`Forbidden`. The bytes move between quotas."""
         with self.db.write() as session:
-            node = session.scalars(
-                select(Node).where(Node.uid == uid, Node.is_dir.is_(False))
-            ).one_or_none()
-            if node is None:
-                raise NotFound("no such file")
+            node = self.file_node(session, uid)
             if node.account_id == account_id:
                 return self._load(session, node.id)
             owner = session.get(Account, node.account_id)
@@ -534,7 +537,7 @@ class Storage:
             taken = session.scalar(
                 select(Node.id).where(Node.parent_id == parent.id, Node.name == node.name)
             )
-            node.name = node.name if taken is None else _free_name(session, parent.id, node.name)
+            node.name = node.name if taken is None else free_name(session, parent.id, node.name)
             node.account_id = account_id
             node.parent_id = parent.id
             node.claim_hash = None
@@ -568,7 +571,7 @@ class Storage:
             charge(session, account_id, total)
             copy_id = self._copy_node(session, source, parent.id, dst_parts[-1], mtime)
             entry = self._load(session, copy_id)
-        self._drop_blobs(freed)
+        self.drop_blobs(freed)
         return entry
 
     def move(
@@ -598,7 +601,7 @@ class Storage:
                 source.mtime = mtime
             session.flush()
             entry = self._load(session, source.id)
-        self._drop_blobs(freed)
+        self.drop_blobs(freed)
         return entry
 
     def delete(self, account_id: int, path: str) -> None:
@@ -608,7 +611,7 @@ class Storage:
             if node.parent_id is None:
                 raise Forbidden("the root folder cannot be deleted")
             freed = self._delete_tree(session, account_id, node)
-        self._drop_blobs(freed)
+        self.drop_blobs(freed)
 
     def delete_uid(self, account_id: int, uid: str) -> None:
         """Delete the file or folder with this ``uid`` if the account owns it."""
@@ -621,7 +624,7 @@ class Storage:
             if node.parent_id is None:
                 raise Forbidden("the root folder cannot be deleted")
             freed = self._delete_tree(session, account_id, node)
-        self._drop_blobs(freed)
+        self.drop_blobs(freed)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -730,7 +733,7 @@ class Storage:
                 self._copy_node(session, child, copy.id, child.name, None)
         return copy.id
 
-    def _drop_blobs(self, blob_ids: list[int]) -> None:
+    def drop_blobs(self, blob_ids: list[int]) -> None:
         """Free blobs that nothing references any more: the bytes first, then the row,
         so a crash in between leaves a row the next collection finishes."""
         if not blob_ids:
@@ -749,170 +752,11 @@ class Storage:
                 session.execute(delete(Blob).where(Blob.id == blob_id, Blob.refcount <= 0))
 
 
-def _too_large(limit: int) -> str:
+def too_large_message(limit: int) -> str:
     return f"file too large: the limit is {limit} bytes per file"
 
 
-class Upload:
-    """One file being streamed in. Use as a context manager, or call :meth:`abort`.
-
-    ``write`` raises :class:`TooLarge` the moment the object crosses its limit and
-    :class:`QuotaExceeded` the moment the account would; either way the upload is
-    aborted and nothing is visible or held."""
-
-    def __init__(
-        self,
-        storage: Storage,
-        *,
-        account_id: int,
-        parts: list[str],
-        region: str,
-        store: BlobStore,
-        max_size: int,
-        expected_size: int | None,
-        content_type: str,
-        mtime: float | None,
-        sha256: bool,
-        on_conflict: OnConflict,
-        key_hash: str | None = None,
-        claim_hash: str | None = None,
-    ) -> None:
-        self._storage = storage
-        self.key_hash = key_hash
-        self.claim_hash = claim_hash
-        self.account_id = account_id
-        self.parts = parts
-        self.region = region
-        self.max_size = max_size
-        self.expected_size = expected_size
-        self.content_type = content_type
-        self.mtime = mtime
-        self.on_conflict = on_conflict
-        self.size = 0
-        self.key = new_key()
-        self._store = store
-        self._md5 = hashlib.md5()
-        self._sha1 = hashlib.sha1()
-        self._sha256 = hashlib.sha256() if sha256 else None
-        self._reserved = expected_size or 0
-        self._reservation = storage.reservations.open(account_id, region, self.key, self._reserved)
-        try:
-            self._writer = store.open_writer(self.key)
-        except BaseException:
-            storage.reservations.release(self._reservation)
-            raise
-        self._done = False
-
-    def __enter__(self) -> Upload:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._done:
-            self.abort()
-
-    def write(self, data: bytes) -> None:
-        if self._done:
-            raise Conflict("the upload is already finished")
-        if not data:
-            return
-        size = self.size + len(data)
-        try:
-            if size > self.max_size:
-                raise TooLarge(_too_large(self.max_size))
-            if self.expected_size is not None and size > self.expected_size:
-                raise BadRequest(
-                    f"the body is longer than the declared size of {self.expected_size} bytes"
-                )
-            if size > self._reserved:
-                self._reserve(size - self._reserved)
-            self._writer.write(data)
-        except BaseException:
-            self.abort()
-            raise
-        self._md5.update(data)
-        self._sha1.update(data)
-        if self._sha256 is not None:
-            self._sha256.update(data)
-        self.size = size
-
-    def _reserve(self, need: int) -> None:
-        want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
-        reservations = self._storage.reservations
-        try:
-            reservations.grow(self._reservation, self.account_id, want)
-            self._reserved += want
-        except QuotaExceeded:
-            reservations.grow_or_wait(self._reservation, self.account_id, need)
-            self._reserved += need
-
-    @property
-    def md5(self) -> str:
-        return self._md5.hexdigest()
-
-    @property
-    def sha1(self) -> str:
-        return self._sha1.hexdigest()
-
-    def commit(self, *, checksums: dict[str, str] | None = None) -> Entry:
-        """Finish: check the declared size and any expected ``checksums``
-        (``{"md5": hex, "sha1": hex, "sha256": hex}``), make the blob durable, and
-        commit the file. Returns the stored entry."""
-        if self._done:
-            raise Conflict("the upload is already finished")
-        try:
-            if self.expected_size is not None and self.size != self.expected_size:
-                raise BadRequest(
-                    f"the body has {self.size} bytes but {self.expected_size} were declared"
-                )
-            digests = {"md5": self.md5, "sha1": self.sha1}
-            if self._sha256 is not None:
-                digests["sha256"] = self._sha256.hexdigest()
-            for algorithm, expected in (checksums or {}).items():
-                actual = digests.get(algorithm)
-                if actual is None and algorithm == "sha256":
-                    raise BadRequest("sha256 was not computed for this upload")
-                if actual is not None and actual != expected.lower():
-                    raise BadRequest(f"{algorithm.upper()} checksum mismatch: the body is {actual}")
-            self._writer.commit()
-        except BaseException:
-            self.abort()
-            raise
-        try:
-            entry, freed = self._storage.commit_blob(
-                reservation_id=self._reservation,
-                account_id=self.account_id,
-                parts=self.parts,
-                region=self.region,
-                blob_key=self.key,
-                size=self.size,
-                digests=digests,
-                content_type=self.content_type,
-                mtime=self.mtime,
-                on_conflict=self.on_conflict,
-                key_hash=self.key_hash,
-                claim_hash=self.claim_hash,
-            )
-        except BaseException:
-            self._done = True
-            self._store.discard(self.key)
-            self._storage.reservations.release(self._reservation)
-            raise
-        self._done = True
-        self._storage._drop_blobs(freed)
-        return entry
-
-    def abort(self) -> None:
-        """Drop the pending bytes and give back the reserved quota. Idempotent."""
-        if self._done:
-            return
-        self._done = True
-        try:
-            self._writer.abort()
-        finally:
-            self._storage.reservations.release(self._reservation)
-
-
-def _free_name(session: Session, parent_id: int, name: str) -> str:
+def free_name(session: Session, parent_id: int, name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     if not stem:
         stem, dot, ext = name, "", ""

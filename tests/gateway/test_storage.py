@@ -265,3 +265,36 @@ def test_accounts_do_not_see_each_other(core: Core) -> None:
         core.storage.delete_uid(bob, entry.uid)
     assert core.storage.get(entry.uid).account_id == alice
     assert core.storage.path_of(entry) == "secret"
+
+
+def test_uploads_go_to_the_region_asked_for(make_core: object, tmp_path: object) -> None:
+    from pathlib import Path
+
+    config = Path(str(tmp_path)) / "regions.toml"
+    config.write_text(
+        f'data = "{Path(str(tmp_path)) / "data"}"\n'
+        'default_region = "us-central1"\n[regions.us-central1]\n[regions.eu-west1]\n'
+    )
+    from gateway.config import load_config
+    from gateway.core import build_core
+
+    core = build_core(
+        load_config(
+            file=config,
+            env={},
+            flags={"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1},
+        )
+    )
+    core.start()
+    try:
+        alice = account(core)
+        default = put(core, alice, "a", b"default")
+        eu = put(core, alice, "b", b"europe", region="eu-west1")
+        assert default.region == "us-central1" and eu.region == "eu-west1"
+        assert core.stores["eu-west1"].exists(eu.blob_key)
+        assert not core.stores["us-central1"].exists(eu.blob_key)
+        assert eu.file_id.startswith("eu-west1_")
+        with pytest.raises(BadRequest, match="valid regions: eu-west1, us-central1"):
+            put(core, alice, "c", b"x", region="mars")
+    finally:
+        core.close()

@@ -30,8 +30,9 @@ from gateway.files import (
     new_claim_token,
 )
 from gateway.sessions import SessionInfo
-from gateway.storage import Upload, check_name
+from gateway.storage import check_name
 from gateway.timefmt import iso
+from gateway.upload import Upload
 
 GUEST_COOKIE = "lockr_guest"
 _CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")

@@ -299,3 +299,27 @@ def test_three_chunks_resumed_after_a_server_restart(tmp_path: Path) -> None:
         assert account["account"]["usedBytes"] == len(data)
     finally:
         server.stop()
+
+
+def test_upload_region_header_and_session_region(tmp_path: Path) -> None:
+    config = tmp_path / "lockr.toml"
+    config.write_text(
+        'default_region = "us-central1"\n[regions.us-central1]\n[regions.eu-west1]\n'
+    )
+    server = LockrProcess(tmp_path / "data", env={"LOCKR_CONFIG": str(config)}).start()
+    try:
+        user = User(server, "regional")
+        default = user.upload("a.txt", b"a").json()
+        eu = user.upload("b.txt", b"b", **{"x-upload-region": "eu-west1"}).json()
+        assert default["region"] == "us-central1" and default["id"].startswith("us-central1_")
+        assert eu["region"] == "eu-west1" and eu["id"].startswith("eu-west1_")
+        assert (tmp_path / "data" / "blobs" / "eu-west1").is_dir()
+        assert httpx.get(eu["downloadUrl"]).content == b"b"
+        bad = user.upload("c.txt", b"c", **{"x-upload-region": "mars"})
+        assert bad.status_code == 400
+        assert "valid regions: eu-west1, us-central1" in bad.json()["error"]["message"]
+        session = create_session(user, 1, region="eu-west1")
+        assert session["id"].startswith("eu-west1_")
+        assert httpx.put(session["uploadUrl"], content=b"z").json()["region"] == "eu-west1"
+    finally:
+        server.stop()

@@ -1,0 +1,175 @@
+"""Streaming one file into the engine: :class:`Upload`, made by
+:meth:`gateway.storage.Storage.upload`."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from gateway.blobstore import BlobStore, new_key
+from gateway.errors import BadRequest, Conflict, QuotaExceeded, TooLarge
+from gateway.storage import Entry, OnConflict, too_large_message
+
+if TYPE_CHECKING:
+    from gateway.storage import Storage
+
+RESERVE_STEP_MAX = 64 * 1024 * 1024
+
+
+class Upload:
+    """One file being streamed in. Use as a context manager, or call :meth:`abort`.
+
+    ``write`` raises :class:`TooLarge` the moment the object crosses its limit and
+    :class:`QuotaExceeded` the moment the account would; either way the upload is
+    aborted and nothing is visible or held."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        account_id: int,
+        parts: list[str],
+        region: str,
+        store: BlobStore,
+        max_size: int,
+        expected_size: int | None,
+        content_type: str,
+        mtime: float | None,
+        sha256: bool,
+        on_conflict: OnConflict,
+        key_hash: str | None = None,
+        claim_hash: str | None = None,
+    ) -> None:
+        self._storage = storage
+        self.key_hash = key_hash
+        self.claim_hash = claim_hash
+        self.account_id = account_id
+        self.parts = parts
+        self.region = region
+        self.max_size = max_size
+        self.expected_size = expected_size
+        self.content_type = content_type
+        self.mtime = mtime
+        self.on_conflict = on_conflict
+        self.size = 0
+        self.key = new_key()
+        self._store = store
+        self._md5 = hashlib.md5()
+        self._sha1 = hashlib.sha1()
+        self._sha256 = hashlib.sha256() if sha256 else None
+        self._reserved = expected_size or 0
+        self._reservation = storage.reservations.open(account_id, region, self.key, self._reserved)
+        try:
+            self._writer = store.open_writer(self.key)
+        except BaseException:
+            storage.reservations.release(self._reservation)
+            raise
+        self._done = False
+
+    def __enter__(self) -> Upload:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            self.abort()
+
+    def write(self, data: bytes) -> None:
+        if self._done:
+            raise Conflict("the upload is already finished")
+        if not data:
+            return
+        size = self.size + len(data)
+        try:
+            if size > self.max_size:
+                raise TooLarge(too_large_message(self.max_size))
+            if self.expected_size is not None and size > self.expected_size:
+                raise BadRequest(
+                    f"the body is longer than the declared size of {self.expected_size} bytes"
+                )
+            if size > self._reserved:
+                self._reserve(size - self._reserved)
+            self._writer.write(data)
+        except BaseException:
+            self.abort()
+            raise
+        self._md5.update(data)
+        self._sha1.update(data)
+        if self._sha256 is not None:
+            self._sha256.update(data)
+        self.size = size
+
+    def _reserve(self, need: int) -> None:
+        want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
+        reservations = self._storage.reservations
+        try:
+            reservations.grow(self._reservation, self.account_id, want)
+            self._reserved += want
+        except QuotaExceeded:
+            reservations.grow_or_wait(self._reservation, self.account_id, need)
+            self._reserved += need
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def sha1(self) -> str:
+        return self._sha1.hexdigest()
+
+    def commit(self, *, checksums: dict[str, str] | None = None) -> Entry:
+        """Finish: check the declared size and any expected ``checksums``
+        (``{"md5": hex, "sha1": hex, "sha256": hex}``), make the blob durable, and
+        commit the file. Returns the stored entry."""
+        if self._done:
+            raise Conflict("the upload is already finished")
+        try:
+            if self.expected_size is not None and self.size != self.expected_size:
+                raise BadRequest(
+                    f"the body has {self.size} bytes but {self.expected_size} were declared"
+                )
+            digests = {"md5": self.md5, "sha1": self.sha1}
+            if self._sha256 is not None:
+                digests["sha256"] = self._sha256.hexdigest()
+            for algorithm, expected in (checksums or {}).items():
+                actual = digests.get(algorithm)
+                if actual is None and algorithm == "sha256":
+                    raise BadRequest("sha256 was not computed for this upload")
+                if actual is not None and actual != expected.lower():
+                    raise BadRequest(f"{algorithm.upper()} checksum mismatch: the body is {actual}")
+            self._writer.commit()
+        except BaseException:
+            self.abort()
+            raise
+        try:
+            entry, freed = self._storage.commit_blob(
+                reservation_id=self._reservation,
+                account_id=self.account_id,
+                parts=self.parts,
+                region=self.region,
+                blob_key=self.key,
+                size=self.size,
+                digests=digests,
+                content_type=self.content_type,
+                mtime=self.mtime,
+                on_conflict=self.on_conflict,
+                key_hash=self.key_hash,
+                claim_hash=self.claim_hash,
+            )
+        except BaseException:
+            self._done = True
+            self._store.discard(self.key)
+            self._storage.reservations.release(self._reservation)
+            raise
+        self._done = True
+        self._storage.drop_blobs(freed)
+        return entry
+
+    def abort(self) -> None:
+        """Drop the pending bytes and give back the reserved quota. Idempotent."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._writer.abort()
+        finally:
+            self._storage.reservations.release(self._reservation)

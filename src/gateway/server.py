@@ -1,9 +1,10 @@
 """The composition root of ``lockr serve``: builds the core once and runs the fronts.
 
 The ASGI app (JSON API, pages) runs on uvicorn; WebDAV gets its own cheroot listener
-when that front exists. SIGINT and SIGTERM stop the process cleanly: uvicorn stops
-accepting, lets requests in flight finish (an upload that cannot finish aborts and
-leaves nothing visible), then the core unregisters.
+in a background thread of the same process. SIGINT and SIGTERM stop the process
+cleanly: uvicorn stops accepting and lets requests in flight finish (an upload that
+cannot finish aborts and leaves nothing visible), cheroot does the same, then the
+core unregisters.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import uvicorn
 from api.app import create_app
 from gateway.config import Config
 from gateway.core import Core, build_core
+from webdav.app import DavServer
 
 log = logging.getLogger("lockr")
 
@@ -43,6 +45,7 @@ def banner(core: Core) -> str:
     lines = [
         "lockr is running",
         f"  HTTP    {config.public_url}  (JSON API /api/v1, sign-up and sign-in at /account)",
+        f"  WebDAV  http://{config.dav}{config.dav_mount}<username>/  (rclone: vendor = owncloud)",
         f"  data    {config.data}",
     ]
     if core.accounts.count() == 0:
@@ -84,7 +87,14 @@ def serve(config: Config) -> int:
     configure_logging(config.log_level)
     core = build_core(config)
     core.start()
+    dav: DavServer | None = None
     try:
+        dav = DavServer(core)
+        try:
+            dav.start()
+        except OSError as error:
+            log.error("cannot listen for WebDAV on %s: %s", config.dav, error)
+            return 1
         app = create_app(core)
         server = _Server(
             uvicorn.Config(
@@ -102,5 +112,7 @@ def serve(config: Config) -> int:
         server.run()
         return 0 if server.started else 1
     finally:
+        if dav is not None:
+            dav.stop()
         core.close()
         log.info("lockr stopped")

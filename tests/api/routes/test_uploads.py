@@ -303,9 +303,7 @@ def test_three_chunks_resumed_after_a_server_restart(tmp_path: Path) -> None:
 
 def test_upload_region_header_and_session_region(tmp_path: Path) -> None:
     config = tmp_path / "lockr.toml"
-    config.write_text(
-        'default_region = "us-central1"\n[regions.us-central1]\n[regions.eu-west1]\n'
-    )
+    config.write_text('default_region = "us-central1"\n[regions.us-central1]\n[regions.eu-west1]\n')
     server = LockrProcess(tmp_path / "data", env={"LOCKR_CONFIG": str(config)}).start()
     try:
         user = User(server, "regional")

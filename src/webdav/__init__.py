@@ -1,0 +1,1 @@
+"""The WebDAV front: a wsgidav provider over the engine, served by cheroot."""

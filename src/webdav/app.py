@@ -1,0 +1,193 @@
+"""The WebDAV WSGI application and its cheroot server.
+
+Requests pass, in order: the access log, authentication through the shared layer
+(Basic or Bearer, never Digest), ownCloud headers (``X-OC-Mtime: accepted``), then
+wsgidav with the lockr provider."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from cheroot import wsgi
+from wsgidav.error_printer import ErrorPrinter
+from wsgidav.request_resolver import RequestResolver
+from wsgidav.wsgidav_app import WsgiDAVApp
+
+from gateway.core import Core
+from gateway.errors import RateLimited, Unauthorized
+from webdav.provider import LockrProvider
+
+log = logging.getLogger("lockr.access")
+
+BLOCK = 1024 * 1024
+CHALLENGE = ("WWW-Authenticate", 'Basic realm="lockr", charset="UTF-8"')
+WSGIApp = Any
+
+
+def _plain(
+    start_response: Any, status: str, text: str, headers: list[tuple[str, str]]
+) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            *headers,
+        ],
+    )
+    return [body]
+
+
+class Authenticate:
+    """Resolve the caller with the core's authenticator; 401 (with a Basic challenge)
+    without valid credentials, 429 while the login throttle holds."""
+
+    def __init__(self, app: WSGIApp, core: Core) -> None:
+        self.app = app
+        self.core = core
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            principal = self.core.auth.resolve(
+                environ.get("HTTP_AUTHORIZATION"), address=environ.get("REMOTE_ADDR", "")
+            )
+        except Unauthorized as error:
+            return _plain(start_response, "401 Unauthorized", error.message + "\n", [CHALLENGE])
+        except RateLimited as error:
+            return _plain(
+                start_response,
+                "429 Too Many Requests",
+                error.message + "\n",
+                [("Retry-After", str(error.retry_after or 1))],
+            )
+        if principal is None:
+            return _plain(start_response, "401 Unauthorized", "sign in\n", [CHALLENGE])
+        environ["lockr.principal"] = principal
+        environ["wsgidav.auth.user_name"] = principal.username
+        environ["wsgidav.auth.realm"] = "lockr"
+        environ["wsgidav.auth.roles"] = ["editor"]
+        return self.app(environ, start_response)
+
+
+class OwnCloudHeaders:
+    """Answer ``X-OC-Mtime: accepted`` when a PUT, COPY or MOVE applied it."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if "HTTP_X_OC_MTIME" not in environ or environ["REQUEST_METHOD"] not in (
+            "PUT",
+            "COPY",
+            "MOVE",
+        ):
+            return self.app(environ, start_response)
+
+        def starting(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            if status.startswith("2"):
+                headers = [*headers, ("X-OC-Mtime", "accepted")]
+            return start_response(status, headers, *args)
+
+        return self.app(environ, starting)
+
+
+class AccessLog:
+    """One line per request, when its response has been sent: method, path, status,
+    duration, client. Never credentials or query strings."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.perf_counter()
+        status = ["-"]
+
+        def starting(code: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, *args)
+
+        def done() -> None:
+            log.info(
+                "dav %s %s %s %.1fms %s",
+                environ.get("REQUEST_METHOD"),
+                environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+                status[0],
+                (time.perf_counter() - started) * 1000,
+                environ.get("REMOTE_ADDR", "-"),
+            )
+
+        return _Closing(self.app(environ, starting), done)
+
+
+class _Closing:
+    """Wraps a WSGI response iterable to run ``on_close`` when the server closes it."""
+
+    def __init__(self, iterable: Iterable[bytes], on_close: Any) -> None:
+        self._iterable = iterable
+        self._on_close = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._iterable)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._on_close()
+
+
+def create_dav_app(core: Core) -> WSGIApp:
+    mount = core.config.dav_mount.rstrip("/")
+    dav = WsgiDAVApp(
+        {
+            "provider_mapping": {"/": LockrProvider(core)},
+            "mount_path": mount or None,
+            "middleware_stack": [ErrorPrinter, RequestResolver],
+            "http_authenticator": {
+                "domain_controller": None,
+                "accept_basic": False,
+                "accept_digest": False,
+                "default_to_digest": False,
+            },
+            "lock_storage": True,
+            "property_manager": True,
+            "block_size": BLOCK,
+            "verbose": 1,
+            "logging": {"enable": False, "enable_loggers": []},
+            "dir_browser": {"enable": False},
+            "add_header_MS_Author_Via": True,
+            "hotfixes": {"re_encode_path_info": True, "unquote_path_info": False},
+        }
+    )
+    return AccessLog(Authenticate(OwnCloudHeaders(dav), core))
+
+
+class DavServer:
+    """cheroot serving the WebDAV app on its own listener, in a background thread."""
+
+    def __init__(self, core: Core, *, threads: int = 32) -> None:
+        listen = core.config.dav
+        self.server = wsgi.Server(
+            (listen.host, listen.port),
+            create_dav_app(core),
+            numthreads=threads,
+            server_name="lockr",
+        )
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.server.prepare()
+        self._thread = threading.Thread(target=self.server.serve, name="lockr-dav", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=35)

@@ -1,0 +1,56 @@
+"""The wsgidav provider: maps ``/<username>/<path>`` to the caller's tree.
+
+The root lists only the caller's home; any other account's name is simply not
+there (404), so nothing tells one account that another exists. No SQL here: every
+lookup goes through :class:`gateway.storage.Storage`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wsgidav.dav_provider import DAVProvider, _DAVResource
+
+from gateway.core import Core
+from gateway.errors import BadRequest, NotFound
+from gateway.storage import Entry
+from webdav.copymove import handle_copy_move
+from webdav.resources import FileResource, FolderResource, RootCollection, principal_of
+
+
+class LockrProvider(DAVProvider):  # type: ignore[misc]
+    def __init__(self, core: Core) -> None:
+        super().__init__()
+        self.core = core
+
+    def is_readonly(self) -> bool:
+        return False
+
+    def resource_for(
+        self, path: str, environ: dict[str, Any], entry: Entry, inner: str
+    ) -> _DAVResource:
+        if entry.is_dir:
+            return FolderResource(path, environ, self, entry, inner)
+        return FileResource(path, environ, self, entry, inner)
+
+    def get_resource_inst(self, path: str, environ: dict[str, Any]) -> _DAVResource | None:
+        self._count_get_resource_inst += 1
+        principal = principal_of(environ)
+        parts = [part for part in path.split("/") if part]
+        if not parts:
+            return RootCollection("/", environ, self)
+        if parts[0] != principal.username:
+            return None
+        inner = "/".join(parts[1:])
+        try:
+            entry = self.core.storage.stat(principal.account_id, inner)
+        except (NotFound, BadRequest):
+            return None
+        return self.resource_for(path, environ, entry, inner)
+
+    def custom_request_handler(
+        self, environ: dict[str, Any], start_response: Any, default_handler: Any
+    ) -> Any:
+        if environ["REQUEST_METHOD"] in ("COPY", "MOVE"):
+            return handle_copy_move(self, environ, start_response)
+        return default_handler(environ, start_response)

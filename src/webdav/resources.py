@@ -1,0 +1,381 @@
+"""wsgidav resources over engine entries: the root, folders, files, and a file being
+created by a PUT (which exists only once its upload commits)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_FORBIDDEN, DAVError
+from wsgidav.dav_provider import DAVCollection, DAVNonCollection, _DAVResource
+from wsgidav.util import etree
+
+from gateway.auth import Principal
+from gateway.storage import Entry
+from gateway.upload import Upload
+from webdav.errors import call, translated
+
+if TYPE_CHECKING:
+    from webdav.provider import LockrProvider
+
+OC = "{http://owncloud.org/ns}"
+CHECKSUMS = OC + "checksums"
+PERMISSIONS = OC + "permissions"
+LISTING_PAGE = 1000
+
+
+def principal_of(environ: dict[str, Any]) -> Principal:
+    principal: Principal = environ["lockr.principal"]
+    return principal
+
+
+def parse_mtime(environ: dict[str, Any]) -> float | None:
+    """``X-OC-Mtime: <unix seconds>`` (fractional and negative allowed)."""
+    raw = environ.get("HTTP_X_OC_MTIME")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise DAVError(HTTP_BAD_REQUEST, context_info="X-OC-Mtime must be unix seconds") from None
+    if value != value or abs(value) > 1e11:
+        raise DAVError(HTTP_BAD_REQUEST, context_info="X-OC-Mtime is out of range")
+    return value
+
+
+def parse_checksums(environ: dict[str, Any]) -> dict[str, str]:
+    """``OC-Checksum: SHA1:<hex>`` or ``MD5:<hex>`` (several, space-separated)."""
+    checks: dict[str, str] = {}
+    for item in environ.get("HTTP_OC_CHECKSUM", "").split():
+        algorithm, _, value = item.partition(":")
+        if algorithm.lower() in ("sha1", "md5", "sha256") and value:
+            checks[algorithm.lower()] = value.lower()
+    return checks
+
+
+def usage(provider: LockrProvider, environ: dict[str, Any]) -> tuple[int, int]:
+    """The account's (used, quota), read once per request."""
+    cached: tuple[int, int] | None = environ.get("lockr.usage")
+    if cached is None:
+        cached = call(provider.core.storage.usage, principal_of(environ).account_id)
+        environ["lockr.usage"] = cached
+    return cached
+
+
+class _Entry:
+    """What folders and files share: the entry, the account path, quota, checksums."""
+
+    entry: Entry
+    inner: str
+    provider: LockrProvider
+    environ: dict[str, Any]
+    path: str
+
+    def get_creation_date(self) -> float:
+        return self.entry.created_at
+
+    def get_last_modified(self) -> float:
+        return self.entry.mtime
+
+    def get_display_name(self) -> str:
+        return self.entry.name
+
+    def get_used_bytes(self) -> int:
+        return usage(self.provider, self.environ)[0]
+
+    def get_available_bytes(self) -> int:
+        used, quota = usage(self.provider, self.environ)
+        return max(0, quota - used)
+
+    def set_last_modified(self, dest_path: str, time_stamp: Any, *, dry_run: bool) -> bool:
+        try:
+            mtime = float(time_stamp)
+        except (TypeError, ValueError):
+            raise DAVError(
+                HTTP_BAD_REQUEST, context_info="lastmodified must be unix seconds"
+            ) from None
+        if not dry_run:
+            self.entry = call(
+                self.provider.core.storage.set_mtime,
+                principal_of(self.environ).account_id,
+                self.inner,
+                mtime,
+            )
+        return True
+
+    def _owncloud_value(self, name: str) -> Any:
+        if name == CHECKSUMS and not self.entry.is_dir:
+            element = etree.Element(CHECKSUMS)
+            checksum = etree.SubElement(element, OC + "checksum")
+            checksum.text = f"SHA1:{self.entry.sha1} MD5:{self.entry.md5}"
+            return element
+        if name == PERMISSIONS:
+            return "RDNVCK" if self.entry.is_dir else "RDNVW"
+        return None
+
+    def _extra_names(self) -> list[str]:
+        names = [PERMISSIONS]
+        if not self.entry.is_dir:
+            names.append(CHECKSUMS)
+        return names
+
+    def _set_property(self, name: str, value: Any, *, dry_run: bool) -> Any:
+        """PROPPATCH of {DAV:}lastmodified / getlastmodified (rclone sends unix seconds),
+        and oc:checksums (accepted and ignored: lockr computes its own)."""
+        if name in ("{DAV:}lastmodified", "{DAV:}getlastmodified"):
+            text = (value.text or "").strip() if value is not None else ""
+            return self.set_last_modified(self.path, text, dry_run=dry_run)
+        if name == CHECKSUMS:
+            return True
+        return None
+
+
+class RootCollection(DAVCollection):  # type: ignore[misc]
+    """``/``: lists only the caller's home folder."""
+
+    def __init__(self, path: str, environ: dict[str, Any], provider: LockrProvider) -> None:
+        super().__init__(path, environ)
+        self.lockr = provider
+
+    def get_member_names(self) -> list[str]:
+        return [principal_of(self.environ).username]
+
+    def get_member(self, name: str) -> _DAVResource | None:
+        return self.lockr.get_resource_inst(self.path.rstrip("/") + "/" + name, self.environ)
+
+    def get_used_bytes(self) -> int:
+        return usage(self.lockr, self.environ)[0]
+
+    def get_available_bytes(self) -> int:
+        used, quota = usage(self.lockr, self.environ)
+        return max(0, quota - used)
+
+    def create_empty_resource(self, name: str) -> Any:
+        raise DAVError(HTTP_FORBIDDEN, context_info="store files inside your home folder")
+
+    def create_collection(self, name: str) -> None:
+        raise DAVError(HTTP_FORBIDDEN, context_info="make folders inside your home folder")
+
+    def support_recursive_delete(self) -> bool:
+        return False
+
+    def delete(self) -> None:
+        raise DAVError(HTTP_FORBIDDEN)
+
+    def get_last_modified(self) -> float | None:
+        return None
+
+
+class FolderResource(_Entry, DAVCollection):  # type: ignore[misc]
+    def __init__(
+        self, path: str, environ: dict[str, Any], provider: LockrProvider, entry: Entry, inner: str
+    ) -> None:
+        DAVCollection.__init__(self, path, environ)
+        self.lockr = provider
+        self.entry = entry
+        self.inner = inner
+
+    def _children(self) -> list[Entry]:
+        storage = self.lockr.core.storage
+        account_id = principal_of(self.environ).account_id
+        entries: list[Entry] = []
+        after: str | None = None
+        while True:
+            page = call(storage.children, account_id, self.inner, after=after, limit=LISTING_PAGE)
+            entries += page
+            if len(page) < LISTING_PAGE:
+                return entries
+            after = page[-1].name
+
+    def get_member_names(self) -> list[str]:
+        return [child.name for child in self._children()]
+
+    def get_member_list(self) -> list[_DAVResource]:
+        base = self.path.rstrip("/")
+        prefix = self.inner + "/" if self.inner else ""
+        return [
+            self.lockr.resource_for(
+                f"{base}/{child.name}", self.environ, child, prefix + child.name
+            )
+            for child in self._children()
+        ]
+
+    def get_member(self, name: str) -> _DAVResource | None:
+        return self.lockr.get_resource_inst(self.path.rstrip("/") + "/" + name, self.environ)
+
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        names: list[str] = super().get_property_names(is_allprop=is_allprop)
+        return names + self._extra_names()
+
+    def get_property_value(self, name: str) -> Any:
+        value = self._owncloud_value(name)
+        return value if value is not None else super().get_property_value(name)
+
+    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
+        handled = self._set_property(name, value, dry_run=dry_run)
+        return (
+            handled
+            if handled is not None
+            else super().set_property_value(name, value, dry_run=dry_run)
+        )
+
+    def create_empty_resource(self, name: str) -> PendingFile:
+        return PendingFile(
+            self.path.rstrip("/") + "/" + name,
+            self.environ,
+            self.lockr,
+            (self.inner + "/" + name).lstrip("/"),
+        )
+
+    def create_collection(self, name: str) -> None:
+        call(
+            self.lockr.core.storage.mkdir,
+            principal_of(self.environ).account_id,
+            (self.inner + "/" + name).lstrip("/"),
+        )
+
+    def support_recursive_delete(self) -> bool:
+        return True
+
+    def handle_delete(self) -> bool:
+        call(self.lockr.core.storage.delete, principal_of(self.environ).account_id, self.inner)
+        self.remove_all_properties(recursive=True)
+        self.remove_all_locks(recursive=True)
+        return True
+
+    def delete(self) -> None:
+        self.handle_delete()
+
+    def support_etag(self) -> bool:
+        return False
+
+    def get_etag(self) -> None:
+        return None
+
+
+class FileResource(_Entry, DAVNonCollection):  # type: ignore[misc]
+    def __init__(
+        self, path: str, environ: dict[str, Any], provider: LockrProvider, entry: Entry, inner: str
+    ) -> None:
+        DAVNonCollection.__init__(self, path, environ)
+        self.lockr = provider
+        self.entry = entry
+        self.inner = inner
+        self._upload: Upload | None = None
+
+    def get_content_length(self) -> int:
+        return self.entry.size
+
+    def get_content_type(self) -> str:
+        return self.entry.content_type or "application/octet-stream"
+
+    def get_etag(self) -> str:
+        return self.entry.md5 or ""
+
+    def support_etag(self) -> bool:
+        return True
+
+    def support_ranges(self) -> bool:
+        return True
+
+    def get_content(self) -> BinaryIO:
+        store = self.lockr.core.stores[self.entry.region or ""]
+        path = store.local_path(self.entry.blob_key or "")
+        if path is None:
+            raise DAVError(
+                HTTP_FORBIDDEN, context_info="this region cannot be read over WebDAV yet"
+            )
+        return path.open("rb")
+
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        names: list[str] = super().get_property_names(is_allprop=is_allprop)
+        return names + self._extra_names()
+
+    def get_property_value(self, name: str) -> Any:
+        value = self._owncloud_value(name)
+        return value if value is not None else super().get_property_value(name)
+
+    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
+        handled = self._set_property(name, value, dry_run=dry_run)
+        return (
+            handled
+            if handled is not None
+            else super().set_property_value(name, value, dry_run=dry_run)
+        )
+
+    def begin_write(self, *, content_type: str | None = None) -> UploadWriter:
+        principal = principal_of(self.environ)
+        length = self.environ.get("CONTENT_LENGTH")
+        with translated():
+            self._upload = self.lockr.core.storage.upload(
+                principal.account_id,
+                self.inner,
+                max_size=principal.max_object_size,
+                expected_size=int(length)
+                if length
+                and length.isdigit()
+                and "chunked" not in self.environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+                else None,
+                content_type=content_type or "",
+                mtime=parse_mtime(self.environ),
+            )
+        return UploadWriter(self._upload)
+
+    def end_write(self, *, with_errors: bool) -> None:
+        upload, self._upload = self._upload, None
+        if upload is None:
+            return
+        if with_errors:
+            upload.abort()
+            return
+        with translated():
+            self.entry = upload.commit(checksums=parse_checksums(self.environ))
+
+    def handle_delete(self) -> bool:
+        call(self.lockr.core.storage.delete, principal_of(self.environ).account_id, self.inner)
+        self.remove_all_properties(recursive=True)
+        self.remove_all_locks(recursive=True)
+        return True
+
+    def delete(self) -> None:
+        self.handle_delete()
+
+
+class PendingFile(FileResource):
+    """A file a PUT is creating: nothing exists until its upload commits."""
+
+    def __init__(
+        self, path: str, environ: dict[str, Any], provider: LockrProvider, inner: str
+    ) -> None:
+        now = time.time()
+        placeholder = Entry(
+            id=0,
+            uid="",
+            account_id=principal_of(environ).account_id,
+            parent_id=None,
+            name=inner.rsplit("/", 1)[-1],
+            is_dir=False,
+            size=0,
+            content_type="",
+            mtime=now,
+            created_at=now,
+        )
+        super().__init__(path, environ, provider, placeholder, inner)
+
+
+class UploadWriter:
+    """The file object wsgidav writes a PUT body into."""
+
+    def __init__(self, upload: Upload) -> None:
+        self._upload = upload
+
+    def write(self, data: bytes) -> None:
+        with translated():
+            self._upload.write(data)
+
+    def writelines(self, blocks: Any) -> None:
+        for block in blocks:
+            self.write(block)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,66 @@
+"""One real ``lockr serve`` per module, with WebDAV, and an account on it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, LockrProcess
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
+    process = LockrProcess(
+        tmp_path_factory.mktemp("dav") / "data",
+        env={"LOCKR_RATE_LIMIT_PER_ADDRESS": "100000", "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000"},
+    ).start()
+    yield process
+    process.stop()
+
+
+class DavUser:
+    def __init__(self, server: LockrProcess, name: str) -> None:
+        response = httpx.post(
+            server.url + "/api/v1/accounts",
+            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+        )
+        assert response.status_code == 201, response.text
+        self.name = name
+        self.token: str = response.json()["token"]
+        self.server = server
+        self.dav = f"http://127.0.0.1:{server.dav_port}"
+        self.client = httpx.Client(auth=(name, PASSWORD), timeout=60)
+        self._obscured: str | None = None
+
+    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        return self.client.request(method, self.dav + path, **kwargs)  # type: ignore[arg-type]
+
+    def remote(self) -> str:
+        """An inline rclone remote for this account (vendor owncloud, obscured password).
+        Obscuring is randomised, so it is done once: the same remote string each time
+        lets rclone see one backend and copy or move server-side."""
+        if self._obscured is None:
+            self._obscured = subprocess.run(
+                [rclone(), "obscure", PASSWORD], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        obscured = self._obscured
+        return f":webdav,url='{self.dav}',vendor=owncloud,user={self.name},pass={obscured}:"
+
+
+def rclone() -> str:
+    return str(Path(sys.executable).with_name("rclone"))
+
+
+_names = iter(range(1_000_000))
+
+
+@pytest.fixture
+def dav_user(server: LockrProcess) -> Iterator[DavUser]:
+    user = DavUser(server, f"dav{next(_names)}")
+    yield user
+    user.client.close()

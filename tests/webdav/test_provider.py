@@ -1,0 +1,217 @@
+"""The WebDAV front over real HTTP: what rclone's owncloud vendor and desktop clients
+send, answered as ../shared/RCLONE.md describes."""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import httpx
+
+from tests.webdav.conftest import DavUser
+
+OWNCLOUD_PROPFIND = (
+    '<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
+    "<d:prop><d:displayname/><d:getlastmodified/><d:getcontentlength/><d:resourcetype/>"
+    "<oc:checksums/><oc:permissions/></d:prop></d:propfind>"
+)
+NS = {"d": "DAV:", "oc": "http://owncloud.org/ns"}
+
+
+def propfind(user: DavUser, path: str, depth: str = "1") -> ET.Element:
+    response = user.request("PROPFIND", path, headers={"Depth": depth}, content=OWNCLOUD_PROPFIND)
+    assert response.status_code == 207, response.text
+    return ET.fromstring(response.content)
+
+
+def hrefs(tree: ET.Element) -> list[str]:
+    return [e.text or "" for e in tree.findall("d:response/d:href", NS)]
+
+
+def test_auth_basic_bearer_and_no_digest(dav_user: DavUser) -> None:
+    anonymous = httpx.request("PROPFIND", dav_user.dav + "/", headers={"Depth": "0"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Basic")
+    wrong = httpx.request("PROPFIND", dav_user.dav + "/", auth=(dav_user.name, "nope-nope"))
+    assert wrong.status_code == 401
+    bearer = httpx.request(
+        "PROPFIND",
+        dav_user.dav + "/",
+        headers={"Depth": "0", "Authorization": f"Bearer {dav_user.token}"},
+    )
+    assert bearer.status_code == 207
+
+
+def test_root_lists_only_the_callers_home(dav_user: DavUser, server: object) -> None:
+    other = DavUser(dav_user.server, dav_user.name + "x")
+    other.client.close()
+    tree = propfind(dav_user, "/")
+    assert hrefs(tree) == ["/", f"/{dav_user.name}/"]
+    assert (
+        dav_user.request("PROPFIND", f"/{other.name}/", headers={"Depth": "0"}).status_code == 404
+    )
+    assert dav_user.request("PUT", f"/{other.name}/x", content=b"x").status_code in (404, 409)
+
+
+def test_put_with_mtime_and_checksums_then_propfind(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    data = b"hello lockr" * 1000
+    response = dav_user.request(
+        "PUT",
+        f"{home}/a.txt",
+        content=data,
+        headers={
+            "X-OC-Mtime": "1234567890.75",
+            "OC-Checksum": f"SHA1:{hashlib.sha1(data).hexdigest()}",
+        },
+    )
+    assert response.status_code == 201
+    assert response.headers["x-oc-mtime"] == "accepted"
+    tree = propfind(dav_user, f"{home}/a.txt", depth="0")
+    prop = tree.find("d:response/d:propstat/d:prop", NS)
+    assert prop is not None
+    assert prop.findtext("d:getlastmodified", namespaces=NS) == "Fri, 13 Feb 2009 23:31:30 GMT"
+    assert prop.findtext("d:getcontentlength", namespaces=NS) == str(len(data))
+    checksum = prop.findtext("oc:checksums/oc:checksum", namespaces=NS)
+    assert checksum == f"SHA1:{hashlib.sha1(data).hexdigest()} MD5:{hashlib.md5(data).hexdigest()}"
+    bad = dav_user.request(
+        "PUT", f"{home}/b.txt", content=b"abc", headers={"OC-Checksum": "MD5:" + "0" * 32}
+    )
+    assert bad.status_code == 400
+    assert dav_user.request("PROPFIND", f"{home}/b.txt", headers={"Depth": "0"}).status_code == 404
+    assert dav_user.request("GET", f"{home}/a.txt").content == data
+    ranged = dav_user.request("GET", f"{home}/a.txt", headers={"Range": "bytes=5-9"})
+    assert ranged.status_code == 206 and ranged.content == data[5:10]
+    assert ranged.headers["content-range"] == f"bytes 5-9/{len(data)}"
+
+
+def test_chunked_and_empty_puts(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    chunked = dav_user.request("PUT", f"{home}/chunked", content=(b"x" * 1000 for _ in range(5)))
+    assert chunked.status_code == 201
+    empty = dav_user.request("PUT", f"{home}/empty", content=b"", headers={"Content-Length": "0"})
+    assert empty.status_code == 201
+    tree = propfind(dav_user, home + "/")
+    sizes = {
+        (r.findtext("d:href", namespaces=NS) or "").rsplit("/", 1)[-1]: r.findtext(
+            "d:propstat/d:prop/d:getcontentlength", namespaces=NS
+        )
+        for r in tree.findall("d:response", NS)
+    }
+    assert sizes["chunked"] == "5000" and sizes["empty"] == "0"
+
+
+def test_mkcol_delete_and_depth_one(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    assert dav_user.request("MKCOL", f"{home}/d").status_code == 201
+    assert dav_user.request("MKCOL", f"{home}/d").status_code == 405
+    assert dav_user.request("MKCOL", f"{home}/missing/child").status_code == 409
+    assert dav_user.request("MKCOL", f"{home}/d/e").status_code == 201
+    dav_user.request("PUT", f"{home}/d/e/deep.txt", content=b"deep")
+    dav_user.request("PUT", f"{home}/d/top.txt", content=b"top")
+    listing = hrefs(propfind(dav_user, f"{home}/d/"))
+    assert listing == [f"{home}/d/", f"{home}/d/e/", f"{home}/d/top.txt"]  # no grandchildren
+    assert dav_user.request("DELETE", f"{home}/d").status_code == 204
+    assert (
+        dav_user.request("PROPFIND", f"{home}/d/e/deep.txt", headers={"Depth": "0"}).status_code
+        == 404
+    )
+
+
+def test_odd_names_round_trip(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    names = ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "tab\tname", "x:*\\y"]
+    for name in names:
+        response = dav_user.request("PUT", f"{home}/{quote(name)}", content=name.encode())
+        assert response.status_code == 201, name
+    tree = propfind(dav_user, home + "/")
+    listed = sorted(
+        __import__("urllib.parse").parse.unquote(h.rsplit("/", 1)[-1]) for h in hrefs(tree)[1:]
+    )
+    assert listed == sorted(names)
+    for name in names:
+        assert dav_user.request("GET", f"{home}/{quote(name)}").content == name.encode()
+
+
+def test_copy_and_move_with_question_marks(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    dav_user.request("PUT", f"{home}/src%3F.txt", content=b"payload")
+    copied = dav_user.request(
+        "COPY",
+        f"{home}/src%3F.txt",
+        headers={"Destination": f"{dav_user.dav}{home}/dst%3Fcopy%23.txt", "X-OC-Mtime": "1000"},
+    )
+    assert copied.status_code == 201 and copied.headers["x-oc-mtime"] == "accepted"
+    assert dav_user.request("GET", f"{home}/dst%3Fcopy%23.txt").content == b"payload"
+    moved = dav_user.request(
+        "MOVE",
+        f"{home}/src%3F.txt",
+        headers={"Destination": f"{dav_user.dav}{home}/moved%3F.txt", "Overwrite": "T"},
+    )
+    assert moved.status_code == 201
+    assert dav_user.request("GET", f"{home}/src%3F.txt").status_code == 404
+    refused = dav_user.request(
+        "COPY",
+        f"{home}/moved%3F.txt",
+        headers={"Destination": f"{dav_user.dav}{home}/dst%3Fcopy%23.txt", "Overwrite": "F"},
+    )
+    assert refused.status_code == 412
+    no_parent = dav_user.request(
+        "MOVE", f"{home}/moved%3F.txt", headers={"Destination": f"{dav_user.dav}{home}/nowhere/x"}
+    )
+    assert no_parent.status_code == 409
+
+
+def test_proppatch_lastmodified(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    dav_user.request("PUT", f"{home}/touch.txt", content=b"t")
+    body = (
+        '<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>'
+        "<d:lastmodified>1500000000</d:lastmodified></d:prop></d:set></d:propertyupdate>"
+    )
+    response = dav_user.request("PROPPATCH", f"{home}/touch.txt", content=body)
+    assert response.status_code == 207
+    tree = ET.fromstring(response.content)
+    assert len(tree.findall("d:response", NS)) == 1
+    assert tree.findtext("d:response/d:propstat/d:status", namespaces=NS) == "HTTP/1.1 200 OK"
+    prop = propfind(dav_user, f"{home}/touch.txt", depth="0")
+    assert (
+        prop.findtext("d:response/d:propstat/d:prop/d:getlastmodified", namespaces=NS)
+        == "Fri, 14 Jul 2017 02:40:00 GMT"
+    )
+
+
+def test_quota_properties(dav_user: DavUser) -> None:
+    body = (
+        '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop>'
+        "<d:quota-available-bytes/><d:quota-used-bytes/></d:prop></d:propfind>"
+    )
+    dav_user.request("PUT", f"/{dav_user.name}/q.bin", content=b"q" * 1234)
+    response = dav_user.request("PROPFIND", "/", headers={"Depth": "0"}, content=body)
+    tree = ET.fromstring(response.content)
+    assert tree.findtext(".//d:quota-used-bytes", namespaces=NS) == "1234"
+    assert int(tree.findtext(".//d:quota-available-bytes", namespaces=NS) or 0) > 0
+
+
+def test_same_tree_as_the_rest_api(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    dav_user.request("PUT", f"{home}/shared.txt", content=b"both fronts")
+    files = httpx.get(
+        dav_user.server.url + "/api/v1/files", headers={"Authorization": f"Bearer {dav_user.token}"}
+    ).json()["files"]
+    assert [(f["path"], f["md5"]) for f in files] == [
+        ("shared.txt", hashlib.md5(b"both fronts").hexdigest())
+    ]
+    uploaded = httpx.post(
+        dav_user.server.url + "/api/v1/upload",
+        content=b"from rest",
+        headers={"Authorization": f"Bearer {dav_user.token}", "x-file-name": "rest.txt"},
+    )
+    assert uploaded.status_code == 201
+    assert dav_user.request("GET", f"{home}/uploads/rest.txt").content == b"from rest"
+    httpx.delete(
+        dav_user.server.url + f"/api/v1/files/{uploaded.json()['id']}",
+        headers={"Authorization": f"Bearer {dav_user.token}"},
+    )
+    assert dav_user.request("GET", f"{home}/uploads/rest.txt").status_code == 404

@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(create)
     create.add_argument("name", help="the account's username or email")
     create.add_argument("--label", default="cli", help="a name to tell the token apart")
+    remote = commands.add_parser(
+        "rclone-config", help="print an rclone remote for an account (with a new token)"
+    )
+    _common(remote)
+    remote.add_argument("name", help="the account's username or email")
+    remote.add_argument("--remote", default="lockr", help="the remote's name (lockr)")
+    remote.add_argument("--url", help="the WebDAV URL clients use (default from --dav)")
     return parser
 
 
@@ -104,11 +111,26 @@ def _token_create(core: Core, args: argparse.Namespace) -> None:
     print(secret)
 
 
+def _rclone_config(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.find(args.name)
+    _info, secret = core.accounts.create_token(account.id, "rclone")
+    url = args.url or f"http://{core.config.dav}{core.config.dav_mount}".rstrip("/")
+    print(
+        f"[{args.remote}]\n"
+        "type = webdav\n"
+        f"url = {url}\n"
+        "vendor = owncloud\n"
+        f"bearer_token = {secret}\n"
+        f"# rclone sync SOURCE {args.remote}:{account.username}/ --transfers=16 --checkers=8"
+    )
+
+
 ACTIONS = {
     ("user", "add"): _user_add,
     ("user", "set-plan"): _user_set_plan,
     ("user", "list"): _user_list,
     ("token", "create"): _token_create,
+    ("rclone-config", None): _rclone_config,
 }
 
 
@@ -122,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(config)
         core = build_core(config)
         try:
-            ACTIONS[(args.command, args.action)](core, args)
+            ACTIONS[(args.command, getattr(args, "action", None))](core, args)
         finally:
             core.db.dispose()
     except LockrError as exc:

@@ -119,6 +119,22 @@ class _Entry:
             names.append(CHECKSUMS)
         return names
 
+    def _delete_tree(self) -> bool:
+        """DELETE done by the engine in one step, after checking that no lock the
+        request does not hold covers this resource or anything below it."""
+        lock_manager = self.provider.lock_manager
+        if lock_manager is not None:
+            lock_manager.check_write_permission(
+                url=self.get_ref_url(),  # type: ignore[attr-defined]
+                depth="infinity",
+                token_list=self.environ.get("wsgidav.ifLockTokenList", []),
+                principal=self.environ.get("wsgidav.auth.user_name", ""),
+            )
+        call(self.provider.core.storage.delete, principal_of(self.environ).account_id, self.inner)
+        self.remove_all_properties(recursive=True)  # type: ignore[attr-defined]
+        self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
+        return True
+
     def _set_property(self, name: str, value: Any, *, dry_run: bool) -> Any:
         """PROPPATCH of {DAV:}lastmodified / getlastmodified (rclone sends unix seconds),
         and oc:checksums (accepted and ignored: lockr computes its own)."""
@@ -219,13 +235,24 @@ class FolderResource(_Entry, DAVCollection):  # type: ignore[misc]
             else super().set_property_value(name, value, dry_run=dry_run)
         )
 
-    def create_empty_resource(self, name: str) -> PendingFile:
-        return PendingFile(
-            self.path.rstrip("/") + "/" + name,
-            self.environ,
-            self.lockr,
-            (self.inner + "/" + name).lstrip("/"),
-        )
+    def create_empty_resource(self, name: str) -> FileResource:
+        """For a PUT, a file that appears only when its upload commits; for a LOCK of
+        an unmapped URL, an empty file made now (RFC 4918 7.3)."""
+        path = self.path.rstrip("/") + "/" + name
+        inner = (self.inner + "/" + name).lstrip("/")
+        if self.environ.get("REQUEST_METHOD") != "LOCK":
+            return PendingFile(path, self.environ, self.lockr, inner)
+        principal = principal_of(self.environ)
+        with translated():
+            upload = self.lockr.core.storage.upload(
+                principal.account_id,
+                inner,
+                max_size=principal.max_object_size,
+                expected_size=0,
+                on_conflict="fail",
+            )
+            entry = upload.commit()
+        return FileResource(path, self.environ, self.lockr, entry, inner)
 
     def create_collection(self, name: str) -> None:
         call(
@@ -238,13 +265,10 @@ class FolderResource(_Entry, DAVCollection):  # type: ignore[misc]
         return True
 
     def handle_delete(self) -> bool:
-        call(self.lockr.core.storage.delete, principal_of(self.environ).account_id, self.inner)
-        self.remove_all_properties(recursive=True)
-        self.remove_all_locks(recursive=True)
-        return True
+        return self._delete_tree()
 
     def delete(self) -> None:
-        self.handle_delete()
+        self._delete_tree()
 
     def support_etag(self) -> bool:
         return False
@@ -332,13 +356,10 @@ class FileResource(_Entry, DAVNonCollection):  # type: ignore[misc]
             self.entry = upload.commit(checksums=parse_checksums(self.environ))
 
     def handle_delete(self) -> bool:
-        call(self.lockr.core.storage.delete, principal_of(self.environ).account_id, self.inner)
-        self.remove_all_properties(recursive=True)
-        self.remove_all_locks(recursive=True)
-        return True
+        return self._delete_tree()
 
     def delete(self) -> None:
-        self.handle_delete()
+        self._delete_tree()
 
 
 class PendingFile(FileResource):

@@ -10,6 +10,7 @@ from gateway.blobstore import BlobStore, LocalBlobStore
 from gateway.clock import Clock, system_clock
 from gateway.config import Config
 from gateway.counters import Counters
+from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
 from gateway.files import Files
 from gateway.migrate import upgrade
@@ -38,6 +39,8 @@ class Core:
     files: Files
     sessions: UploadSessions
     limiter: BurstLimiter
+    dav_locks: DavLocks
+    dav_properties: DavProperties
 
     def start(self) -> None:
         """Register this process, recover after any crash, start the heartbeat."""
@@ -100,4 +103,6 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         files=Files(db, storage, secret, clock),
         sessions=sessions,
         limiter=limiter,
+        dav_locks=DavLocks(db, clock),
+        dav_properties=DavProperties(db),
     )

@@ -13,8 +13,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -160,6 +162,29 @@ class UploadSession(Base):
     expires_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index(None, "expires_at"),)
+
+
+class DavLock(Base):
+    """A WebDAV lock, shared by every server process. ``root`` is the locked URL."""
+
+    __tablename__ = "dav_locks"
+
+    token: Mapped[str] = mapped_column(String(100), primary_key=True)
+    root: Mapped[str] = mapped_column(String(4096))
+    data: Mapped[str] = mapped_column(Text)
+    expire: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index(None, "root"),)
+
+
+class DavProperty(Base):
+    """A WebDAV dead property (set by PROPPATCH) of the resource at ``url``."""
+
+    __tablename__ = "dav_properties"
+
+    url: Mapped[str] = mapped_column(String(4096), primary_key=True)
+    name: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Instance(Base):

@@ -20,6 +20,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 from gateway.core import Core
 from gateway.errors import RateLimited, Unauthorized
 from webdav.provider import LockrProvider
+from webdav.state import DbLockStorage, DbPropertyManager
 
 log = logging.getLogger("lockr.access")
 
@@ -156,8 +157,8 @@ def create_dav_app(core: Core) -> WSGIApp:
                 "accept_digest": False,
                 "default_to_digest": False,
             },
-            "lock_storage": True,
-            "property_manager": True,
+            "lock_storage": DbLockStorage(core.dav_locks),
+            "property_manager": DbPropertyManager(core.dav_properties),
             "block_size": BLOCK,
             "verbose": 1,
             "logging": {"enable": False, "enable_loggers": []},

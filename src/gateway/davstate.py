@@ -1,0 +1,170 @@
+"""WebDAV locks and dead properties in the database, so every server process sees the
+same ones (a lock taken through one process blocks writes through another) and they
+survive restarts. The WebDAV front adapts these to wsgidav's interfaces; the SQL
+stays here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+
+from gateway.clock import Clock
+from gateway.db import Database
+from gateway.models import DavLock, DavProperty
+
+
+def _row_to_lock(row: DavLock) -> dict[str, Any]:
+    lock: dict[str, Any] = json.loads(row.data)
+    lock["owner"] = lock.get("owner", "").encode("utf-8")
+    lock.update(token=row.token, root=row.root, expire=row.expire)
+    return lock
+
+
+class DavLocks:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        """The lock, or None when unknown or expired (an expired one is removed)."""
+        with self.db.read() as session:
+            row = session.get(DavLock, token)
+            lock = None if row is None else _row_to_lock(row)
+        if lock is not None and 0 <= lock["expire"] < self.clock():
+            self.delete(token)
+            return None
+        return lock
+
+    def create(self, lock: dict[str, Any]) -> None:
+        data = {k: v for k, v in lock.items() if k not in ("token", "root", "expire")}
+        owner = data.get("owner", b"")
+        data["owner"] = owner.decode("utf-8") if isinstance(owner, bytes) else str(owner)
+        with self.db.write() as session:
+            session.add(
+                DavLock(
+                    token=lock["token"],
+                    root=lock["root"],
+                    data=json.dumps(data),
+                    expire=lock["expire"],
+                )
+            )
+
+    def refresh(self, token: str, *, timeout: float, expire: float) -> dict[str, Any] | None:
+        with self.db.write() as session:
+            row = session.get(DavLock, token)
+            if row is None:
+                return None
+            data = json.loads(row.data)
+            data["timeout"] = timeout
+            row.data = json.dumps(data)
+            row.expire = expire
+            session.flush()
+            return _row_to_lock(row)
+
+    def delete(self, token: str) -> bool:
+        with self.db.write() as session:
+            gone: int = session.execute(delete(DavLock).where(DavLock.token == token)).rowcount  # type: ignore[attr-defined]
+        return gone > 0
+
+    def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:
+        """Live locks rooted at ``root`` and/or below it."""
+        conditions = []
+        if include_root:
+            conditions.append(DavLock.root == root)
+        if include_children:
+            conditions.append(DavLock.root.startswith(root.rstrip("/") + "/", autoescape=True))
+        if not conditions:
+            return []
+        now = self.clock()
+        with self.db.read() as session:
+            rows = session.scalars(select(DavLock).where(or_(*conditions))).all()
+            locks = [_row_to_lock(row) for row in rows]
+        live = [lock for lock in locks if lock["expire"] < 0 or lock["expire"] >= now]
+        for lock in locks:
+            if lock not in live:
+                self.delete(lock["token"])
+        return live
+
+    def clear(self) -> None:
+        with self.db.write() as session:
+            session.execute(delete(DavLock))
+
+    def purge_expired(self) -> None:
+        with self.db.write() as session:
+            session.execute(
+                delete(DavLock).where(DavLock.expire >= 0, DavLock.expire < self.clock())
+            )
+
+
+class DavProperties:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def names(self, url: str) -> list[str]:
+        with self.db.read() as session:
+            return list(
+                session.scalars(
+                    select(DavProperty.name)
+                    .where(DavProperty.url == url)
+                    .order_by(DavProperty.name)
+                )
+            )
+
+    def get(self, url: str, name: str) -> bytes | None:
+        with self.db.read() as session:
+            row = session.get(DavProperty, (url, name))
+            return None if row is None else row.value
+
+    def set(self, url: str, name: str, value: bytes) -> None:
+        with self.db.write() as session:
+            row = session.get(DavProperty, (url, name))
+            if row is None:
+                session.add(DavProperty(url=url, name=name, value=value))
+            else:
+                row.value = value
+
+    def remove(self, url: str, name: str) -> None:
+        with self.db.write() as session:
+            session.execute(
+                delete(DavProperty).where(DavProperty.url == url, DavProperty.name == name)
+            )
+
+    def remove_tree(self, url: str) -> None:
+        """Properties of ``url`` and of everything below it."""
+        with self.db.write() as session:
+            session.execute(
+                delete(DavProperty).where(
+                    (DavProperty.url == url)
+                    | DavProperty.url.startswith(url.rstrip("/") + "/", autoescape=True)
+                )
+            )
+
+    def copy(self, src: str, dst: str) -> None:
+        with self.db.write() as session:
+            rows = session.scalars(select(DavProperty).where(DavProperty.url == src)).all()
+            session.execute(delete(DavProperty).where(DavProperty.url == dst))
+            for row in rows:
+                session.add(DavProperty(url=dst, name=row.name, value=row.value))
+
+    def move(self, src: str, dst: str, *, with_children: bool) -> None:
+        src_prefix, dst_prefix = src.rstrip("/") + "/", dst.rstrip("/") + "/"
+        with self.db.write() as session:
+            session.execute(delete(DavProperty).where(DavProperty.url == dst))
+            session.execute(update(DavProperty).where(DavProperty.url == src).values(url=dst))
+            if with_children:
+                rows = session.scalars(
+                    select(DavProperty).where(
+                        DavProperty.url.startswith(src_prefix, autoescape=True)
+                    )
+                ).all()
+                for row in rows:
+                    session.add(
+                        DavProperty(
+                            url=dst_prefix + row.url[len(src_prefix) :],
+                            name=row.name,
+                            value=row.value,
+                        )
+                    )
+                    session.delete(row)

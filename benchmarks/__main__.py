@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks import engine, rest
+from benchmarks import engine, rest, webdav
 
 
 def main() -> None:
     engine.main()
     rest.main()
+    webdav.main()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def rclone_binary() -> str:
 class Server:
     def __init__(self, args: list[str], url: str, health: str, env: dict[str, str]) -> None:
         self.url = url
+        self.dav_port = 0
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
@@ -68,7 +69,7 @@ def start_lockr(data: Path) -> Server:
         "LOCKR_ARGON2_TIME_COST": "1",
         "LOCKR_ARGON2_PARALLELISM": "1",
     }
-    return Server(
+    server = Server(
         [
             sys.executable,
             "-m",
@@ -85,13 +86,16 @@ def start_lockr(data: Path) -> Server:
         "/healthz",
         env,
     )
+    server.dav_port = dav
+    return server
 
 
-def start_rclone_webdav(root: Path) -> Server:
+def start_rclone_webdav(root: Path, *, user: str = "", password: str = "") -> Server:
     port = free_port()
     root.mkdir(parents=True, exist_ok=True)
+    auth = ["--user", user, "--pass", password] if user else []
     return Server(
-        [rclone_binary(), "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}"],
+        [rclone_binary(), "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}", *auth],
         f"http://127.0.0.1:{port}",
         "/",
         dict(os.environ),

@@ -9,6 +9,8 @@ default isolation; the core's conditional ``UPDATE``s are atomic there too.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +42,10 @@ class Database:
         if self.is_sqlite:
             _tune_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(lockr_write=True)
+        # SQLite has one writer at a time, and a writer that finds the database busy
+        # sleeps in growing steps (up to 100 ms) before retrying. Queueing this
+        # process's writers on a lock first keeps them from sleeping on each other.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -50,9 +56,10 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction, committed when the block ends without an exception."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with self._write_lock or contextlib.nullcontext():
+            with Session(self._write_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

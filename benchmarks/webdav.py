@@ -1,0 +1,161 @@
+"""WebDAV against ``rclone serve webdav`` in the same run: rclone sync of 1,000 4 KiB
+files in 10 folders (``--transfers=16 --checkers=8``; once with rclone's default pacer
+and once with ``--webdav-pacer-min-sleep 0``), the no-change second sync, and a 1 GiB
+PUT and GET with curl. Prints the table with ratios and each server's peak RSS.
+
+    python -m benchmarks.webdav      # LOCKR_BENCH_MIB sets the large object's size
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import MiB, bench_size, make_source, table
+from benchmarks.servers import rclone_binary, rss_mib, start_lockr, start_rclone_webdav
+
+PASSWORD = "bench-password"
+
+
+def make_small_tree(root: Path) -> None:
+    block = os.urandom(4096)
+    for folder in range(10):
+        (root / f"folder-{folder}").mkdir(parents=True, exist_ok=True)
+        for index in range(100):
+            (root / f"folder-{folder}" / f"file-{index:03d}.bin").write_bytes(
+                block[index:] + block[:index]
+            )
+
+
+def obscure(password: str) -> str:
+    return subprocess.run(
+        [rclone_binary(), "obscure", password], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def rclone_sync(source: Path, remote: str, *, pacer_zero: bool) -> float:
+    args = [
+        rclone_binary(),
+        "--config",
+        "/dev/null",
+        "sync",
+        str(source),
+        remote,
+        "--transfers=16",
+        "--checkers=8",
+    ]
+    if pacer_zero:
+        args += ["--webdav-pacer-min-sleep", "0"]
+    started = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def curl(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *args], check=True)
+    return time.perf_counter() - started
+
+
+def measure(
+    remote_for: callable,
+    put_url: str,
+    auth: list[str],
+    source: Path,  # type: ignore[valid-type]
+    big: Path,
+    pid: int,
+) -> dict[str, dict[str, float]]:
+    size = big.stat().st_size
+    small = 1000 * 4096
+    results: dict[str, dict[str, float]] = {}
+    for label, pacer_zero in (("default pacer", False), ("pacer 0", True)):
+        remote = remote_for("pacer0" if pacer_zero else "default")
+        seconds = rclone_sync(source, remote, pacer_zero=pacer_zero)
+        results[f"sync 1000 x 4 KiB, {label}"] = _row(seconds, small, pid)
+        seconds = rclone_sync(source, remote, pacer_zero=pacer_zero)
+        results[f"no-change sync, {label}"] = _row(seconds, small, pid)
+    seconds = curl(*auth, "-T", str(big), put_url)
+    results["PUT 1 object"] = _row(seconds, size, pid)
+    seconds = curl(*auth, put_url)
+    results["GET 1 object"] = _row(seconds, size, pid)
+    return results
+
+
+def _row(seconds: float, size: int, pid: int) -> dict[str, float]:
+    return {
+        "seconds": seconds,
+        "mib_s": size / MiB / seconds,
+        "rss": rss_mib(pid),
+        "rss_growth": 0.0,
+    }
+
+
+def main() -> None:
+    size = bench_size()
+    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
+        work = Path(tmp)
+        source = work / "small"
+        make_small_tree(source)
+        big = make_source(work / "big.bin", size)
+
+        lockr = start_lockr(work / "lockr")
+        try:
+            httpx.post(
+                lockr.url + "/api/v1/accounts",
+                json={"username": "bench", "email": "bench@example.com", "password": PASSWORD},
+            )
+            dav = lockr.url.rsplit(":", 1)[0] + f":{lockr.dav_port}"
+            secret = obscure(PASSWORD)
+
+            def lockr_remote(name: str) -> str:
+                return f":webdav,url='{dav}',vendor=owncloud,user=bench,pass={secret}:bench/{name}"
+
+            ours = measure(
+                lockr_remote,
+                f"{dav}/bench/big.bin",
+                ["-u", f"bench:{PASSWORD}"],
+                source,
+                big,
+                lockr.pid,
+            )
+        finally:
+            lockr.stop()
+
+        peer = start_rclone_webdav(work / "rclone", user="bench", password=PASSWORD)
+        try:
+            secret = obscure(PASSWORD)
+
+            def peer_remote(name: str) -> str:
+                return f":webdav,url='{peer.url}',vendor=rclone,user=bench,pass={secret}:{name}"
+
+            theirs = measure(
+                peer_remote,
+                f"{peer.url}/big.bin",
+                ["-u", f"bench:{PASSWORD}"],
+                source,
+                big,
+                peer.pid,
+            )
+        finally:
+            peer.stop()
+
+    rows = []
+    for case in ours:
+        rows.append((f"rclone serve webdav: {case}", theirs[case], ""))
+        rows.append((f"lockr: {case}", ours[case], f"rclone serve webdav: {case}"))
+    table(
+        f"WebDAV: lockr vs rclone serve webdav (large object {size // MiB} MiB; RSS is the "
+        "server's peak)",
+        rows,
+    )
+    print(json.dumps({case: ours[case]["seconds"] / theirs[case]["seconds"] for case in ours}))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ the quota at once and frees the blob when nothing references it.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from base64 import b32encode
@@ -18,8 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from gateway.blobstore import BlobStore
 from gateway.clock import Clock
@@ -186,13 +187,13 @@ class Storage:
         return root_id
 
     def _resolve(self, session: Session, account_id: int, parts: list[str]) -> Node | None:
-        node = session.get(Node, self._root_id(session, account_id))
-        for part in parts:
-            if node is None or not node.is_dir:
-                return None
-            node = session.scalars(
-                select(Node).where(Node.parent_id == node.id, Node.name == part)
-            ).one_or_none()
+        """The node at ``parts`` in one query: the account's root joined to each
+        path component in turn (folders only, but for the last)."""
+        params: dict[str, object] = {"account": account_id}
+        params.update({f"p{index}": part for index, part in enumerate(parts)})
+        node = session.scalars(_resolve_statement(len(parts)), params).one_or_none()
+        if node is None and not parts:
+            raise NotFound("no such account")
         return node
 
     def _require(self, session: Session, account_id: int, path: str) -> Node:
@@ -750,6 +751,25 @@ class Storage:
                 store.delete(key)
             with self.db.write() as session:
                 session.execute(delete(Blob).where(Blob.id == blob_id, Blob.refcount <= 0))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolve_statement(depth: int) -> Any:
+    """The path-resolution query for paths of ``depth`` components, built once."""
+    root = aliased(Node)
+    query = (
+        select(root)
+        .join(Account, Account.root_id == root.id)
+        .where(Account.id == bindparam("account"))
+    )
+    current = root
+    for index in range(depth):
+        child = aliased(Node)
+        query = query.join(
+            child, (child.parent_id == current.id) & (child.name == bindparam(f"p{index}"))
+        ).where(current.is_dir.is_(True))
+        current = child
+    return query.with_only_columns(current) if depth else query
 
 
 def too_large_message(limit: int) -> str:

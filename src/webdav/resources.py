@@ -119,6 +119,23 @@ class _Entry:
             names.append(CHECKSUMS)
         return names
 
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        """wsgidav's names plus the ownCloud ones rclone asks for."""
+        names: list[str] = super().get_property_names(is_allprop=is_allprop)  # type: ignore[misc]
+        return names + self._extra_names()
+
+    def get_property_value(self, name: str) -> Any:
+        value = self._owncloud_value(name)
+        if value is not None:
+            return value
+        return super().get_property_value(name)  # type: ignore[misc]
+
+    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
+        handled = self._set_property(name, value, dry_run=dry_run)
+        if handled is not None:
+            return handled
+        return super().set_property_value(name, value, dry_run=dry_run)  # type: ignore[misc]
+
     def _delete_tree(self) -> bool:
         """DELETE done by the engine in one step, after checking that no lock the
         request does not hold covers this resource or anything below it."""
@@ -219,22 +236,6 @@ class FolderResource(_Entry, DAVCollection):  # type: ignore[misc]
     def get_member(self, name: str) -> _DAVResource | None:
         return self.lockr.get_resource_inst(self.path.rstrip("/") + "/" + name, self.environ)
 
-    def get_property_names(self, *, is_allprop: bool) -> list[str]:
-        names: list[str] = super().get_property_names(is_allprop=is_allprop)
-        return names + self._extra_names()
-
-    def get_property_value(self, name: str) -> Any:
-        value = self._owncloud_value(name)
-        return value if value is not None else super().get_property_value(name)
-
-    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
-        handled = self._set_property(name, value, dry_run=dry_run)
-        return (
-            handled
-            if handled is not None
-            else super().set_property_value(name, value, dry_run=dry_run)
-        )
-
     def create_empty_resource(self, name: str) -> FileResource:
         """For a PUT, a file that appears only when its upload commits; for a LOCK of
         an unmapped URL, an empty file made now (RFC 4918 7.3)."""
@@ -310,22 +311,6 @@ class FileResource(_Entry, DAVNonCollection):  # type: ignore[misc]
                 HTTP_FORBIDDEN, context_info="this region cannot be read over WebDAV yet"
             )
         return path.open("rb")
-
-    def get_property_names(self, *, is_allprop: bool) -> list[str]:
-        names: list[str] = super().get_property_names(is_allprop=is_allprop)
-        return names + self._extra_names()
-
-    def get_property_value(self, name: str) -> Any:
-        value = self._owncloud_value(name)
-        return value if value is not None else super().get_property_value(name)
-
-    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
-        handled = self._set_property(name, value, dry_run=dry_run)
-        return (
-            handled
-            if handled is not None
-            else super().set_property_value(name, value, dry_run=dry_run)
-        )
 
     def begin_write(self, *, content_type: str | None = None) -> UploadWriter:
         principal = principal_of(self.environ)

@@ -26,6 +26,34 @@ CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_paral
 PASSWORD = "correct horse battery"
 
 
+CLI_ENV = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()}}
+
+
+def run_cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``lockr ARGS`` as a real process (cheap argon2), capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env or CLI_ENV,
+        timeout=60,
+    )
+
+
+def signup(server: LockrProcess, name: str) -> str:
+    """Create the account ``name`` on a running server; returns its login token."""
+    response = httpx.post(
+        server.url + "/api/v1/accounts",
+        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["token"]
+    return token
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

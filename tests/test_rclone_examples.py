@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHEAP_ARGON2, PASSWORD, LockrProcess
+from tests.conftest import PASSWORD, LockrProcess, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "rclone-examples"
@@ -30,45 +30,30 @@ def test_example_config_has_the_remotes() -> None:
 @pytest.mark.parametrize("script", ["migrate-from-s3.sh", "migrate-from-gcs.sh"])
 def test_migration_scripts(tmp_path: Path, script: str) -> None:
     data = tmp_path / "data"
-    env = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()}}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "user",
-            "add",
-            "alice",
-            "--email",
-            "alice@example.com",
-            "--password-stdin",
-            "--data",
-            str(data),
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        env=env,
+    added = run_cli(
+        "user",
+        "add",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--password-stdin",
+        "--data",
+        str(data),
+        stdin=PASSWORD + "\n",
     )
+    assert added.returncode == 0, added.stderr
     server = LockrProcess(data).start()
     try:
-        remote = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "rclone-config",
-                "alice",
-                "--data",
-                str(data),
-                "--url",
-                f"http://127.0.0.1:{server.dav_port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout
+        printed = run_cli(
+            "rclone-config",
+            "alice",
+            "--data",
+            str(data),
+            "--url",
+            f"http://127.0.0.1:{server.dav_port}",
+        )
+        assert printed.returncode == 0, printed.stderr
+        remote = printed.stdout
         assert remote.startswith("[lockr]\ntype = webdav\n") and "vendor = owncloud" in remote
         buckets = tmp_path / "buckets"
         bucket = buckets / "photos"

@@ -18,7 +18,7 @@ from gateway.core import Core
 async def healthz(request: Request) -> Response:
     """GET /healthz -> 200 {"status": "ok"} when the database answers."""
     core: Core = request.app.state.core
-    await run_in_threadpool(core.accounts.count)
+    await run_in_threadpool(core.db.ping)
     return JSONResponse({"status": "ok"})
 
 

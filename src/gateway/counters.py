@@ -52,19 +52,25 @@ class Counters:
 
     def hit(self, key: str, window: float, amount: int = 1) -> Window:
         """Add ``amount`` to the counter's current window and return the new state."""
+        return self.hit_many([key], window, amount)[0]
+
+    def hit_many(self, keys: list[str], window: float, amount: int = 1) -> list[Window]:
+        """:meth:`hit` for several counters in one transaction (one commit)."""
         start = self._start(window)
-        insert = self._insert(Counter).values(key=key, window_start=start, count=amount)
-        excluded = insert.excluded
-        statement = insert.on_conflict_do_update(
-            index_elements=[Counter.key],
-            set_={
-                "count": _case_same_window(excluded.window_start, amount),
-                "window_start": excluded.window_start,
-            },
-        ).returning(Counter.count)
+        counts = []
         with self.db.write() as session:
-            count = session.scalar(statement)
-        return Window(int(count or 0), start + window)
+            for key in keys:
+                insert = self._insert(Counter).values(key=key, window_start=start, count=amount)
+                excluded = insert.excluded
+                statement = insert.on_conflict_do_update(
+                    index_elements=[Counter.key],
+                    set_={
+                        "count": _case_same_window(excluded.window_start, amount),
+                        "window_start": excluded.window_start,
+                    },
+                ).returning(Counter.count)
+                counts.append(int(session.scalar(statement) or 0))
+        return [Window(count, start + window) for count in counts]
 
     def reset(self, key: str) -> None:
         with self.db.write() as session:

@@ -61,6 +61,11 @@ class Database:
                 with session.begin():
                     yield session
 
+    def ping(self) -> None:
+        """Raise if the database does not answer ``SELECT 1``."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

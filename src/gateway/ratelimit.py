@@ -25,8 +25,8 @@ class BurstLimiter:
         if address:
             checks.append((f"burst:address:{address}", self.per_address))
         now = self.counters.clock()
-        for key, limit in checks:
-            window = self.counters.hit(key, self.window)
+        windows = self.counters.hit_many([key for key, _ in checks], self.window)
+        for (_key, limit), window in zip(checks, windows, strict=True):
             if window.count > limit:
                 raise RateLimited(
                     "too many requests; slow down", retry_after=window.retry_after(now)

@@ -30,7 +30,7 @@ from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.models import Node, UploadSession
-from gateway.quota import Reservations, release_in
+from gateway.quota import Reservations
 from gateway.storage import (
     Entry,
     Storage,
@@ -289,22 +289,21 @@ class UploadSessions:
         return self.storage.get(info.file_uid)
 
     def expire(self) -> int:
-        """Drop sessions past their expiry: release their quota and bytes, and forget
-        completed ones. (Recovery releases the reservations; this clears the rows.)"""
-        now = self.clock()
-        with self.db.read() as session:
-            rows = session.scalars(
-                select(UploadSession).where(UploadSession.expires_at < now)
-            ).all()
-        for row in rows:
-            with self.db.write() as session:
-                released = release_in(session, row.reservation_id)
-                session.execute(delete(UploadSession).where(UploadSession.id == row.id))
-            if released is not None and not row.completed:
-                self.storage.store_for(row.region).discard(row.blob_key)
-            with self._lock:
-                self._hashes.pop(row.id, None)
-        return len(rows)
+        """Forget sessions past their expiry. Their quota and pending bytes are given
+        back by :class:`gateway.recovery.Recovery`, which releases every expired
+        reservation (a session's lives until the session expires)."""
+        with self.db.write() as session:
+            ids = list(
+                session.scalars(
+                    select(UploadSession.id).where(UploadSession.expires_at < self.clock())
+                )
+            )
+            if ids:
+                session.execute(delete(UploadSession).where(UploadSession.id.in_(ids)))
+        with self._lock:
+            for session_id in ids:
+                self._hashes.pop(session_id, None)
+        return len(ids)
 
 
 class Chunk:

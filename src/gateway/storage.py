@@ -280,6 +280,12 @@ class Storage:
             if exist_ok:
                 return self.stat(account_id, "")
             raise Exists("the root folder exists")
+        if exist_ok:
+            # The common case (every REST upload and rclone's MKCOLs) needs no write.
+            with self.db.read() as session:
+                found = self._resolve(session, account_id, parts)
+                if found is not None and found.is_dir:
+                    return self._load(session, found.id)
         with self.db.write() as session:
             node = session.get(Node, self._root_id(session, account_id))
             assert node is not None

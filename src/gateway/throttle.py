@@ -42,8 +42,7 @@ class LoginThrottle:
                 )
 
     def failed(self, identifier: str, address: str) -> None:
-        for key, _limit in self._keys(identifier, address):
-            self.counters.hit(key, self.window)
+        self.counters.hit_many([key for key, _ in self._keys(identifier, address)], self.window)
 
     def succeeded(self, identifier: str) -> None:
         key = _key("id", identifier)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from webdav.provider import LockrProvider
 
 
-def _account_path(provider: LockrProvider, environ: dict[str, Any], path: str) -> str:
+def _account_path(environ: dict[str, Any], path: str) -> str:
     """``/<username>/a/b`` -> ``a/b`` for the caller; 403 for the root or another home."""
     parts = [part for part in path.split("/") if part]
     if len(parts) < 2 or parts[0] != principal_of(environ).username:
@@ -65,8 +65,8 @@ def handle_copy_move(provider: LockrProvider, environ: dict[str, Any], start_res
     if is_move and source.is_collection and depth != "infinity":
         raise DAVError(HTTP_BAD_REQUEST, context_info="MOVE of a folder needs Depth infinity")
     target_path = destination_path(provider, environ)
-    src = _account_path(provider, environ, source_path)
-    dst = _account_path(provider, environ, target_path)
+    src = _account_path(environ, source_path)
+    dst = _account_path(environ, target_path)
     if src == dst:
         raise DAVError(HTTP_FORBIDDEN, context_info="source and destination are the same")
     if (dst + "/").startswith(src + "/"):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, LockrProcess
+from tests.conftest import LockrProcess, signup
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,9 @@ class User:
     """An account on a test server, with its token."""
 
     def __init__(self, server: LockrProcess, name: str) -> None:
-        response = httpx.post(
-            server.url + "/api/v1/accounts",
-            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
-        )
-        assert response.status_code == 201, response.text
         self.server = server
         self.name = name
-        self.token: str = response.json()["token"]
+        self.token = signup(server, name)
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
     def upload(self, name: str, data: bytes, **headers: str) -> httpx.Response:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import CHEAP_ARGON2, PASSWORD, LockrProcess
+from tests.conftest import CLI_ENV, PASSWORD, LockrProcess, run_cli
 
-ENV = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()}}
-
-
-def lockr(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env or ENV,
-        timeout=60,
-    )
+ENV = CLI_ENV
+lockr = run_cli
 
 
 def test_user_and_token_commands_work_with_a_running_server(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, LockrProcess
+from tests.conftest import PASSWORD, LockrProcess, signup
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
 
 class DavUser:
     def __init__(self, server: LockrProcess, name: str) -> None:
-        response = httpx.post(
-            server.url + "/api/v1/accounts",
-            json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
-        )
-        assert response.status_code == 201, response.text
         self.name = name
-        self.token: str = response.json()["token"]
+        self.token = signup(server, name)
         self.server = server
         self.dav = f"http://127.0.0.1:{server.dav_port}"
         self.client = httpx.Client(auth=(name, PASSWORD), timeout=60)

@@ -68,6 +68,21 @@ class DavLocks:
             gone: int = session.execute(delete(DavLock).where(DavLock.token == token)).rowcount  # type: ignore[attr-defined]
         return gone > 0
 
+    def any_at_or_below(self, root: str) -> bool:
+        """Whether any lock (live or expired) is rooted at ``root`` or below it."""
+        with self.db.read() as session:
+            found = session.execute(
+                select(DavLock.token)
+                .where(
+                    or_(
+                        DavLock.root == root,
+                        DavLock.root.startswith(root.rstrip("/") + "/", autoescape=True),
+                    )
+                )
+                .limit(1)
+            ).first()
+        return found is not None
+
     def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:
         """Live locks rooted at ``root`` and/or below it."""
         conditions = []

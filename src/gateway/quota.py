@@ -12,7 +12,7 @@ import random
 import secrets
 import time
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -29,7 +29,7 @@ def charge(session: Session, account_id: int, nbytes: int) -> None:
         if nbytes < 0:
             credit(session, account_id, -nbytes)
         return
-    result = session.execute(
+    result = session.connection().execute(
         update(Account)
         .where(
             Account.id == account_id,
@@ -37,17 +37,44 @@ def charge(session: Session, account_id: int, nbytes: int) -> None:
         )
         .values(used_bytes=Account.used_bytes + nbytes)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise QuotaExceeded(QUOTA_MESSAGE)
 
 
 def credit(session: Session, account_id: int, nbytes: int) -> None:
     """Give ``nbytes`` back to the account (a delete, or a smaller replacement)."""
-    session.execute(
+    session.connection().execute(
         update(Account)
         .where(Account.id == account_id)
         .values(used_bytes=Account.used_bytes - nbytes)
     )
+
+
+# The statements of every write, built once (building one costs more than running it).
+_HOLD = (
+    update(Account)
+    .where(
+        Account.id == bindparam("a_id"),
+        Account.used_bytes + Account.reserved_bytes + bindparam("n") <= Account.quota_bytes,
+    )
+    .values(reserved_bytes=Account.reserved_bytes + bindparam("n"))
+)
+_INSERT = insert(Reservation)
+_TAKE = (
+    delete(Reservation)
+    .where(Reservation.id == bindparam("r_id"))
+    .returning(Reservation.account_id, Reservation.bytes)
+)
+_UNHOLD = (
+    update(Account)
+    .where(Account.id == bindparam("a_id"))
+    .values(reserved_bytes=Account.reserved_bytes - bindparam("held"))
+)
+_SETTLE = _UNHOLD.values(used_bytes=Account.used_bytes + bindparam("n"))
+_SETTLE_IF_FITS = _SETTLE.where(
+    Account.used_bytes + Account.reserved_bytes - bindparam("held") + bindparam("n")
+    <= Account.quota_bytes
+)
 
 
 class Reservations:
@@ -92,17 +119,19 @@ class Reservations:
         reservation_id = secrets.token_hex(16)
         if nbytes:
             _hold(session, account_id, nbytes)
-        session.add(
-            Reservation(
-                id=reservation_id,
-                account_id=account_id,
-                instance_id=self.instance_id,
-                region=region,
-                blob_key=blob_key,
-                bytes=nbytes,
-                created_at=self.clock(),
-                expires_at=expires_at,
-            )
+        session.connection().execute(
+            _INSERT,
+            {
+                "id": reservation_id,
+                "account_id": account_id,
+                "instance_id": self.instance_id,
+                "region": region,
+                "blob_key": blob_key,
+                "bytes": nbytes,
+                "waiting": False,
+                "created_at": self.clock(),
+                "expires_at": expires_at,
+            },
         )
         return reservation_id
 
@@ -110,12 +139,12 @@ class Reservations:
         """Reserve ``nbytes`` more, or raise QuotaExceeded leaving the reservation as is."""
         with self.db.write() as session:
             _hold(session, account_id, nbytes)
-            result = session.execute(
+            result = session.connection().execute(
                 update(Reservation)
                 .where(Reservation.id == reservation_id)
                 .values(bytes=Reservation.bytes + nbytes)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if result.rowcount != 1:
                 raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
 
     def grow_or_wait(
@@ -153,20 +182,28 @@ class Reservations:
 
     def _set_waiting(self, reservation_id: str, waiting: bool) -> None:
         with self.db.write() as session:
-            session.execute(
+            session.connection().execute(
                 update(Reservation).where(Reservation.id == reservation_id).values(waiting=waiting)
             )
 
     def _worth_waiting(self, reservation_id: str, account_id: int, nbytes: int) -> bool:
         with self.db.read() as session:
-            account = session.execute(
-                select(Account.used_bytes, Account.quota_bytes).where(Account.id == account_id)
-            ).one()
-            rows = session.execute(
-                select(Reservation.id, Reservation.bytes, Reservation.waiting)
-                .where(Reservation.account_id == account_id)
-                .order_by(Reservation.created_at, Reservation.id)
-            ).all()
+            account = (
+                session.connection()
+                .execute(
+                    select(Account.used_bytes, Account.quota_bytes).where(Account.id == account_id)
+                )
+                .one()
+            )
+            rows = (
+                session.connection()
+                .execute(
+                    select(Reservation.id, Reservation.bytes, Reservation.waiting)
+                    .where(Reservation.account_id == account_id)
+                    .order_by(Reservation.created_at, Reservation.id)
+                )
+                .all()
+            )
         mine = next((row for row in rows if row[0] == reservation_id), None)
         if mine is None:
             return False
@@ -180,22 +217,25 @@ class Reservations:
             return False  # everyone waits: the youngest yields
         return True
 
-    def settle(self, session: Session, reservation_id: str) -> int:
-        """Inside a commit transaction: drop the reservation and unhold its bytes.
-
-        Returns the bytes that were held; the caller charges what was really stored
-        in the same transaction (which cannot fail, since the bytes were held)."""
-        reservation = session.get(Reservation, reservation_id)
-        if reservation is None:
+    def settle(self, session: Session, reservation_id: str, account_id: int, nbytes: int) -> None:
+        """Inside a commit transaction: drop the reservation, unhold its bytes and
+        charge ``nbytes`` (negative for a smaller replacement) to ``account_id``, in
+        one ``UPDATE``. Raises QuotaExceeded if a positive charge does not fit (it
+        always fits when the write reserved what it stored)."""
+        connection = session.connection()
+        row = connection.execute(_TAKE, {"r_id": reservation_id}).one_or_none()
+        if row is None:
             raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
-        held = reservation.bytes
-        session.execute(
-            update(Account)
-            .where(Account.id == reservation.account_id)
-            .values(reserved_bytes=Account.reserved_bytes - held)
+        owner, held = row
+        if owner != account_id:
+            connection.execute(_UNHOLD, {"a_id": owner, "held": held})
+            held = 0
+        result = connection.execute(
+            _SETTLE_IF_FITS if nbytes > 0 else _SETTLE,
+            {"a_id": account_id, "held": held, "n": nbytes},
         )
-        session.execute(delete(Reservation).where(Reservation.id == reservation_id))
-        return held
+        if result.rowcount != 1:
+            raise QuotaExceeded(QUOTA_MESSAGE)
 
     def release(self, reservation_id: str) -> None:
         """Give a reservation's bytes back (an aborted write). Idempotent."""
@@ -207,25 +247,18 @@ def release_in(session: Session, reservation_id: str) -> Reservation | None:
     reservation = session.get(Reservation, reservation_id)
     if reservation is None:
         return None
-    session.execute(
+    session.connection().execute(
         update(Account)
         .where(Account.id == reservation.account_id)
         .values(reserved_bytes=Account.reserved_bytes - reservation.bytes)
     )
-    session.execute(delete(Reservation).where(Reservation.id == reservation_id))
+    session.connection().execute(delete(Reservation).where(Reservation.id == reservation_id))
     return reservation
 
 
 def _hold(session: Session, account_id: int, nbytes: int) -> None:
-    result = session.execute(
-        update(Account)
-        .where(
-            Account.id == account_id,
-            Account.used_bytes + Account.reserved_bytes + nbytes <= Account.quota_bytes,
-        )
-        .values(reserved_bytes=Account.reserved_bytes + nbytes)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = session.connection().execute(_HOLD, {"a_id": account_id, "n": nbytes})
+    if result.rowcount != 1:
         exists = session.scalar(select(Account.id).where(Account.id == account_id))
         if exists is None:
             raise NotFound("no such account")

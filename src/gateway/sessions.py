@@ -29,7 +29,7 @@ from gateway.blobstore import BlobWriter, new_key
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.models import Node, UploadSession
+from gateway.models import UploadSession
 from gateway.quota import Reservations
 from gateway.storage import (
     Entry,
@@ -254,7 +254,7 @@ class UploadSessions:
             )
 
     def _complete(self, info: SessionInfo, hashes: _Hashes) -> Entry:
-        def mark_complete(session: Session, node: Node) -> None:
+        def mark_complete(session: Session, node_id: int) -> None:
             session.execute(
                 update(UploadSession)
                 .where(UploadSession.id == info.id)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from gateway.blobstore import BlobStore
@@ -130,6 +130,24 @@ def _entry(row: Any) -> Entry:
     return Entry(*row)
 
 
+# The statements of every file write, built once (building one costs more than running it).
+_CHILD = select(
+    Node.id,
+    Node.is_dir,
+    Node.blob_id,
+    Node.size,
+    Node.uid,
+    Node.content_type,
+    Node.created_at,
+    Node.key_hash,
+    Node.claim_hash,
+).where(Node.parent_id == bindparam("parent"), Node.name == bindparam("child"))
+_UNREF_BLOB = update(Blob).where(Blob.id == bindparam("blob")).values(refcount=Blob.refcount - 1)
+_INSERT_BLOB = insert(Blob).returning(Blob.id)
+_INSERT_NODE = insert(Node).returning(Node.id)
+_REPLACE_CONTENT = update(Node).where(Node.id == bindparam("node"))
+
+
 class Storage:
     """The engine. One instance per process, shared by every front."""
 
@@ -211,10 +229,20 @@ class Storage:
     def _load(self, session: Session, node_id: int) -> Entry:
         return _entry(session.execute(_entry_query().where(Node.id == node_id)).one())
 
+    def _resolve_as(self, session: Session, account_id: int, parts: list[str], shape: str) -> Any:
+        """One row of the path-resolution query in ``shape`` (see ``_resolve_statement``)."""
+        params: dict[str, object] = {"account": account_id}
+        params.update({f"p{index}": part for index, part in enumerate(parts)})
+        statement = _resolve_statement(len(parts), shape)
+        return session.connection().execute(statement, params).one_or_none()
+
     def stat(self, account_id: int, path: str) -> Entry:
         """The entry at ``path`` in the account's tree (``""`` is the root)."""
         with self.db.read() as session:
-            return self._load(session, self._require(session, account_id, path).id)
+            row = self._resolve_as(session, account_id, split_path(path), "entry")
+        if row is None:
+            raise NotFound(f"{path.strip('/') or '/'} does not exist")
+        return _entry(row)
 
     def get(self, uid: str) -> Entry:
         """The entry with this ``uid``, whoever owns it."""
@@ -283,9 +311,9 @@ class Storage:
         if exist_ok:
             # The common case (every REST upload and rclone's MKCOLs) needs no write.
             with self.db.read() as session:
-                found = self._resolve(session, account_id, parts)
-                if found is not None and found.is_dir:
-                    return self._load(session, found.id)
+                row = self._resolve_as(session, account_id, parts, "entry")
+            if row is not None and row.is_dir:
+                return _entry(row)
         with self.db.write() as session:
             node = session.get(Node, self._root_id(session, account_id))
             assert node is not None
@@ -337,13 +365,12 @@ class Storage:
             if expected_size > max_size:
                 raise TooLarge(too_large_message(max_size))
         with self.db.read() as session:
-            default_region = session.scalar(
-                select(Account.default_region).where(Account.id == account_id)
-            )
-            if default_region is None:
+            folder = self._resolve_as(session, account_id, parts[:-1], "folder")
+        if folder is None or not folder.is_dir:
+            if not parts[:-1]:
                 raise NotFound("no such account")
-            self._parent_folder(session, account_id, parts)
-        region = region or default_region
+            raise NotFound(f"folder {'/'.join(parts[:-1])} does not exist")
+        region = region or folder.default_region
         store = self.store_for(region)
         from gateway.upload import Upload
 
@@ -400,80 +427,115 @@ class Storage:
         on_conflict: OnConflict,
         key_hash: str | None = None,
         claim_hash: str | None = None,
-        also: Callable[[Session, Node], object] | None = None,
+        also: Callable[[Session, int], object] | None = None,
         uid: str | None = None,
     ) -> tuple[Entry, list[int]]:
         """In one transaction: settle the write's reservation, charge ``size``, record
         the durable blob and create (or update) the file at ``parts``, and run ``also``
-        (the caller's own bookkeeping). Returns the entry and the ids of blobs to free
-        once committed."""
+        (the caller's own bookkeeping, given the file's node id). Returns the entry
+        and the ids of blobs to free once committed."""
         now = self.clock()
         freed: list[int] = []
         with self.db.write() as session:
-            parent = self._parent_folder(session, account_id, parts)
+            folder = self._resolve_as(session, account_id, parts[:-1], "folder")
+            if folder is None or not folder.is_dir:
+                raise NotFound(f"folder {'/'.join(parts[:-1]) or '/'} does not exist")
             name = parts[-1]
-            existing = session.scalars(
-                select(Node).where(Node.parent_id == parent.id, Node.name == name)
+            connection = session.connection()
+            existing = connection.execute(
+                _CHILD, {"parent": folder.id, "child": name}
             ).one_or_none()
             if existing is not None and (existing.is_dir or on_conflict != "replace"):
                 if on_conflict == "rename":
-                    name = free_name(session, parent.id, name)
+                    name = free_name(session, folder.id, name)
                     existing = None
                 elif existing.is_dir:
                     raise Exists(f"{'/'.join(parts)} is a folder")
                 else:
                     raise Exists(f"{'/'.join(parts)} exists")
-            self.reservations.settle(session, reservation_id)
-            if existing is not None and existing.blob_id is not None:
-                credit(session, account_id, existing.size)
-                session.execute(
-                    update(Blob)
-                    .where(Blob.id == existing.blob_id)
-                    .values(refcount=Blob.refcount - 1)
-                )
-                freed.append(existing.blob_id)
-            charge(session, account_id, size)
-            blob = Blob(
-                region=region,
-                key=blob_key,
-                size=size,
-                md5=digests["md5"],
-                sha1=digests["sha1"],
-                sha256=digests.get("sha256"),
-                refcount=1,
-                created_at=now,
+            old_blob = None if existing is None else existing.blob_id
+            self.reservations.settle(
+                session,
+                reservation_id,
+                account_id,
+                size - (0 if existing is None or old_blob is None else existing.size),
             )
-            session.add(blob)
-            session.flush()
+            if old_blob is not None:
+                connection.execute(_UNREF_BLOB, {"blob": old_blob})
+                freed.append(old_blob)
+            blob_id = connection.execute(
+                _INSERT_BLOB,
+                {
+                    "region": region,
+                    "key": blob_key,
+                    "size": size,
+                    "md5": digests["md5"],
+                    "sha1": digests["sha1"],
+                    "sha256": digests.get("sha256"),
+                    "refcount": 1,
+                    "created_at": now,
+                },
+            ).scalar_one()
             mtime = now if mtime is None else mtime
             if existing is None:
-                node = Node(
-                    uid=uid or new_uid(),
-                    account_id=account_id,
-                    parent_id=parent.id,
-                    name=name,
-                    is_dir=False,
-                    blob_id=blob.id,
-                    size=size,
-                    content_type=content_type,
-                    mtime=mtime,
-                    created_at=now,
-                    key_hash=key_hash,
-                    claim_hash=claim_hash,
-                )
-                session.add(node)
+                uid = uid or new_uid()
+                created_at = now
+                node_id = connection.execute(
+                    _INSERT_NODE,
+                    {
+                        "uid": uid,
+                        "account_id": account_id,
+                        "parent_id": folder.id,
+                        "name": name,
+                        "is_dir": False,
+                        "blob_id": blob_id,
+                        "size": size,
+                        "content_type": content_type,
+                        "mtime": mtime,
+                        "created_at": now,
+                        "key_hash": key_hash,
+                        "claim_hash": claim_hash,
+                    },
+                ).scalar_one()
             else:
-                node = existing
-                node.blob_id = blob.id
-                node.size = size
-                node.content_type = content_type or node.content_type
-                node.mtime = mtime
-                if key_hash is not None:
-                    node.key_hash = key_hash
-            session.flush()
+                node_id, uid, created_at = existing.id, existing.uid, existing.created_at
+                content_type = content_type or existing.content_type
+                key_hash = existing.key_hash if key_hash is None else key_hash
+                claim_hash = existing.claim_hash
+                connection.execute(
+                    _REPLACE_CONTENT,
+                    {
+                        "node": node_id,
+                        "blob_id": blob_id,
+                        "size": size,
+                        "content_type": content_type,
+                        "mtime": mtime,
+                        "key_hash": key_hash,
+                    },
+                )
             if also is not None:
-                also(session, node)
-            return self._load(session, node.id), freed
+                also(session, node_id)
+        entry = Entry(
+            id=node_id,
+            uid=uid,
+            account_id=account_id,
+            parent_id=folder.id,
+            name=name,
+            is_dir=False,
+            size=size,
+            content_type=content_type,
+            mtime=mtime,
+            created_at=created_at,
+            region=region,
+            blob_key=blob_key,
+            md5=digests["md5"],
+            sha1=digests["sha1"],
+            sha256=digests.get("sha256"),
+            uploaded_at=now,
+            key_hash=key_hash,
+            claim_hash=claim_hash,
+        )
+        return entry, freed
 
     def _new_folder(
         self, session: Session, account_id: int, parent_id: int, name: str, mtime: float | None
@@ -759,9 +821,11 @@ class Storage:
                 session.execute(delete(Blob).where(Blob.id == blob_id, Blob.refcount <= 0))
 
 
-@functools.lru_cache(maxsize=64)
-def _resolve_statement(depth: int) -> Any:
-    """The path-resolution query for paths of ``depth`` components, built once."""
+@functools.lru_cache(maxsize=256)
+def _resolve_statement(depth: int, shape: str = "node") -> Any:
+    """The path-resolution query for paths of ``depth`` components, built once per
+    shape: ``node`` selects the ORM node, ``entry`` the columns of an :class:`Entry`,
+    ``folder`` the node's id, whether it is a folder, and the account's region."""
     root = aliased(Node)
     query = (
         select(root)
@@ -775,6 +839,14 @@ def _resolve_statement(depth: int) -> Any:
             child, (child.parent_id == current.id) & (child.name == bindparam(f"p{index}"))
         ).where(current.is_dir.is_(True))
         current = child
+    if shape == "entry":
+        columns = [
+            getattr(current, column.key) if column.class_ is Node else column
+            for column in _ENTRY_COLUMNS
+        ]
+        return query.with_only_columns(*columns).outerjoin(Blob, Blob.id == current.blob_id)
+    if shape == "folder":
+        return query.with_only_columns(current.id, current.is_dir, Account.default_region)
     return query.with_only_columns(current) if depth else query
 
 

@@ -48,9 +48,10 @@ class Authenticate:
     """Resolve the caller with the core's authenticator; 401 (with a Basic challenge)
     without valid credentials, 429 while the login throttle holds."""
 
-    def __init__(self, app: WSGIApp, core: Core) -> None:
+    def __init__(self, app: WSGIApp, core: Core, locks: DbLockStorage) -> None:
         self.app = app
         self.core = core
+        self.locks = locks
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         try:
@@ -72,6 +73,7 @@ class Authenticate:
         environ["wsgidav.auth.user_name"] = principal.username
         environ["wsgidav.auth.realm"] = "lockr"
         environ["wsgidav.auth.roles"] = ["editor"]
+        self.locks.begin_request(principal.username)
         return self.app(environ, start_response)
 
 
@@ -146,6 +148,7 @@ class _Closing:
 
 def create_dav_app(core: Core) -> WSGIApp:
     mount = core.config.dav_mount.rstrip("/")
+    locks = DbLockStorage(core.dav_locks)
     dav = WsgiDAVApp(
         {
             "provider_mapping": {"/": LockrProvider(core)},
@@ -157,7 +160,7 @@ def create_dav_app(core: Core) -> WSGIApp:
                 "accept_digest": False,
                 "default_to_digest": False,
             },
-            "lock_storage": DbLockStorage(core.dav_locks),
+            "lock_storage": locks,
             "property_manager": DbPropertyManager(core.dav_properties),
             "block_size": BLOCK,
             "verbose": 1,
@@ -167,7 +170,7 @@ def create_dav_app(core: Core) -> WSGIApp:
             "hotfixes": {"re_encode_path_info": True, "unquote_path_info": False},
         }
     )
-    return AccessLog(Authenticate(OwnCloudHeaders(dav), core))
+    return AccessLog(Authenticate(OwnCloudHeaders(dav), core, locks))
 
 
 class DavServer:

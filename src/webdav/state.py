@@ -4,6 +4,7 @@ process and survive restarts."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from wsgidav.lock_man.lock_manager import generate_lock_token, normalize_lock_root, validate_lock
@@ -12,14 +13,41 @@ from wsgidav.lock_man.lock_storage import LockStorageDict
 from gateway.davstate import DavLocks, DavProperties
 
 
+class _RequestScope(threading.local):
+    """What one request (one server thread at a time) knows about its caller's locks."""
+
+    home: str | None = None
+    lock_free: bool | None = None
+
+
 class DbLockStorage:
-    """The interface of wsgidav's ``LockStorageDict``, over :class:`DavLocks`."""
+    """The interface of wsgidav's ``LockStorageDict``, over :class:`DavLocks`.
+
+    wsgidav asks for the locks of a URL and each of its parents several times per
+    write. Most accounts hold no lock at all, so each request first asks once
+    whether the caller's home has any (:meth:`begin_request`) and, if not, answers
+    those lookups without the database until a lock is created."""
 
     LOCK_TIME_OUT_DEFAULT = LockStorageDict.LOCK_TIME_OUT_DEFAULT
     LOCK_TIME_OUT_MAX = LockStorageDict.LOCK_TIME_OUT_MAX
 
     def __init__(self, locks: DavLocks) -> None:
         self.locks = locks
+        self._scope = _RequestScope()
+
+    def begin_request(self, username: str) -> None:
+        """Start a request of the account ``username`` on this thread."""
+        self._scope.home = f"/{username}"
+        self._scope.lock_free = None
+
+    def _lock_free(self, root: str) -> bool:
+        scope = self._scope
+        home = scope.home
+        if home is None or not (root == home or root.startswith(home + "/")):
+            return False
+        if scope.lock_free is None:
+            scope.lock_free = not self.locks.any_at_or_below(home)
+        return scope.lock_free
 
     def __repr__(self) -> str:
         return "DbLockStorage()"
@@ -52,6 +80,7 @@ class DbLockStorage:
         lock["expire"] = self.locks.clock() + lock["timeout"]
         validate_lock(lock)
         lock["token"] = generate_lock_token()
+        self._scope.lock_free = None
         self.locks.create(lock)
         return lock
 
@@ -68,9 +97,10 @@ class DbLockStorage:
     def get_lock_list(
         self, path: str, *, include_root: bool, include_children: bool, token_only: bool
     ) -> list[Any]:
-        locks = self.locks.at(
-            normalize_lock_root(path), include_root=include_root, include_children=include_children
-        )
+        root = normalize_lock_root(path)
+        if self._lock_free(root):
+            return []
+        locks = self.locks.at(root, include_root=include_root, include_children=include_children)
         return [lock["token"] for lock in locks] if token_only else locks
 
 

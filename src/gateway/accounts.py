@@ -11,8 +11,9 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,7 +98,22 @@ def _stamp(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def _info(account: Account) -> AccountInfo:
+_BY_ID = select(
+    Account.id,
+    Account.username,
+    Account.email,
+    Account.plan,
+    Account.quota_bytes,
+    Account.used_bytes,
+    Account.default_region,
+    Account.created_at,
+    Account.password_hash,
+    Account.is_guest,
+).where(Account.id == bindparam("a_id"))
+
+
+def _info(account: Any) -> AccountInfo:
+    """An :class:`AccountInfo` from an ``Account`` or a row with its columns."""
     return AccountInfo(
         id=account.id,
         username=account.username,
@@ -206,10 +222,10 @@ class Accounts:
 
     def get(self, account_id: int) -> AccountInfo:
         with self.db.read() as session:
-            account = session.get(Account, account_id)
-            if account is None:
-                raise NotFound("no such account")
-            return _info(account)
+            row = session.connection().execute(_BY_ID, {"a_id": account_id}).one_or_none()
+        if row is None:
+            raise NotFound("no such account")
+        return _info(row)
 
     def find(self, identifier: str) -> AccountInfo:
         """By username or email (case-insensitive)."""

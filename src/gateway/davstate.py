@@ -68,14 +68,15 @@ class DavLocks:
             gone: int = session.execute(delete(DavLock).where(DavLock.token == token)).rowcount  # type: ignore[attr-defined]
         return gone > 0
 
-    def any_at_or_below(self, root: str) -> bool:
-        """Whether any lock (live or expired) is rooted at ``root`` or below it."""
+    def any_at_or_below(self, root: str, *, also: str) -> bool:
+        """Whether any lock (live or expired) is rooted at ``root``, below it, or at
+        ``also``."""
         with self.db.read() as session:
             found = session.execute(
                 select(DavLock.token)
                 .where(
                     or_(
-                        DavLock.root == root,
+                        DavLock.root.in_([root, also]),
                         DavLock.root.startswith(root.rstrip("/") + "/", autoescape=True),
                     )
                 )

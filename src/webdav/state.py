@@ -36,17 +36,21 @@ class DbLockStorage:
         self._scope = _RequestScope()
 
     def begin_request(self, username: str) -> None:
-        """Start a request of the account ``username`` on this thread."""
+        """Start a request of the account ``username`` on this thread: lookups of
+        the locks at or below its home, or on the root itself, may be answered from
+        one query."""
         self._scope.home = f"/{username}"
         self._scope.lock_free = None
 
-    def _lock_free(self, root: str) -> bool:
+    def _lock_free(self, root: str, *, include_children: bool) -> bool:
         scope = self._scope
         home = scope.home
-        if home is None or not (root == home or root.startswith(home + "/")):
+        if home is None:
+            return False
+        if not (root == home or root.startswith(home + "/")) and (root != "/" or include_children):
             return False
         if scope.lock_free is None:
-            scope.lock_free = not self.locks.any_at_or_below(home)
+            scope.lock_free = not self.locks.any_at_or_below(home, also="/")
         return scope.lock_free
 
     def __repr__(self) -> str:
@@ -98,7 +102,7 @@ class DbLockStorage:
         self, path: str, *, include_root: bool, include_children: bool, token_only: bool
     ) -> list[Any]:
         root = normalize_lock_root(path)
-        if self._lock_free(root):
+        if self._lock_free(root, include_children=include_children):
             return []
         locks = self.locks.at(root, include_root=include_root, include_children=include_children)
         return [lock["token"] for lock in locks] if token_only else locks

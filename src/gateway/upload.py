@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from gateway.blobstore import BlobStore, new_key
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
     from gateway.storage import Storage
 
 RESERVE_STEP_MAX = 64 * 1024 * 1024
+# Past this many bytes, a block is hashed on a helper thread while the next one is
+# received and stored (hashlib releases the GIL), so large writes run at disk speed.
+PIPELINE_AFTER = 4 * 1024 * 1024
 
 
 class Upload:
@@ -57,6 +61,8 @@ class Upload:
         self._md5 = hashlib.md5()
         self._sha1 = hashlib.sha1()
         self._sha256 = hashlib.sha256() if sha256 else None
+        self._hasher: ThreadPoolExecutor | None = None
+        self._hashing: Future[None] | None = None
         self._reserved = expected_size or 0
         self._reservation = storage.reservations.open(account_id, region, self.key, self._reserved)
         try:
@@ -88,15 +94,39 @@ class Upload:
                 )
             if size > self._reserved:
                 self._reserve(size - self._reserved)
-            self._writer.write(data)
+            if size > PIPELINE_AFTER:
+                self._hash_beside(bytes(data))
+                self._writer.write(data)
+            else:
+                self._writer.write(data)
+                self._hash(data)
         except BaseException:
             self.abort()
             raise
+        self.size = size
+
+    def _hash(self, data: bytes) -> None:
         self._md5.update(data)
         self._sha1.update(data)
         if self._sha256 is not None:
             self._sha256.update(data)
-        self.size = size
+
+    def _hash_beside(self, data: bytes) -> None:
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(1, thread_name_prefix="lockr-hash")
+        self._hashed()
+        self._hashing = self._hasher.submit(self._hash, data)
+
+    def _hashed(self) -> None:
+        """Wait for the block being hashed beside the writes, if any."""
+        if self._hashing is not None:
+            hashing, self._hashing = self._hashing, None
+            hashing.result()
+
+    def _stop_hashing(self) -> None:
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
+            self._hasher = None
 
     def _reserve(self, need: int) -> None:
         want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
@@ -110,10 +140,12 @@ class Upload:
 
     @property
     def md5(self) -> str:
+        self._hashed()
         return self._md5.hexdigest()
 
     @property
     def sha1(self) -> str:
+        self._hashed()
         return self._sha1.hexdigest()
 
     def commit(self, *, checksums: dict[str, str] | None = None) -> Entry:
@@ -123,6 +155,8 @@ class Upload:
         if self._done:
             raise Conflict("the upload is already finished")
         try:
+            self._hashed()
+            self._stop_hashing()
             if self.expected_size is not None and self.size != self.expected_size:
                 raise BadRequest(
                     f"the body has {self.size} bytes but {self.expected_size} were declared"
@@ -169,6 +203,8 @@ class Upload:
         if self._done:
             return
         self._done = True
+        self._hashing = None
+        self._stop_hashing()
         try:
             self._writer.abort()
         finally:

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from gateway.auth import Principal
+from gateway.auth import client_address as auth_client_address
 from gateway.core import Core
 from gateway.errors import BadRequest, TooLarge, Unauthorized
 
@@ -22,12 +23,11 @@ def core_of(request: Request) -> Core:
 
 def client_address(request: Request) -> str:
     """The client's address; with ``trust_proxy_headers``, the first X-Forwarded-For hop."""
-    if core_of(request).config.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return request.client.host if request.client else ""
+    return auth_client_address(
+        request.client.host if request.client else "",
+        request.headers.get("x-forwarded-for"),
+        trust_proxy=core_of(request).config.trust_proxy_headers,
+    )
 
 
 async def optional_principal(request: Request) -> Principal | None:

@@ -137,6 +137,16 @@ class Authenticator:
                 del self._cache[key]
 
 
+def client_address(peer: str, forwarded_for: str | None, *, trust_proxy: bool) -> str:
+    """The client's address: the connection's peer, or with ``trust_proxy`` the first
+    X-Forwarded-For hop (a proxy in front of lockr sets it)."""
+    if trust_proxy and forwarded_for:
+        first = forwarded_for.split(",")[0].strip()
+        if first:
+            return first
+    return peer
+
+
 def _decode_basic(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")

@@ -184,6 +184,24 @@ SETTINGS: dict[str, Setting] = {
     "trust_proxy_headers": Setting(
         parse_bool, False, "Take the client address from X-Forwarded-For (behind a proxy)."
     ),
+    "links_monthly_quota": Setting(
+        parse_positive_int, 1000, "Links an account may create with its API key per month."
+    ),
+    "links_per_minute": Setting(
+        parse_positive_int, 60, "Links API requests an API key may make per minute."
+    ),
+    "links_per_10s": Setting(
+        parse_positive_int, 20, "Links API requests an API key may make per 10 seconds."
+    ),
+    "link_guesses": Setting(
+        parse_positive_int, 5, "Wrong passwords per link and client address per window."
+    ),
+    "link_guesses_per_link": Setting(
+        parse_positive_int, 50, "Wrong passwords per link, from anywhere, per window."
+    ),
+    "link_guess_window": Setting(
+        parse_positive_int, 900, "Seconds over which wrong link passwords are counted."
+    ),
     "log_level": Setting(parse_str, "info", "debug, info, warning or error."),
 }
 
@@ -215,6 +233,12 @@ class Config:
     login_max_failures: int
     login_max_failures_per_address: int
     trust_proxy_headers: bool
+    links_monthly_quota: int
+    links_per_minute: int
+    links_per_10s: int
+    link_guesses: int
+    link_guesses_per_link: int
+    link_guess_window: int
     log_level: str
     regions: dict[str, Region] = field(default_factory=dict)
 
@@ -308,6 +332,12 @@ def load_config(
         login_max_failures=values["login_max_failures"],
         login_max_failures_per_address=values["login_max_failures_per_address"],
         trust_proxy_headers=values["trust_proxy_headers"],
+        links_monthly_quota=values["links_monthly_quota"],
+        links_per_minute=values["links_per_minute"],
+        links_per_10s=values["links_per_10s"],
+        link_guesses=values["link_guesses"],
+        link_guesses_per_link=values["link_guesses_per_link"],
+        link_guess_window=values["link_guess_window"],
         log_level=values["log_level"],
         regions=regions,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.accounts import Accounts
+from gateway.apikeys import ApiKeys
 from gateway.auth import Authenticator
 from gateway.blobstore import BlobStore, LocalBlobStore
 from gateway.clock import Clock, system_clock
@@ -34,6 +35,8 @@ class Core:
     recovery: Recovery
     storage: Storage
     accounts: Accounts
+    api_keys: ApiKeys
+    passwords: Passwords
     counters: Counters
     auth: Authenticator
     files: Files
@@ -98,6 +101,8 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         recovery=recovery,
         storage=storage,
         accounts=accounts,
+        api_keys=ApiKeys(db, accounts, clock),
+        passwords=passwords,
         counters=counters,
         auth=auth,
         files=Files(db, storage, secret, clock),

@@ -8,10 +8,13 @@ two processes counting the same key never lose a hit.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.db import Database
@@ -27,6 +30,32 @@ class Window:
 
     def retry_after(self, now: float) -> int:
         return max(1, math.ceil(self.resets_at - now))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``limit`` counts of ``key`` in the window from ``start`` to ``resets_at``."""
+
+    key: str
+    limit: int
+    start: float
+    resets_at: float
+
+
+class LimitReached(Exception):
+    """A :class:`Limit` is used up; nothing was counted."""
+
+    def __init__(self, limit: Limit) -> None:
+        super().__init__(limit.key)
+        self.limit = limit
+
+
+def month_window(now: float) -> tuple[float, float]:
+    """The calendar month (UTC) around ``now``: its first second and the next month's."""
+    moment = datetime.fromtimestamp(now, UTC)
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    following = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+    return start.timestamp(), following.timestamp()
 
 
 class Counters:
@@ -71,6 +100,54 @@ class Counters:
                 ).returning(Counter.count)
                 counts.append(int(session.scalar(statement) or 0))
         return [Window(count, start + window) for count in counts]
+
+    def fixed(self, key: str, limit: int, seconds: float) -> Limit:
+        """The fixed window of ``seconds`` that holds now, as a :class:`Limit`."""
+        start = self._start(seconds)
+        return Limit(key, limit, start, start + seconds)
+
+    def monthly(self, key: str, limit: int) -> Limit:
+        """This calendar month (UTC), as a :class:`Limit`."""
+        start, following = month_window(self.clock())
+        return Limit(key, limit, start, following)
+
+    def used(self, limit: Limit) -> int:
+        """How much of ``limit`` is used, without counting anything."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(Counter.window_start, Counter.count).where(Counter.key == limit.key)
+            ).one_or_none()
+        return int(row[1]) if row is not None and row[0] == limit.start else 0
+
+    def take(self, limits: Sequence[Limit]) -> list[int]:
+        """Count one against every limit, or against none: raises
+        :class:`LimitReached` naming the first limit that is used up."""
+        with self.db.write() as session:
+            return self.take_in(session, limits)
+
+    def take_in(self, session: Session, limits: Sequence[Limit]) -> list[int]:
+        """:meth:`take` inside the caller's write transaction, which MUST roll back
+        when this raises (so that nothing is counted). Exact under concurrency: each
+        count is one conditional upsert, serialised on the counter's row."""
+        counts = []
+        for limit in limits:
+            insert = self._insert(Counter).values(key=limit.key, window_start=limit.start, count=1)
+            excluded = insert.excluded
+            statement = insert.on_conflict_do_update(
+                index_elements=[Counter.key],
+                set_={
+                    "count": _case_same_window(excluded.window_start, 1),
+                    "window_start": excluded.window_start,
+                },
+                where=or_(
+                    Counter.window_start != excluded.window_start, Counter.count < limit.limit
+                ),
+            ).returning(Counter.count)
+            count = session.scalar(statement)
+            if count is None or count > limit.limit:
+                raise LimitReached(limit)
+            counts.append(int(count))
+        return counts
 
     def reset(self, key: str) -> None:
         with self.db.write() as session:

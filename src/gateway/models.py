@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -207,3 +208,54 @@ class Counter(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[float] = mapped_column(Float)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class ApiKey(Base):
+    """A links API key: only its SHA-256 is stored, with a prefix people can recognise.
+    An account has at most one active key (``revoked_at`` is null)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (
+        Index(
+            "ix_api_keys_one_active",
+            "account_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+
+class Link(Base):
+    """A password-protected link. The target URL or secret memo is stored only as
+    AES-GCM ciphertext under a key derived from the link's password; the password
+    only as an argon2id hash."""
+
+    __tablename__ = "links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(30), unique=True)
+    type: Mapped[str] = mapped_column(String(8))
+    memo: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    redirect_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    access_count: Mapped[int] = mapped_column(Integer, default=0)
+    start_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    expire_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index(None, "account_id", "created_at"),)

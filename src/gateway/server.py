@@ -22,6 +22,7 @@ import uvicorn
 from api.app import create_app
 from gateway.config import Config
 from gateway.core import Core, build_core
+from linkservice.routes import link_routes
 from webdav.app import DavServer
 
 log = logging.getLogger("lockr")
@@ -95,7 +96,7 @@ def serve(config: Config) -> int:
         except OSError as error:
             log.error("cannot listen for WebDAV on %s: %s", config.dav, error)
             return 1
-        app = create_app(core)
+        app = create_app(core, extra_routes=link_routes(core))
         server = _Server(
             uvicorn.Config(
                 app,

@@ -1,0 +1,129 @@
+"""Recipient pages at ``/<slug>``: ``GET`` shows the public hint and a password form
+and consumes nothing (link previews and chat unfurlers do not burn links); ``POST``
+of the form field ``password`` opens the link: a URL link answers 303 to its target,
+a memo link a ``no-store`` page with the memo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.errors import Forbidden, Gone, LockrError, NotFound, RateLimited
+from gateway.timefmt import iso
+from linkservice.http import address_of
+from linkservice.links import LinkInfo, WrongPassword
+from linkservice.service import LinkService
+from linkservice.validation import SLUG
+
+MAX_FORM = 16 * 1024
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex",
+}
+STATE_NOTICES = {
+    "not_started": (403, "This link is not open yet. It opens at {start}."),
+    "expired": (410, "This link has expired."),
+    "used_up": (410, "This link has been opened as many times as it allows."),
+}
+
+
+def render(template: str, status: int = 200, **context: object) -> HTMLResponse:
+    html = TEMPLATES.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A urlencoded form of at most 16 KiB (first value of each field)."""
+    size = 0
+    parts: list[bytes] = []
+    async for part in request.stream():
+        size += len(part)
+        if size > MAX_FORM:
+            raise LockrError("the form is too large")
+        parts.append(part)
+    fields = parse_qs(b"".join(parts).decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
+
+
+class RecipientPages:
+    def __init__(self, service: LinkService) -> None:
+        self.service = service
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/{slug}", self.show, methods=["GET"]),
+            Route("/{slug}", self.open, methods=["POST"]),
+        ]
+
+    def _page(self, link: LinkInfo, *, notice: str = "", status: int = 200) -> HTMLResponse:
+        state = link.state(self.service.core.clock())
+        if state != "open":
+            status, text = STATE_NOTICES[state]
+            notice = text.format(start=iso(link.start_time or 0))
+        return render("unlock.html", status, link=link, notice=notice, open=state == "open")
+
+    async def show(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        if not SLUG.fullmatch(slug):
+            return render("missing.html", 404)
+        try:
+            link = await run_in_threadpool(self.service.links.preview, slug)
+        except NotFound:
+            return render("missing.html", 404)
+        return self._page(link)
+
+    async def open(self, request: Request) -> Response:
+        slug = request.path_params["slug"]
+        if not SLUG.fullmatch(slug):
+            return render("missing.html", 404)
+        try:
+            form = await read_form(request)
+        except LockrError:
+            return HTMLResponse("The form is too large.", status_code=413, headers=PAGE_HEADERS)
+        links = self.service.links
+        address = address_of(request, self.service.core)
+        try:
+            link, revealed = await run_in_threadpool(
+                links.unlock, slug, form.get("password", ""), address=address
+            )
+        except NotFound:
+            return render("missing.html", 404)
+        except WrongPassword:
+            link = await run_in_threadpool(links.preview, slug)
+            return self._page(link, notice="That password is not right.", status=401)
+        except RateLimited as error:
+            link = await run_in_threadpool(links.preview, slug)
+            response = self._page(
+                link,
+                notice=f"Too many wrong passwords. Wait {error.retry_after} seconds.",
+                status=429,
+            )
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        except (Forbidden, Gone):
+            link = await run_in_threadpool(links.preview, slug)
+            return self._page(link)
+        if revealed.type == "url":
+            return RedirectResponse(
+                revealed.secret,
+                status_code=303,
+                headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            )
+        return render("revealed.html", link=link, secret=revealed.secret)

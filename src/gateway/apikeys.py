@@ -14,7 +14,7 @@ import hmac
 import secrets
 import string
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -151,6 +151,7 @@ class ApiKeys:
                 session.execute(
                     update(ApiKey).where(ApiKey.id == found.id).values(last_used_at=now)
                 )
+            found = replace(found, last_used_at=now)
         return account, found
 
     def _insert(self, session: Session, account_id: int) -> tuple[ApiKeyInfo, str]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+
+import pytest
 
 from gateway.clock import ManualClock
 from gateway.core import Core
+from gateway.counters import LimitReached, month_window
 from tests.conftest import CoreFactory
 
 
@@ -40,3 +44,53 @@ def test_parallel_hits_are_all_counted(
     for thread in threads:
         thread.join()
     assert cores[0].counters.peek("shared", 3600).count == 200
+
+
+def test_limits_count_all_or_nothing(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    core: Core = make_core(database_url, clock=clock)
+    counters = core.counters
+    small, big = counters.fixed("small", 2, 10), counters.fixed("big", 100, 60)
+    assert counters.take([small, big]) == [1, 1]
+    assert counters.take([small, big]) == [2, 2]
+    with pytest.raises(LimitReached) as reached:
+        counters.take([big, small])
+    assert reached.value.limit.key == "small"
+    assert counters.used(big) == 2  # the refused take counted nothing
+    clock.advance(10)
+    assert counters.take([counters.fixed("small", 2, 10)]) == [1]
+
+
+def test_parallel_takes_stop_exactly_at_the_limit(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    cores = [make_core(database_url, clock=clock), make_core(database_url, clock=clock)]
+    limit = cores[0].counters.fixed("exact", 10, 60)
+    taken: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        try:
+            taken.append(cores[index % 2].counters.take([limit])[0])
+        except LimitReached:
+            pass
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == list(range(1, 11))
+
+
+def test_month_windows_follow_the_calendar_in_utc() -> None:
+    start, following = month_window(datetime(2026, 12, 31, 23, 59, tzinfo=UTC).timestamp())
+    assert start == datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+    assert following == datetime(2027, 1, 1, tzinfo=UTC).timestamp()
+    start, following = month_window(datetime(2027, 1, 1, tzinfo=UTC).timestamp())
+    assert (start, following) == (
+        datetime(2027, 1, 1, tzinfo=UTC).timestamp(),
+        datetime(2027, 2, 1, tzinfo=UTC).timestamp(),
+    )

@@ -9,6 +9,9 @@ from starlette.routing import Route
 
 from api.app import api_routes
 from gateway.config import SETTINGS
+from gateway.core import build_core
+from linkservice.routes import link_routes
+from tests.conftest import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +35,23 @@ def test_every_route_is_documented() -> None:
     missing = routes - documented
     assert not missing, f"routes missing from docs/api.md: {sorted(missing)}"
     assert documented == routes, f"documented but not served: {sorted(documented - routes)}"
+
+
+def test_every_link_route_is_documented(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "links.md").read_text()
+    documented = set(re.findall(r"^\| (GET|POST|PUT|DELETE|PATCH) \| `([^`]+)`", text, re.M))
+    core = build_core(make_config(tmp_path / "data"))
+    try:
+        routes = {
+            (method, route.path.replace("{link_id}", "{id}"))
+            for route in link_routes(core)
+            if isinstance(route, Route)
+            for method in route.methods or ()
+            if method != "HEAD"
+        }
+    finally:
+        core.close()
+    assert documented == routes, (sorted(routes - documented), sorted(documented - routes))
 
 
 def test_readme_commands_are_the_ci_commands() -> None:

@@ -32,7 +32,9 @@ PAGE_HEADERS = {
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
         "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it, browsers send "Origin: null" on form posts, and the
+    # dashboard refuses posts from other origins. The 303 to a target sets its own.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "X-Robots-Tag": "noindex",

@@ -1,0 +1,107 @@
+"""The dashboard over real HTTP without a browser: sessions, CSRF and Origin checks,
+creating and deleting links, and escaped output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.linkservice.conftest import LinkServer, unique
+
+_clients: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
+def signed_in(server: LinkServer, *, plan: str = "pro") -> httpx.Client:
+    name = unique("dash")
+    server.signup(name, plan=plan)
+    client = httpx.Client(base_url=server.url)
+    _clients.append(client)
+    response = client.post("/dashboard/login", data={"identifier": name, "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    return client
+
+
+def csrf(client: httpx.Client, path: str = "/dashboard") -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(path).text)
+    assert found
+    return found.group(1)
+
+
+def test_sign_in_is_required_and_checked(links_server: LinkServer) -> None:
+    anonymous = httpx.get(links_server.url + "/dashboard")
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/dashboard/login"
+    wrong = httpx.post(
+        links_server.url + "/dashboard/login", data={"identifier": "nobody", "password": "x"}
+    )
+    assert wrong.status_code == 401 and "wrong" in wrong.text
+
+
+def test_forms_need_the_csrf_token_and_the_same_origin(links_server: LinkServer) -> None:
+    client = signed_in(links_server)
+    form = {"type": "url", "targetUrl": "https://example.com", "password": "pass", "memo": "m"}
+    assert client.post("/dashboard/links", data=form).status_code == 403
+    assert client.post("/dashboard/links", data={**form, "csrf": "0" * 64}).status_code == 403
+    token = csrf(client)
+    foreign = client.post(
+        "/dashboard/links", data={**form, "csrf": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    made = client.post("/dashboard/links", data={**form, "csrf": token, "memo": "<i>x</i>"})
+    assert made.status_code == 303 and made.headers["location"].startswith("/dashboard?created=")
+    page = client.get(made.headers["location"]).text
+    assert "&lt;i&gt;x&lt;/i&gt;" in page and "<i>x</i>" not in page
+    assert 'class="badge"' not in page  # made in the dashboard, not with the API
+    link_id = re.search(r'data-link="(lnk_[0-9a-f]+)"', page)
+    assert link_id
+    deleted = client.post(f"/dashboard/links/{link_id.group(1)}/delete", data={"csrf": token})
+    assert deleted.status_code == 303
+    assert link_id.group(1) not in client.get("/dashboard").text
+
+
+def test_a_refused_form_says_why_and_keeps_no_secret(links_server: LinkServer) -> None:
+    client = signed_in(links_server)
+    refused = client.post(
+        "/dashboard/links",
+        data={
+            "csrf": csrf(client),
+            "type": "url",
+            "targetUrl": "ftp://x",
+            "password": "sesame-42",
+            "memo": "label",
+        },
+    )
+    assert refused.status_code == 400 and "targetUrl must be an absolute" in refused.text
+    assert 'value="label"' in refused.text and "sesame-42" not in refused.text
+
+
+def test_settings_and_sign_out(links_server: LinkServer) -> None:
+    free = signed_in(links_server, plan="free")
+    page = free.get("/dashboard/settings").text
+    assert "available on the pro plan" in page
+    refused = free.post(
+        "/dashboard/settings/api-key", data={"csrf": csrf(free), "action": "create"}
+    )
+    assert refused.status_code == 403
+    client = signed_in(links_server)
+    token = csrf(client)
+    made = client.post("/dashboard/settings/api-key", data={"csrf": token, "action": "create"})
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    key = re.search(r"ll_live_[0-9A-Za-z]{38}", made.text)
+    assert key
+    assert key.group(0) not in client.get("/dashboard/settings").text
+    out = client.post("/dashboard/logout", data={"csrf": token})
+    assert out.status_code == 303
+    assert client.get("/dashboard").status_code == 303  # the session token was revoked

@@ -103,3 +103,17 @@ def test_python_example(key: tuple[LockrProcess, str]) -> None:
     assert short.startswith(server.url + "/")
     page = httpx.get(short)
     assert page.status_code == 200 and "Client contract" in page.text
+
+
+def test_a_key_in_the_query_string_is_refused_and_never_logged(
+    key: tuple[LockrProcess, str],
+) -> None:
+    server, api_key = key
+    refused = httpx.get(server.url + "/api/v1/links", params={"api_key": api_key})
+    assert refused.status_code == 400 and "query string" in refused.text
+    assert api_key not in refused.text
+    listed = httpx.get(server.url + "/api/v1/links", headers={"Authorization": f"Bearer {api_key}"})
+    assert listed.status_code == 200
+    log = server.output()
+    assert "/api/v1/links" in log and api_key not in log and api_key[:20] not in log
+    assert "share-this-separately" not in log

@@ -22,7 +22,8 @@ from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.models import Node
-from gateway.storage import Entry, Storage, _entry, _entry_query
+from gateway.storage import Storage
+from gateway.tree import Entry, entry_query, to_entry
 
 FILE_ID = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})_([a-z2-7]{16,32})$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -110,11 +111,11 @@ class Files:
         paths. The cursor is opaque to clients."""
         before = _decode_cursor(cursor) if cursor else None
         with self.db.read() as session:
-            query = _entry_query().where(Node.account_id == account_id, Node.is_dir.is_(False))
+            query = entry_query().where(Node.account_id == account_id, Node.is_dir.is_(False))
             if before is not None:
                 query = query.where(Node.id < before)
             rows = session.execute(query.order_by(Node.id.desc()).limit(limit + 1)).all()
-            entries = [_entry(row) for row in rows[:limit]]
+            entries = [to_entry(row) for row in rows[:limit]]
             folders = _folder_paths(session, {e.parent_id for e in entries})
         paths = [
             (e, "/".join(p for p in (folders.get(e.parent_id or 0, ""), e.name) if p))

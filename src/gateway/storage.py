@@ -11,16 +11,12 @@ the quota at once and frees the blob when nothing references it.
 
 from __future__ import annotations
 
-import functools
 import hmac
-import secrets
-from base64 import b32encode
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from gateway.blobstore import BlobStore
 from gateway.clock import Clock
@@ -35,117 +31,39 @@ from gateway.errors import (
 )
 from gateway.models import Account, Blob, Node
 from gateway.quota import Reservations, charge, credit
-
-MAX_NAME_BYTES = 255
-OnConflict = Literal["replace", "rename", "fail"]
+from gateway.tree import (
+    CHILD_BY_NAME,
+    INSERT_BLOB,
+    INSERT_NODE,
+    MAX_NAME_BYTES,
+    REPLACE_CONTENT,
+    UNREF_BLOB,
+    Entry,
+    OnConflict,
+    check_name,
+    entry_query,
+    free_name,
+    new_uid,
+    resolve_statement,
+    split_path,
+    to_entry,
+    too_large_message,
+)
 
 if TYPE_CHECKING:
     from gateway.upload import Upload
 
-
-@dataclass(frozen=True)
-class Entry:
-    """A snapshot of one folder or file, safe to pass between threads."""
-
-    id: int
-    uid: str
-    account_id: int
-    parent_id: int | None
-    name: str
-    is_dir: bool
-    size: int
-    content_type: str
-    mtime: float
-    created_at: float
-    region: str | None = None
-    blob_key: str | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    uploaded_at: float | None = None
-    key_hash: str | None = None
-    claim_hash: str | None = None
-
-    @property
-    def key_protected(self) -> bool:
-        return self.key_hash is not None
-
-    @property
-    def file_id(self) -> str:
-        """The id every API uses for a file: ``REGION_OBJECT`` (region, then uid)."""
-        return f"{self.region or 'folder'}_{self.uid}"
-
-
-def new_uid() -> str:
-    """A random, URL-safe, underscore-free id for a node (20 characters)."""
-    return b32encode(secrets.token_bytes(10)).decode().lower()
-
-
-def split_path(path: str) -> list[str]:
-    """``"/a//b/"`` -> ``["a", "b"]``; every part is checked with :func:`check_name`."""
-    parts = [part for part in path.split("/") if part != ""]
-    for part in parts:
-        check_name(part)
-    return parts
-
-
-def check_name(name: str) -> str:
-    """A file or folder name: 1-255 UTF-8 bytes, not ``.`` or ``..``, no ``/`` or NUL."""
-    if name in ("", ".", ".."):
-        raise BadRequest(f"{name!r} is not a usable file name")
-    if "/" in name or "\x00" in name:
-        raise BadRequest("a file name cannot contain '/' or NUL")
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        raise BadRequest(f"a file name is at most {MAX_NAME_BYTES} bytes")
-    return name
-
-
-_ENTRY_COLUMNS = (
-    Node.id,
-    Node.uid,
-    Node.account_id,
-    Node.parent_id,
-    Node.name,
-    Node.is_dir,
-    Node.size,
-    Node.content_type,
-    Node.mtime,
-    Node.created_at,
-    Blob.region,
-    Blob.key,
-    Blob.md5,
-    Blob.sha1,
-    Blob.sha256,
-    Blob.created_at,
-    Node.key_hash,
-    Node.claim_hash,
-)
-
-
-def _entry_query() -> Any:
-    return select(*_ENTRY_COLUMNS).outerjoin(Blob, Blob.id == Node.blob_id)
-
-
-def _entry(row: Any) -> Entry:
-    return Entry(*row)
-
-
-# The statements of every file write, built once (building one costs more than running it).
-_CHILD = select(
-    Node.id,
-    Node.is_dir,
-    Node.blob_id,
-    Node.size,
-    Node.uid,
-    Node.content_type,
-    Node.created_at,
-    Node.key_hash,
-    Node.claim_hash,
-).where(Node.parent_id == bindparam("parent"), Node.name == bindparam("child"))
-_UNREF_BLOB = update(Blob).where(Blob.id == bindparam("blob")).values(refcount=Blob.refcount - 1)
-_INSERT_BLOB = insert(Blob).returning(Blob.id)
-_INSERT_NODE = insert(Node).returning(Node.id)
-_REPLACE_CONTENT = update(Node).where(Node.id == bindparam("node"))
+__all__ = [
+    "MAX_NAME_BYTES",
+    "Entry",
+    "OnConflict",
+    "Storage",
+    "check_name",
+    "free_name",
+    "new_uid",
+    "split_path",
+    "too_large_message",
+]
 
 
 class Storage:
@@ -209,7 +127,7 @@ class Storage:
         path component in turn (folders only, but for the last)."""
         params: dict[str, object] = {"account": account_id}
         params.update({f"p{index}": part for index, part in enumerate(parts)})
-        node = session.scalars(_resolve_statement(len(parts)), params).one_or_none()
+        node = session.scalars(resolve_statement(len(parts)), params).one_or_none()
         if node is None and not parts:
             raise NotFound("no such account")
         return node
@@ -227,13 +145,13 @@ class Storage:
         return parent
 
     def _load(self, session: Session, node_id: int) -> Entry:
-        return _entry(session.execute(_entry_query().where(Node.id == node_id)).one())
+        return to_entry(session.execute(entry_query().where(Node.id == node_id)).one())
 
     def _resolve_as(self, session: Session, account_id: int, parts: list[str], shape: str) -> Any:
-        """One row of the path-resolution query in ``shape`` (see ``_resolve_statement``)."""
+        """One row of the path-resolution query in ``shape`` (see ``resolve_statement``)."""
         params: dict[str, object] = {"account": account_id}
         params.update({f"p{index}": part for index, part in enumerate(parts)})
-        statement = _resolve_statement(len(parts), shape)
+        statement = resolve_statement(len(parts), shape)
         return session.connection().execute(statement, params).one_or_none()
 
     def stat(self, account_id: int, path: str) -> Entry:
@@ -242,15 +160,15 @@ class Storage:
             row = self._resolve_as(session, account_id, split_path(path), "entry")
         if row is None:
             raise NotFound(f"{path.strip('/') or '/'} does not exist")
-        return _entry(row)
+        return to_entry(row)
 
     def get(self, uid: str) -> Entry:
         """The entry with this ``uid``, whoever owns it."""
         with self.db.read() as session:
-            row = session.execute(_entry_query().where(Node.uid == uid)).one_or_none()
+            row = session.execute(entry_query().where(Node.uid == uid)).one_or_none()
         if row is None:
             raise NotFound("no such file")
-        return _entry(row)
+        return to_entry(row)
 
     def children(
         self,
@@ -266,13 +184,13 @@ class Storage:
             folder = self._require(session, account_id, path)
             if not folder.is_dir:
                 raise Conflict(f"{path.strip('/')} is a file, not a folder")
-            query = _entry_query().where(Node.parent_id == folder.id)
+            query = entry_query().where(Node.parent_id == folder.id)
             if after is not None:
                 query = query.where(Node.name > after)
             query = query.order_by(Node.name)
             if limit is not None:
                 query = query.limit(limit)
-            return [_entry(row) for row in session.execute(query)]
+            return [to_entry(row) for row in session.execute(query)]
 
     def path_of(self, entry: Entry) -> str:
         """The path of ``entry`` inside its account's tree."""
@@ -313,7 +231,7 @@ class Storage:
             with self.db.read() as session:
                 row = self._resolve_as(session, account_id, parts, "entry")
             if row is not None and row.is_dir:
-                return _entry(row)
+                return to_entry(row)
         with self.db.write() as session:
             node = session.get(Node, self._root_id(session, account_id))
             assert node is not None
@@ -443,7 +361,7 @@ class Storage:
             name = parts[-1]
             connection = session.connection()
             existing = connection.execute(
-                _CHILD, {"parent": folder.id, "child": name}
+                CHILD_BY_NAME, {"parent": folder.id, "child": name}
             ).one_or_none()
             if existing is not None and (existing.is_dir or on_conflict != "replace"):
                 if on_conflict == "rename":
@@ -461,10 +379,10 @@ class Storage:
                 size - (0 if existing is None or old_blob is None else existing.size),
             )
             if old_blob is not None:
-                connection.execute(_UNREF_BLOB, {"blob": old_blob})
+                connection.execute(UNREF_BLOB, {"blob": old_blob})
                 freed.append(old_blob)
             blob_id = connection.execute(
-                _INSERT_BLOB,
+                INSERT_BLOB,
                 {
                     "region": region,
                     "key": blob_key,
@@ -481,7 +399,7 @@ class Storage:
                 uid = uid or new_uid()
                 created_at = now
                 node_id = connection.execute(
-                    _INSERT_NODE,
+                    INSERT_NODE,
                     {
                         "uid": uid,
                         "account_id": account_id,
@@ -503,7 +421,7 @@ class Storage:
                 key_hash = existing.key_hash if key_hash is None else key_hash
                 claim_hash = existing.claim_hash
                 connection.execute(
-                    _REPLACE_CONTENT,
+                    REPLACE_CONTENT,
                     {
                         "node": node_id,
                         "blob_id": blob_id,
@@ -819,50 +737,3 @@ class Storage:
                 store.delete(key)
             with self.db.write() as session:
                 session.execute(delete(Blob).where(Blob.id == blob_id, Blob.refcount <= 0))
-
-
-@functools.lru_cache(maxsize=256)
-def _resolve_statement(depth: int, shape: str = "node") -> Any:
-    """The path-resolution query for paths of ``depth`` components, built once per
-    shape: ``node`` selects the ORM node, ``entry`` the columns of an :class:`Entry`,
-    ``folder`` the node's id, whether it is a folder, and the account's region."""
-    root = aliased(Node)
-    query = (
-        select(root)
-        .join(Account, Account.root_id == root.id)
-        .where(Account.id == bindparam("account"))
-    )
-    current = root
-    for index in range(depth):
-        child = aliased(Node)
-        query = query.join(
-            child, (child.parent_id == current.id) & (child.name == bindparam(f"p{index}"))
-        ).where(current.is_dir.is_(True))
-        current = child
-    if shape == "entry":
-        columns = [
-            getattr(current, column.key) if column.class_ is Node else column
-            for column in _ENTRY_COLUMNS
-        ]
-        return query.with_only_columns(*columns).outerjoin(Blob, Blob.id == current.blob_id)
-    if shape == "folder":
-        return query.with_only_columns(current.id, current.is_dir, Account.default_region)
-    return query.with_only_columns(current) if depth else query
-
-
-def too_large_message(limit: int) -> str:
-    return f"file too large: the limit is {limit} bytes per file"
-
-
-def free_name(session: Session, parent_id: int, name: str) -> str:
-    stem, dot, ext = name.rpartition(".")
-    if not stem:
-        stem, dot, ext = name, "", ""
-    for number in range(1, 10_000):
-        candidate = f"{stem} ({number}){dot}{ext}"
-        taken = session.scalar(
-            select(Node.id).where(Node.parent_id == parent_id, Node.name == candidate)
-        )
-        if taken is None:
-            return candidate
-    raise Conflict(f"too many files named like {name!r}")

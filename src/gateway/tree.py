@@ -1,0 +1,172 @@
+"""The vocabulary of an account's tree: entries, names and paths, and the statements
+that find and write nodes, built once (building one costs more than running it).
+:mod:`gateway.storage` is the engine that uses them."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from base64 import b32encode
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from gateway.errors import BadRequest, Conflict
+from gateway.models import Account, Blob, Node
+
+MAX_NAME_BYTES = 255
+OnConflict = Literal["replace", "rename", "fail"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A snapshot of one folder or file, safe to pass between threads."""
+
+    id: int
+    uid: str
+    account_id: int
+    parent_id: int | None
+    name: str
+    is_dir: bool
+    size: int
+    content_type: str
+    mtime: float
+    created_at: float
+    region: str | None = None
+    blob_key: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    uploaded_at: float | None = None
+    key_hash: str | None = None
+    claim_hash: str | None = None
+
+    @property
+    def key_protected(self) -> bool:
+        return self.key_hash is not None
+
+    @property
+    def file_id(self) -> str:
+        """The id every API uses for a file: ``REGION_OBJECT`` (region, then uid)."""
+        return f"{self.region or 'folder'}_{self.uid}"
+
+
+def new_uid() -> str:
+    """A random, URL-safe, underscore-free id for a node (20 characters)."""
+    return b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def split_path(path: str) -> list[str]:
+    """``"/a//b/"`` -> ``["a", "b"]``; every part is checked with :func:`check_name`."""
+    parts = [part for part in path.split("/") if part != ""]
+    for part in parts:
+        check_name(part)
+    return parts
+
+
+def check_name(name: str) -> str:
+    """A file or folder name: 1-255 UTF-8 bytes, not ``.`` or ``..``, no ``/`` or NUL."""
+    if name in ("", ".", ".."):
+        raise BadRequest(f"{name!r} is not a usable file name")
+    if "/" in name or "\x00" in name:
+        raise BadRequest("a file name cannot contain '/' or NUL")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise BadRequest(f"a file name is at most {MAX_NAME_BYTES} bytes")
+    return name
+
+
+ENTRY_COLUMNS = (
+    Node.id,
+    Node.uid,
+    Node.account_id,
+    Node.parent_id,
+    Node.name,
+    Node.is_dir,
+    Node.size,
+    Node.content_type,
+    Node.mtime,
+    Node.created_at,
+    Blob.region,
+    Blob.key,
+    Blob.md5,
+    Blob.sha1,
+    Blob.sha256,
+    Blob.created_at,
+    Node.key_hash,
+    Node.claim_hash,
+)
+
+
+def entry_query() -> Any:
+    return select(*ENTRY_COLUMNS).outerjoin(Blob, Blob.id == Node.blob_id)
+
+
+def to_entry(row: Any) -> Entry:
+    return Entry(*row)
+
+
+# The statements of every file write, built once (building one costs more than running it).
+CHILD_BY_NAME = select(
+    Node.id,
+    Node.is_dir,
+    Node.blob_id,
+    Node.size,
+    Node.uid,
+    Node.content_type,
+    Node.created_at,
+    Node.key_hash,
+    Node.claim_hash,
+).where(Node.parent_id == bindparam("parent"), Node.name == bindparam("child"))
+UNREF_BLOB = update(Blob).where(Blob.id == bindparam("blob")).values(refcount=Blob.refcount - 1)
+INSERT_BLOB = insert(Blob).returning(Blob.id)
+INSERT_NODE = insert(Node).returning(Node.id)
+REPLACE_CONTENT = update(Node).where(Node.id == bindparam("node"))
+
+
+@functools.lru_cache(maxsize=256)
+def resolve_statement(depth: int, shape: str = "node") -> Any:
+    """The path-resolution query for paths of ``depth`` components, built once per
+    shape: ``node`` selects the ORM node, ``entry`` the columns of an :class:`Entry`,
+    ``folder`` the node's id, whether it is a folder, and the account's region."""
+    root = aliased(Node)
+    query = (
+        select(root)
+        .join(Account, Account.root_id == root.id)
+        .where(Account.id == bindparam("account"))
+    )
+    current = root
+    for index in range(depth):
+        child = aliased(Node)
+        query = query.join(
+            child, (child.parent_id == current.id) & (child.name == bindparam(f"p{index}"))
+        ).where(current.is_dir.is_(True))
+        current = child
+    if shape == "entry":
+        columns = [
+            getattr(current, column.key) if column.class_ is Node else column
+            for column in ENTRY_COLUMNS
+        ]
+        return query.with_only_columns(*columns).outerjoin(Blob, Blob.id == current.blob_id)
+    if shape == "folder":
+        return query.with_only_columns(current.id, current.is_dir, Account.default_region)
+    return query.with_only_columns(current) if depth else query
+
+
+def too_large_message(limit: int) -> str:
+    return f"file too large: the limit is {limit} bytes per file"
+
+
+def free_name(session: Session, parent_id: int, name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    for number in range(1, 10_000):
+        candidate = f"{stem} ({number}){dot}{ext}"
+        taken = session.scalar(
+            select(Node.id).where(Node.parent_id == parent_id, Node.name == candidate)
+        )
+        if taken is None:
+            return candidate
+    raise Conflict(f"too many files named like {name!r}")

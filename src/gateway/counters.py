@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -89,15 +90,7 @@ class Counters:
         counts = []
         with self.db.write() as session:
             for key in keys:
-                insert = self._insert(Counter).values(key=key, window_start=start, count=amount)
-                excluded = insert.excluded
-                statement = insert.on_conflict_do_update(
-                    index_elements=[Counter.key],
-                    set_={
-                        "count": _case_same_window(excluded.window_start, amount),
-                        "window_start": excluded.window_start,
-                    },
-                ).returning(Counter.count)
+                statement = self._upsert(key, start, amount)
                 counts.append(int(session.scalar(statement) or 0))
         return [Window(count, start + window) for count in counts]
 
@@ -131,23 +124,31 @@ class Counters:
         count is one conditional upsert, serialised on the counter's row."""
         counts = []
         for limit in limits:
-            insert = self._insert(Counter).values(key=limit.key, window_start=limit.start, count=1)
-            excluded = insert.excluded
-            statement = insert.on_conflict_do_update(
-                index_elements=[Counter.key],
-                set_={
-                    "count": _case_same_window(excluded.window_start, 1),
-                    "window_start": excluded.window_start,
-                },
-                where=or_(
-                    Counter.window_start != excluded.window_start, Counter.count < limit.limit
-                ),
-            ).returning(Counter.count)
+            statement = self._upsert(
+                limit.key,
+                limit.start,
+                1,
+                where=or_(Counter.window_start != limit.start, Counter.count < limit.limit),
+            )
             count = session.scalar(statement)
             if count is None or count > limit.limit:
                 raise LimitReached(limit)
             counts.append(int(count))
         return counts
+
+    def _upsert(self, key: str, start: float, amount: int, *, where: Any = None) -> Any:
+        """Add ``amount`` to ``key`` in the window from ``start`` (restarting the count
+        in a new window), only where ``where`` holds; returns the new count."""
+        insert = self._insert(Counter).values(key=key, window_start=start, count=amount)
+        excluded = insert.excluded
+        return insert.on_conflict_do_update(
+            index_elements=[Counter.key],
+            set_={
+                "count": _case_same_window(excluded.window_start, amount),
+                "window_start": excluded.window_start,
+            },
+            where=where,
+        ).returning(Counter.count)
 
     def reset(self, key: str) -> None:
         with self.db.write() as session:

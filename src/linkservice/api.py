@@ -134,14 +134,14 @@ class LinkApi:
         await run_in_threadpool(
             self.service.links.delete, account.id, request.path_params["link_id"]
         )
-        quota = self.service.monthly_quota(account.id)
-        headers = await run_in_threadpool(self.service.quota_headers, quota)
-        return Response(status_code=204, headers=headers)
+        return Response(status_code=204, headers=await self._quota_headers(account.id))
 
     async def _with_quota(self, account_id: int, body: object) -> Response:
+        return JSONResponse(body, headers=await self._quota_headers(account_id))
+
+    async def _quota_headers(self, account_id: int) -> dict[str, str]:
         quota = self.service.monthly_quota(account_id)
-        headers = await run_in_threadpool(self.service.quota_headers, quota)
-        return JSONResponse(body, headers=headers)
+        return await run_in_threadpool(self.service.quota_headers, quota)
 
 
 def _page_size(value: str | None) -> int:

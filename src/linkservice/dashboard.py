@@ -172,7 +172,7 @@ class Dashboard:
                 "short_url": self.service.short_url(link.slug),
                 "access_count": link.access_count,
                 "redirect_limit": link.redirect_limit,
-                "created": iso(link.created_at)[:16].replace("T", " ") + " UTC",
+                "created": _when(link.created_at),
             }
             for link in links
         ]
@@ -232,10 +232,8 @@ class Dashboard:
         if info is not None:
             key = {
                 "prefix": info.prefix,
-                "created": iso(info.created_at)[:16].replace("T", " ") + " UTC",
-                "last_used": iso(info.last_used_at)[:16].replace("T", " ") + " UTC"
-                if info.last_used_at
-                else "",
+                "created": _when(info.created_at),
+                "last_used": _when(info.last_used_at) if info.last_used_at else "",
             }
         return render(
             "settings.html",
@@ -291,6 +289,11 @@ def _link_body(form: dict[str, str]) -> dict[str, Any]:
             raise BadRequest("redirectLimit must be a positive integer")
         body["redirectLimit"] = int(limit)
     return body
+
+
+def _when(seconds: float) -> str:
+    """``2027-01-15 08:00 UTC``: minutes are enough on a page."""
+    return iso(seconds)[:16].replace("T", " ") + " UTC"
 
 
 def _plain_page(text: str, status: int) -> Response:

@@ -55,10 +55,12 @@ class LinkService:
             )
         except LimitReached as reached:
             wait = max(1, math.ceil(reached.limit.resets_at - self.core.clock()))
+            limit = reached.limit
+            seconds = round(limit.resets_at - limit.start)
+            per = "minute" if seconds == 60 else f"{seconds} seconds"
             raise RateLimited(
-                f"rate limit: at most {reached.limit.limit} requests per "
-                f"{'minute' if reached.limit.key.startswith('links:minute') else '10 seconds'}"
-                f" per API key; retry in {wait} s",
+                f"rate limit: at most {limit.limit} requests per {per} per API key; "
+                f"retry in {wait} s",
                 retry_after=wait,
             ) from None
 

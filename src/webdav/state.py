@@ -47,7 +47,9 @@ class DbLockStorage:
         home = scope.home
         if home is None:
             return False
-        if not (root == home or root.startswith(home + "/")) and (root != "/" or include_children):
+        in_home = root == home or root.startswith(home + "/")
+        the_root_alone = root == "/" and not include_children
+        if not (in_home or the_root_alone):
             return False
         if scope.lock_free is None:
             scope.lock_free = not self.locks.any_at_or_below(home, also="/")

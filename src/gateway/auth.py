@@ -17,6 +17,8 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from gateway.accounts import AccountInfo, Accounts
@@ -49,6 +51,14 @@ class Principal:
         return self.account.is_guest
 
 
+class _Gate:
+    """One in-flight verification and the number of callers sharing it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiters = 0
+
+
 class Authenticator:
     def __init__(
         self,
@@ -65,6 +75,7 @@ class Authenticator:
         self._secret = secret
         self._cache: OrderedDict[bytes, tuple[int, str, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._inflight: dict[bytes, _Gate] = {}
 
     def principal_for(self, account: AccountInfo, token_id: int | None = None) -> Principal:
         return Principal(account, self.config.max_object_size, token_id)
@@ -97,28 +108,60 @@ class Authenticator:
         return self.principal_for(account, token_info.id)
 
     def basic(self, identifier: str, password: str, *, address: str = "") -> Principal:
+        """Basic credentials: answered from the cache when they were verified lately.
+        Concurrent requests with the same uncached credentials (a client opening many
+        connections at once) wait for one verification instead of running argon2 each."""
         key = hmac.new(
             self._secret, identifier.lower().encode() + b"\0" + password.encode(), hashlib.sha256
         ).digest()
-        now = self.clock()
+        principal = self._remembered(key)
+        if principal is not None:
+            return principal
+        with self._verifying(key):
+            principal = self._remembered(key)
+            if principal is not None:
+                return principal
+            account = self.check_password(identifier, password, address=address)
+            with self._lock:
+                expires = self.clock() + self.config.basic_cache_seconds
+                self._cache[key] = (account.id, account.stamp, expires)
+                self._cache.move_to_end(key)
+                while len(self._cache) > BASIC_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            return self.principal_for(account)
+
+    def _remembered(self, key: bytes) -> Principal | None:
+        """The principal of a cached credential whose password has not changed since."""
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None and cached[2] > now:
-            try:
-                account = self.accounts.get(cached[0])
-            except NotFound:
-                account = None
-            if account is not None and account.stamp == cached[1]:
-                return self.principal_for(account)
-            with self._lock:
-                self._cache.pop(key, None)
-        account = self.check_password(identifier, password, address=address)
+        if cached is None or cached[2] <= self.clock():
+            return None
+        try:
+            account = self.accounts.get(cached[0])
+        except NotFound:
+            account = None
+        if account is not None and account.stamp == cached[1]:
+            return self.principal_for(account)
         with self._lock:
-            self._cache[key] = (account.id, account.stamp, now + self.config.basic_cache_seconds)
-            self._cache.move_to_end(key)
-            while len(self._cache) > BASIC_CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return self.principal_for(account)
+            self._cache.pop(key, None)
+        return None
+
+    @contextmanager
+    def _verifying(self, key: bytes) -> Iterator[None]:
+        """Hold the one verification slot of ``key`` (shared by its waiting callers)."""
+        with self._lock:
+            gate = self._inflight.get(key)
+            if gate is None:
+                gate = self._inflight[key] = _Gate()
+            gate.waiters += 1
+        try:
+            with gate.lock:
+                yield
+        finally:
+            with self._lock:
+                gate.waiters -= 1
+                if gate.waiters == 0:
+                    del self._inflight[key]
 
     def check_password(self, identifier: str, password: str, *, address: str = "") -> AccountInfo:
         """Verify a password under the login throttle (used by login and Basic)."""

@@ -1,11 +1,12 @@
-"""Password hashing with argon2id (argon2-cffi), rehashed when the parameters change."""
+"""Password hashing with argon2id (argon2-cffi), rehashed when the configured cost rises."""
 
 from __future__ import annotations
 
 import secrets
 
-from argon2 import PasswordHasher, Type
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import ARGON2_VERSION
 
 from gateway.errors import BadRequest
 
@@ -47,10 +48,23 @@ class Passwords:
             return False
 
     def needs_rehash(self, stored_hash: str) -> bool:
+        """True when ``stored_hash`` is cheaper than the configured cost (or is not an
+        argon2id hash). A costlier hash is kept: two processes configured differently
+        (during an upgrade, say) must not rewrite each other's hashes on every login."""
         try:
-            return self._hasher.check_needs_rehash(stored_hash)
+            stored = extract_parameters(stored_hash)
         except InvalidHashError:
             return True
+        ours = self._hasher
+        return (
+            stored.type is not Type.ID
+            or stored.version != ARGON2_VERSION
+            or stored.time_cost < ours.time_cost
+            or stored.memory_cost < ours.memory_cost
+            or stored.parallelism < ours.parallelism
+            or stored.hash_len < ours.hash_len
+            or stored.salt_len < ours.salt_len
+        )
 
     def burn(self, password: str) -> None:
         """Spend the time of one verification, for an unknown user (so timing tells

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -69,6 +72,41 @@ def test_basic_is_cached_after_first_check(core: Core, monkeypatch: pytest.Monke
     # A wrong password is never answered from the cache.
     with pytest.raises(Unauthorized):
         core.auth.resolve(basic("alice", PASSWORD + "!"))
+
+
+def test_concurrent_first_requests_share_one_verification(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client opening many connections at once (rclone opens 24) costs one argon2
+    run, not one per connection; a wrong password is still refused to every caller."""
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    calls = 0
+    verify = core.accounts.passwords.verify
+
+    def counting(stored: str, password: str) -> bool:
+        nonlocal calls
+        calls += 1
+        time.sleep(0.05)  # a verification takes a while; the others arrive meanwhile
+        return verify(stored, password)
+
+    monkeypatch.setattr(core.accounts.passwords, "verify", counting)
+    start = threading.Barrier(16)
+
+    def sign_in(password: str) -> object:
+        start.wait()
+        try:
+            return core.auth.resolve(basic("alice", password), address="10.1.1.1")
+        except (Unauthorized, RateLimited) as error:
+            return error
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(sign_in, [PASSWORD] * 16))
+    assert calls == 1
+    assert all(getattr(r, "account_id", None) is not None for r in results)
+    with ThreadPoolExecutor(16) as pool:
+        refused = list(pool.map(sign_in, ["not the password"] * 16))
+    assert all(isinstance(r, (Unauthorized, RateLimited)) for r in refused)
+    assert not core.auth._inflight
 
 
 def test_password_change_drops_cached_basic(core: Core) -> None:

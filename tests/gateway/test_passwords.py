@@ -29,6 +29,9 @@ def test_needs_rehash_when_parameters_change() -> None:
     assert not weak.needs_rehash(stored)
     assert strong.needs_rehash(stored)
     assert strong.verify(stored, "pw")  # old hashes still verify
+    # A costlier hash than configured stays as it is.
+    assert not weak.needs_rehash(strong.hash("pw"))
+    assert weak.needs_rehash("$2b$12$notargon2")
 
 
 @pytest.mark.parametrize("bad", [None, 12345678, "short", "x" * 1025])
@@ -50,3 +53,18 @@ def test_login_rehashes_outdated_hash(make_core: CoreFactory) -> None:
     assert after != before and "t=2" in after
     assert new.accounts.verify_password("a@example.com", PASSWORD) is not None
     assert new.accounts.verify_password("alice", "wrong password") is None
+
+
+def test_processes_with_different_costs_do_not_rewrite_each_others_hashes(
+    make_core: CoreFactory,
+) -> None:
+    old = make_core(start=False)
+    old.accounts.create("alice", "a@example.com", PASSWORD)
+    new: Core = make_core(start=False, argon2_time_cost=2)
+    assert new.accounts.verify_password("alice", PASSWORD) is not None
+    with new.db.read() as session:
+        upgraded = session.query(Account).one().password_hash
+    # The cheaper process verifies the costlier hash and leaves it alone.
+    assert old.accounts.verify_password("alice", PASSWORD) is not None
+    with old.db.read() as session:
+        assert session.query(Account).one().password_hash == upgraded

@@ -18,6 +18,23 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def count_verifications(
+    core: Core, monkeypatch: pytest.MonkeyPatch, *, seconds: float = 0.0
+) -> list[int]:
+    """Count the password verifications the core runs (each taking ``seconds`` more);
+    the returned one-item list holds the count."""
+    calls = [0]
+    verify = core.accounts.passwords.verify
+
+    def counting(stored: str, password: str) -> bool:
+        calls[0] += 1
+        time.sleep(seconds)
+        return verify(stored, password)
+
+    monkeypatch.setattr(core.accounts.passwords, "verify", counting)
+    return calls
+
+
 def test_bearer_and_basic_resolve_to_the_same_account(pg_core: Core) -> None:
     account = pg_core.accounts.create("alice", "alice@example.com", PASSWORD)
     info, token = pg_core.accounts.create_token(account.id)
@@ -57,18 +74,10 @@ def test_wrong_password_is_401(core: Core) -> None:
 
 def test_basic_is_cached_after_first_check(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
     core.accounts.create("alice", "alice@example.com", PASSWORD)
-    calls = 0
-    verify = core.accounts.passwords.verify
-
-    def counting(stored: str, password: str) -> bool:
-        nonlocal calls
-        calls += 1
-        return verify(stored, password)
-
-    monkeypatch.setattr(core.accounts.passwords, "verify", counting)
+    calls = count_verifications(core, monkeypatch)
     for _ in range(20):
         assert core.auth.resolve(basic("alice", PASSWORD)) is not None
-    assert calls == 1
+    assert calls == [1]
     # A wrong password is never answered from the cache.
     with pytest.raises(Unauthorized):
         core.auth.resolve(basic("alice", PASSWORD + "!"))
@@ -80,16 +89,8 @@ def test_concurrent_first_requests_share_one_verification(
     """A client opening many connections at once (rclone opens 24) costs one argon2
     run, not one per connection; a wrong password is still refused to every caller."""
     core.accounts.create("alice", "alice@example.com", PASSWORD)
-    calls = 0
-    verify = core.accounts.passwords.verify
-
-    def counting(stored: str, password: str) -> bool:
-        nonlocal calls
-        calls += 1
-        time.sleep(0.05)  # a verification takes a while; the others arrive meanwhile
-        return verify(stored, password)
-
-    monkeypatch.setattr(core.accounts.passwords, "verify", counting)
+    # A verification takes a while; the other callers arrive meanwhile.
+    calls = count_verifications(core, monkeypatch, seconds=0.05)
     start = threading.Barrier(16)
 
     def sign_in(password: str) -> object:
@@ -101,7 +102,7 @@ def test_concurrent_first_requests_share_one_verification(
 
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(sign_in, [PASSWORD] * 16))
-    assert calls == 1
+    assert calls == [1]
     assert all(getattr(r, "account_id", None) is not None for r in results)
     with ThreadPoolExecutor(16) as pool:
         refused = list(pool.map(sign_in, ["not the password"] * 16))

@@ -67,6 +67,8 @@ class AccountInfo:
     created_at: float
     stamp: str
     is_guest: bool = False
+    reserved_bytes: int = 0
+    """Bytes held by writes in progress (they count as used until they end)."""
 
     def public(self) -> dict[str, object]:
         return {
@@ -105,6 +107,7 @@ _BY_ID = select(
     Account.plan,
     Account.quota_bytes,
     Account.used_bytes,
+    Account.reserved_bytes,
     Account.default_region,
     Account.created_at,
     Account.password_hash,
@@ -125,6 +128,7 @@ def _info(account: Any) -> AccountInfo:
         created_at=account.created_at,
         stamp=_stamp(account.password_hash),
         is_guest=account.is_guest,
+        reserved_bytes=account.reserved_bytes,
     )
 
 

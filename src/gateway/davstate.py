@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from gateway.clock import Clock
 from gateway.db import Database
@@ -20,6 +20,20 @@ def _row_to_lock(row: DavLock) -> dict[str, Any]:
     lock["owner"] = lock.get("owner", "").encode("utf-8")
     lock.update(token=row.token, root=row.root, expire=row.expire)
     return lock
+
+
+# Asked once per WebDAV request: built once.
+_ANY_LOCK = (
+    select(DavLock.token)
+    .where(
+        or_(
+            DavLock.root == bindparam("root"),
+            DavLock.root == bindparam("also"),
+            DavLock.root.like(bindparam("pattern"), escape="/"),
+        )
+    )
+    .limit(1)
+)
 
 
 class DavLocks:
@@ -71,17 +85,14 @@ class DavLocks:
     def any_at_or_below(self, root: str, *, also: str) -> bool:
         """Whether any lock (live or expired) is rooted at ``root``, below it, or at
         ``also``."""
+        below = root.rstrip("/") + "/"
+        pattern = below.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
         with self.db.read() as session:
-            found = session.execute(
-                select(DavLock.token)
-                .where(
-                    or_(
-                        DavLock.root.in_([root, also]),
-                        DavLock.root.startswith(root.rstrip("/") + "/", autoescape=True),
-                    )
-                )
-                .limit(1)
-            ).first()
+            found = (
+                session.connection()
+                .execute(_ANY_LOCK, {"root": root, "also": also, "pattern": pattern})
+                .first()
+            )
         return found is not None
 
     def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:

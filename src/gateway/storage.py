@@ -184,13 +184,26 @@ class Storage:
             folder = self._require(session, account_id, path)
             if not folder.is_dir:
                 raise Conflict(f"{path.strip('/')} is a file, not a folder")
-            query = entry_query().where(Node.parent_id == folder.id)
-            if after is not None:
-                query = query.where(Node.name > after)
-            query = query.order_by(Node.name)
-            if limit is not None:
-                query = query.limit(limit)
-            return [to_entry(row) for row in session.execute(query)]
+            return self._children(session, folder.id, after, limit)
+
+    def children_of(
+        self, folder: Entry, *, after: str | None = None, limit: int | None = None
+    ) -> list[Entry]:
+        """Like :meth:`children`, for a folder already looked up (no path to resolve);
+        empty if the folder has gone since."""
+        with self.db.read() as session:
+            return self._children(session, folder.id, after, limit)
+
+    def _children(
+        self, session: Session, folder_id: int, after: str | None, limit: int | None
+    ) -> list[Entry]:
+        query = entry_query().where(Node.parent_id == folder_id)
+        if after is not None:
+            query = query.where(Node.name > after)
+        query = query.order_by(Node.name)
+        if limit is not None:
+            query = query.limit(limit)
+        return [to_entry(row) for row in session.connection().execute(query)]
 
     def path_of(self, entry: Entry) -> str:
         """The path of ``entry`` inside its account's tree."""

@@ -146,12 +146,17 @@ class _Closing:
             self._on_close()
 
 
-def create_dav_app(core: Core) -> WSGIApp:
+def create_dav_app(core: Core, *, fast_propfind: bool = True) -> WSGIApp:
+    """The WebDAV WSGI app over ``core``. ``fast_propfind=False`` leaves every PROPFIND
+    to wsgidav (tests compare the two answers)."""
     mount = core.config.dav_mount.rstrip("/")
     locks = DbLockStorage(core.dav_locks)
+    provider = LockrProvider(core, locks)
+    if not fast_propfind:
+        provider.fast_propfind = None
     dav = WsgiDAVApp(
         {
-            "provider_mapping": {"/": LockrProvider(core)},
+            "provider_mapping": {"/": provider},
             "mount_path": mount or None,
             "middleware_stack": [ErrorPrinter, RequestResolver],
             "http_authenticator": {

@@ -15,13 +15,16 @@ from gateway.core import Core
 from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry
 from webdav.copymove import handle_copy_move
+from webdav.propfind import FastPropfind
 from webdav.resources import FileResource, FolderResource, RootCollection, principal_of
+from webdav.state import DbLockStorage
 
 
 class LockrProvider(DAVProvider):  # type: ignore[misc]
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, locks: DbLockStorage) -> None:
         super().__init__()
         self.core = core
+        self.fast_propfind: FastPropfind | None = FastPropfind(self, locks)
 
     def is_readonly(self) -> bool:
         return False
@@ -51,6 +54,11 @@ class LockrProvider(DAVProvider):  # type: ignore[misc]
     def custom_request_handler(
         self, environ: dict[str, Any], start_response: Any, default_handler: Any
     ) -> Any:
-        if environ["REQUEST_METHOD"] in ("COPY", "MOVE"):
+        method = environ["REQUEST_METHOD"]
+        if method in ("COPY", "MOVE"):
             return handle_copy_move(self, environ, start_response)
+        if method == "PROPFIND" and self.fast_propfind is not None:
+            answered = self.fast_propfind(environ, start_response)
+            if answered is not None:
+                return answered
         return default_handler(environ, start_response)

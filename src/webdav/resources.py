@@ -11,7 +11,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection, _DAVResource
 from wsgidav.util import etree
 
 from gateway.auth import Principal
-from gateway.storage import Entry
+from gateway.storage import Entry, Storage
 from gateway.upload import Upload
 from webdav.errors import call, translated
 
@@ -53,13 +53,23 @@ def parse_checksums(environ: dict[str, Any]) -> dict[str, str]:
     return checks
 
 
-def usage(provider: LockrProvider, environ: dict[str, Any]) -> tuple[int, int]:
-    """The account's (used, quota), read once per request."""
-    cached: tuple[int, int] | None = environ.get("lockr.usage")
-    if cached is None:
-        cached = call(provider.core.storage.usage, principal_of(environ).account_id)
-        environ["lockr.usage"] = cached
-    return cached
+def usage(environ: dict[str, Any]) -> tuple[int, int]:
+    """The account's (used, quota) as read when the request was authenticated; bytes
+    of writes in progress count as used."""
+    account = principal_of(environ).account
+    return account.used_bytes + account.reserved_bytes, account.quota_bytes
+
+
+def all_children(storage: Storage, folder: Entry) -> list[Entry]:
+    """Every entry of ``folder``, by name, read a page at a time."""
+    entries: list[Entry] = []
+    after: str | None = None
+    while True:
+        page = storage.children_of(folder, after=after, limit=LISTING_PAGE)
+        entries += page
+        if len(page) < LISTING_PAGE:
+            return entries
+        after = page[-1].name
 
 
 class _Entry:
@@ -81,10 +91,10 @@ class _Entry:
         return self.entry.name
 
     def get_used_bytes(self) -> int:
-        return usage(self.provider, self.environ)[0]
+        return usage(self.environ)[0]
 
     def get_available_bytes(self) -> int:
-        used, quota = usage(self.provider, self.environ)
+        used, quota = usage(self.environ)
         return max(0, quota - used)
 
     def set_last_modified(self, dest_path: str, time_stamp: Any, *, dry_run: bool) -> bool:
@@ -177,10 +187,10 @@ class RootCollection(DAVCollection):  # type: ignore[misc]
         return self.lockr.get_resource_inst(self.path.rstrip("/") + "/" + name, self.environ)
 
     def get_used_bytes(self) -> int:
-        return usage(self.lockr, self.environ)[0]
+        return usage(self.environ)[0]
 
     def get_available_bytes(self) -> int:
-        used, quota = usage(self.lockr, self.environ)
+        used, quota = usage(self.environ)
         return max(0, quota - used)
 
     def create_empty_resource(self, name: str) -> Any:
@@ -209,16 +219,7 @@ class FolderResource(_Entry, DAVCollection):  # type: ignore[misc]
         self.inner = inner
 
     def _children(self) -> list[Entry]:
-        storage = self.lockr.core.storage
-        account_id = principal_of(self.environ).account_id
-        entries: list[Entry] = []
-        after: str | None = None
-        while True:
-            page = call(storage.children, account_id, self.inner, after=after, limit=LISTING_PAGE)
-            entries += page
-            if len(page) < LISTING_PAGE:
-                return entries
-            after = page[-1].name
+        return call(all_children, self.lockr.core.storage, self.entry)
 
     def get_member_names(self) -> list[str]:
         return [child.name for child in self._children()]

@@ -42,6 +42,11 @@ class DbLockStorage:
         self._scope.home = f"/{username}"
         self._scope.lock_free = None
 
+    def home_is_lock_free(self) -> bool:
+        """True when no lock is held at or below the caller's home (nor on the root)."""
+        home = self._scope.home
+        return home is not None and self._lock_free(home, include_children=True)
+
     def _lock_free(self, root: str, *, include_children: bool) -> bool:
         scope = self._scope
         home = scope.home

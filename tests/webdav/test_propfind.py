@@ -1,0 +1,168 @@
+"""The fast PROPFIND answers exactly what wsgidav answers, for every request it takes,
+and leaves every other request to wsgidav."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+
+from gateway.core import Core
+from tests.conftest import PASSWORD
+from webdav.app import create_dav_app
+
+RCLONE_LISTING = (
+    '<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
+    "<d:prop><d:displayname/><d:getlastmodified/><d:getcontentlength/><d:resourcetype/>"
+    "<d:getcontenttype/><oc:checksums/><oc:permissions/></d:prop></d:propfind>"
+)
+EVERY_LIVE = (
+    '<D:propfind xmlns:D="DAV:" xmlns:o="http://owncloud.org/ns"><D:prop>'
+    "<D:getetag/><D:creationdate/><D:displayname/><D:getlastmodified/>"
+    "<D:getcontentlength/><D:getcontenttype/><D:resourcetype/><D:quota-used-bytes/>"
+    "<D:quota-available-bytes/><D:lockdiscovery/><D:supportedlock/><D:no-such-thing/>"
+    "<o:checksums/><o:permissions/></D:prop></D:propfind>"
+)
+MISSING_FIRST = '<propfind xmlns="DAV:"><prop><getcontentlength/><displayname/></prop></propfind>'
+DEAD = '<D:propfind xmlns:D="DAV:"><D:prop><x:color xmlns:x="urn:x"/></D:prop></D:propfind>'
+ALLPROP = '<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>'
+ODD = "odd #?% & <ü> 'q'"  # listed, not requested: the test transport sends UTF-8 paths
+
+
+@pytest.fixture
+def clients(core: Core) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    storage, account = core.storage, core.accounts.find("alice").id
+    storage.mkdir(account, "docs")
+    storage.mkdir(account, f"docs/{ODD} folder")
+    storage.mkdir(account, "control")
+    files = {
+        "docs/a.txt": b"hi",
+        "docs/empty": b"",
+        f"docs/{ODD}": b"odd",
+        "docs/x #?% & <y>": b"x",
+        "control/c\x01": b"c",
+    }
+    for name, body in files.items():
+        upload = storage.upload(account, name, max_size=1 << 20, content_type="text/plain")
+        with upload:
+            upload.write(body)
+            upload.commit()
+    made = [
+        httpx.Client(
+            transport=httpx.WSGITransport(app=create_dav_app(core, fast_propfind=fast)),
+            base_url="http://dav.test",
+            auth=("alice", PASSWORD),
+        )
+        for fast in (True, False)
+    ]
+    yield made[0], made[1]
+    for client in made:
+        client.close()
+
+
+def canonical(body: bytes) -> list[object]:
+    """Every response as (href, [(status, [property as nested tuples])]), in order."""
+
+    def element(node: ElementTree.Element) -> object:
+        return (node.tag, (node.text or "").strip(), [element(child) for child in node])
+
+    out: list[object] = []
+    for response in ElementTree.fromstring(body):
+        href = response.findtext("{DAV:}href")
+        groups = [
+            (propstat.findtext("{DAV:}status"), [element(p) for p in propstat.find("{DAV:}prop")])
+            for propstat in response.findall("{DAV:}propstat")
+        ]
+        out.append((href, groups))
+    return out
+
+
+def propfind(client: httpx.Client, path: str, body: str, depth: str) -> httpx.Response:
+    return client.request("PROPFIND", path, content=body.encode(), headers={"Depth": depth})
+
+
+FAST_CASES = [
+    ("/alice/docs/", RCLONE_LISTING, "1"),
+    ("/alice/docs", RCLONE_LISTING, "0"),
+    ("/alice/", EVERY_LIVE, "1"),
+    ("/alice/docs/", EVERY_LIVE, "1"),
+    ("/alice/docs/a.txt", EVERY_LIVE, "0"),
+    ("/alice/docs/empty", RCLONE_LISTING, "1"),
+    ("/alice/docs/", MISSING_FIRST, "1"),
+    ("/alice/docs/x%20%23%3F%25%20%26%20%3Cy%3E", EVERY_LIVE, "0"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "depth"), FAST_CASES)
+def test_fast_answer_equals_wsgidavs(
+    clients: tuple[httpx.Client, httpx.Client], path: str, body: str, depth: str
+) -> None:
+    fast, slow = clients
+    ours, theirs = propfind(fast, path, body, depth), propfind(slow, path, body, depth)
+    assert ours.status_code == theirs.status_code == 207
+    assert b'xmlns:d="DAV:"' in ours.content  # answered by the fast path
+    assert ours.headers["content-type"] == theirs.headers["content-type"]
+    assert "date" in ours.headers
+    assert canonical(ours.content) == canonical(theirs.content)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "depth", "headers"),
+    [
+        ("/alice/docs/", ALLPROP, "1", {}),  # allprop includes dead properties
+        ("/alice/docs/", DEAD, "1", {}),  # other namespaces may be dead properties
+        ("/alice/docs/", RCLONE_LISTING, "infinity", {}),
+        ("/alice/docs/", "", "1", {}),  # an empty body means allprop
+        ("/alice/docs/a.txt", RCLONE_LISTING, "0", {"If-None-Match": "*"}),
+        ("/", RCLONE_LISTING, "1", {}),  # the root belongs to wsgidav
+        ("/bob/", RCLONE_LISTING, "1", {}),  # so do other accounts (404)
+        ("/alice/nothing", RCLONE_LISTING, "0", {}),  # and missing paths (404)
+    ],
+)
+def test_other_requests_are_left_to_wsgidav(
+    clients: tuple[httpx.Client, httpx.Client],
+    path: str,
+    body: str,
+    depth: str,
+    headers: dict[str, str],
+) -> None:
+    fast, slow = clients
+    request = {"content": body.encode(), "headers": {"Depth": depth, **headers}}
+    ours = fast.request("PROPFIND", path, **request)  # type: ignore[arg-type]
+    theirs = slow.request("PROPFIND", path, **request)  # type: ignore[arg-type]
+    assert ours.status_code == theirs.status_code
+    assert b'xmlns:d="DAV:"' not in ours.content
+    if ours.status_code == 207:
+        assert canonical(ours.content) == canonical(theirs.content)
+
+
+def test_names_xml_cannot_carry_go_to_wsgidav(
+    clients: tuple[httpx.Client, httpx.Client],
+) -> None:
+    fast, _ = clients
+    answer = propfind(fast, "/alice/control/", RCLONE_LISTING, "1")
+    assert answer.status_code == 207 and b'xmlns:d="DAV:"' not in answer.content
+
+
+def test_a_held_lock_sends_listings_to_wsgidav(
+    clients: tuple[httpx.Client, httpx.Client],
+) -> None:
+    fast, slow = clients
+    lock = fast.request(
+        "LOCK",
+        "/alice/docs/a.txt",
+        content=(
+            b'<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
+            b"<D:locktype><D:write/></D:locktype><D:owner>me</D:owner></D:lockinfo>"
+        ),
+        headers={"Timeout": "Second-60"},
+    )
+    assert lock.status_code == 200
+    ours = propfind(fast, "/alice/docs/a.txt", EVERY_LIVE, "0")
+    assert b'xmlns:d="DAV:"' not in ours.content and b"activelock" in ours.content
+    assert canonical(ours.content) == canonical(
+        propfind(slow, "/alice/docs/a.txt", EVERY_LIVE, "0").content
+    )

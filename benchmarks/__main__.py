@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks import engine, rest, webdav
+from benchmarks import davfloor, engine, rest, webdav
 
 
 def main() -> None:
     engine.main()
     rest.main()
     webdav.main()
+    davfloor.main()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.webdav.conftest import DavUser
 GROUPS = ["basic", "copymove", "props", "locks", "http"]
 
 
-def test_litmus_passes_every_group(dav_user: DavUser) -> None:
+def test_litmus_passes_every_group(dav_user: DavUser, tmp_path: Path) -> None:
     litmus = shutil.which("litmus")
     if litmus is None:
         pytest.fail("litmus is not installed: run scripts/test-deps (make test does)")
@@ -26,6 +27,7 @@ def test_litmus_passes_every_group(dav_user: DavUser) -> None:
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,  # litmus writes debug.log and child.log where it runs
         env={**os.environ, "TESTS": " ".join(GROUPS)},
     )
     summaries = dict(

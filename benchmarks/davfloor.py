@@ -10,18 +10,14 @@ How far the minimal app stays behind rclone is what the Python stack itself cost
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from benchmarks.servers import free_port, start_lockr, start_rclone_webdav
+from benchmarks.servers import Server, free_port, start_lockr, start_rclone_webdav
 from benchmarks.webdav import bench_account, make_small_tree, rclone_sync
 
 _PROP = "<d:propstat><d:prop>{}</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>"
@@ -84,16 +80,16 @@ def main() -> None:
         results: dict[str, float] = {}
 
         port = free_port()
-        minimal = subprocess.Popen([sys.executable, "-m", "benchmarks.davfloor", str(port)])
+        url = f"http://127.0.0.1:{port}"
+        minimal = Server(
+            [sys.executable, "-m", "benchmarks.davfloor", str(port)], url, "/", dict(os.environ)
+        )
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait(url)
             results["minimal WSGI app on cheroot"] = rclone_sync(
                 source, f":webdav,url='{url}',vendor=owncloud:x", pacer_zero=True
             )
         finally:
-            minimal.terminate()
-            minimal.wait(30)
+            minimal.stop()
 
         peer = start_rclone_webdav(work / "rclone")
         try:
@@ -115,17 +111,6 @@ def main() -> None:
     print(f"{'server':32} {'seconds':>8} {'vs rclone serve webdav':>24}")
     for name, seconds in results.items():
         print(f"{name:32} {seconds:8.2f} {seconds / peer_seconds:23.2f}x")
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.request("PROPFIND", url + "/", headers={"Depth": "0"}, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError("the minimal app did not start")
 
 
 if __name__ == "__main__":

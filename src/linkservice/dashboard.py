@@ -21,10 +21,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.auth import Principal
-from gateway.errors import BadRequest, LockrError, NotFound, RateLimited, Unauthorized
+from gateway.errors import BadRequest, LockrError, NotFound, RateLimited, TooLarge, Unauthorized
 from gateway.timefmt import iso
 from linkservice.http import address_of
-from linkservice.pages import read_form, render
+from linkservice.pages import form_too_large, read_form, render
 from linkservice.service import LinkService
 from linkservice.validation import parse_link_request
 
@@ -89,7 +89,10 @@ class Dashboard:
         if session is None:
             return RedirectResponse("/dashboard/login", status_code=303)
         principal, token = session
-        form = await read_form(request)
+        try:
+            form = await read_form(request)
+        except TooLarge:
+            return form_too_large()
         if not hmac.compare_digest(form.get("csrf", ""), self._csrf(token)):
             return _plain_page("The form has expired: reload the page and try again.", 403)
         return principal, token, form
@@ -105,7 +108,10 @@ class Dashboard:
     async def login(self, request: Request) -> Response:
         if self._cross_site(request):
             return render("missing.html", 403)
-        form = await read_form(request)
+        try:
+            form = await read_form(request)
+        except TooLarge:
+            return form_too_large()
         identifier = form.get("identifier", "").strip()
         try:
             account = await run_in_threadpool(

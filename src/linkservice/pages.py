@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.errors import Forbidden, Gone, LockrError, NotFound, RateLimited
+from gateway.errors import Forbidden, Gone, NotFound, RateLimited, TooLarge
 from gateway.timefmt import iso
 from linkservice.http import address_of
 from linkservice.links import LinkInfo, WrongPassword
@@ -58,10 +58,15 @@ async def read_form(request: Request) -> dict[str, str]:
     async for part in request.stream():
         size += len(part)
         if size > MAX_FORM:
-            raise LockrError("the form is too large")
+            raise TooLarge(f"a form is at most {MAX_FORM} bytes")
         parts.append(part)
     fields = parse_qs(b"".join(parts).decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
+
+
+def form_too_large() -> Response:
+    """The page answering a form over :data:`MAX_FORM` bytes."""
+    return HTMLResponse("The form is too large.", status_code=413, headers=PAGE_HEADERS)
 
 
 class RecipientPages:
@@ -97,8 +102,8 @@ class RecipientPages:
             return render("missing.html", 404)
         try:
             form = await read_form(request)
-        except LockrError:
-            return HTMLResponse("The form is too large.", status_code=413, headers=PAGE_HEADERS)
+        except TooLarge:
+            return form_too_large()
         links = self.service.links
         address = address_of(request, self.service.core)
         try:

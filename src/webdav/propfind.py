@@ -137,18 +137,15 @@ class _Renderer:
         self.props = [(_property(name, self), _empty(name)) for name in names]
 
     def response(self, path: str, entry: Entry) -> str:
-        found: list[str] = []
-        missing: list[str] = []
-        for value_of, empty in self.props:
-            value = value_of(entry)
-            if value is None:
-                missing.append(empty)
-            else:
-                found.append(value)
+        values = [value_of(entry) for value_of, _ in self.props]
+        found = [value for value in values if value is not None]
+        missing = [
+            empty for (_, empty), value in zip(self.props, values, strict=True) if value is None
+        ]
         href = quote(path + "/" if entry.is_dir else path, safe=HREF_SAFE)
         out = [f"<d:response><d:href>{escape(href)}</d:href>"]
         groups = [(found, "200 OK"), (missing, "404 Not Found")]
-        if self.props and self.props[0][0](entry) is None:
+        if values and values[0] is None:
             groups.reverse()  # wsgidav orders the groups by their first property
         for props, status in groups:
             if props:

@@ -105,3 +105,13 @@ def test_settings_and_sign_out(links_server: LinkServer) -> None:
     out = client.post("/dashboard/logout", data={"csrf": token})
     assert out.status_code == 303
     assert client.get("/dashboard").status_code == 303  # the session token was revoked
+
+
+def test_a_form_too_large_is_413_on_every_form(links_server: LinkServer) -> None:
+    huge = {"identifier": "x", "password": "p" * 20_000}
+    with httpx.Client(base_url=links_server.url) as anonymous:
+        assert anonymous.post("/dashboard/login", data=huge).status_code == 413
+        assert anonymous.post("/some-slug", data=huge).status_code == 413
+    client = signed_in(links_server)
+    refused = client.post("/dashboard/links", data={"csrf": csrf(client), "memo": "m" * 20_000})
+    assert refused.status_code == 413 and "too large" in refused.text

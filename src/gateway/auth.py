@@ -181,12 +181,13 @@ class Authenticator:
 
 
 def client_address(peer: str, forwarded_for: str | None, *, trust_proxy: bool) -> str:
-    """The client's address: the connection's peer, or with ``trust_proxy`` the first
-    X-Forwarded-For hop (a proxy in front of lockr sets it)."""
+    """The client's address: the connection's peer, or with ``trust_proxy`` the last
+    X-Forwarded-For hop, the one the proxy in front of lockr appended (earlier hops
+    come from the client and may say anything)."""
     if trust_proxy and forwarded_for:
-        first = forwarded_for.split(",")[0].strip()
-        if first:
-            return first
+        last = forwarded_for.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
     return peer
 
 

@@ -182,7 +182,9 @@ SETTINGS: dict[str, Setting] = {
         parse_positive_int, 50, "Failed logins per client address per window before 429."
     ),
     "trust_proxy_headers": Setting(
-        parse_bool, False, "Take the client address from X-Forwarded-For (behind a proxy)."
+        parse_bool,
+        False,
+        "Take the client address from the last X-Forwarded-For hop (behind a proxy).",
     ),
     "links_monthly_quota": Setting(
         parse_positive_int, 1000, "Links an account may create with its API key per month."

@@ -106,6 +106,8 @@ def serve(config: Config) -> int:
                 log_config=None,
                 lifespan="off",
                 server_header=False,
+                # The fronts read X-Forwarded-For themselves, only when configured to.
+                proxy_headers=False,
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
             ),
             core,

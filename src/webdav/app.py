@@ -17,6 +17,7 @@ from wsgidav.error_printer import ErrorPrinter
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
+from gateway.auth import client_address
 from gateway.core import Core
 from gateway.errors import RateLimited, Unauthorized
 from webdav.provider import LockrProvider
@@ -55,9 +56,12 @@ class Authenticate:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         try:
-            principal = self.core.auth.resolve(
-                environ.get("HTTP_AUTHORIZATION"), address=environ.get("REMOTE_ADDR", "")
+            address = client_address(
+                environ.get("REMOTE_ADDR", ""),
+                environ.get("HTTP_X_FORWARDED_FOR"),
+                trust_proxy=self.core.config.trust_proxy_headers,
             )
+            principal = self.core.auth.resolve(environ.get("HTTP_AUTHORIZATION"), address=address)
         except Unauthorized as error:
             return _plain(start_response, "401 Unauthorized", error.message + "\n", [CHALLENGE])
         except RateLimited as error:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from gateway.auth import client_address
 from gateway.core import Core
 from gateway.errors import RateLimited, Unauthorized
 from tests.conftest import PASSWORD
@@ -128,3 +129,11 @@ def test_basic_failures_are_throttled(make_core: object) -> None:
     with pytest.raises(RateLimited) as caught:
         core.auth.resolve(basic("alice", PASSWORD), address="10.9.8.7")
     assert caught.value.retry_after is not None and caught.value.retry_after > 0
+
+
+def test_client_address_trusts_only_the_hop_the_proxy_appended() -> None:
+    assert client_address("127.0.0.1", "6.6.6.6, 192.0.2.7", trust_proxy=True) == "192.0.2.7"
+    assert client_address("127.0.0.1", "192.0.2.7", trust_proxy=True) == "192.0.2.7"
+    assert client_address("127.0.0.1", "6.6.6.6", trust_proxy=False) == "127.0.0.1"
+    assert client_address("127.0.0.1", " , ", trust_proxy=True) == "127.0.0.1"
+    assert client_address("127.0.0.1", None, trust_proxy=True) == "127.0.0.1"

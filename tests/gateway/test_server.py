@@ -152,19 +152,32 @@ def test_sigterm_with_an_abandoned_upload_leaves_nothing(tmp_path: Path) -> None
         restarted.stop()
 
 
-def test_burst_limit_answers_429(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trust_proxy", ["false", "true"])
+def test_burst_limit_answers_429(tmp_path: Path, trust_proxy: str) -> None:
+    """Per address, whatever X-Forwarded-For claims: ignored unless lockr is told it
+    sits behind a proxy, and then only the hop that proxy appended counts."""
     server = LockrProcess(
         tmp_path / "data",
-        env={"LOCKR_RATE_LIMIT_PER_ADDRESS": "5", "LOCKR_RATE_LIMIT_WINDOW": "60"},
+        env={
+            "LOCKR_RATE_LIMIT_PER_ADDRESS": "5",
+            "LOCKR_RATE_LIMIT_WINDOW": "60",
+            "LOCKR_TRUST_PROXY_HEADERS": trust_proxy,
+        },
     ).start()
     try:
         codes = [
-            httpx.get(server.url + "/api/v1/download/local_aaaaaaaaaaaaaaaaaaaa").status_code
-            for _ in range(7)
+            httpx.get(
+                server.url + "/api/v1/download/local_aaaaaaaaaaaaaaaaaaaa",
+                headers={"X-Forwarded-For": f"10.9.9.{attempt}, 192.0.2.7"},
+            ).status_code
+            for attempt in range(7)
         ]
         assert codes[:5] == [404] * 5
         assert codes[5] == 429
-        limited = httpx.get(server.url + "/api/v1/download/local_aaaaaaaaaaaaaaaaaaaa")
+        limited = httpx.get(
+            server.url + "/api/v1/download/local_aaaaaaaaaaaaaaaaaaaa",
+            headers={"X-Forwarded-For": "10.9.9.99, 192.0.2.7"},
+        )
         assert 0 < int(limited.headers["retry-after"]) <= 60
     finally:
         server.stop()

@@ -168,12 +168,19 @@ class DavProperties:
                 )
             )
 
-    def copy(self, src: str, dst: str) -> None:
+    def copy(self, src: str, dst: str, *, with_children: bool = False) -> None:
+        """Properties of ``src`` (and with ``with_children`` of everything below it)
+        onto the same names under ``dst``, replacing what ``dst`` itself had."""
+        src_prefix, dst_prefix = src.rstrip("/") + "/", dst.rstrip("/") + "/"
+        chosen = DavProperty.url == src
+        if with_children:
+            chosen = chosen | DavProperty.url.startswith(src_prefix, autoescape=True)
         with self.db.write() as session:
-            rows = session.scalars(select(DavProperty).where(DavProperty.url == src)).all()
+            rows = session.scalars(select(DavProperty).where(chosen)).all()
             session.execute(delete(DavProperty).where(DavProperty.url == dst))
             for row in rows:
-                session.add(DavProperty(url=dst, name=row.name, value=row.value))
+                url = dst if row.url == src else dst_prefix + row.url[len(src_prefix) :]
+                session.add(DavProperty(url=url, name=row.name, value=row.value))
 
     def move(self, src: str, dst: str, *, with_children: bool) -> None:
         src_prefix, dst_prefix = src.rstrip("/") + "/", dst.rstrip("/") + "/"

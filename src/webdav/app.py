@@ -179,7 +179,9 @@ def create_dav_app(core: Core, *, fast_propfind: bool = True) -> WSGIApp:
             "hotfixes": {"re_encode_path_info": True, "unquote_path_info": False},
         }
     )
-    return AccessLog(Authenticate(OwnCloudHeaders(dav), core, locks))
+    app = AccessLog(Authenticate(OwnCloudHeaders(dav), core, locks))
+    # wsgidav finds its mount in SCRIPT_NAME: the dispatcher moves it there.
+    return wsgi.PathInfoDispatcher({mount: app}) if mount else app  # type: ignore[no-untyped-call]
 
 
 class DavServer:

@@ -4,6 +4,7 @@ names with ``?`` or ``#``; this one parses first, then decodes the path."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -50,7 +51,15 @@ def destination_path(provider: LockrProvider, environ: dict[str, Any]) -> str:
     return util.normalize_path(path) if path else "/"
 
 
-def handle_copy_move(provider: LockrProvider, environ: dict[str, Any], start_response: Any) -> Any:
+def handle_copy_move(
+    provider: LockrProvider,
+    environ: dict[str, Any],
+    start_response: Any,
+    evaluate_if_headers: Callable[[Any, dict[str, Any]], None],
+) -> Any:
+    """COPY or MOVE. ``evaluate_if_headers(resource, environ)`` is wsgidav's check of
+    If, If-Match and the other conditional headers (412 when one fails), applied to
+    the source and the destination as wsgidav's own handler does."""
     is_move = environ["REQUEST_METHOD"] == "MOVE"
     source_path = environ["PATH_INFO"]
     source = provider.get_resource_inst(source_path, environ)
@@ -75,6 +84,8 @@ def handle_copy_move(provider: LockrProvider, environ: dict[str, Any], start_res
     if lock_manager is not None:
         _check_locks(provider, environ, source, target_path, is_move)
     target = provider.get_resource_inst(target_path, environ)
+    evaluate_if_headers(source, environ)
+    evaluate_if_headers(target, environ)
     existed = target is not None
     if existed and overwrite == "F":
         raise DAVError(HTTP_PRECONDITION_FAILED, context_info="destination exists")
@@ -83,9 +94,6 @@ def handle_copy_move(provider: LockrProvider, environ: dict[str, Any], start_res
     mtime = parse_mtime(environ)
     try:
         with translated():
-            if target is not None:
-                target.remove_all_properties(recursive=True)
-                target.remove_all_locks(recursive=True)
             if is_move:
                 storage.move(account_id, src, dst, overwrite=True, mtime=mtime)
             elif source.is_collection and depth == "0":
@@ -96,6 +104,10 @@ def handle_copy_move(provider: LockrProvider, environ: dict[str, Any], start_res
         if error.value == 404:
             raise DAVError(HTTP_CONFLICT, context_info="destination folder missing") from None
         raise
+    # Only once the engine has replaced the destination: its properties and locks go.
+    if target is not None:
+        target.remove_all_properties(recursive=True)
+        target.remove_all_locks(recursive=True)
     if is_move:
         source.remove_all_locks(recursive=True)
         if provider.prop_manager is not None:
@@ -107,7 +119,10 @@ def handle_copy_move(provider: LockrProvider, environ: dict[str, Any], start_res
             )
     elif provider.prop_manager is not None:
         provider.prop_manager.copy_properties(
-            source.get_ref_url(), _ref_url(provider, target_path), environ
+            source.get_ref_url(),
+            _ref_url(provider, target_path),
+            environ,
+            with_children=source.is_collection and depth == "infinity",
         )
     return util.send_status_response(environ, start_response, 204 if existed else 201)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVProvider, _DAVResource
 
 from gateway.core import Core
@@ -55,8 +56,12 @@ class LockrProvider(DAVProvider):  # type: ignore[misc]
         self, environ: dict[str, Any], start_response: Any, default_handler: Any
     ) -> Any:
         method = environ["REQUEST_METHOD"]
+        if method == "DELETE" and not environ["PATH_INFO"].strip("/"):
+            raise DAVError(HTTP_FORBIDDEN, context_info="the root cannot be deleted")
         if method in ("COPY", "MOVE"):
-            return handle_copy_move(self, environ, start_response)
+            # default_handler is wsgidav's do_COPY/do_MOVE, bound to its request server.
+            evaluate = default_handler.__self__._evaluate_if_headers
+            return handle_copy_move(self, environ, start_response, evaluate)
         if method == "PROPFIND" and self.fast_propfind is not None:
             answered = self.fast_propfind(environ, start_response)
             if answered is not None:

@@ -150,8 +150,10 @@ class DbPropertyManager:
     def remove_properties(self, norm_url: str, environ: Any = None) -> None:
         self.properties.remove_tree(norm_url)
 
-    def copy_properties(self, src_url: str, dest_url: str, environ: Any = None) -> None:
-        self.properties.copy(src_url, dest_url)
+    def copy_properties(
+        self, src_url: str, dest_url: str, environ: Any = None, *, with_children: bool = False
+    ) -> None:
+        self.properties.copy(src_url, dest_url, with_children=with_children)
 
     def move_properties(
         self, src_url: str, dest_url: str, with_children: bool, environ: Any = None

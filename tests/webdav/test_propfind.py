@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.core import Core
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, CoreFactory
 from webdav.app import create_dav_app
 
 RCLONE_LISTING = (
@@ -166,3 +166,22 @@ def test_a_held_lock_sends_listings_to_wsgidav(
     assert canonical(ours.content) == canonical(
         propfind(slow, "/alice/docs/a.txt", EVERY_LIVE, "0").content
     )
+
+
+def test_a_mounted_front_answers_under_its_mount(make_core: CoreFactory) -> None:
+    core = make_core(dav_mount="/dav/")
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    core.storage.mkdir(core.accounts.find("alice").id, "docs")
+    answers = []
+    for fast in (True, False):
+        with httpx.Client(
+            transport=httpx.WSGITransport(app=create_dav_app(core, fast_propfind=fast)),
+            base_url="http://dav.test",
+            auth=("alice", PASSWORD),
+        ) as client:
+            assert propfind(client, "/alice/", RCLONE_LISTING, "1").status_code == 404
+            answer = propfind(client, "/dav/alice/", RCLONE_LISTING, "1")
+            assert answer.status_code == 207
+            answers.append(canonical(answer.content))
+    assert answers[0] == answers[1]
+    assert [href for href, _ in answers[0]] == ["/dav/alice/", "/dav/alice/docs/"]

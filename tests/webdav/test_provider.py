@@ -52,6 +52,8 @@ def test_root_lists_only_the_callers_home(dav_user: DavUser, server: object) -> 
         dav_user.request("PROPFIND", f"/{other.name}/", headers={"Depth": "0"}).status_code == 404
     )
     assert dav_user.request("PUT", f"/{other.name}/x", content=b"x").status_code in (404, 409)
+    assert dav_user.request("DELETE", "/").status_code == 403
+    assert hrefs(propfind(dav_user, "/")) == ["/", f"/{dav_user.name}/"]
 
 
 def test_put_with_mtime_and_checksums_then_propfind(dav_user: DavUser) -> None:
@@ -161,6 +163,58 @@ def test_copy_and_move_with_question_marks(dav_user: DavUser) -> None:
         "MOVE", f"{home}/moved%3F.txt", headers={"Destination": f"{dav_user.dav}{home}/nowhere/x"}
     )
     assert no_parent.status_code == 409
+
+
+def set_color(user: DavUser, path: str, color: str) -> None:
+    body = (
+        '<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:x"><D:set><D:prop>'
+        f"<x:color>{color}</x:color></D:prop></D:set></D:propertyupdate>"
+    )
+    assert user.request("PROPPATCH", path, content=body).status_code == 207
+
+
+def color_of(user: DavUser, path: str) -> str | None:
+    body = '<D:propfind xmlns:D="DAV:"><D:prop><x:color xmlns:x="urn:x"/></D:prop></D:propfind>'
+    tree = ET.fromstring(
+        user.request("PROPFIND", path, headers={"Depth": "0"}, content=body).content
+    )
+    found = tree.find(".//{urn:x}color")
+    return found.text if found is not None else None
+
+
+def test_copy_and_move_honour_conditional_headers(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    dav_user.request("PUT", f"{home}/cond.txt", content=b"payload")
+    destination = {"Destination": f"{dav_user.dav}{home}/cond-copy.txt"}
+    for method in ("COPY", "MOVE"):
+        for condition in (
+            {"If-Match": '"not-the-etag"'},
+            {"If-None-Match": "*"},
+            {"If": "(<opaquelocktoken:not-held>)"},
+        ):
+            refused = dav_user.request(
+                method, f"{home}/cond.txt", headers={**destination, **condition}
+            )
+            assert refused.status_code == 412, (method, condition)
+    assert dav_user.request("GET", f"{home}/cond-copy.txt").status_code == 404
+    etag = dav_user.request("HEAD", f"{home}/cond.txt").headers["etag"]
+    copied = dav_user.request("COPY", f"{home}/cond.txt", headers={**destination, "If-Match": etag})
+    assert copied.status_code == 201
+
+
+def test_folder_copy_keeps_dead_properties_below_it(dav_user: DavUser) -> None:
+    home = f"/{dav_user.name}"
+    dav_user.request("MKCOL", f"{home}/painted")
+    dav_user.request("PUT", f"{home}/painted/inner.txt", content=b"x")
+    set_color(dav_user, f"{home}/painted/", "red")
+    set_color(dav_user, f"{home}/painted/inner.txt", "blue")
+    copied = dav_user.request(
+        "COPY", f"{home}/painted/", headers={"Destination": f"{dav_user.dav}{home}/copied/"}
+    )
+    assert copied.status_code == 201
+    assert color_of(dav_user, f"{home}/copied/") == "red"
+    assert color_of(dav_user, f"{home}/copied/inner.txt") == "blue"
+    assert color_of(dav_user, f"{home}/painted/inner.txt") == "blue"
 
 
 def test_proppatch_lastmodified(dav_user: DavUser) -> None:

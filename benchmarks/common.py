@@ -86,3 +86,10 @@ def table(title: str, rows: list[tuple[str, dict[str, float], str]]) -> None:
             f"{name:<34}{result['seconds']:>9.2f}{result['mib_s']:>9.0f}"
             f"{result['rss']:>14.1f}{result['rss_growth']:>8.1f}  {ratio}"
         )
+
+
+def curl(*args: str) -> float:
+    """Seconds one ``curl`` transfer takes (the body goes to /dev/null)."""
+    started = time.perf_counter()
+    subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *args], check=True)
+    return time.perf_counter() - started

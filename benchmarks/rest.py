@@ -17,14 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import MiB, bench_size, make_source, run_case, table
+from benchmarks.common import MiB, bench_size, curl, make_source, run_case, table
 from benchmarks.servers import rss_mib, start_lockr, start_rclone_webdav
-
-
-def _curl(*args: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *args], check=True)
-    return time.perf_counter() - started
 
 
 def _result(seconds: float, size: int, pid: int, before: float) -> dict[str, float]:
@@ -56,7 +50,7 @@ def main() -> None:
             )
             auth = f"Authorization: Bearer {signup.json()['token']}"
             before = rss_mib(lockr.pid)
-            seconds = _curl(
+            seconds = curl(
                 "-T",
                 str(source),
                 "-X",
@@ -71,14 +65,14 @@ def main() -> None:
             files = httpx.get(
                 lockr.url + "/api/v1/files", headers={"Authorization": auth.split(": ", 1)[1]}
             ).json()["files"]
-            seconds = _curl(files[0]["downloadUrl"])
+            seconds = curl(files[0]["downloadUrl"])
             get = _result(seconds, size, lockr.pid, before)
             session = httpx.post(
                 lockr.url + "/api/v1/upload/session",
                 json={"name": "session.bin", "size": size},
                 headers={"Authorization": auth.split(": ", 1)[1]},
             ).json()
-            seconds = _curl("-T", str(source), session["uploadUrl"])
+            seconds = curl("-T", str(source), session["uploadUrl"])
             session_put = _result(seconds, size, lockr.pid, before)
             streamed = 2 * size
             started = time.perf_counter()
@@ -95,9 +89,9 @@ def main() -> None:
         rclone = start_rclone_webdav(work / "rclone")
         try:
             before = rss_mib(rclone.pid)
-            seconds = _curl("-T", str(source), rclone.url + "/big.bin")
+            seconds = curl("-T", str(source), rclone.url + "/big.bin")
             rclone_put = _result(seconds, size, rclone.pid, before)
-            seconds = _curl(rclone.url + "/big.bin")
+            seconds = curl(rclone.url + "/big.bin")
             rclone_get = _result(seconds, size, rclone.pid, before)
         finally:
             rclone.stop()

@@ -14,11 +14,12 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from benchmarks.common import MiB, bench_size, make_source, table
+from benchmarks.common import MiB, bench_size, curl, make_source, table
 from benchmarks.servers import (
     Server,
     rclone_binary,
@@ -76,17 +77,11 @@ def rclone_sync(source: Path, remote: str, *, pacer_zero: bool) -> float:
     return time.perf_counter() - started
 
 
-def curl(*args: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *args], check=True)
-    return time.perf_counter() - started
-
-
 def measure(
-    remote_for: callable,
+    remote_for: Callable[[str], str],
     put_url: str,
     auth: list[str],
-    source: Path,  # type: ignore[valid-type]
+    source: Path,
     big: Path,
     pid: int,
 ) -> dict[str, dict[str, float]]:

@@ -42,9 +42,9 @@ def size_text(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "kB", "MB", "GB", "TB"):
         if value < 1000 or unit == "TB":
-            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+            break
         value /= 1000
-    return f"{size} bytes"
+    return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 async def download_page(request: Request) -> Response:

@@ -173,12 +173,6 @@ class Authenticator:
         self.throttle.succeeded(identifier)
         return account
 
-    def forget(self, account_id: int) -> None:
-        """Drop remembered Basic credentials of an account (after a password change)."""
-        with self._lock:
-            for key in [k for k, v in self._cache.items() if v[0] == account_id]:
-                del self._cache[key]
-
 
 def client_address(peer: str, forwarded_for: str | None, *, trust_proxy: bool) -> str:
     """The client's address: the connection's peer, or with ``trust_proxy`` the last

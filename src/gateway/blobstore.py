@@ -56,9 +56,6 @@ class BlobStore(Protocol):
         """Yield the blob's bytes from ``offset`` (``length`` of them, or to the end) in
         blocks of at most 1 MiB. Raises :class:`NotFound` for a missing key."""
 
-    def size(self, key: str) -> int:
-        """The committed blob's size. Raises :class:`NotFound` for a missing key."""
-
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None:
@@ -109,12 +106,6 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise NotFound("no such blob") from None
         return _read_blocks(handle, offset, length)
-
-    def size(self, key: str) -> int:
-        try:
-            return self._path(key).stat().st_size
-        except FileNotFoundError:
-            raise NotFound("no such blob") from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
-from email.utils import formatdate
 
 
 def iso(seconds: float) -> str:
@@ -12,6 +12,16 @@ def iso(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(seconds: float) -> str:
-    """RFC 1123 in GMT, whole seconds, as HTTP and WebDAV want."""
-    return formatdate(int(seconds) if seconds >= 0 else seconds, usegmt=True)
+    """RFC 1123 in GMT, whole seconds, as HTTP and WebDAV want (what
+    ``email.utils.formatdate(usegmt=True)`` writes, a few times faster: a WebDAV
+    listing writes one per entry)."""
+    t = time.gmtime(seconds)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )

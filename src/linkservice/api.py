@@ -8,8 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from api.errors import error_response
+from api.requests import json_body
 from gateway.errors import BadRequest, QuotaExceeded
-from linkservice.http import api_key_caller, read_json, signed_in_owner
+from linkservice.http import api_key_caller, signed_in_owner
 from linkservice.service import LinkService, key_json
 from linkservice.validation import parse_link_request
 
@@ -83,7 +85,7 @@ class LinkApi:
         """POST /api/v1/links -> 201 with the link (never its password or secret)."""
         account, key = await api_key_caller(request, self.core)
         await run_in_threadpool(self.service.admit, key)
-        body = await read_json(request)
+        body = await json_body(request)
         link_request = parse_link_request(body, now=self.core.clock())
         quota = self.service.monthly_quota(account.id)
         try:
@@ -91,11 +93,8 @@ class LinkApi:
                 self.service.links.create, account.id, link_request, source="api", quota=quota
             )
         except QuotaExceeded as error:
-            return JSONResponse(
-                {"error": {"code": error.code, "message": error.message}},
-                status_code=403,
-                headers=self.service.quota_headers(quota, quota.limit),
-            )
+            headers = self.service.quota_headers(quota, quota.limit)
+            return error_response(error.status, error.code, error.message, headers=headers)
         return JSONResponse(
             self.service.link_json(info),
             status_code=201,

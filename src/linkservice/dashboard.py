@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from api.requests import client_address
 from gateway.auth import Principal
 from gateway.errors import BadRequest, LockrError, NotFound, RateLimited, TooLarge, Unauthorized
 from gateway.timefmt import iso
-from linkservice.http import address_of
 from linkservice.pages import form_too_large, read_form, render
 from linkservice.service import LinkService
 from linkservice.validation import parse_link_request
@@ -118,7 +118,7 @@ class Dashboard:
                 self.core.auth.check_password,
                 identifier,
                 form.get("password", ""),
-                address=address_of(request, self.core),
+                address=client_address(request),
             )
         except (Unauthorized, RateLimited) as error:
             status = 429 if isinstance(error, RateLimited) else 401

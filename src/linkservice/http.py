@@ -1,48 +1,19 @@
-"""What the link routes read from a request: the client address, a bounded JSON body,
-the signed-in owner and the API key."""
+"""What the link routes read from a request beyond the API's own helpers
+(:mod:`api.requests`): the signed-in owner and the API key."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from api.requests import client_address
 from gateway.accounts import AccountInfo
 from gateway.apikeys import ApiKeyInfo, looks_like_key
-from gateway.auth import Principal, client_address
+from gateway.auth import Principal
 from gateway.core import Core
-from gateway.errors import BadRequest, Forbidden, TooLarge, Unauthorized
+from gateway.errors import BadRequest, Forbidden, Unauthorized
 
-MAX_JSON = 64 * 1024
 KEY_PARAMETERS = ("api_key", "apikey", "key", "token", "access_token", "apiKey")
-
-
-def address_of(request: Request, core: Core) -> str:
-    return client_address(
-        request.client.host if request.client else "",
-        request.headers.get("x-forwarded-for"),
-        trust_proxy=core.config.trust_proxy_headers,
-    )
-
-
-async def read_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, at most 64 KiB, or a 400/413 that says what is wrong."""
-    size = 0
-    parts: list[bytes] = []
-    async for part in request.stream():
-        size += len(part)
-        if size > MAX_JSON:
-            raise TooLarge(f"the JSON body is at most {MAX_JSON} bytes")
-        parts.append(part)
-    try:
-        body = json.loads(b"".join(parts) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
 
 
 async def signed_in_owner(request: Request, core: Core) -> Principal:
@@ -55,7 +26,7 @@ async def signed_in_owner(request: Request, core: Core) -> Principal:
             "an API key cannot manage API keys: sign in with your login token or password"
         )
     principal = await run_in_threadpool(
-        core.auth.resolve, header or None, address=address_of(request, core)
+        core.auth.resolve, header or None, address=client_address(request)
     )
     if principal is None or principal.is_guest:
         raise Unauthorized("sign in: send Authorization: Bearer <login token> or Basic credentials")

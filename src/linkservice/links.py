@@ -251,8 +251,8 @@ class Links:
             ).one_or_none()
         if row is None:
             raise NotFound("there is no link here")
-        info = _to_info(row[:10])
-        password_hash, sealed = row[10], Sealed(row[11], row[12], row[13])
+        *columns, password_hash, salt, nonce, ciphertext = row
+        info, sealed = _to_info(columns), Sealed(salt, nonce, ciphertext)
         limits = self._guess_limits(info.id, address)
         now = self.clock()
         for limit in limits:

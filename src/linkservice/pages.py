@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from api.requests import client_address
 from gateway.errors import Forbidden, Gone, NotFound, RateLimited, TooLarge
 from gateway.timefmt import iso
-from linkservice.http import address_of
 from linkservice.links import LinkInfo, WrongPassword
 from linkservice.service import LinkService
 from linkservice.validation import SLUG
@@ -105,7 +105,7 @@ class RecipientPages:
         except TooLarge:
             return form_too_large()
         links = self.service.links
-        address = address_of(request, self.service.core)
+        address = client_address(request)
         try:
             link, revealed = await run_in_threadpool(
                 links.unlock, slug, form.get("password", ""), address=address

@@ -98,8 +98,8 @@ def parse_link_request(body: Mapping[str, Any], *, now: float) -> LinkRequest:
         if name not in COMMON_FIELDS and name not in own:
             raise BadRequest(f"{name} is not a known field")
     secret = _target_url(body) if kind == "url" else _secret_memo(body)
-    password = _string(body, "password", required=True, low=MIN_PASSWORD, high=MAX_PASSWORD)
-    memo = (_string(body, "memo", required=True, low=1, high=MAX_MEMO) or "").strip()
+    password = _string(body, "password", low=MIN_PASSWORD, high=MAX_PASSWORD)
+    memo = _string(body, "memo", low=1, high=MAX_MEMO).strip()
     if not memo:
         raise BadRequest("memo cannot be blank")
     start = _time(body, "startTime")
@@ -112,7 +112,7 @@ def parse_link_request(body: Mapping[str, Any], *, now: float) -> LinkRequest:
     return LinkRequest(
         type=kind,
         secret=secret,
-        password=password or "",
+        password=password,
         memo=memo,
         slug=_slug(body),
         redirect_limit=_redirect_limit(body),
@@ -121,14 +121,11 @@ def parse_link_request(body: Mapping[str, Any], *, now: float) -> LinkRequest:
     )
 
 
-def _string(
-    body: Mapping[str, Any], name: str, *, required: bool, low: int, high: int
-) -> str | None:
+def _string(body: Mapping[str, Any], name: str, *, low: int, high: int) -> str:
+    """The required string field ``name``, ``low`` to ``high`` characters long."""
     value = body.get(name)
     if value is None:
-        if required:
-            raise BadRequest(f"{name} is required")
-        return None
+        raise BadRequest(f"{name} is required")
     if not isinstance(value, str):
         raise BadRequest(f"{name} must be a string")
     if len(value) < low:
@@ -146,7 +143,7 @@ def _target_url(body: Mapping[str, Any]) -> str:
     name = "link" if "link" in body else "targetUrl"
     if name not in body or body[name] is None:
         raise BadRequest("targetUrl (or link) is required for a url link")
-    value = _string(body, name, required=True, low=1, high=MAX_URL) or ""
+    value = _string(body, name, low=1, high=MAX_URL)
     if any(ord(char) <= 32 or ord(char) == 127 for char in value):
         raise BadRequest(f"{name} cannot contain spaces or control characters")
     try:
@@ -160,7 +157,7 @@ def _target_url(body: Mapping[str, Any]) -> str:
 
 
 def _secret_memo(body: Mapping[str, Any]) -> str:
-    value = _string(body, "secretMemo", required=True, low=1, high=MAX_SECRET_MEMO) or ""
+    value = _string(body, "secretMemo", low=1, high=MAX_SECRET_MEMO)
     if not value.strip():
         raise BadRequest("secretMemo cannot be blank")
     return value

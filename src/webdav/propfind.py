@@ -29,7 +29,8 @@ from wsgidav.util import get_rfc3339_time
 
 from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry
-from webdav.resources import OC, all_children, principal_of, usage
+from gateway.timefmt import http_date
+from webdav.resources import OC, principal_of, usage
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
@@ -80,7 +81,7 @@ class FastPropfind:
         storage = self.provider.core.storage
         try:
             entry = storage.stat(principal.account_id, inner)
-            children = all_children(storage, entry) if depth == "1" and entry.is_dir else []
+            children = storage.children_of(entry) if depth == "1" and entry.is_dir else []
         except (NotFound, BadRequest):
             return None
         if any(_XML_UNSAFE.intersection(item.name) for item in (entry, *children)):
@@ -211,17 +212,6 @@ _TEXT: dict[str, Callable[[Entry], str]] = {
     "getetag": lambda e: e.md5 or "",
 }
 _FILES_ONLY = {"getcontentlength", "getcontenttype", "getetag"}
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def http_date(seconds: float) -> str:
-    """RFC 1123 date in GMT, as ``email.utils.formatdate(usegmt=True)`` writes it."""
-    t = time.gmtime(seconds)
-    return (
-        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
-    )
 
 
 def _empty(name: str) -> str:

@@ -11,7 +11,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection, _DAVResource
 from wsgidav.util import etree
 
 from gateway.auth import Principal
-from gateway.storage import Entry, Storage
+from gateway.storage import Entry
 from gateway.upload import Upload
 from webdav.errors import call, translated
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 OC = "{http://owncloud.org/ns}"
 CHECKSUMS = OC + "checksums"
 PERMISSIONS = OC + "permissions"
-LISTING_PAGE = 1000
 
 
 def principal_of(environ: dict[str, Any]) -> Principal:
@@ -58,18 +57,6 @@ def usage(environ: dict[str, Any]) -> tuple[int, int]:
     of writes in progress count as used."""
     account = principal_of(environ).account
     return account.used_bytes + account.reserved_bytes, account.quota_bytes
-
-
-def all_children(storage: Storage, folder: Entry) -> list[Entry]:
-    """Every entry of ``folder``, by name, read a page at a time."""
-    entries: list[Entry] = []
-    after: str | None = None
-    while True:
-        page = storage.children_of(folder, after=after, limit=LISTING_PAGE)
-        entries += page
-        if len(page) < LISTING_PAGE:
-            return entries
-        after = page[-1].name
 
 
 class _Entry:
@@ -219,7 +206,7 @@ class FolderResource(_Entry, DAVCollection):  # type: ignore[misc]
         self.inner = inner
 
     def _children(self) -> list[Entry]:
-        return call(all_children, self.lockr.core.storage, self.entry)
+        return call(self.lockr.core.storage.children_of, self.entry)
 
     def get_member_names(self) -> list[str]:
         return [child.name for child in self._children()]

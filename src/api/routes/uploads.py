@@ -168,7 +168,7 @@ async def create_session(request: Request) -> Response:
     return _with_claim(JSONResponse(response, status_code=201), token)
 
 
-def _progress(info: SessionInfo, received: int) -> Response:
+def _progress(received: int) -> Response:
     headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
     return Response(status_code=308, headers=headers)
 
@@ -206,14 +206,13 @@ async def put_session(request: Request) -> Response:
     try:
         written, complete = await pump(request, chunk.write, limit=expected)
         if written == expected and not complete:
-            await run_in_threadpool(chunk.close)
             raise BadRequest(f"the body is longer than the {expected} bytes Content-Range gives")
         entry = await run_in_threadpool(chunk.finish)
     except BaseException:
         await run_in_threadpool(chunk.close)
         raise
     if entry is None:
-        return _progress(info, chunk.received)
+        return _progress(chunk.received)
     path = await run_in_threadpool(core.storage.path_of, entry)
     return JSONResponse(file_json(entry, path, core.config.public_url), status_code=201)
 
@@ -227,7 +226,7 @@ async def _status(request: Request, info: SessionInfo) -> Response:
             raise NotFound("the uploaded file has since been deleted") from None
         path = await run_in_threadpool(core.storage.path_of, entry)
         return JSONResponse(file_json(entry, path, core.config.public_url), status_code=200)
-    return _progress(info, info.received)
+    return _progress(info.received)
 
 
 routes = [

@@ -3,6 +3,8 @@ key at once, only the SHA-256 is stored."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import select
 
@@ -53,6 +55,7 @@ def test_one_active_key_stored_as_a_hash(
         rows = session.scalars(select(ApiKey)).all()
         assert len(rows) == 1
         assert key not in (rows[0].key_hash, rows[0].prefix) and rows[0].prefix == key[:12]
+        assert rows[0].key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert core.api_keys.info(alice) == info
     clock.advance(5)
     account, used = core.api_keys.resolve(key)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gateway.core import Core
+from gateway.errors import NotFound
 from gateway.models import Account, Blob, Reservation
 from tests.conftest import PASSWORD, CoreFactory
 
@@ -104,5 +105,5 @@ def test_stale_instance_is_reclaimed_after_its_lease(make_core: CoreFactory) -> 
     other.recovery.heartbeat()
     assert other.recovery.reclaim() == 1
     assert other.storage.usage(alice)[0] == 0
-    with pytest.raises(Exception, match="reclaimed"):
+    with pytest.raises(NotFound, match="reclaimed"):
         upload.commit()

@@ -129,7 +129,10 @@ def test_list_get_delete(links_server: LinkServer) -> None:
         cursor = page.json()["nextCursor"]
         if cursor is None:
             break
-    assert sorted(seen) == sorted(link["id"] for link in made)
+    ids = [link["id"] for link in made]
+    assert len(seen) == 5 and sorted(seen) == sorted(ids)
+    # Newest first; the two created in the same second follow each other.
+    assert seen[0] == ids[4] and set(seen[1:3]) == {ids[2], ids[3]} and seen[3:] == [ids[1], ids[0]]
     one = httpx.get(f"{url}/{made[0]['id']}", headers=bearer(key))
     assert one.status_code == 200 and one.json() == {**made[0]}
     assert httpx.get(f"{url}/{made[0]['id']}", headers=bearer(other)).status_code == 404

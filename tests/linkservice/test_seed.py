@@ -103,6 +103,7 @@ def test_python_example(key: tuple[LockrProcess, str]) -> None:
     assert short.startswith(server.url + "/")
     page = httpx.get(short)
     assert page.status_code == 200 and "Client contract" in page.text
+    opens_to(server, {"shortUrl": short, "type": "url"}, "https://example.com/private")
 
 
 def test_a_key_in_the_query_string_is_refused_and_never_logged(

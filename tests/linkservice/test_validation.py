@@ -93,4 +93,6 @@ def test_slugs_and_times() -> None:
     assert ok.slug == "q3-report-2027"
     assert ok.start_time == 1801476000.0  # no zone means UTC
     assert ok.expire_time == 1801476000.0 + 86400 - 7200
-    assert parse_link_request({**URL, "startTime": "2027-02-01"}, now=NOW).start_time
+    assert parse_link_request({**URL, "startTime": "2027-02-01"}, now=NOW).start_time == (
+        1801440000.0
+    )

@@ -32,6 +32,15 @@ class DavUser:
         self.client = httpx.Client(auth=(name, PASSWORD), timeout=60)
         self._obscured: str | None = None
 
+    def account(self) -> dict[str, int]:
+        """The account as the REST API reports it (quotaBytes, usedBytes, ...)."""
+        response = httpx.get(
+            f"{self.server.url}/api/v1/account", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        assert response.status_code == 200
+        account: dict[str, int] = response.json()["account"]
+        return account
+
     def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         return self.client.request(method, self.dav + path, **kwargs)  # type: ignore[arg-type]
 

@@ -100,7 +100,8 @@ def test_rcat_delete_purge_about(synced: tuple[DavUser, Path, str]) -> None:
     run("purge", base)
     assert run("lsf", user.remote() + "rcloner", "--dirs-only").stdout.count("misc") == 0
     about = json.loads(run("about", user.remote(), "--json").stdout)
-    assert about["used"] > 50 * 1024 * 1024 and about["free"] > 0
+    quota = user.account()["quotaBytes"]
+    assert about["used"] > 50 * 1024 * 1024 and about["free"] == quota - about["used"]
 
 
 def test_sync_over_quota_fails_cleanly(tmp_path: Path) -> None:

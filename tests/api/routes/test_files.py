@@ -77,7 +77,9 @@ def test_set_and_clear_key(user: User) -> None:
     assert httpx.get(file["downloadUrl"], headers=user.headers).status_code == 200  # owner
     cleared = httpx.post(base, json={"key": None}, headers=user.headers).json()
     assert cleared["keyProtected"] is False
-    httpx.post(base, json={"keyHash": good}, headers=user.headers)
+    protected = httpx.post(base, json={"keyHash": good}, headers=user.headers).json()
+    assert protected["keyProtected"] is True
+    assert httpx.get(file["downloadUrl"]).status_code == 403
     assert httpx.post(base, headers=user.headers).json()["keyProtected"] is False  # {} clears
     assert httpx.post(base, json={"key": 5}, headers=user.headers).status_code == 400
     assert httpx.post(base, json={"keyHash": "zz"}, headers=user.headers).status_code == 400

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.db import Database
+from gateway.errors import BadRequest, QuotaExceeded, TooLarge
 from gateway.models import DavLock, DavProperty
 
 
@@ -28,7 +30,6 @@ _ANY_LOCK = (
     .where(
         or_(
             DavLock.root == bindparam("root"),
-            DavLock.root == bindparam("also"),
             DavLock.root.like(bindparam("pattern"), escape="/"),
         )
     )
@@ -82,16 +83,13 @@ class DavLocks:
             gone: int = session.execute(delete(DavLock).where(DavLock.token == token)).rowcount  # type: ignore[attr-defined]
         return gone > 0
 
-    def any_at_or_below(self, root: str, *, also: str) -> bool:
-        """Whether any lock (live or expired) is rooted at ``root``, below it, or at
-        ``also``."""
+    def any_at_or_below(self, root: str) -> bool:
+        """Whether any lock (live or expired) is rooted at ``root`` or below it."""
         below = root.rstrip("/") + "/"
         pattern = below.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
         with self.db.read() as session:
             found = (
-                session.connection()
-                .execute(_ANY_LOCK, {"root": root, "also": also, "pattern": pattern})
-                .first()
+                session.connection().execute(_ANY_LOCK, {"root": root, "pattern": pattern}).first()
             )
         return found is not None
 
@@ -125,9 +123,38 @@ class DavLocks:
             )
 
 
+MAX_PROPERTY_BYTES = 64 * 1024
+MAX_PROPERTY_NAME = 1024
+MAX_PROPERTIES = 100
+
+_PROPERTY_COUNT = (
+    select(func.count())
+    .select_from(DavProperty)
+    .where(DavProperty.url == bindparam("url"), DavProperty.name != bindparam("name"))
+)
+
+
 class DavProperties:
+    """Dead properties: at most :data:`MAX_PROPERTIES` per resource, each value at most
+    :data:`MAX_PROPERTY_BYTES` and each name at most :data:`MAX_PROPERTY_NAME`
+    characters, so PROPPATCH cannot grow the database without bound."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def check(self, url: str, name: str, value: bytes) -> None:
+        """Raise what :meth:`set` would raise for these arguments, storing nothing."""
+        with self.db.read() as session:
+            self._check(session, url, name, value)
+
+    def _check(self, session: Session, url: str, name: str, value: bytes) -> None:
+        if len(name) > MAX_PROPERTY_NAME:
+            raise BadRequest(f"a property name is at most {MAX_PROPERTY_NAME} characters")
+        if len(value) > MAX_PROPERTY_BYTES:
+            raise TooLarge(f"a property value is at most {MAX_PROPERTY_BYTES} bytes")
+        others = session.connection().execute(_PROPERTY_COUNT, {"url": url, "name": name})
+        if int(others.scalar_one()) >= MAX_PROPERTIES:
+            raise QuotaExceeded(f"a resource has at most {MAX_PROPERTIES} dead properties")
 
     def names(self, url: str) -> list[str]:
         with self.db.read() as session:
@@ -146,6 +173,7 @@ class DavProperties:
 
     def set(self, url: str, name: str, value: bytes) -> None:
         with self.db.write() as session:
+            self._check(session, url, name, value)
             row = session.get(DavProperty, (url, name))
             if row is None:
                 session.add(DavProperty(url=url, name=name, value=value))

@@ -19,11 +19,11 @@ def alembic_config(db: Database) -> AlembicConfig:
     return config
 
 
-def upgrade(db: Database) -> None:
-    """Bring the schema to the newest revision. Concurrent starts on one database are
-    safe: on SQLite the upgrade holds the write lock, so the second waits and finds
-    nothing to do."""
+def upgrade(db: Database, *, revision: str = "head") -> None:
+    """Bring the schema to the newest revision (or to ``revision``). Concurrent starts
+    on one database are safe: on SQLite the upgrade holds the write lock, so the second
+    waits and finds nothing to do."""
     config = alembic_config(db)
     with db.engine.execution_options(lockr_write=True).begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

@@ -22,6 +22,7 @@ import uvicorn
 from api.app import create_app
 from gateway.config import Config
 from gateway.core import Core, build_core
+from gateway.listeners import BoundedHttpToolsProtocol
 from linkservice.routes import link_routes
 from webdav.app import DavServer
 
@@ -109,6 +110,7 @@ def serve(config: Config) -> int:
                 # The fronts read X-Forwarded-For themselves, only when configured to.
                 proxy_headers=False,
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
+                http=BoundedHttpToolsProtocol,
             ),
             core,
         )

@@ -1,8 +1,9 @@
 """The WebDAV WSGI application and its cheroot server.
 
-Requests pass, in order: the access log, authentication through the shared layer
-(Basic or Bearer, never Digest), ownCloud headers (``X-OC-Mtime: accepted``), then
-wsgidav with the lockr provider."""
+Requests pass, in order: the access log, the XML body limit, authentication through
+the shared layer (Basic or Bearer, never Digest), ownCloud headers (``X-OC-Mtime:
+accepted``), then wsgidav with the lockr provider. The listener itself caps request
+heads (:mod:`gateway.listeners`)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 from gateway.auth import client_address
 from gateway.core import Core
 from gateway.errors import RateLimited, Unauthorized
+from gateway.listeners import MAX_HEAD_BYTES, BoundedCherootConnection
 from webdav.provider import LockrProvider
 from webdav.state import DbLockStorage, DbPropertyManager
 
 log = logging.getLogger("lockr.access")
 
 BLOCK = 1024 * 1024
+MAX_XML_BODY = 1024 * 1024
+XML_METHODS = ("PROPFIND", "PROPPATCH", "LOCK")
 CHALLENGE = ("WWW-Authenticate", 'Basic realm="lockr", charset="UTF-8"')
 WSGIApp = Any
 
@@ -78,6 +82,27 @@ class Authenticate:
         environ["wsgidav.auth.realm"] = "lockr"
         environ["wsgidav.auth.roles"] = ["editor"]
         self.locks.begin_request(principal.username)
+        return self.app(environ, start_response)
+
+
+class XmlBodyLimit:
+    """413 for a PROPFIND, PROPPATCH or LOCK body over :data:`MAX_XML_BODY`, before any
+    of it is read (wsgidav reads such bodies whole to parse them)."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] in XML_METHODS:
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return _plain(start_response, "400 Bad Request", "bad Content-Length\n", [])
+            if length > MAX_XML_BODY:
+                message = f"a {environ['REQUEST_METHOD']} body is at most {MAX_XML_BODY} bytes\n"
+                return _plain(
+                    start_response, "413 Content Too Large", message, [("Connection", "close")]
+                )
         return self.app(environ, start_response)
 
 
@@ -179,7 +204,7 @@ def create_dav_app(core: Core, *, fast_propfind: bool = True) -> WSGIApp:
             "hotfixes": {"re_encode_path_info": True, "unquote_path_info": False},
         }
     )
-    app = AccessLog(Authenticate(OwnCloudHeaders(dav), core, locks))
+    app = AccessLog(XmlBodyLimit(Authenticate(OwnCloudHeaders(dav), core, locks)))
     # wsgidav finds its mount in SCRIPT_NAME: the dispatcher moves it there.
     return wsgi.PathInfoDispatcher({mount: app}) if mount else app  # type: ignore[no-untyped-call]
 
@@ -195,6 +220,8 @@ class DavServer:
             numthreads=threads,
             server_name="lockr",
         )
+        self.server.max_request_header_size = MAX_HEAD_BYTES
+        self.server.ConnectionClass = BoundedCherootConnection
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:

@@ -20,7 +20,7 @@ from wsgidav.dav_error import (
 )
 
 from webdav.errors import translated
-from webdav.resources import parse_mtime, principal_of
+from webdav.resources import home_path, parse_mtime, principal_of
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 
 def _account_path(environ: dict[str, Any], path: str) -> str:
     """``/<username>/a/b`` -> ``a/b`` for the caller; 403 for the root or another home."""
-    parts = [part for part in path.split("/") if part]
-    if len(parts) < 2 or parts[0] != principal_of(environ).username:
+    inner = home_path(environ, path)
+    if not inner:
         raise DAVError(HTTP_FORBIDDEN, context_info="copy and move within your home folder")
-    return "/".join(parts[1:])
+    return inner
 
 
 def destination_path(provider: LockrProvider, environ: dict[str, Any]) -> str:

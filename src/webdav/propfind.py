@@ -30,7 +30,7 @@ from wsgidav.util import get_rfc3339_time
 from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
-from webdav.resources import OC, principal_of, usage
+from webdav.resources import OC, home_path, principal_of, usage
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
@@ -74,10 +74,10 @@ class FastPropfind:
             return None
         principal = principal_of(environ)
         path: str = environ["PATH_INFO"]
-        parts = [part for part in path.split("/") if part]
-        if not parts or parts[0] != principal.username or not self.locks.home_is_lock_free():
+        inner = home_path(environ, path)
+        if inner is None or not self.locks.home_is_lock_free():
             return None
-        inner = "/".join(parts[1:])
+        parts = [part for part in path.split("/") if part]
         storage = self.provider.core.storage
         try:
             entry = storage.stat(principal.account_id, inner)

@@ -17,8 +17,16 @@ from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry
 from webdav.copymove import handle_copy_move
 from webdav.propfind import FastPropfind
-from webdav.resources import FileResource, FolderResource, RootCollection, principal_of
+from webdav.resources import (
+    FileResource,
+    FolderResource,
+    RootCollection,
+    home_path,
+    principal_of,
+)
 from webdav.state import DbLockStorage
+
+HOME_ONLY = ("LOCK", "UNLOCK", "PROPPATCH")
 
 
 class LockrProvider(DAVProvider):  # type: ignore[misc]
@@ -39,15 +47,13 @@ class LockrProvider(DAVProvider):  # type: ignore[misc]
 
     def get_resource_inst(self, path: str, environ: dict[str, Any]) -> _DAVResource | None:
         self._count_get_resource_inst += 1
-        principal = principal_of(environ)
-        parts = [part for part in path.split("/") if part]
-        if not parts:
+        if not path.strip("/"):
             return RootCollection("/", environ, self)
-        if parts[0] != principal.username:
+        inner = home_path(environ, path)
+        if inner is None:
             return None
-        inner = "/".join(parts[1:])
         try:
-            entry = self.core.storage.stat(principal.account_id, inner)
+            entry = self.core.storage.stat(principal_of(environ).account_id, inner)
         except (NotFound, BadRequest):
             return None
         return self.resource_for(path, environ, entry, inner)
@@ -58,6 +64,10 @@ class LockrProvider(DAVProvider):  # type: ignore[misc]
         method = environ["REQUEST_METHOD"]
         if method == "DELETE" and not environ["PATH_INFO"].strip("/"):
             raise DAVError(HTTP_FORBIDDEN, context_info="the root cannot be deleted")
+        if method in HOME_ONLY and home_path(environ, environ["PATH_INFO"]) is None:
+            # The root and other homes belong to no caller: a lock or a property set
+            # there would reach into every account.
+            raise DAVError(HTTP_FORBIDDEN, context_info=f"{method} only inside your home folder")
         if method in ("COPY", "MOVE"):
             # default_handler is wsgidav's do_COPY/do_MOVE, bound to its request server.
             evaluate = default_handler.__self__._evaluate_if_headers

@@ -28,6 +28,16 @@ def principal_of(environ: dict[str, Any]) -> Principal:
     return principal
 
 
+def home_path(environ: dict[str, Any], path: str) -> str | None:
+    """The path inside the caller's home of the WebDAV path ``/<username>/a/b``
+    (``"a/b"``; ``""`` for the home itself), or ``None`` when ``path`` is the root or
+    anywhere outside the caller's home."""
+    parts = [part for part in path.split("/") if part]
+    if not parts or parts[0] != principal_of(environ).username:
+        return None
+    return "/".join(parts[1:])
+
+
 def parse_mtime(environ: dict[str, Any]) -> float | None:
     """``X-OC-Mtime: <unix seconds>`` (fractional and negative allowed)."""
     raw = environ.get("HTTP_X_OC_MTIME")

@@ -11,6 +11,7 @@ from wsgidav.lock_man.lock_manager import generate_lock_token, normalize_lock_ro
 from wsgidav.lock_man.lock_storage import LockStorageDict
 
 from gateway.davstate import DavLocks, DavProperties
+from webdav.errors import translated
 
 
 class _RequestScope(threading.local):
@@ -43,7 +44,8 @@ class DbLockStorage:
         self._scope.lock_free = None
 
     def home_is_lock_free(self) -> bool:
-        """True when no lock is held at or below the caller's home (nor on the root)."""
+        """True when no lock is held at or below the caller's home (the root holds
+        none: locks are taken only inside a home)."""
         home = self._scope.home
         return home is not None and self._lock_free(home, include_children=True)
 
@@ -57,7 +59,7 @@ class DbLockStorage:
         if not (in_home or the_root_alone):
             return False
         if scope.lock_free is None:
-            scope.lock_free = not self.locks.any_at_or_below(home, also="/")
+            scope.lock_free = not self.locks.any_at_or_below(home)
         return scope.lock_free
 
     def __repr__(self) -> str:
@@ -138,8 +140,11 @@ class DbPropertyManager:
         dry_run: bool = False,
         environ: Any = None,
     ) -> None:
-        if not dry_run:
-            self.properties.set(norm_url, name, property_value)
+        with translated():
+            if dry_run:
+                self.properties.check(norm_url, name, property_value)
+            else:
+                self.properties.set(norm_url, name, property_value)
 
     def remove_property(
         self, norm_url: str, name: str, dry_run: bool = False, environ: Any = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from gateway.db import Database
 from gateway.migrate import upgrade
@@ -18,5 +19,39 @@ def test_migrations_match_models(database_url: str) -> None:
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
+    finally:
+        db.dispose()
+
+
+def test_locks_and_properties_outside_homes_are_removed(database_url: str) -> None:
+    """Rows a Depth-infinity LOCK or a PROPPATCH on ``/`` left behind reached into every
+    account; revision 0005 removes them and keeps those inside a home."""
+    db = Database(database_url)
+    try:
+        upgrade(db, revision="0004")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO accounts (username, email, password_hash, plan, quota_bytes,"
+                    " used_bytes, reserved_bytes, default_region, is_guest, created_at)"
+                    " VALUES ('alice', 'a@example.com', '!', 'free', 1, 0, 0, 'local', false, 0)"
+                )
+            )
+            for token, root in enumerate(["/", "/alice", "/alice/x", "/alicex/y", "/bob/z"]):
+                connection.execute(
+                    text("INSERT INTO dav_locks VALUES (:t, :r, '{}', -1)"),
+                    {"t": f"opaquelocktoken:{token}", "r": root},
+                )
+            for url in ["/", "/alice/", "/alice/x", "/nobody/x"]:
+                connection.execute(
+                    text("INSERT INTO dav_properties VALUES (:u, 'n', :v)"),
+                    {"u": url, "v": b"v"},
+                )
+        upgrade(db)
+        with db.engine.connect() as connection:
+            roots = connection.scalars(text("SELECT root FROM dav_locks ORDER BY root")).all()
+            urls = connection.scalars(text("SELECT url FROM dav_properties ORDER BY url")).all()
+        assert roots == ["/alice", "/alice/x"]
+        assert urls == ["/alice/", "/alice/x"]
     finally:
         db.dispose()

@@ -190,6 +190,37 @@ def color_of(user: DavUser, path: str) -> str | None:
     return found.text if found is not None else None
 
 
+LOCK_BODY = (
+    '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
+    "</D:lockscope><D:locktype><D:write/></D:locktype><D:owner>x</D:owner></D:lockinfo>"
+)
+
+
+def test_the_root_and_other_homes_take_no_locks_or_properties(dav_user: DavUser) -> None:
+    """A lock or dead property outside the caller's home would reach into every
+    account: LOCK, UNLOCK and PROPPATCH there are 403, and nothing is stored."""
+    other = DavUser(dav_user.server, dav_user.name + "o")
+    infinity = {"Depth": "infinity", "Timeout": "Second-2419200"}
+    for path in ("/", f"/{other.name}", f"/{other.name}/x.txt", "/nobody-here/"):
+        locked = dav_user.request("LOCK", path, headers=infinity, content=LOCK_BODY)
+        assert locked.status_code == 403, (path, locked.text)
+        unlocked = dav_user.request("UNLOCK", path, headers={"Lock-Token": "<opaquelocktoken:x>"})
+        assert unlocked.status_code == 403, path
+        body = (
+            '<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:x"><D:set><D:prop>'
+            "<x:color>red</x:color></D:prop></D:set></D:propertyupdate>"
+        )
+        assert dav_user.request("PROPPATCH", path, content=body).status_code == 403, path
+    assert color_of(dav_user, "/") is None
+    # The other account writes as before, and may lock inside its own home.
+    assert other.request("MKCOL", f"/{other.name}/fresh").status_code == 201
+    assert other.request("PUT", f"/{other.name}/fresh/a.txt", content=b"a").status_code == 201
+    own = other.request("LOCK", f"/{other.name}/fresh", headers=infinity, content=LOCK_BODY)
+    assert own.status_code == 200
+    assert dav_user.request("PUT", f"/{dav_user.name}/mine.txt", content=b"m").status_code == 201
+    other.client.close()
+
+
 def test_copy_and_move_honour_conditional_headers(dav_user: DavUser) -> None:
     home = f"/{dav_user.name}"
     dav_user.request("PUT", f"{home}/cond.txt", content=b"payload")
@@ -278,3 +309,38 @@ def test_same_tree_as_the_rest_api(dav_user: DavUser) -> None:
         headers={"Authorization": f"Bearer {dav_user.token}"},
     )
     assert dav_user.request("GET", f"{home}/uploads/rest.txt").status_code == 404
+
+
+def test_xml_bodies_and_dead_properties_are_bounded(dav_user: DavUser) -> None:
+    """PROPFIND, PROPPATCH and LOCK bodies over 1 MiB are 413 before they are read;
+    a dead property value over 64 KiB, or a property past the 100th on a resource,
+    is refused and not stored."""
+    home = f"/{dav_user.name}"
+    dav_user.request("PUT", f"{home}/props.txt", content=b"p")
+    padding = "<!--" + "x" * (1024 * 1024) + "-->"
+    for method in ("PROPFIND", "PROPPATCH", "LOCK"):
+        answer = dav_user.request(method, f"{home}/props.txt", content=padding + LOCK_BODY)
+        assert answer.status_code == 413, method
+        assert "at most 1048576 bytes" in answer.text
+    set_color(dav_user, f"{home}/props.txt", "a" * 60_000)  # within the limit
+    too_big = (
+        '<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:x"><D:set><D:prop>'
+        f"<x:color>{'b' * 70_000}</x:color></D:prop></D:set></D:propertyupdate>"
+    )
+    refused = dav_user.request("PROPPATCH", f"{home}/props.txt", content=too_big)
+    assert refused.status_code == 207
+    assert "HTTP/1.1 413" in refused.text
+    assert color_of(dav_user, f"{home}/props.txt") == "a" * 60_000
+    many = "".join(f"<x:p{n}>v</x:p{n}>" for n in range(99))
+    body = (
+        '<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:x"><D:set><D:prop>'
+        f"{many}</D:prop></D:set></D:propertyupdate>"
+    )
+    assert "HTTP/1.1 200" in dav_user.request("PROPPATCH", f"{home}/props.txt", content=body).text
+    extra = (
+        '<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:x"><D:set><D:prop>'
+        "<x:one-more>v</x:one-more></D:prop></D:set></D:propertyupdate>"
+    )
+    full = dav_user.request("PROPPATCH", f"{home}/props.txt", content=extra)
+    assert "HTTP/1.1 507" in full.text
+    set_color(dav_user, f"{home}/props.txt", "changed")  # an existing one may change

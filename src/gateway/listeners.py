@@ -1,0 +1,94 @@
+"""Limits every listener enforces before a request reaches a front.
+
+A request's head (request line and headers) is read into memory before any front
+sees it, so its size is capped where it is read: past :data:`MAX_HEAD_BYTES` the
+client gets ``431 Request Header Fields Too Large`` and the connection closes,
+whichever server (uvicorn for the ASGI listeners, cheroot for WebDAV) reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cheroot import errors as cheroot_errors
+from cheroot import server as cheroot_server
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEAD_BYTES = 64 * 1024
+TOO_LARGE_MESSAGE = f"request headers are larger than {MAX_HEAD_BYTES // 1024} KiB"
+
+
+def _head_too_large() -> bytes:
+    body = (TOO_LARGE_MESSAGE + "\n").encode()
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-type: text/plain; charset=utf-8\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\n"
+        b"connection: close\r\n\r\n" + body
+    )
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, which accepts a request head of any size, with the
+    head capped at :data:`MAX_HEAD_BYTES`: a complete head is measured before the app
+    sees it, and bytes that arrive while a head is still incomplete are counted, so
+    memory stays bounded however the head is split. A refused connection is closed
+    and nothing more on it reaches the app."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._in_head = False
+        self._refused = False
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        self._in_head = True
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._refused:
+            return
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > MAX_HEAD_BYTES:
+            self._refuse()
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._refused or not self._in_head:
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self._refused = True
+        self.transport.write(_head_too_large())
+        self.transport.close()
+
+
+class BoundedCherootRequest(cheroot_server.HTTPRequest):
+    """cheroot's request, answering 431 (not 413) when the headers pass the server's
+    ``max_request_header_size``."""
+
+    def read_request_headers(self) -> bool:
+        try:
+            return bool(super().read_request_headers())  # type: ignore[no-untyped-call]
+        except cheroot_errors.MaxSizeExceeded:
+            self.simple_response("431 Request Header Fields Too Large", TOO_LARGE_MESSAGE)
+            return False
+
+
+class BoundedCherootConnection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = BoundedCherootRequest

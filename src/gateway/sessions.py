@@ -34,7 +34,7 @@ from gateway.quota import Reservations
 from gateway.storage import (
     Entry,
     Storage,
-    check_name,
+    check_new_name,
     new_uid,
     split_path,
     too_large_message,
@@ -136,14 +136,13 @@ class UploadSessions:
         (shown once). 413 if ``size`` is over ``max_size``; 403 if it does not fit."""
         if not isinstance(name, str):
             raise BadRequest("name must be a string")
-        check_name(name)
+        split_path(f"{folder}/{check_new_name(name)}")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise BadRequest("size must be the file's size in bytes, a whole number >= 0")
         if not isinstance(content_type, str) or len(content_type) > 255:
             raise BadRequest("type must be a media type string such as application/pdf")
         if size > max_size:
             raise TooLarge(too_large_message(max_size))
-        split_path(folder)
         self.storage.store_for(region)
         secret = "us_" + secrets.token_urlsafe(32)
         session_id = secrets.token_hex(16)

@@ -37,10 +37,12 @@ from gateway.tree import (
     INSERT_NODE,
     MAX_NAME_BYTES,
     REPLACE_CONTENT,
+    RESOLVE_CHUNK,
     UNREF_BLOB,
     Entry,
     OnConflict,
     check_name,
+    check_new_name,
     entry_query,
     free_name,
     new_uid,
@@ -59,6 +61,7 @@ __all__ = [
     "OnConflict",
     "Storage",
     "check_name",
+    "check_new_name",
     "free_name",
     "new_uid",
     "split_path",
@@ -123,14 +126,34 @@ class Storage:
         return root_id
 
     def _resolve(self, session: Session, account_id: int, parts: list[str]) -> Node | None:
-        """The node at ``parts`` in one query: the account's root joined to each
-        path component in turn (folders only, but for the last)."""
-        params: dict[str, object] = {"account": account_id}
-        params.update({f"p{index}": part for index, part in enumerate(parts)})
-        node = session.scalars(resolve_statement(len(parts)), params).one_or_none()
+        """The node at ``parts``: the account's root joined to each path component in
+        turn (folders only, but for the last), in one query per
+        :data:`~gateway.tree.RESOLVE_CHUNK` components."""
+        start = self._walk(session, account_id, parts)
+        if start is None:
+            return None
+        statement, params = start
+        node = session.scalars(statement, params).one_or_none()
         if node is None and not parts:
             raise NotFound("no such account")
         return node
+
+    def _walk(
+        self, session: Session, account_id: int, parts: list[str], shape: str = "node"
+    ) -> tuple[Any, dict[str, object]] | None:
+        """The statement and parameters that resolve ``parts`` in ``shape``, after
+        resolving all but the last chunk of a deep path (``None`` if that failed)."""
+        params: dict[str, object] = {"account": account_id}
+        from_folder = False
+        while len(parts) > RESOLVE_CHUNK:
+            step = dict(params, **{f"p{i}": part for i, part in enumerate(parts[:RESOLVE_CHUNK])})
+            statement = resolve_statement(RESOLVE_CHUNK, "folder", from_folder=from_folder)
+            row = session.connection().execute(statement, step).one_or_none()
+            if row is None or not row.is_dir:
+                return None
+            params, from_folder, parts = {"start": row.id}, True, parts[RESOLVE_CHUNK:]
+        params.update({f"p{index}": part for index, part in enumerate(parts)})
+        return resolve_statement(len(parts), shape, from_folder=from_folder), params
 
     def _require(self, session: Session, account_id: int, path: str) -> Node:
         node = self._resolve(session, account_id, split_path(path))
@@ -149,9 +172,10 @@ class Storage:
 
     def _resolve_as(self, session: Session, account_id: int, parts: list[str], shape: str) -> Any:
         """One row of the path-resolution query in ``shape`` (see ``resolve_statement``)."""
-        params: dict[str, object] = {"account": account_id}
-        params.update({f"p{index}": part for index, part in enumerate(parts)})
-        statement = resolve_statement(len(parts), shape)
+        start = self._walk(session, account_id, parts, shape)
+        if start is None:
+            return None
+        statement, params = start
         return session.connection().execute(statement, params).one_or_none()
 
     def stat(self, account_id: int, path: str) -> Entry:
@@ -290,6 +314,7 @@ class Storage:
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
+        check_new_name(parts[-1])
         if expected_size is not None:
             if expected_size < 0:
                 raise BadRequest("size cannot be negative")
@@ -471,6 +496,7 @@ class Storage:
     def _new_folder(
         self, session: Session, account_id: int, parent_id: int, name: str, mtime: float | None
     ) -> Node:
+        check_new_name(name)
         now = self.clock()
         folder = Node(
             uid=new_uid(),
@@ -558,6 +584,8 @@ class Storage:
         """Copy a file or folder tree inside the account. Blobs are shared, not copied;
         the copy's bytes count against the quota."""
         dst_parts = split_path(dst)
+        if dst_parts:
+            check_new_name(dst_parts[-1])
         freed: list[int] = []
         with self.db.write() as session:
             source = self._require(session, account_id, src)
@@ -585,6 +613,8 @@ class Storage:
     ) -> Entry:
         """Move or rename a file or folder inside the account, keeping its ``uid``."""
         dst_parts = split_path(dst)
+        if dst_parts:
+            check_new_name(dst_parts[-1])
         freed: list[int] = []
         with self.db.write() as session:
             source = self._require(session, account_id, src)

@@ -5,6 +5,7 @@ that find and write nodes, built once (building one costs more than running it).
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from gateway.errors import BadRequest, Conflict
 from gateway.models import Account, Blob, Node
 
 MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+MAX_PATH_DEPTH = 64
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
 OnConflict = Literal["replace", "rename", "fail"]
 
 
@@ -59,22 +63,50 @@ def new_uid() -> str:
 
 
 def split_path(path: str) -> list[str]:
-    """``"/a//b/"`` -> ``["a", "b"]``; every part is checked with :func:`check_name`."""
+    """``"/a//b/"`` -> ``["a", "b"]``, within the path limits: at most
+    :data:`MAX_PATH_BYTES` bytes of UTF-8 and :data:`MAX_PATH_DEPTH` components, each
+    checked with :func:`check_name`. Cheap, and called before any transaction, so
+    an oversized path never reaches the database."""
+    size = _utf8_size(path, "a path")
+    if size > MAX_PATH_BYTES:
+        raise BadRequest(f"a path is at most {MAX_PATH_BYTES} bytes (this one is {size})")
     parts = [part for part in path.split("/") if part != ""]
+    if len(parts) > MAX_PATH_DEPTH:
+        raise BadRequest(
+            f"a path has at most {MAX_PATH_DEPTH} components (this one has {len(parts)})"
+        )
     for part in parts:
         check_name(part)
     return parts
 
 
 def check_name(name: str) -> str:
-    """A file or folder name: 1-255 UTF-8 bytes, not ``.`` or ``..``, no ``/`` or NUL."""
+    """A name that may be looked up: 1-255 UTF-8 bytes, not ``.`` or ``..``, no ``/``
+    or NUL. Entries made before :func:`check_new_name` existed may hold other control
+    characters; they stay reachable (to rename or delete them)."""
     if name in ("", ".", ".."):
         raise BadRequest(f"{name!r} is not a usable file name")
     if "/" in name or "\x00" in name:
         raise BadRequest("a file name cannot contain '/' or NUL")
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    if _utf8_size(name, "a file name") > MAX_NAME_BYTES:
         raise BadRequest(f"a file name is at most {MAX_NAME_BYTES} bytes")
     return name
+
+
+def check_new_name(name: str) -> str:
+    """A name for a new entry: :func:`check_name`, and no control characters
+    (U+0000-U+001F, U+007F), which XML (WebDAV listings) cannot carry."""
+    check_name(name)
+    if CONTROL_CHARACTERS.search(name):
+        raise BadRequest("a file name cannot contain control characters (U+0000-U+001F, U+007F)")
+    return name
+
+
+def _utf8_size(text: str, what: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise BadRequest(f"{what} must be valid UTF-8") from None
 
 
 ENTRY_COLUMNS = (
@@ -125,17 +157,31 @@ INSERT_NODE = insert(Node).returning(Node.id)
 REPLACE_CONTENT = update(Node).where(Node.id == bindparam("node"))
 
 
+RESOLVE_CHUNK = 32
+"""Components one resolution query joins at most (SQLite joins at most 64 tables);
+deeper paths are resolved in steps, each from the folder the last one found."""
+
+
 @functools.lru_cache(maxsize=256)
-def resolve_statement(depth: int, shape: str = "node") -> Any:
+def resolve_statement(depth: int, shape: str = "node", *, from_folder: bool = False) -> Any:
     """The path-resolution query for paths of ``depth`` components, built once per
     shape: ``node`` selects the ORM node, ``entry`` the columns of an :class:`Entry`,
-    ``folder`` the node's id, whether it is a folder, and the account's region."""
+    ``folder`` the node's id, whether it is a folder, and the account's region. The
+    walk starts at the account's root, or with ``from_folder`` at the node
+    ``:start``."""
     root = aliased(Node)
-    query = (
-        select(root)
-        .join(Account, Account.root_id == root.id)
-        .where(Account.id == bindparam("account"))
-    )
+    if from_folder:
+        query = (
+            select(root)
+            .join(Account, Account.id == root.account_id)
+            .where(root.id == bindparam("start"))
+        )
+    else:
+        query = (
+            select(root)
+            .join(Account, Account.root_id == root.id)
+            .where(Account.id == bindparam("account"))
+        )
     current = root
     for index in range(depth):
         child = aliased(Node)

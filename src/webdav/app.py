@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cheroot import wsgi
-from wsgidav.error_printer import ErrorPrinter
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
@@ -22,6 +21,7 @@ from gateway.auth import client_address
 from gateway.core import Core
 from gateway.errors import RateLimited, Unauthorized
 from gateway.listeners import MAX_HEAD_BYTES, BoundedCherootConnection
+from webdav.errors import ErrorPages
 from webdav.provider import LockrProvider
 from webdav.state import DbLockStorage, DbPropertyManager
 
@@ -187,7 +187,7 @@ def create_dav_app(core: Core, *, fast_propfind: bool = True) -> WSGIApp:
         {
             "provider_mapping": {"/": provider},
             "mount_path": mount or None,
-            "middleware_stack": [ErrorPrinter, RequestResolver],
+            "middleware_stack": [ErrorPages, RequestResolver],
             "http_authenticator": {
                 "domain_controller": None,
                 "accept_basic": False,

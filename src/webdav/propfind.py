@@ -8,8 +8,7 @@ more than the listing itself. This module answers exactly that shape itself:
 - Depth ``0`` or ``1`` inside the caller's home, no conditional headers;
 - a ``<prop>`` list of ``DAV:`` properties and ownCloud's ``checksums`` and
   ``permissions`` (other namespaces may name dead properties);
-- an account that holds no locks (``lockdiscovery`` is then empty);
-- names XML can carry (no control characters).
+- an account that holds no locks (``lockdiscovery`` is then empty).
 
 Anything else (allprop, propname, other properties, locks, errors) goes to wsgidav,
 which gives the same properties the same values: a test compares the two answers.
@@ -30,7 +29,7 @@ from wsgidav.util import get_rfc3339_time
 from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
-from webdav.resources import OC, home_path, principal_of, usage
+from webdav.resources import OC, home_path, principal_of, usage, xml_text
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
@@ -55,7 +54,6 @@ SUPPORTED_LOCK = (
     "</d:supportedlock>"
 )
 OWNCLOUD = {OC + "checksums": "oc:checksums", OC + "permissions": "oc:permissions"}
-_XML_UNSAFE = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 
 
 class FastPropfind:
@@ -83,8 +81,6 @@ class FastPropfind:
             entry = storage.stat(principal.account_id, inner)
             children = storage.children_of(entry) if depth == "1" and entry.is_dir else []
         except (NotFound, BadRequest):
-            return None
-        if any(_XML_UNSAFE.intersection(item.name) for item in (entry, *children)):
             return None
         used, quota = usage(environ)
         render = _Renderer(names, used, max(0, quota - used))
@@ -204,7 +200,7 @@ def _property(name: str, renderer: _Renderer) -> Property:
 
 
 _TEXT: dict[str, Callable[[Entry], str]] = {
-    "displayname": lambda e: e.name,
+    "displayname": lambda e: xml_text(e.name),
     "creationdate": lambda e: get_rfc3339_time(e.created_at),
     "getlastmodified": lambda e: http_date(e.mtime),
     "getcontentlength": lambda e: str(e.size),

@@ -14,8 +14,9 @@ from wsgidav.dav_provider import DAVProvider, _DAVResource
 
 from gateway.core import Core
 from gateway.errors import BadRequest, NotFound
-from gateway.storage import Entry
+from gateway.storage import Entry, split_path
 from webdav.copymove import handle_copy_move
+from webdav.errors import call
 from webdav.propfind import FastPropfind
 from webdav.resources import (
     FileResource,
@@ -62,9 +63,12 @@ class LockrProvider(DAVProvider):  # type: ignore[misc]
         self, environ: dict[str, Any], start_response: Any, default_handler: Any
     ) -> Any:
         method = environ["REQUEST_METHOD"]
+        inner = home_path(environ, environ["PATH_INFO"])
+        if inner:
+            call(split_path, inner)  # a 400 naming the path limit, before any lookup
         if method == "DELETE" and not environ["PATH_INFO"].strip("/"):
             raise DAVError(HTTP_FORBIDDEN, context_info="the root cannot be deleted")
-        if method in HOME_ONLY and home_path(environ, environ["PATH_INFO"]) is None:
+        if method in HOME_ONLY and inner is None:
             # The root and other homes belong to no caller: a lock or a property set
             # there would reach into every account.
             raise DAVError(HTTP_FORBIDDEN, context_info=f"{method} only inside your home folder")

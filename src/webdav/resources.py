@@ -3,6 +3,7 @@ created by a PUT (which exists only once its upload commits)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -36,6 +37,16 @@ def home_path(environ: dict[str, Any], path: str) -> str | None:
     if not parts or parts[0] != principal_of(environ).username:
         return None
     return "/".join(parts[1:])
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot carry (even escaped) replaced by
+    U+FFFD, for names stored before control characters were refused: hrefs carry
+    them percent-encoded, a displayname cannot."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def parse_mtime(environ: dict[str, Any]) -> float | None:
@@ -85,7 +96,7 @@ class _Entry:
         return self.entry.mtime
 
     def get_display_name(self) -> str:
-        return self.entry.name
+        return xml_text(self.entry.name)
 
     def get_used_bytes(self) -> int:
         return usage(self.environ)[0]

@@ -176,7 +176,7 @@ def test_mkdir_rules(core: Core) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "ctl\x01\x7f", "x:*\\"]
+    "name", ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "é" * 127, "x:*\\"]
 )
 def test_names_are_kept_exactly(core: Core, name: str) -> None:
     alice = account(core)
@@ -184,11 +184,58 @@ def test_names_are_kept_exactly(core: Core, name: str) -> None:
     assert [e.name for e in core.storage.children(alice, "")] == [name]
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "a\x00b", "x" * 256])
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", "a\x00b", "x" * 256, "é" * 128, "ctl\x01", "del\x7f", "bad\udcff"]
+)
 def test_bad_names_are_refused(core: Core, name: str) -> None:
     alice = account(core)
+    core.storage.mkdir(alice, "dir")
     with pytest.raises(BadRequest):
         core.storage.upload(alice, "dir/" + name if name else "", max_size=10)
+    if name:
+        with pytest.raises(BadRequest):
+            core.storage.mkdir(alice, "dir/" + name)
+        with pytest.raises(BadRequest):
+            core.storage.mkdir(alice, f"new/{name}/below", parents=True)
+    put(core, alice, "dir/ok.txt", b"x")
+    for verb in (core.storage.copy, core.storage.move):
+        with pytest.raises(BadRequest if name else Forbidden):
+            verb(alice, "dir/ok.txt", "dir/" + name if name else "")
+    assert [e.name for e in core.storage.children(alice, "dir")] == ["ok.txt"]
+
+
+def test_path_limits(core: Core) -> None:
+    """At most 64 components and 4,096 bytes per path; the message names the limit."""
+    alice = account(core)
+    deep = "/".join(["d"] * 63)
+    core.storage.mkdir(alice, deep, parents=True)
+    put(core, alice, deep + "/f", b"x")  # 64 components
+    with pytest.raises(BadRequest, match="at most 64 components"):
+        core.storage.upload(alice, deep + "/d/f", max_size=10)
+    with pytest.raises(BadRequest, match="at most 64 components"):
+        core.storage.stat(alice, "/".join(["x"] * 1_000))
+    with pytest.raises(BadRequest, match="at most 4096 bytes"):
+        core.storage.stat(alice, "/".join(["x"] * 20_000))
+    wide = "/".join(["w" * 255] * 16)  # 4,095 bytes
+    core.storage.mkdir(alice, wide, parents=True)
+    with pytest.raises(BadRequest, match="at most 4096 bytes"):
+        core.storage.upload(alice, wide + "/ab", max_size=10)
+
+
+def test_names_made_before_the_rules_stay_reachable(core: Core) -> None:
+    """An entry whose name has a control character (made before they were refused)
+    can still be listed, renamed and deleted."""
+    alice = account(core)
+    put(core, alice, "old.txt", b"x")
+    with core.db.write() as session:
+        session.query(Node).filter(Node.name == "old.txt").update({"name": "old\x01.txt"})
+    assert [e.name for e in core.storage.children(alice, "")] == ["old\x01.txt"]
+    core.storage.move(alice, "old\x01.txt", "renamed.txt")
+    put(core, alice, "old.txt", b"y")
+    with core.db.write() as session:
+        session.query(Node).filter(Node.name == "old.txt").update({"name": "old\x02.txt"})
+    core.storage.delete(alice, "old\x02.txt")
+    assert [e.name for e in core.storage.children(alice, "")] == ["renamed.txt"]
 
 
 def test_copy_shares_blobs_and_counts_quota(pg_core: Core) -> None:

@@ -4,12 +4,15 @@ send, answered as ../shared/RCLONE.md describes."""
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
+import subprocess
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 import httpx
 
-from tests.webdav.conftest import DavUser
+from tests.webdav.conftest import DavUser, rclone
 
 OWNCLOUD_PROPFIND = (
     '<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
@@ -131,7 +134,7 @@ def test_mkcol_delete_and_depth_one(dav_user: DavUser) -> None:
 
 def test_odd_names_round_trip(dav_user: DavUser) -> None:
     home = f"/{dav_user.name}"
-    names = ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "tab\tname", "x:*\\y"]
+    names = ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "semi;colon", "x:*\\y"]
     for name in names:
         response = dav_user.request("PUT", f"{home}/{quote(name)}", content=name.encode())
         assert response.status_code == 201, name
@@ -344,3 +347,57 @@ def test_xml_bodies_and_dead_properties_are_bounded(dav_user: DavUser) -> None:
     full = dav_user.request("PROPPATCH", f"{home}/props.txt", content=extra)
     assert "HTTP/1.1 507" in full.text
     set_color(dav_user, f"{home}/props.txt", "changed")  # an existing one may change
+
+
+def test_paths_and_names_are_bounded(dav_user: DavUser) -> None:
+    """Past 64 components or 4,096 bytes a request is 400 and says which limit; a new
+    name with a control character is 400; 63 components work."""
+    home = f"/{dav_user.name}"
+    deep = "/".join(["d"] * 62)
+    assert dav_user.request("MKCOL", f"{home}/d").status_code == 201
+    for depth in range(2, 63):
+        path = "/".join(["d"] * depth)
+        assert dav_user.request("MKCOL", f"{home}/{path}").status_code == 201
+    assert dav_user.request("PUT", f"{home}/{deep}/f.txt", content=b"deep").status_code == 201
+    assert dav_user.request("GET", f"{home}/{deep}/f.txt").content == b"deep"
+    too_deep = dav_user.request("PUT", f"{home}/{deep}/d/d/f.txt", content=b"x")
+    assert too_deep.status_code == 400
+    assert "at most 64 components" in too_deep.text
+    assert "WsgiDAV" not in too_deep.text and "Traceback" not in too_deep.text
+    too_long = dav_user.request("PUT", f"{home}/{'x' * 200}/" * 21, content=b"x")
+    assert too_long.status_code == 400 and "at most 4096 bytes" in too_long.text
+    for method, body in (("MKCOL", b""), ("PUT", b"x")):
+        refused = dav_user.request(method, f"{home}/bell%07name", content=body)
+        assert refused.status_code == 400, method
+        assert "control characters" in refused.text
+
+
+def test_an_old_name_with_a_control_character_lists_as_xml(dav_user: DavUser) -> None:
+    """Entries made before control characters were refused: every listing stays
+    well-formed XML (href percent-encoded, displayname with U+FFFD), and rclone
+    lists the folder."""
+    home = f"/{dav_user.name}"
+    dav_user.request("MKCOL", f"{home}/legacy")
+    dav_user.request("PUT", f"{home}/legacy/old.txt", content=b"old")
+    dav_user.request("PUT", f"{home}/legacy/fine.txt", content=b"fine")
+    database = sqlite3.connect(dav_user.server.data / "lockr.db")
+    with database:
+        database.execute("UPDATE nodes SET name = 'old\x01.txt' WHERE name = 'old.txt'")
+    database.close()
+    tree = propfind(dav_user, f"{home}/legacy/")
+    assert f"{home}/legacy/old%01.txt" in hrefs(tree)
+    assert "old\ufffd.txt" in [e.text for e in tree.findall(".//d:displayname", NS)]
+    allprop = dav_user.request("PROPFIND", f"{home}/legacy/", headers={"Depth": "1"})
+    assert allprop.status_code == 207
+    ET.fromstring(allprop.content)
+    listing = subprocess.run(
+        [rclone(), "lsjson", dav_user.remote() + f"{dav_user.name}/legacy"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sorted(item["Name"] for item in json.loads(listing.stdout)) == [
+        "fine.txt",
+        "old\x01.txt",
+    ]
+    assert dav_user.request("DELETE", f"{home}/legacy/old%01.txt").status_code == 204

@@ -30,7 +30,7 @@ from gateway.files import (
     new_claim_token,
 )
 from gateway.sessions import SessionInfo
-from gateway.storage import check_name
+from gateway.storage import check_new_name
 from gateway.timefmt import iso
 from gateway.upload import Upload
 
@@ -81,7 +81,12 @@ async def direct_upload(request: Request) -> Response:
     raw_name = request.headers.get("x-file-name")
     if not raw_name:
         raise BadRequest("x-file-name is required (the file's name, UTF-8 percent-encoded)")
-    name = check_name(unquote(raw_name))
+    try:
+        # Header values arrive as latin-1; the name is UTF-8, percent-encoded or not.
+        name = unquote(raw_name.encode("latin-1").decode("utf-8"), errors="strict")
+    except UnicodeError:
+        raise BadRequest("x-file-name must be UTF-8 (percent-encoded)") from None
+    name = check_new_name(name)
     key_hash = _key_hash_from(
         principal, request.headers.get("x-file-key"), request.headers.get("x-key-hash")
     )

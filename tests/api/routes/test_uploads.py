@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -68,6 +69,9 @@ def test_names_are_percent_decoded(user: User) -> None:
         ({"x-file-name": "a/b"}, 400, "cannot contain '/'"),
         ({"x-file-name": "x", "x-upload-region": "mars"}, 400, "valid regions: local"),
         ({"x-file-name": "x", "x-key-hash": "abc"}, 400, "64 hex digits"),
+        ({"x-file-name": "bell%07.txt"}, 400, "control characters"),
+        ({"x-file-name": "bad%FF.txt"}, 400, "must be UTF-8"),
+        ({"x-file-name": "%C3%A9" * 128}, 400, "at most 255 bytes"),
     ],
 )
 def test_bad_upload_headers(user: User, headers: dict[str, str], status: int, message: str) -> None:
@@ -230,22 +234,29 @@ def test_session_secret_is_needed(user: User) -> None:
     assert httpx.put(bare + "?uploadToken=us_wrong", content=b"0123456789").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ({"name": "x"}, "'size' is required"),
-        ({"name": "x", "size": -1}, "size must be"),
-        ({"name": "x", "size": "10"}, "size must be"),
-        ({"name": "", "size": 1}, "not a usable file name"),
-        ({"name": "x", "size": 1, "region": "mars"}, "valid regions"),
-        ({"name": "x", "size": 1, "colour": "red"}, "unknown field 'colour'"),
-    ],
-)
-def test_bad_session_requests(user: User, body: dict[str, object], message: str) -> None:
-    response = httpx.post(
-        user.server.url + "/api/v1/upload/session", json=body, headers=user.headers
-    )
-    assert response.status_code == 400 and message in response.json()["error"]["message"]
+BAD_SESSIONS = [
+    ({"name": "x"}, "'size' is required"),
+    ({"name": "x", "size": -1}, "size must be"),
+    ({"name": "x", "size": "10"}, "size must be"),
+    ({"name": "", "size": 1}, "not a usable file name"),
+    ({"name": "x", "size": 1, "region": "mars"}, "valid regions"),
+    ({"name": "x", "size": 1, "colour": "red"}, "unknown field 'colour'"),
+    ({"name": "tab\tname", "size": 1}, "control characters"),
+    ({"name": "x", "size": 1, "path": "/".join(["p"] * 64)}, "at most 64 components"),
+    ({"name": "x", "size": 1, "path": "/".join(["p"] * 20_000)}, "at most 4096 bytes"),
+    ({"name": "x", "size": 1, "path": "bad\udcff"}, "valid UTF-8"),
+]
+
+
+def test_bad_session_requests(user: User) -> None:
+    for body, message in BAD_SESSIONS:
+        response = httpx.post(
+            user.server.url + "/api/v1/upload/session",
+            content=json.dumps(body),  # ASCII, so a lone surrogate travels as \udcff
+            headers={**user.headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400, body
+        assert message in response.json()["error"]["message"], body
 
 
 def test_three_chunks_resumed_after_a_server_restart(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from urllib.parse import quote
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
+from gateway.numbers import whole_number_or_none
+
 BLOCK = 1024 * 1024
 
 
@@ -62,10 +64,7 @@ def declared_length(request: Request) -> int | None:
     """The Content-Length, unless the body is chunked."""
     if "chunked" in request.headers.get("transfer-encoding", "").lower():
         return None
-    value = request.headers.get("content-length")
-    if value is None or not value.isdigit():
-        return None
-    return int(value)
+    return whole_number_or_none(request.headers.get("content-length"))
 
 
 async def stream_blocks(blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -87,7 +86,8 @@ class RangeNotSatisfiable(Exception):
     pass
 
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+_RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$")
+BEYOND_ANY_FILE = 1 << 63
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:
@@ -103,17 +103,23 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if first == "" and last == "":
         return None
     if first == "":
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0:
             raise RangeNotSatisfiable
         return ByteRange(max(0, size - suffix), size - 1) if size else None
-    start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if last != "" and int(last) < start:
+    start = _position(first)
+    end = size - 1 if last == "" else min(_position(last), size - 1)
+    if last != "" and _position(last) < start:
         return None
     if start >= size:
         raise RangeNotSatisfiable
     return ByteRange(start, end)
+
+
+def _position(digits: str) -> int:
+    """A byte position; one too long to be a number is past the end of any file."""
+    value = whole_number_or_none(digits)
+    return BEYOND_ANY_FILE if value is None else value
 
 
 def _http_time(value: str | None) -> float | None:

@@ -22,6 +22,7 @@ from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.models import Node
+from gateway.numbers import whole_number
 from gateway.storage import Storage
 from gateway.tree import Entry, entry_query, to_entry
 
@@ -158,8 +159,8 @@ def _decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not raw.startswith("n"):
             raise ValueError
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
+        return whole_number(raw[1:], "cursor")
+    except (ValueError, UnicodeDecodeError, BadRequest):
         raise BadRequest("cursor is not one this API returned") from None
 
 

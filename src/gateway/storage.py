@@ -36,6 +36,7 @@ from gateway.tree import (
     INSERT_BLOB,
     INSERT_NODE,
     MAX_NAME_BYTES,
+    MAX_PATH_DEPTH,
     REPLACE_CONTENT,
     RESOLVE_CHUNK,
     UNREF_BLOB,
@@ -594,6 +595,7 @@ class Storage:
             parent = self._parent_folder(session, account_id, dst_parts)
             if source.is_dir and self._is_within(session, parent.id, source.id):
                 raise Conflict("a folder cannot be copied into itself")
+            self._check_depth(session, source, len(dst_parts))
             freed += self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
             total = self._tree_bytes(session, source)
             charge(session, account_id, total)
@@ -623,6 +625,7 @@ class Storage:
             parent = self._parent_folder(session, account_id, dst_parts)
             if source.is_dir and self._is_within(session, parent.id, source.id):
                 raise Conflict("a folder cannot be moved into itself")
+            self._check_depth(session, source, len(dst_parts))
             if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
                 freed += self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 source.parent_id = parent.id
@@ -664,6 +667,29 @@ class Storage:
                 return True
             node_id = session.scalar(select(Node.parent_id).where(Node.id == node_id))
         return False
+
+    def _check_depth(self, session: Session, node: Node, depth: int) -> None:
+        """Refuse to place ``node`` at ``depth`` components when its deepest entry would
+        then pass :data:`~gateway.tree.MAX_PATH_DEPTH` (trees made before the limit
+        may be deeper than it)."""
+        level = [node.id] if node.is_dir else []
+        while level:
+            children = [
+                row
+                for start in range(0, len(level), 500)
+                for row in session.execute(
+                    select(Node.id, Node.is_dir).where(
+                        Node.parent_id.in_(level[start : start + 500])
+                    )
+                )
+            ]
+            depth += 1 if children else 0
+            if depth > MAX_PATH_DEPTH:
+                raise BadRequest(
+                    f"a path has at most {MAX_PATH_DEPTH} components: this tree would "
+                    "reach deeper there"
+                )
+            level = [child_id for child_id, is_dir in children if is_dir]
 
     def _clear_target(
         self,

@@ -5,10 +5,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+"""The moments a date in UTC can show (years 1 to 9999)."""
+
 
 def iso(seconds: float) -> str:
-    """``2026-11-21T13:05:06.123Z`` (UTC, milliseconds)."""
-    moment = datetime.fromtimestamp(seconds, UTC)
+    """``2026-11-21T13:05:06.123Z`` (UTC, milliseconds). A moment outside years 1-9999
+    (stored before such times were refused) is shown as the nearest one inside."""
+    moment = datetime.fromtimestamp(min(max(seconds, EARLIEST), LATEST), UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from api.errors import error_response
 from api.requests import json_body
 from gateway.errors import BadRequest, QuotaExceeded
+from gateway.numbers import whole_number
 from linkservice.http import api_key_caller, signed_in_owner
 from linkservice.service import LinkService, key_json
 from linkservice.validation import parse_link_request
@@ -146,6 +147,7 @@ class LinkApi:
 def _page_size(value: str | None) -> int:
     if value is None or value == "":
         return 50
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    number = whole_number(value, "limit")
+    if not 1 <= number <= MAX_PAGE:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
-    return int(value)
+    return number

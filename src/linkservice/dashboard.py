@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from api.requests import client_address
 from gateway.auth import Principal
 from gateway.errors import BadRequest, LockrError, NotFound, RateLimited, TooLarge, Unauthorized
+from gateway.numbers import whole_number
 from gateway.timefmt import iso
 from linkservice.pages import form_too_large, read_form, render
 from linkservice.service import LinkService
@@ -291,9 +292,7 @@ def _link_body(form: dict[str, str]) -> dict[str, Any]:
         body["secretMemo"] = form.get("secretMemo") or None
     limit = form.get("redirectLimit", "").strip()
     if limit:
-        if not limit.isdigit():
-            raise BadRequest("redirectLimit must be a positive integer")
-        body["redirectLimit"] = int(limit)
+        body["redirectLimit"] = whole_number(limit, "redirectLimit")
     return body
 
 

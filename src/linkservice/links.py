@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import secrets
 import string
 from dataclasses import dataclass
@@ -319,6 +320,9 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created_at, link_id = raw.split("|", 1)
-        return float(created_at), link_id
+        moment = float(created_at)
+        if not math.isfinite(moment):
+            raise ValueError
+        return moment, link_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("cursor is not one this API returned") from None

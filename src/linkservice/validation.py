@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.errors import BadRequest
+from gateway.timefmt import EARLIEST, LATEST
 
 TYPES = ("url", "memo")
 SLUG = re.compile(r"[a-z0-9-]{3,30}")
@@ -208,4 +209,7 @@ def parse_time(value: str, name: str) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    seconds = moment.timestamp()
+    if not EARLIEST <= seconds <= LATEST:
+        raise BadRequest(f"{name} is outside the years 1-9999 once converted to UTC")
+    return seconds

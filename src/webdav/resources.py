@@ -12,6 +12,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection, _DAVResource
 from wsgidav.util import etree
 
 from gateway.auth import Principal
+from gateway.numbers import whole_number_or_none
 from gateway.storage import Entry
 from gateway.upload import Upload
 from webdav.errors import call, translated
@@ -329,11 +330,9 @@ class FileResource(_Entry, DAVNonCollection):  # type: ignore[misc]
                 principal.account_id,
                 self.inner,
                 max_size=principal.max_object_size,
-                expected_size=int(length)
-                if length
-                and length.isdigit()
-                and "chunked" not in self.environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-                else None,
+                expected_size=None
+                if "chunked" in self.environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+                else whole_number_or_none(length),
                 content_type=content_type or "",
                 mtime=parse_mtime(self.environ),
             )

@@ -346,3 +346,38 @@ def test_uploads_go_to_the_region_asked_for(make_core: object, tmp_path: object)
             put(core, alice, "c", b"x", region="mars")
     finally:
         core.close()
+
+
+def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:
+    """A tree made before the limit (here 1,500 folders deep) cannot be copied or
+    moved so that it passes 64 components: a 400, nothing written."""
+    alice = account(core)
+    top = core.storage.mkdir(alice, "deep")
+    with core.db.write() as session:
+        parent = top.id
+        for level in range(1500):
+            node = Node(
+                uid=f"deep{level:016d}",
+                account_id=alice,
+                parent_id=parent,
+                name="d",
+                is_dir=True,
+                size=0,
+                content_type="",
+                mtime=0.0,
+                created_at=0.0,
+            )
+            session.add(node)
+            session.flush()
+            parent = node.id
+    with pytest.raises(BadRequest, match="at most 64 components"):
+        core.storage.copy(alice, "deep", "copy")
+    core.storage.mkdir(alice, "target")
+    with pytest.raises(BadRequest, match="at most 64 components"):
+        core.storage.move(alice, "deep", "target/deep")
+    assert [e.name for e in core.storage.children(alice, "")] == ["deep", "target"]
+    core.storage.delete(alice, "deep")
+    shallow = "/".join(["s"] * 10)
+    core.storage.mkdir(alice, shallow, parents=True)
+    core.storage.copy(alice, "s", "target/s")
+    assert core.storage.stat(alice, "target/" + shallow).is_dir

@@ -3,12 +3,15 @@ limits with a controllable clock, and exactness under concurrency."""
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from gateway.models import Link
 from tests.linkservice.conftest import LinkServer, unique
 
 LINK = {
@@ -210,3 +213,32 @@ def test_rate_limits_per_key(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert created.headers["x-api-quota-remaining"] == "979"  # 429s took no quota
     finally:
         server.close()
+
+
+def test_times_past_year_9999_in_utc_and_bad_cursors(links_server: LinkServer) -> None:
+    """A time that cannot be shown once converted to UTC is refused at creation; one
+    stored before does not break the owner's list or the recipient page."""
+    key = links_server.new_key(links_server.signup(unique("late")))
+    for field, value in (
+        ("expireTime", "9999-12-31T23:00:00-05:00"),
+        ("startTime", "0001-01-01T00:30:00+01:00"),
+    ):
+        refused = create(links_server, key, **{field: value})
+        assert refused.status_code == 400, value
+        assert field in refused.json()["error"]["message"]
+    made = create(links_server, key, startTime="9999-12-31T00:00:00Z").json()
+    with links_server.core.db.write() as session:
+        session.execute(
+            update(Link).where(Link.id == made["id"]).values(start_time=253402318800.0 + 9e9)
+        )
+    listed = httpx.get(links_server.url + "/api/v1/links", headers=bearer(key))
+    assert listed.status_code == 200
+    assert listed.json()["links"][0]["startTime"].startswith("9999-12-31")
+    page = httpx.get(made["shortUrl"])
+    assert page.status_code in (200, 403) and "9999-12-31" in page.text
+    url = links_server.url + "/api/v1/links"
+    for cursor in ("!!!", base64.urlsafe_b64encode(b"inf|x").decode(), "bmFu"):
+        bad = httpx.get(url, headers=bearer(key), params={"cursor": cursor})
+        assert bad.status_code == 400, cursor
+    for limit in ("²", "9" * 5000):
+        assert httpx.get(url, headers=bearer(key), params={"limit": limit}).status_code == 400

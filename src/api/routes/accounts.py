@@ -18,6 +18,7 @@ from api.requests import (
 )
 from gateway.accounts import TokenInfo
 from gateway.errors import BadRequest, RateLimited
+from gateway.numbers import whole_number
 from gateway.timefmt import iso
 
 SIGNUPS_PER_HOUR = 20
@@ -99,10 +100,7 @@ async def create_token(request: Request) -> Response:
 
 async def revoke_token(request: Request) -> Response:
     principal = await require_principal(request)
-    try:
-        token_id = int(request.path_params["token_id"])
-    except ValueError:
-        raise BadRequest("token id must be a number") from None
+    token_id = whole_number(request.path_params["token_id"], "token id")
     await run_in_threadpool(core_of(request).accounts.revoke_token, principal.account_id, token_id)
     return Response(status_code=204)
 

@@ -26,6 +26,7 @@ from gateway.files import (
     key_hash_of_phrase,
     uid_of,
 )
+from gateway.numbers import whole_number
 from gateway.storage import Entry
 from gateway.timefmt import iso
 
@@ -37,10 +38,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number") from None
+    value = whole_number(raw, name)
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low} and {high}")
     return value

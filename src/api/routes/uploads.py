@@ -35,7 +35,7 @@ from gateway.timefmt import iso
 from gateway.upload import Upload
 
 GUEST_COOKIE = "lockr_guest"
-_CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
+_CONTENT_RANGE = re.compile(r"^bytes (?:([0-9]{1,18})-([0-9]{1,18})|\*)/([0-9]{1,18}|\*)$")
 
 
 def _key_hash_from(principal: Principal, phrase: object, key_hash: object) -> str | None:

@@ -88,6 +88,7 @@ def test_signup_errors(
         (b"{nope", 400, "not valid JSON"),
         (b"[1]", 400, "JSON object"),
         (b"{" + b" " * 70000 + b"}", 413, "at most"),
+        (b'{"a":' + b"[" * 30000 + b"]" * 30000 + b"}", 400, "nested too deeply"),
     ],
 )
 def test_malformed_bodies(server: LockrProcess, content: bytes, status: int, message: str) -> None:

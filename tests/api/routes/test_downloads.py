@@ -69,3 +69,16 @@ def test_wrong_keys_are_throttled(user: User) -> None:
     throttled = httpx.get(url, params={"keyHash": hashlib.sha256(b"right").hexdigest()})
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
     assert httpx.get(url, headers=user.headers).status_code == 200  # the owner still can
+
+
+def test_ranges_with_absurd_numbers(user: User) -> None:
+    """Positions of thousands of digits are past the end of any file, not a 500."""
+    url = user.upload("absurd.bin", DATA).json()["downloadUrl"]
+    huge = "9" * 5000
+    assert httpx.get(url, headers={"Range": f"bytes={huge}-"}).status_code == 416
+    whole = httpx.get(url, headers={"Range": f"bytes=0-{huge}"})
+    assert whole.status_code == 206 and whole.content == DATA
+    suffix = httpx.get(url, headers={"Range": f"bytes=-{huge}"})
+    assert suffix.status_code == 206 and suffix.content == DATA
+    other_digits = httpx.get(url, headers={"Range": "bytes=²-5".encode()})
+    assert other_digits.status_code == 200 and other_digits.content == DATA

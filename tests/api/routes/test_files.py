@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -165,3 +166,21 @@ def test_signed_urls_expire_and_resist_tampering(user: User) -> None:
         headers=user.headers,
     )
     assert bad.status_code == 400
+
+
+def test_bad_cursors_and_limits_are_400(user: User) -> None:
+    user.upload("c.txt", b"c")
+    url = user.server.url + "/api/v1/files"
+    overflowing = base64.urlsafe_b64encode(b"n" + b"9" * 30).decode().rstrip("=")
+    for params in (
+        {"cursor": "!!!"},
+        {"cursor": overflowing},
+        {"cursor": base64.urlsafe_b64encode(b"n\xb2").decode()},
+        {"limit": "²"},
+        {"limit": "٣"},
+        {"limit": "9" * 5000},
+        {"limit": " 5"},
+    ):
+        response = httpx.get(url, params=params, headers=user.headers)
+        assert response.status_code == 400, (params, response.text)
+        assert response.json()["error"]["code"] == "bad_request"

@@ -248,6 +248,20 @@ BAD_SESSIONS = [
 ]
 
 
+def test_content_range_with_absurd_numbers_is_400(user: User) -> None:
+    created = httpx.post(
+        user.server.url + "/api/v1/upload/session",
+        json={"name": "cr.bin", "size": 10},
+        headers=user.headers,
+    ).json()
+    for value in (f"bytes 0-9/{'9' * 5000}", "bytes ²-9/10", f"bytes 0-{'9' * 30}/10"):
+        response = httpx.put(
+            created["uploadUrl"], content=b"0123456789", headers={"Content-Range": value.encode()}
+        )
+        assert response.status_code == 400, value
+        assert "Content-Range" in response.json()["error"]["message"]
+
+
 def test_bad_session_requests(user: User) -> None:
     for body, message in BAD_SESSIONS:
         response = httpx.post(

@@ -38,8 +38,12 @@ class Shell:
     def __init__(self, server: LockrProcess, cwd: Path) -> None:
         self.server = server
         self.cwd = cwd
-        self.values = {DOCS_HOST: server.url, '"password":"hunter2"': f'"password":"{PASSWORD}"'}
-        self.values['"you@example.com:hunter2"'] = f'"you@example.com:{PASSWORD}"'
+        self.values = {
+            DOCS_HOST: server.url,
+            '"password":"hunter2"': f'"password":"{PASSWORD}"',
+            '"you@example.com:hunter2"': f'"you@example.com:{PASSWORD}"',
+            '"currentPassword":"hunter2"': f'"currentPassword":"{PASSWORD}"',
+        }
 
     def run(self, command: str, **placeholders: str) -> bytes:
         for old, new in {**self.values, **placeholders}.items():
@@ -114,5 +118,12 @@ def test_every_example_in_docs_api(regional_server: LockrProcess, tmp_path: Path
 
     shell.run(examples.take("-X DELETE"), REGION_ID_OBJECT=str(regional["id"]), **mine)
     assert httpx.get(f"{server.url}/api/v1/download/{regional['id']}").status_code == 404
+
+    changed = shell.json(examples.take("/api/v1/account/password"), **mine)
+    assert changed["revokedTokens"] == 1  # the sign-up token; the one used stays
+    me = server.url + "/api/v1/account"
+    assert httpx.get(me, auth=("you", PASSWORD)).status_code == 401
+    assert httpx.get(me, auth=("you", "a longer passphrase")).status_code == 200
+    assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
     assert not examples.untaken(), "examples in docs/api.md that no test runs"

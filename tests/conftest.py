@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,6 +21,9 @@ import pytest
 from gateway.clock import Clock, ManualClock, system_clock
 from gateway.config import Config, load_config
 from gateway.core import Core, build_core
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
 PASSWORD = "correct horse battery"
@@ -278,3 +281,28 @@ def lockr_server(tmp_path: Path) -> Iterator[LockrProcess]:
     yield server
     if server.process and server.process.poll() is None:
         server.stop()
+
+
+# -- a real browser -----------------------------------------------------------------------
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium driven by Playwright (nothing is downloaded)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

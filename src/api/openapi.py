@@ -30,6 +30,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "Not found",
         409: "Conflict",
         413: "File too large for the plan (5 GB guest, 100 GB account)",
+        415: "With Basic credentials, a JSON body must be sent as application/json",
         416: "Range not satisfiable",
         429: "Slow down; see Retry-After",
     }
@@ -98,6 +99,26 @@ def _paths() -> dict[str, Any]:
                         {"type": "object", "properties": {"account": _ref("Account")}}, "OK"
                     ),
                     **_errors(401),
+                },
+            }
+        },
+        "/api/v1/account/password": {
+            "post": {
+                "summary": "Change the password; optionally revoke every other token",
+                "security": BEARER,
+                "requestBody": _body(_ref("PasswordChange")),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "account": _ref("Account"),
+                                "revokedTokens": {"type": "integer"},
+                            },
+                        },
+                        "Changed; remembered Basic credentials stop working at once",
+                    ),
+                    **_errors(400, 401, 403, 415, 429),
                 },
             }
         },
@@ -395,6 +416,20 @@ def _schemas() -> dict[str, Any]:
             "required": ["identifier", "password"],
             "properties": {"identifier": string, "password": string, "tokenName": string},
         },
+        "PasswordChange": {
+            "type": "object",
+            "required": ["currentPassword", "newPassword"],
+            "additionalProperties": False,
+            "properties": {
+                "currentPassword": string,
+                "newPassword": {"type": "string", "minLength": 8, "maxLength": 1024},
+                "revokeTokens": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Revoke every login token but the one this request used",
+                },
+            },
+        },
         "Account": {
             "type": "object",
             "properties": {
@@ -482,7 +517,10 @@ def document(public_url: str) -> dict[str, Any]:
                 "basic": {
                     "type": "http",
                     "scheme": "basic",
-                    "description": "username or email, and password",
+                    "description": "username or email, and password. A browser remembers "
+                    "these, so a state-changing request a browser marks as cross-site "
+                    "(Sec-Fetch-Site, Origin) is refused with 403, and a JSON body must be "
+                    "sent as application/json (415 otherwise).",
                 },
             },
         },

@@ -1,4 +1,9 @@
-"""Request helpers shared by the routes: the principal, the client address, JSON bodies."""
+"""Request helpers shared by the routes: the principal, the client address, JSON bodies.
+
+Every route that authenticates goes through :func:`optional_principal`, which tells the
+authenticator where the request comes from, so remembered Basic credentials cannot
+change state from another site (see :mod:`gateway.auth`). With Basic credentials, a
+JSON body must also be labelled JSON, so no HTML form can post one."""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from gateway.auth import Principal
+from gateway.auth import Principal, RequestSource
 from gateway.auth import client_address as auth_client_address
 from gateway.core import Core
-from gateway.errors import BadRequest, TooLarge, Unauthorized
+from gateway.errors import BadRequest, TooLarge, Unauthorized, UnsupportedMediaType
 
 MAX_JSON_BODY = 64 * 1024
 
@@ -39,8 +44,16 @@ async def optional_principal(request: Request) -> Principal | None:
     if not header:
         request.scope["principal"] = None
         return None
-    auth = core_of(request).auth
-    principal = await run_in_threadpool(auth.resolve, header, address=client_address(request))
+    source = RequestSource(
+        request.method,
+        fetch_site=request.headers.get("sec-fetch-site"),
+        origin=request.headers.get("origin"),
+    )
+    principal = await run_in_threadpool(
+        lambda: core_of(request).auth.resolve(
+            header, address=client_address(request), source=source
+        )
+    )
     request.scope["principal"] = principal
     return principal
 
@@ -72,10 +85,36 @@ async def rate_limit(request: Request, principal: Principal | None) -> None:
     )
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object, read up to 64 KiB; anything else is a clear 400/413.
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` type, with any parameters."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
-    The Content-Type is not insisted on: ``curl -d '{...}'`` labels JSON as a form."""
+
+def _check_json_label(request: Request, *, body: bool) -> None:
+    """415 for a request with Basic credentials whose body (or declared type) is not
+    labelled JSON: an HTML form could have sent it."""
+    scheme = request.headers.get("authorization", "").strip().partition(" ")[0]
+    if scheme.lower() != "basic" or is_json(request.headers.get("content-type")):
+        return
+    if body or "content-type" in request.headers:
+        raise UnsupportedMediaType(
+            "send the body as Content-Type: application/json (required with Basic credentials)"
+        )
+
+
+async def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object, read up to 64 KiB; anything else is a clear 400/413.
+    With ``optional``, a request without a body gives ``{}``.
+
+    The Content-Type is insisted on only with Basic credentials (415); otherwise
+    ``curl -d '{...}'``, which labels JSON as a form, works."""
+    present = has_body(request)
+    _check_json_label(request, body=present)
+    if optional and not present:
+        return {}
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

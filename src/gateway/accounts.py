@@ -275,6 +275,49 @@ class Accounts:
             account.password_hash = new_hash
             return _info(account)
 
+    def change_password(
+        self,
+        account_id: int,
+        current: str,
+        new: object,
+        *,
+        revoke_tokens: bool = False,
+        keep_token_id: int | None = None,
+    ) -> tuple[AccountInfo, int] | None:
+        """Replace the password if ``current`` is right (``None`` when it is wrong),
+        hashing ``new`` with today's parameters. With ``revoke_tokens``, every login
+        token of the account but ``keep_token_id`` goes in the same transaction.
+        Returns the account and the number of tokens revoked. Remembered Basic
+        credentials stop working at once: the account's stamp changes with the hash."""
+        new = Passwords.check_policy(new, name="new password")
+        with self.db.read() as session:
+            old_hash = session.scalar(
+                select(Account.password_hash).where(
+                    Account.id == account_id, Account.is_guest.is_(False)
+                )
+            )
+        if old_hash is None:
+            raise NotFound("no such account")
+        if not self.passwords.verify(old_hash, current):
+            return None
+        new_hash = self.passwords.hash(new)
+        with self.db.write() as session:
+            changed = session.execute(
+                update(Account)
+                .where(Account.id == account_id, Account.password_hash == old_hash)
+                .values(password_hash=new_hash)
+            ).rowcount  # type: ignore[attr-defined]
+            if not changed:
+                raise Conflict("the password was changed meanwhile; sign in again")
+            revoked = 0
+            if revoke_tokens:
+                doomed = delete(Token).where(Token.account_id == account_id)
+                if keep_token_id is not None:
+                    doomed = doomed.where(Token.id != keep_token_id)
+                revoked = session.execute(doomed).rowcount  # type: ignore[attr-defined]
+            row = session.connection().execute(_BY_ID, {"a_id": account_id}).one()
+            return _info(row), int(revoked)
+
     def set_plan(self, username: str, plan: str) -> AccountInfo:
         if plan not in PLANS:
             raise BadRequest(f"plan must be one of: {', '.join(PLANS)}")

@@ -7,6 +7,16 @@ time, keyed by an HMAC of the credential (the password itself is never kept); th
 remembered entry is checked against the account's current password stamp on every
 use, so a password change drops it in every process. Failed checks count against
 the login throttle, whichever front they came through.
+
+Basic credentials are *ambient*: a browser that has them sends them by itself, on
+requests any page may start. So a state-changing request (any method but GET, HEAD,
+OPTIONS and PROPFIND) that carries Basic credentials and that a browser marks as
+coming from elsewhere is refused with :class:`CrossSite` before any password check:
+``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (``same-site`` too: a
+sibling host may serve anyone's content), or an ``Origin`` that is not lockr's own
+(``public_url``'s scheme, host and port, or the origin of the listener the request
+came to, where a front says so). Tools send neither header; Bearer tokens are never
+sent by a browser on its own.
 """
 
 from __future__ import annotations
@@ -20,14 +30,53 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from gateway.accounts import AccountInfo, Accounts
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.errors import NotFound, RateLimited, Unauthorized
+from gateway.errors import CrossSite, Forbidden, NotFound, RateLimited, Unauthorized
 from gateway.throttle import LoginThrottle
 
 BASIC_CACHE_SIZE = 10_000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND"})
+SAME_ORIGIN_FETCHES = frozenset({"same-origin", "none"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class RequestSource:
+    """What a request says about where it comes from, as a front passes it to
+    :meth:`Authenticator.resolve`: the method, the browser's ``Sec-Fetch-Site`` and
+    ``Origin`` headers (absent from tools), and ``listener_origin``, the origin of the
+    listener the request came to when that listener counts as lockr's own."""
+
+    method: str
+    fetch_site: str | None = None
+    origin: str | None = None
+    listener_origin: str | None = None
+
+
+def origin_of(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lowercased, without a default port;
+    ``None`` for anything else (``null``, other schemes, garbage)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return (
+        f"{scheme}://{host}"
+        if port in (None, _DEFAULT_PORTS[scheme])
+        else f"{scheme}://{host}:{port}"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +125,7 @@ class Authenticator:
         self._cache: OrderedDict[bytes, tuple[int, str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._inflight: dict[bytes, _Gate] = {}
+        self.own_origin = origin_of(config.public_url)
 
     def principal_for(self, account: AccountInfo, token_id: int | None = None) -> Principal:
         return Principal(account, self.config.max_object_size, token_id)
@@ -84,10 +134,19 @@ class Authenticator:
         """The principal of a request without credentials, where guests may act."""
         return Principal(self.accounts.guest(), self.config.max_guest_object_size)
 
-    def resolve(self, authorization: str | None, *, address: str = "") -> Principal | None:
+    def resolve(
+        self,
+        authorization: str | None,
+        *,
+        address: str = "",
+        source: RequestSource | None = None,
+    ) -> Principal | None:
         """The principal for an ``Authorization`` header value; ``None`` when there is
         no header. Raises :class:`Unauthorized` for credentials that do not check out
-        and :class:`RateLimited` while the identifier or address is throttled."""
+        and :class:`RateLimited` while the identifier or address is throttled.
+
+        A front serving browsers MUST pass ``source``: Basic credentials on a
+        state-changing request from another site then raise :class:`CrossSite`."""
         if not authorization:
             return None
         scheme, _, value = authorization.strip().partition(" ")
@@ -96,9 +155,27 @@ class Authenticator:
         if scheme == "bearer" and value:
             return self.bearer(value)
         if scheme == "basic" and value:
+            if source is not None:
+                self.refuse_cross_site(source)
             identifier, password = _decode_basic(value)
             return self.basic(identifier, password, address=address)
         raise Unauthorized("use Authorization: Bearer <token> or Basic <base64 user:password>")
+
+    def refuse_cross_site(self, source: RequestSource) -> None:
+        """Raise :class:`CrossSite` if a browser marks this state-changing request as
+        coming from another site (see the module's docstring)."""
+        if source.method.upper() in SAFE_METHODS:
+            return
+        fetch_site = (source.fetch_site or "").strip().lower()
+        cross = bool(fetch_site) and fetch_site not in SAME_ORIGIN_FETCHES
+        if not cross and source.origin is not None:
+            own = {self.own_origin, origin_of(source.listener_origin)} - {None}
+            cross = origin_of(source.origin) not in own
+        if cross:
+            raise CrossSite(
+                "refused: a cross-site browser request cannot change anything with "
+                "remembered Basic credentials; send a login token (Authorization: Bearer)"
+            )
 
     def bearer(self, token: str) -> Principal:
         found = self.accounts.resolve_token(token)
@@ -172,6 +249,36 @@ class Authenticator:
             raise Unauthorized("wrong username, email or password")
         self.throttle.succeeded(identifier)
         return account
+
+    def change_password(
+        self,
+        principal: Principal,
+        current: object,
+        new: object,
+        *,
+        revoke_tokens: bool = False,
+        address: str = "",
+    ) -> tuple[AccountInfo, int]:
+        """Change the caller's password, under the login throttle: a wrong ``current``
+        counts as a failed sign-in and raises :class:`Forbidden`. With
+        ``revoke_tokens``, every login token but the one the caller used (if any) is
+        revoked. Returns the account and the number of tokens revoked."""
+        identifier = principal.username
+        self.throttle.check(identifier, address)
+        changed = None
+        if isinstance(current, str):
+            changed = self.accounts.change_password(
+                principal.account_id,
+                current,
+                new,
+                revoke_tokens=revoke_tokens,
+                keep_token_id=principal.token_id,
+            )
+        if changed is None:
+            self.throttle.failed(identifier, address)
+            raise Forbidden("the current password is wrong")
+        self.throttle.succeeded(identifier)
+        return changed
 
 
 def client_address(peer: str, forwarded_for: str | None, *, trust_proxy: bool) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from gateway.errors import NotFound
+from gateway.private import open_private, private_folder
 
 BLOCK = 1024 * 1024
 
@@ -74,12 +75,14 @@ def new_key() -> str:
 
 
 class LocalBlobStore:
-    """Blobs as files under ``root/ab/cd/<key>``; pending ones under ``root/tmp/``."""
+    """Blobs as files under ``root/ab/cd/<key>``; pending ones under ``root/tmp/``,
+    all owner-only (:mod:`gateway.private`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        private_folder(root, tighten=True)
+        private_folder(self.tmp, tighten=True)
 
     def _path(self, key: str) -> Path:
         if len(key) < 8 or not key.isalnum():
@@ -144,7 +147,8 @@ class LocalBlobWriter:
         self._pending = pending
         self._final = final
         if resume_at is None:
-            self._handle: BinaryIO | None = pending.open("xb")
+            fd = open_private(pending, os.O_WRONLY | os.O_EXCL)
+            self._handle: BinaryIO | None = os.fdopen(fd, "wb")
         else:
             try:
                 handle = pending.open("r+b")
@@ -179,7 +183,7 @@ class LocalBlobWriter:
             os.fsync(handle.fileno())
         finally:
             handle.close()
-        self._final.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self._final.parent)
         try:
             os.replace(self._pending, self._final)
         except FileNotFoundError:

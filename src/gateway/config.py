@@ -248,6 +248,11 @@ class Config:
     def secret_path(self) -> Path:
         return self.data / "secret.key"
 
+    @property
+    def https(self) -> bool:
+        """Whether clients reach lockr over https (cookies are then ``Secure``)."""
+        return self.public_url.startswith("https://")
+
 
 def _parse(name: str, value: object, source: str) -> Any:
     try:

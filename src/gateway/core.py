@@ -16,6 +16,7 @@ from gateway.db import Database
 from gateway.files import Files
 from gateway.migrate import upgrade
 from gateway.passwords import Passwords
+from gateway.private import private_folder
 from gateway.quota import Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
@@ -56,8 +57,9 @@ class Core:
 
 def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = True) -> Core:
     """Build every core service over ``config``; runs migrations unless told not to.
+    The data folder is made (or narrowed to) owner-only first (:mod:`gateway.private`).
     Call :meth:`Core.start` before serving (fronts never need more)."""
-    config.data.mkdir(parents=True, exist_ok=True)
+    private_folder(config.data, tighten=True)
     secret = load_or_create_secret(config.secret_path)
     db = Database(config.database_url)
     if migrate:

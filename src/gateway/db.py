@@ -20,6 +20,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from gateway.private import create_private, private_folder
+
 
 class Database:
     """Owns the SQLAlchemy engine. Use :meth:`read` and :meth:`write` for transactions."""
@@ -31,7 +33,9 @@ class Database:
         kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                # SQLite gives the -wal and -shm files the database file's permissions.
+                private_folder(Path(parsed.database).parent)
+                create_private(Path(parsed.database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size * 2

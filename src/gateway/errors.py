@@ -36,6 +36,13 @@ class Forbidden(LockrError):
     code = "forbidden"
 
 
+class CrossSite(Forbidden):
+    """A browser sent credentials it remembers (Basic) on a state-changing request
+    from another site."""
+
+    code = "cross_site"
+
+
 class QuotaExceeded(LockrError):
     """The account's storage (or another counted quota) has no room left."""
 
@@ -58,6 +65,11 @@ class TooLarge(LockrError):
 
     status = 413
     code = "too_large"
+
+
+class UnsupportedMediaType(LockrError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class RateLimited(LockrError):

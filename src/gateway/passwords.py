@@ -27,14 +27,15 @@ class Passwords:
         self._dummy: str | None = None
 
     @staticmethod
-    def check_policy(password: object) -> str:
-        """A usable new password: a string of 8 to 1024 characters."""
+    def check_policy(password: object, *, name: str = "password") -> str:
+        """A usable new password: a string of 8 to 1024 characters. ``name`` is what
+        the message calls it."""
         if not isinstance(password, str):
-            raise BadRequest("password must be a string")
+            raise BadRequest(f"{name} must be a string")
         if len(password) < MIN_PASSWORD:
-            raise BadRequest(f"password must be at least {MIN_PASSWORD} characters")
+            raise BadRequest(f"{name} must be at least {MIN_PASSWORD} characters")
         if len(password) > MAX_PASSWORD:
-            raise BadRequest(f"password must be at most {MAX_PASSWORD} characters")
+            raise BadRequest(f"{name} must be at most {MAX_PASSWORD} characters")
         return password
 
     def hash(self, password: str) -> str:

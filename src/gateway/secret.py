@@ -6,12 +6,14 @@ import os
 import secrets
 from pathlib import Path
 
+from gateway.private import open_private, private_folder
+
 
 def load_or_create_secret(path: Path) -> bytes:
     """Read the secret at ``path``, creating it (owner-only) if it does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = open_private(path, os.O_WRONLY | os.O_EXCL)
     except FileExistsError:
         data = path.read_bytes()
         if len(data) < 32:

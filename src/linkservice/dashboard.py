@@ -47,7 +47,7 @@ class Dashboard:
     def __init__(self, service: LinkService) -> None:
         self.service = service
         self.core = service.core
-        self._secure = self.core.config.public_url.startswith("https://")
+        self._secure = self.core.config.https
 
     def routes(self) -> list[BaseRoute]:
         return [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from api.requests import client_address
+from api.requests import optional_principal
 from gateway.accounts import AccountInfo
 from gateway.apikeys import ApiKeyInfo, looks_like_key
 from gateway.auth import Principal
@@ -25,9 +25,7 @@ async def signed_in_owner(request: Request, core: Core) -> Principal:
         raise Forbidden(
             "an API key cannot manage API keys: sign in with your login token or password"
         )
-    principal = await run_in_threadpool(
-        core.auth.resolve, header or None, address=client_address(request)
-    )
+    principal = await optional_principal(request)
     if principal is None or principal.is_guest:
         raise Unauthorized("sign in: send Authorization: Bearer <login token> or Basic credentials")
     return principal

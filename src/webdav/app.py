@@ -1,7 +1,8 @@
 """The WebDAV WSGI application and its cheroot server.
 
 Requests pass, in order: the access log, the XML body limit, authentication through
-the shared layer (Basic or Bearer, never Digest), ownCloud headers (``X-OC-Mtime:
+the shared layer (Basic or Bearer, never Digest; Basic refused on writes a browser
+marks as cross-site, see :mod:`gateway.auth`), ownCloud headers (``X-OC-Mtime:
 accepted``), then wsgidav with the lockr provider. The listener itself caps request
 heads (:mod:`gateway.listeners`)."""
 
@@ -17,9 +18,9 @@ from cheroot import wsgi
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-from gateway.auth import client_address
+from gateway.auth import RequestSource, client_address
 from gateway.core import Core
-from gateway.errors import RateLimited, Unauthorized
+from gateway.errors import Forbidden, RateLimited, Unauthorized
 from gateway.listeners import MAX_HEAD_BYTES, BoundedCherootConnection
 from webdav.errors import ErrorPages
 from webdav.provider import LockrProvider
@@ -51,7 +52,9 @@ def _plain(
 
 class Authenticate:
     """Resolve the caller with the core's authenticator; 401 (with a Basic challenge)
-    without valid credentials, 429 while the login throttle holds."""
+    without valid credentials, 403 for Basic on a cross-site write (this listener's
+    own origin counts as lockr's, beside ``public_url``), 429 while the login
+    throttle holds."""
 
     def __init__(self, app: WSGIApp, core: Core, locks: DbLockStorage) -> None:
         self.app = app
@@ -65,9 +68,20 @@ class Authenticate:
                 environ.get("HTTP_X_FORWARDED_FOR"),
                 trust_proxy=self.core.config.trust_proxy_headers,
             )
-            principal = self.core.auth.resolve(environ.get("HTTP_AUTHORIZATION"), address=address)
+            source = RequestSource(
+                environ.get("REQUEST_METHOD", ""),
+                fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
+                origin=environ.get("HTTP_ORIGIN"),
+                listener_origin=f"{environ.get('wsgi.url_scheme', 'http')}://"
+                + environ.get("HTTP_HOST", ""),
+            )
+            principal = self.core.auth.resolve(
+                environ.get("HTTP_AUTHORIZATION"), address=address, source=source
+            )
         except Unauthorized as error:
             return _plain(start_response, "401 Unauthorized", error.message + "\n", [CHALLENGE])
+        except Forbidden as error:
+            return _plain(start_response, "403 Forbidden", error.message + "\n", [])
         except RateLimited as error:
             return _plain(
                 start_response,

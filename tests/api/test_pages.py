@@ -1,10 +1,12 @@
-"""The /account page: served, escaped, with security headers; / leads to it."""
+"""The /account page: served, escaped, with security headers; / leads to it; used in a
+real browser."""
 
 from __future__ import annotations
 
 import httpx
+from playwright.sync_api import Browser, expect
 
-from tests.conftest import LockrProcess
+from tests.conftest import PASSWORD, LockrProcess
 
 
 def test_account_page(server: LockrProcess) -> None:
@@ -45,3 +47,34 @@ def test_download_page_escapes_and_hides_the_owner(server: LockrProcess) -> None
     assert 'id="key"' in keyed_page and "crypto.subtle" in keyed_page
     missing = httpx.get(server.url + "/download/local_aaaaaaaaaaaaaaaaaaaa")
     assert missing.status_code == 404 and "not here" in missing.text
+
+
+def test_the_account_page_changes_the_password(browser: Browser, server: LockrProcess) -> None:
+    from tests.api.conftest import User
+
+    user = User(server, "pagepassword")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/account")
+        page.fill("#li-identifier", user.name)
+        page.fill("#li-password", PASSWORD)
+        page.click("#login button[type=submit]")
+        expect(page.locator("#who")).to_have_text(user.name)
+        page.fill("#pw-current", "not-the-password")
+        page.fill("#pw-new", "a new passphrase")
+        page.click("#password button[type=submit]")
+        expect(page.locator("#password-error")).to_contain_text("current password")
+        page.fill("#pw-current", PASSWORD)
+        page.fill("#pw-new", "a new passphrase")
+        page.check("#pw-revoke")
+        page.click("#password button[type=submit]")
+        expect(page.locator("#password-done")).to_contain_text("Password changed")
+        expect(page.locator("#tokens tr")).to_have_count(1)  # this browser's token only
+        expect(page.locator("#pw-current")).to_have_value("")
+    finally:
+        context.close()
+    me = server.url + "/api/v1/account"
+    assert httpx.get(me, auth=(user.name, PASSWORD)).status_code == 401
+    assert httpx.get(me, auth=(user.name, "a new passphrase")).status_code == 200
+    assert httpx.get(me, headers=user.headers).status_code == 401  # the sign-up token

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gateway.auth import client_address
+from gateway.auth import RequestSource, client_address
 from gateway.core import Core
-from gateway.errors import RateLimited, Unauthorized
-from tests.conftest import PASSWORD
+from gateway.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from tests.conftest import PASSWORD, CoreFactory
 
 
 def basic(user: str, password: str) -> str:
@@ -137,3 +137,127 @@ def test_client_address_trusts_only_the_hop_the_proxy_appended() -> None:
     assert client_address("127.0.0.1", "6.6.6.6", trust_proxy=False) == "127.0.0.1"
     assert client_address("127.0.0.1", " , ", trust_proxy=True) == "127.0.0.1"
     assert client_address("127.0.0.1", None, trust_proxy=True) == "127.0.0.1"
+
+
+OWN = "http://127.0.0.1:8080"  # the default public_url's origin
+
+
+@pytest.mark.parametrize(
+    ("method", "fetch_site", "origin"),
+    [
+        ("POST", "cross-site", None),
+        ("PUT", "same-site", None),
+        ("DELETE", None, "https://evil.example"),
+        ("POST", None, "null"),
+        ("MKCOL", "cross-site", "https://evil.example"),
+        ("POST", "same-origin", "http://127.0.0.1:9999"),
+        ("PROPPATCH", None, "http://127.0.0.1:8081"),
+    ],
+)
+def test_cross_site_writes_with_basic_are_refused(
+    core: Core, method: str, fetch_site: str | None, origin: str | None
+) -> None:
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    source = RequestSource(method, fetch_site=fetch_site, origin=origin)
+    with pytest.raises(Forbidden) as refused:
+        core.auth.resolve(basic("alice", PASSWORD), source=source)
+    assert "cross-site" in refused.value.message and "Bearer" in refused.value.message
+    with pytest.raises(Forbidden):  # before any password check: no guessing from a page
+        core.auth.resolve(basic("alice", "a guess"), source=source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        RequestSource("POST"),  # curl, rclone, scripts: no browser headers
+        RequestSource("POST", fetch_site="same-origin", origin=OWN),
+        RequestSource("DELETE", fetch_site="none"),
+        RequestSource("PUT", origin=OWN + "/"),
+        RequestSource("PUT", origin="HTTP://127.0.0.1:8080"),
+        RequestSource(
+            "PUT", origin="http://dav.example:8081", listener_origin="http://dav.example:8081"
+        ),
+        RequestSource("GET", fetch_site="cross-site", origin="https://evil.example"),
+        RequestSource("HEAD", fetch_site="cross-site"),
+        RequestSource("OPTIONS", fetch_site="cross-site"),
+        RequestSource("PROPFIND", fetch_site="cross-site", origin="https://evil.example"),
+    ],
+)
+def test_tools_and_same_origin_pages_keep_basic(core: Core, source: RequestSource) -> None:
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    assert core.auth.resolve(basic("alice", PASSWORD), source=source) is not None
+
+
+def test_bearer_is_not_ambient(core: Core) -> None:
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    _, token = core.accounts.create_token(account.id)
+    source = RequestSource("DELETE", fetch_site="cross-site", origin="https://evil.example")
+    assert core.auth.resolve(f"Bearer {token}", source=source) is not None
+
+
+def test_an_https_public_url_is_the_own_origin(make_core: CoreFactory) -> None:
+    core = make_core(public_url="https://lockr.example/base/")
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    own = RequestSource("POST", origin="https://lockr.example")
+    assert core.auth.resolve(basic("alice", PASSWORD), source=own) is not None
+    for other in ("http://lockr.example", "https://lockr.example:8443", "https://x.lockr.example"):
+        with pytest.raises(Forbidden):
+            core.auth.resolve(basic("alice", PASSWORD), source=RequestSource("POST", origin=other))
+
+
+def test_change_password(make_core: CoreFactory) -> None:
+    here: Core = make_core(login_max_failures=3)
+    elsewhere: Core = make_core(login_max_failures=3)  # another process, same database
+    account = here.accounts.create("alice", "alice@example.com", PASSWORD)
+    assert elsewhere.auth.resolve(basic("alice", PASSWORD)) is not None  # remembered there
+    principal = here.auth.resolve(basic("alice", PASSWORD))
+    assert principal is not None
+    with pytest.raises(BadRequest) as weak:
+        here.auth.change_password(principal, PASSWORD, "short")
+    assert "new password" in weak.value.message
+    with pytest.raises(Forbidden) as wrong:
+        here.auth.change_password(principal, "not the password", "a new passphrase")
+    assert "current password" in wrong.value.message
+    changed, revoked = here.auth.change_password(principal, PASSWORD, "a new passphrase")
+    assert changed.stamp != account.stamp and revoked == 0
+    with pytest.raises(Unauthorized):
+        elsewhere.auth.resolve(basic("alice", PASSWORD))
+    assert elsewhere.auth.resolve(basic("alice", "a new passphrase")) is not None
+    assert here.accounts.verify_password("alice", "a new passphrase") is not None
+
+
+def test_wrong_current_passwords_count_against_the_login_throttle(make_core: CoreFactory) -> None:
+    core: Core = make_core(login_max_failures=3)
+    core.accounts.create("alice", "alice@example.com", PASSWORD)
+    principal = core.auth.resolve(basic("alice", PASSWORD))
+    assert principal is not None
+    for _ in range(3):
+        with pytest.raises(Forbidden):
+            core.auth.change_password(principal, "a guess", "a new passphrase", address="10.0.0.9")
+    with pytest.raises(RateLimited):
+        core.auth.change_password(principal, PASSWORD, "a new passphrase", address="10.0.0.9")
+    with pytest.raises(RateLimited):  # the same count as sign-in
+        core.auth.check_password("alice", PASSWORD, address="10.0.0.10")
+
+
+def test_change_password_can_revoke_every_other_token(pg_core: Core) -> None:
+    account = pg_core.accounts.create("alice", "alice@example.com", PASSWORD)
+    kept_info, kept = pg_core.accounts.create_token(account.id, "this browser")
+    _, other = pg_core.accounts.create_token(account.id, "laptop")
+    _, third = pg_core.accounts.create_token(account.id, "phone")
+    principal = pg_core.auth.resolve(f"Bearer {kept}")
+    assert principal is not None and principal.token_id == kept_info.id
+    _, revoked = pg_core.auth.change_password(
+        principal, PASSWORD, "a new passphrase", revoke_tokens=True
+    )
+    assert revoked == 2
+    assert pg_core.auth.resolve(f"Bearer {kept}") is not None
+    for gone in (other, third):
+        with pytest.raises(Unauthorized):
+            pg_core.auth.resolve(f"Bearer {gone}")
+    by_basic = pg_core.auth.resolve(basic("alice", "a new passphrase"))
+    assert by_basic is not None and by_basic.token_id is None
+    _, revoked = pg_core.auth.change_password(
+        by_basic, "a new passphrase", "a third passphrase", revoke_tokens=True
+    )
+    assert revoked == 1 and pg_core.accounts.list_tokens(account.id) == []

@@ -36,14 +36,14 @@ def test_parallel_hits_are_all_counted(
     def hammer(index: int) -> None:
         barrier.wait()
         for _ in range(25):
-            cores[index % 2].counters.hit("shared", 3600)
+            cores[index % 2].counters.hit("both-cores", 3600)
 
     threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert cores[0].counters.peek("shared", 3600).count == 200
+    assert cores[0].counters.peek("both-cores", 3600).count == 200
 
 
 def test_limits_count_all_or_nothing(

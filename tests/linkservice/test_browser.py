@@ -3,33 +3,11 @@ downloaded) uses the dashboard and unlocks a link as a recipient."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import httpx
-import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from tests.conftest import PASSWORD
 from tests.linkservice.conftest import LinkServer, unique
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def test_owner_and_recipient(browser: Browser, links_server: LinkServer) -> None:

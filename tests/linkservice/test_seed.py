@@ -1,6 +1,6 @@
-"""The links seed's three examples, verbatim but for the host (and the key they say to
-substitute), against a real ``lockr serve``: curl, JavaScript (Node's fetch) and Python
-(requests)."""
+"""The links API document's three examples, as docs/links.md gives them (verbatim but for
+the host and the key they say to substitute), against a real ``lockr serve``: curl,
+JavaScript (Node's fetch) and Python (requests)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,18 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import LockrProcess, run_cli, signup
+from tests.doc_examples import code_blocks
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "links-api.txt"
 
-
-def example(start: str, end: str) -> str:
-    text = SEED.read_text()
-    begin = text.index(start)
-    return text[begin : text.index(end, begin)].strip()
+def example(language: str) -> str:
+    """The one ``language`` example of docs/links.md."""
+    (code,) = code_blocks("links.md", language)
+    return code
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +51,7 @@ def opens_to(server: LockrProcess, link: dict[str, object], expected: str) -> No
 
 def test_curl_example(key: tuple[LockrProcess, str]) -> None:
     server, api_key = key
-    command = example("curl -X POST", "JavaScript memo example")
+    command = example("sh")
     command = command.replace("https://lock.pub", server.url).replace(
         "ll_live_your_api_key", api_key
     )
@@ -71,7 +69,7 @@ def test_curl_example(key: tuple[LockrProcess, str]) -> None:
 
 def test_javascript_example(key: tuple[LockrProcess, str]) -> None:
     server, api_key = key
-    code = example("const response = await fetch", "Python URL example")
+    code = example("js")
     code = code.replace("https://lock.pub", server.url)
     done = subprocess.run(
         ["node", "--input-type=module", "-e", code + "\nconsole.log(JSON.stringify(link))"],
@@ -89,7 +87,7 @@ def test_javascript_example(key: tuple[LockrProcess, str]) -> None:
 
 def test_python_example(key: tuple[LockrProcess, str]) -> None:
     server, api_key = key
-    code = example("import os\nimport requests", "Request fields")
+    code = example("python")
     code = code.replace("https://lock.pub", server.url)
     done = subprocess.run(
         [sys.executable, "-c", code],

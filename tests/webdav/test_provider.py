@@ -1,5 +1,5 @@
 """The WebDAV front over real HTTP: what rclone's owncloud vendor and desktop clients
-send, answered as ../shared/RCLONE.md describes."""
+send, answered as rclone and those clients expect."""
 
 from __future__ import annotations
 

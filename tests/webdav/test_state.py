@@ -29,7 +29,7 @@ def test_two_processes_share_locks_and_properties(tmp_path: Path) -> None:
     first = LockrProcess(data).start()
     second = LockrProcess(data).start()
     try:
-        user = DavUser(first, "shared")
+        user = DavUser(first, "twoprocs")
         home = f"/{user.name}"
         other = httpx.Client(auth=(user.name, PASSWORD))
         other_dav = f"http://127.0.0.1:{second.dav_port}"

@@ -1,5 +1,5 @@
 """Accounts, login and tokens: ``/api/v1/accounts``, ``/api/v1/login``,
-``/api/v1/account``, ``/api/v1/tokens``."""
+``/api/v1/account``, ``/api/v1/account/password``, ``/api/v1/tokens``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from api.requests import (
     check_fields,
     client_address,
     core_of,
-    has_body,
     json_body,
     require_principal,
 )
@@ -79,6 +78,30 @@ async def me(request: Request) -> Response:
     return JSONResponse({"account": account.public()})
 
 
+async def change_password(request: Request) -> Response:
+    """POST /api/v1/account/password {"currentPassword","newPassword","revokeTokens"?}
+    -> 200 {"account", "revokedTokens"}; a wrong current password is 403."""
+    core = core_of(request)
+    principal = await require_principal(request)
+    body = await json_body(request)
+    check_fields(body, required={"currentPassword", "newPassword"}, optional={"revokeTokens"})
+    current, revoke = body["currentPassword"], body.get("revokeTokens", False)
+    if not isinstance(current, str):
+        raise BadRequest("currentPassword must be a string")
+    if not isinstance(revoke, bool):
+        raise BadRequest("revokeTokens must be true or false")
+    account, revoked = await run_in_threadpool(
+        lambda: core.auth.change_password(
+            principal,
+            current,
+            body["newPassword"],
+            revoke_tokens=revoke,
+            address=client_address(request),
+        )
+    )
+    return JSONResponse({"account": account.public(), "revokedTokens": revoked})
+
+
 async def list_tokens(request: Request) -> Response:
     principal = await require_principal(request)
     tokens = await run_in_threadpool(core_of(request).accounts.list_tokens, principal.account_id)
@@ -90,7 +113,7 @@ async def list_tokens(request: Request) -> Response:
 async def create_token(request: Request) -> Response:
     """POST /api/v1/tokens {"name"?} -> 201 with the token, shown this once."""
     principal = await require_principal(request)
-    body = await json_body(request) if has_body(request) else {}
+    body = await json_body(request, optional=True)
     check_fields(body, required=set(), optional={"name"})
     token, secret = await run_in_threadpool(
         core_of(request).accounts.create_token, principal.account_id, body.get("name", "")
@@ -109,6 +132,7 @@ routes = [
     Route("/api/v1/accounts", create_account, methods=["POST"]),
     Route("/api/v1/login", login, methods=["POST"]),
     Route("/api/v1/account", me, methods=["GET"]),
+    Route("/api/v1/account/password", change_password, methods=["POST"]),
     Route("/api/v1/tokens", list_tokens, methods=["GET"]),
     Route("/api/v1/tokens", create_token, methods=["POST"]),
     Route("/api/v1/tokens/{token_id}", revoke_token, methods=["DELETE"]),

@@ -11,7 +11,6 @@ from api.files_json import file_json
 from api.requests import (
     check_fields,
     core_of,
-    has_body,
     json_body,
     rate_limit,
     require_principal,
@@ -107,7 +106,7 @@ async def set_key(request: Request) -> Response:
     core = core_of(request)
     principal = await require_principal(request)
     await rate_limit(request, principal)
-    body = await json_body(request) if has_body(request) else {}
+    body = await json_body(request, optional=True)
     check_fields(body, required=set(), optional={"key", "keyHash"})
     phrase, key_hash = body.get("key"), body.get("keyHash")
     if phrase is not None and key_hash is not None:

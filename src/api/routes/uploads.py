@@ -60,7 +60,8 @@ def _guest_claim(request: Request, principal: Principal) -> tuple[str | None, st
     return token, claim_hash_of(token)
 
 
-def _with_claim(response: Response, token: str | None) -> Response:
+def _with_claim(request: Request, response: Response, token: str | None) -> Response:
+    """Keep a guest's claim token in a cookie (``Secure`` when lockr is served over https)."""
     if token is not None:
         response.set_cookie(
             GUEST_COOKIE,
@@ -68,6 +69,7 @@ def _with_claim(response: Response, token: str | None) -> Response:
             max_age=30 * 24 * 3600,
             httponly=True,
             samesite="lax",
+            secure=core_of(request).config.https,
             path="/api/v1",
         )
     return response
@@ -119,7 +121,7 @@ async def direct_upload(request: Request) -> Response:
     body = file_json(entry, UPLOADS_FOLDER + "/" + entry.name, core.config.public_url)
     if token is not None:
         body["claimToken"] = token
-    return _with_claim(JSONResponse(body, status_code=201), token)
+    return _with_claim(request, JSONResponse(body, status_code=201), token)
 
 
 async def create_session(request: Request) -> Response:
@@ -170,7 +172,7 @@ async def create_session(request: Request) -> Response:
     }
     if token is not None:
         response["claimToken"] = token
-    return _with_claim(JSONResponse(response, status_code=201), token)
+    return _with_claim(request, JSONResponse(response, status_code=201), token)
 
 
 def _progress(received: int) -> Response:

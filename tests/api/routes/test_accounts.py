@@ -151,3 +151,73 @@ def test_unknown_route_and_method(server: LockrProcess) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     wrong = httpx.get(server.url + "/api/v1/login")
     assert wrong.status_code == 405
+
+
+def test_change_password(server: LockrProcess) -> None:
+    first = signup(server, "frank")["token"]
+    auth = {"Authorization": f"Bearer {first}"}
+    laptop = httpx.post(server.url + "/api/v1/tokens", json={"name": "laptop"}, headers=auth)
+    other = {"Authorization": f"Bearer {laptop.json()['token']}"}
+    url = server.url + "/api/v1/account/password"
+    me = server.url + "/api/v1/account"
+    assert httpx.get(me, auth=("frank", PASSWORD)).status_code == 200  # now remembered
+    for body, status, words in [
+        ({"currentPassword": PASSWORD, "newPassword": "short"}, 400, "new password"),
+        ({"currentPassword": PASSWORD}, 400, "newPassword"),
+        ({"currentPassword": PASSWORD, "newPassword": "long enough", "x": 1}, 400, "'x'"),
+        ({"currentPassword": 1, "newPassword": "long enough"}, 400, "currentPassword"),
+        (
+            {"currentPassword": PASSWORD, "newPassword": "long enough", "revokeTokens": "yes"},
+            400,
+            "revokeTokens",
+        ),
+        (
+            {"currentPassword": "wrong-password", "newPassword": "long enough"},
+            403,
+            "current password",
+        ),
+    ]:
+        refused = httpx.post(url, json=body, headers=auth)
+        assert refused.status_code == status and words in refused.json()["error"]["message"], (
+            body,
+            refused.text,
+        )
+    assert httpx.post(url, json={}).status_code == 401
+    changed = httpx.post(
+        url,
+        json={"currentPassword": PASSWORD, "newPassword": "a new passphrase", "revokeTokens": True},
+        headers=auth,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["revokedTokens"] == 1
+    assert changed.json()["account"]["username"] == "frank"
+    assert httpx.get(me, auth=("frank", PASSWORD)).status_code == 401  # at once
+    assert httpx.get(me, auth=("frank", "a new passphrase")).status_code == 200
+    assert httpx.get(me, headers=auth).status_code == 200  # the token the change used
+    assert httpx.get(me, headers=other).status_code == 401
+    # Without revokeTokens, tokens stay; Basic works for the change too.
+    again = httpx.post(
+        url,
+        json={"currentPassword": "a new passphrase", "newPassword": "a third passphrase"},
+        auth=("frank", "a new passphrase"),
+    )
+    assert again.status_code == 200 and again.json()["revokedTokens"] == 0
+    assert httpx.get(me, headers=auth).status_code == 200
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(server: LockrProcess) -> None:
+    auth = {"Authorization": f"Bearer {signup(server, 'gina')['token']}"}
+    url = server.url + "/api/v1/account/password"
+    for _ in range(3):
+        wrong = httpx.post(
+            url, json={"currentPassword": "guess-guess", "newPassword": "long enough"}, headers=auth
+        )
+        assert wrong.status_code == 403
+    throttled = httpx.post(
+        url, json={"currentPassword": PASSWORD, "newPassword": "long enough"}, headers=auth
+    )
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    login = httpx.post(
+        server.url + "/api/v1/login", json={"identifier": "gina", "password": PASSWORD}
+    )
+    assert login.status_code == 429

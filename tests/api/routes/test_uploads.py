@@ -175,6 +175,23 @@ def test_quota_exceeded_is_403(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.parametrize(("public_url", "secure"), [("https://lockr.example", True), ("", False)])
+def test_the_guest_cookie_is_secure_behind_https(
+    tmp_path: Path, public_url: str, secure: bool
+) -> None:
+    server = LockrProcess(tmp_path / "data", env={"LOCKR_PUBLIC_URL": public_url}).start()
+    try:
+        response = httpx.post(
+            server.url + "/api/v1/upload", content=b"guest", headers={"x-file-name": "g.txt"}
+        )
+        assert response.status_code == 201
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith("lockr_guest=") and "HttpOnly" in cookie
+        assert ("Secure" in cookie) is secure, cookie
+    finally:
+        server.stop()
+
+
 # -- resumable sessions -----------------------------------------------------------------
 
 

@@ -176,7 +176,7 @@ SETTINGS: dict[str, Setting] = {
         parse_positive_int, 900, "Window in which failed logins are counted."
     ),
     "login_max_failures": Setting(
-        parse_positive_int, 10, "Failed logins per identifier per window before 429."
+        parse_positive_int, 10, "Failed logins per account (name or email) per window before 429."
     ),
     "login_max_failures_per_address": Setting(
         parse_positive_int, 50, "Failed logins per client address per window before 429."

@@ -22,7 +22,6 @@ from gateway.recovery import Recovery
 from gateway.secret import load_or_create_secret
 from gateway.sessions import UploadSessions
 from gateway.storage import Storage
-from gateway.throttle import LoginThrottle
 
 
 @dataclass
@@ -73,15 +72,9 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         memory_cost=config.argon2_memory_cost,
         parallelism=config.argon2_parallelism,
     )
-    accounts = Accounts(db, storage, passwords, config, clock)
     counters = Counters(db, clock)
-    throttle = LoginThrottle(
-        counters,
-        window=config.login_window_seconds,
-        max_per_identifier=config.login_max_failures,
-        max_per_address=config.login_max_failures_per_address,
-    )
-    auth = Authenticator(accounts, throttle, config, secret, clock)
+    accounts = Accounts(db, storage, passwords, counters, config, clock)
+    auth = Authenticator(accounts, counters, config, secret, clock)
     sessions = UploadSessions(
         db, storage, reservations, clock, ttl_seconds=config.upload_session_hours * 3600
     )
@@ -105,7 +98,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         passwords=passwords,
         counters=counters,
         auth=auth,
-        files=Files(db, storage, secret, clock),
+        files=Files(db, storage, counters, secret, clock),
         sessions=sessions,
         limiter=limiter,
         dav_locks=DavLocks(db, clock),

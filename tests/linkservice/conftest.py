@@ -85,6 +85,7 @@ def links_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkServe
         tmp_path_factory.mktemp("links") / "data",
         rate_limit_per_address=100_000,
         rate_limit_per_account=100_000,
+        trust_proxy_headers=True,
     )
     yield server
     server.close()

@@ -75,8 +75,12 @@ def test_memo_page_is_not_stored(links_server: LinkServer) -> None:
 
 def test_the_limit_holds_under_concurrency(links_server: LinkServer) -> None:
     link = make(links_server, redirectLimit=3)
+
+    def recipient(index: int) -> int:
+        return unlock(link, headers={"X-Forwarded-For": f"198.51.100.{index}"}).status_code
+
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        statuses = list(pool.map(lambda _: unlock(link).status_code, range(12)))
+        statuses = list(pool.map(recipient, range(12)))
     assert statuses.count(303) == 3 and statuses.count(410) == 9
     assert accesses(links_server, link) == 3
 

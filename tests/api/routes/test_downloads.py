@@ -8,6 +8,7 @@ import os
 import httpx
 
 from tests.api.conftest import User
+from tests.conftest import in_parallel
 
 DATA = os.urandom(2 * 1024 * 1024 + 77)
 
@@ -69,3 +70,17 @@ def test_wrong_keys_are_throttled(user: User) -> None:
     throttled = httpx.get(url, params={"keyHash": hashlib.sha256(b"right").hexdigest()})
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
     assert httpx.get(url, headers=user.headers).status_code == 200  # the owner still can
+
+
+def test_parallel_wrong_keys_stop_at_the_limit(user: User) -> None:
+    """Fifty wrong keys at once: ten are compared (403), forty refused (429); right
+    keys before them did not use the budget."""
+    url = user.upload("p.bin", b"guarded", **{"x-file-key": "right"}).json()["downloadUrl"]
+    right = hashlib.sha256(b"right").hexdigest()
+    for _ in range(15):
+        assert httpx.get(url, params={"keyHash": right}).status_code == 200
+    statuses = in_parallel(
+        lambda index: httpx.get(url, params={"keyHash": f"{index:064x}"}).status_code,
+        range(50),
+    )
+    assert statuses.count(403) == 10 and statuses.count(429) == 40

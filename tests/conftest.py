@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -27,6 +27,8 @@ from gateway.errors import LockrError
 
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
 PASSWORD = "correct horse battery"
+Argument = TypeVar("Argument")
+Result = TypeVar("Result")
 
 
 CLI_ENV = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()}}
@@ -89,12 +91,14 @@ def count_verifications(
     return calls
 
 
-def in_parallel(function: Callable[[Any], object], arguments: Sequence[Any]) -> list[object]:
+def in_parallel(
+    function: Callable[[Argument], Result], arguments: Sequence[Argument]
+) -> list[Result | LockrError]:
     """Call ``function`` with each argument at once (a thread each, released together);
     each result is what the call returned or the domain error it raised."""
     barrier = threading.Barrier(len(arguments))
 
-    def call(argument: Any) -> object:
+    def call(argument: Argument) -> Result | LockrError:
         barrier.wait()
         try:
             return function(argument)

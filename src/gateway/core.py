@@ -15,7 +15,7 @@ from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
 from gateway.files import Files
 from gateway.migrate import upgrade
-from gateway.passwords import Passwords
+from gateway.passwords import Gate, Passwords
 from gateway.quota import Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
@@ -71,6 +71,11 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         time_cost=config.argon2_time_cost,
         memory_cost=config.argon2_memory_cost,
         parallelism=config.argon2_parallelism,
+        gate=Gate(
+            slots=config.argon2_max_concurrent,
+            queue=config.argon2_queue,
+            wait=config.argon2_wait_seconds,
+        ),
     )
     counters = Counters(db, clock)
     accounts = Accounts(db, storage, passwords, counters, config, clock)

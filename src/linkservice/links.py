@@ -5,9 +5,10 @@ A link's target URL or secret memo is sealed under its password (see
 :mod:`linkservice.sealing`); the password itself is kept only as an argon2id hash.
 Unlocking checks, in order: the link exists, the guesser has guesses left (one is
 taken before anything else and given back unless the password turns out wrong), the
-link is open (started, not expired, not used up), the password (constant time), then
-counts the access atomically against ``redirectLimit`` and only then decrypts.
-A wrong password reveals and consumes nothing.
+link is open (started, not expired, not used up), the password (constant time); then
+it decrypts (another argon2 run, which may find the server busy) and counts the access
+atomically against ``redirectLimit``, and only then reveals the secret. A wrong
+password, or a server too busy to decrypt, reveals and consumes nothing.
 """
 
 from __future__ import annotations
@@ -251,6 +252,10 @@ class Links:
             _check_open(info, self.clock())
             if not self.passwords.verify(password_hash, password):
                 raise WrongPassword("wrong password")
+        try:
+            secret = self.kdf.unseal(password, sealed, associated=info.id.encode())
+        except Unsealable:
+            raise LockrError("the link's secret could not be decrypted") from None
         with self.db.write() as session:
             counted = session.execute(
                 update(Link)
@@ -262,10 +267,6 @@ class Links:
             ).rowcount  # type: ignore[attr-defined]
         if not counted:
             raise Gone("this link has reached its access limit")
-        try:
-            secret = self.kdf.unseal(password, sealed, associated=info.id.encode())
-        except Unsealable:
-            raise LockrError("the link's secret could not be decrypted") from None
         return info, Revealed(info.type, secret)
 
 

@@ -26,6 +26,7 @@ class LinkService:
                 time_cost=config.argon2_time_cost,
                 memory_cost=config.argon2_memory_cost,
                 parallelism=config.argon2_parallelism,
+                gate=core.passwords.gate,
             ),
             core.clock,
             Attempts(

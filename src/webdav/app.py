@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from cheroot import wsgi
@@ -19,7 +20,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 
 from gateway.auth import client_address
 from gateway.core import Core
-from gateway.errors import RateLimited, Unauthorized
+from gateway.errors import Busy, RateLimited, Unauthorized
 from webdav.provider import LockrProvider
 from webdav.state import DbLockStorage, DbPropertyManager
 
@@ -47,7 +48,8 @@ def _plain(
 
 class Authenticate:
     """Resolve the caller with the core's authenticator; 401 (with a Basic challenge)
-    without valid credentials, 429 while the login throttle holds."""
+    without valid credentials, 429 while the sign-in budgets are used up, 503 while
+    too many passwords are being checked."""
 
     def __init__(self, app: WSGIApp, core: Core, locks: DbLockStorage) -> None:
         self.app = app
@@ -64,10 +66,10 @@ class Authenticate:
             principal = self.core.auth.resolve(environ.get("HTTP_AUTHORIZATION"), address=address)
         except Unauthorized as error:
             return _plain(start_response, "401 Unauthorized", error.message + "\n", [CHALLENGE])
-        except RateLimited as error:
+        except (RateLimited, Busy) as error:
             return _plain(
                 start_response,
-                "429 Too Many Requests",
+                f"{error.status} {HTTPStatus(error.status).phrase}",
                 error.message + "\n",
                 [("Retry-After", str(error.retry_after or 1))],
             )

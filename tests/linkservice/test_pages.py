@@ -136,3 +136,15 @@ def test_the_database_holds_no_plaintext_secret(links_server: LinkServer) -> Non
     everything = b"".join(path.read_bytes() for path in database.parent.glob("lockr.db*"))
     for needle in (b"needle-url-7d3f", b"needle memo 9c1e", PASSWORD.encode()):
         assert needle not in everything
+
+
+def test_a_busy_server_answers_503_and_counts_no_guess(busy_server: LinkServer) -> None:
+    link = make(busy_server)
+    gate = busy_server.core.passwords.gate
+    assert gate is not None
+    with gate.slot():
+        busy = [unlock(link) for _ in range(6)]  # more than the address's 5 guesses
+    for response in busy:
+        assert response.status_code == 503 and "busy" in response.text
+        assert int(response.headers["retry-after"]) > 0
+    assert unlock(link).status_code == 303

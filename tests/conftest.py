@@ -10,10 +10,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -21,12 +23,15 @@ import pytest
 from gateway.clock import Clock, ManualClock, system_clock
 from gateway.config import Config, load_config
 from gateway.core import Core, build_core
+from gateway.errors import LockrError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
 PASSWORD = "correct horse battery"
+Argument = TypeVar("Argument")
+Result = TypeVar("Result")
 
 
 CLI_ENV = {**os.environ, **{f"LOCKR_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()}}
@@ -68,6 +73,43 @@ def make_config(data: Path, database_url: str | None = None, **settings: Any) ->
     if database_url:
         flags["database_url"] = database_url
     return load_config(env={}, flags=flags)
+
+
+def count_verifications(
+    core: Core, monkeypatch: pytest.MonkeyPatch, *, seconds: float = 0.0
+) -> list[int]:
+    """Count the password verifications the core runs (each taking ``seconds`` more);
+    the returned one-item list holds the count."""
+    calls = [0]
+    verify = core.accounts.passwords.verify
+    lock = threading.Lock()
+
+    def counting(stored: str, password: str) -> bool:
+        with lock:
+            calls[0] += 1
+        time.sleep(seconds)
+        return verify(stored, password)
+
+    monkeypatch.setattr(core.accounts.passwords, "verify", counting)
+    return calls
+
+
+def in_parallel(
+    function: Callable[[Argument], Result], arguments: Sequence[Argument]
+) -> list[Result | LockrError]:
+    """Call ``function`` with each argument at once (a thread each, released together);
+    each result is what the call returned or the domain error it raised."""
+    barrier = threading.Barrier(len(arguments))
+
+    def call(argument: Argument) -> Result | LockrError:
+        barrier.wait()
+        try:
+            return function(argument)
+        except LockrError as error:
+            return error
+
+    with ThreadPoolExecutor(len(arguments)) as pool:
+        return list(pool.map(call, arguments))
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------

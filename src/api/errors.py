@@ -23,6 +23,7 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
+    503: "busy",
 }
 
 

@@ -2,7 +2,8 @@
 
 Usernames are lowercase and bucket-safe (``[a-z0-9-]``, 3-63, no leading or trailing
 ``-``); emails are stored lowercased. Tokens are random, returned once, and stored
-only as their SHA-256.
+only as their SHA-256. Visitors signing up are counted per client address
+(:data:`SIGNUPS_PER_HOUR`); accounts made by an administrator are not.
 """
 
 from __future__ import annotations
@@ -13,23 +14,26 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.counters import Counters
 from gateway.db import Database
-from gateway.errors import BadRequest, Conflict, NotFound
+from gateway.errors import BadRequest, Busy, Conflict, NotFound
 from gateway.models import Account, Token
 from gateway.passwords import Passwords
 from gateway.storage import Storage
+from gateway.throttle import Attempts, Budget
 
 USERNAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PLANS = ("free", "pro")
 TOKEN_PREFIX = "lk_"
 GUEST_USERNAME = "guest"
+SIGNUPS_PER_HOUR = 20
 RESERVED_USERNAMES = frozenset(
     {
         "api",
@@ -145,6 +149,17 @@ def check_username(username: object) -> str:
     return username
 
 
+def normalize_identifier(identifier: str) -> str:
+    """A username or email as accounts store it (case-insensitive, trimmed)."""
+    return identifier.strip().lower()
+
+
+def _named(identifier: str) -> ColumnElement[bool]:
+    """The account whose username or email is ``identifier``."""
+    key = normalize_identifier(identifier)
+    return or_(Account.username == key, Account.email == key)
+
+
 def check_email(email: object) -> str:
     if not isinstance(email, str) or not EMAIL.match(email.strip()) or len(email) > 254:
         raise BadRequest("email must be an address such as you@example.com")
@@ -159,6 +174,7 @@ class Accounts:
         db: Database,
         storage: Storage,
         passwords: Passwords,
+        counters: Counters,
         config: Config,
         clock: Clock,
     ) -> None:
@@ -167,7 +183,22 @@ class Accounts:
         self.passwords = passwords
         self.config = config
         self.clock = clock
+        self.sign_ups = Attempts(
+            counters,
+            [Budget("signup:address", SIGNUPS_PER_HOUR, 3600)],
+            refusal="too many accounts created from this address; try again later",
+        )
         self._last_used_written: dict[int, float] = {}
+
+    def sign_up(
+        self, username: object, email: object, password: object, *, address: str
+    ) -> AccountInfo:
+        """:meth:`create` for a visitor at ``address``: at most :data:`SIGNUPS_PER_HOUR`
+        accounts an hour per address, then :class:`RateLimited`. Counted before the
+        account is made, so parallel sign-ups cannot pass the limit; a sign-up that
+        fails (a bad field, a taken name) gives its count back."""
+        with self.sign_ups.attempt(address):
+            return self.create(username, email, password)
 
     def create(
         self, username: object, email: object, password: object, *, plan: str = "free"
@@ -231,31 +262,36 @@ class Accounts:
             raise NotFound("no such account")
         return _info(row)
 
+    def id_of(self, identifier: str) -> int | None:
+        """The id of the account a username or email names; ``None`` when there is
+        none that can sign in."""
+        with self.db.read() as session:
+            return session.scalar(
+                select(Account.id).where(_named(identifier), Account.is_guest.is_(False))
+            )
+
     def find(self, identifier: str) -> AccountInfo:
         """By username or email (case-insensitive)."""
-        key = identifier.strip().lower()
         with self.db.read() as session:
-            account = session.scalars(
-                select(Account).where(or_(Account.username == key, Account.email == key))
-            ).one_or_none()
+            account = session.scalars(select(Account).where(_named(identifier))).one_or_none()
             if account is None or account.is_guest:
                 raise NotFound(f"no account {identifier!r}")
             return _info(account)
 
     def verify_password(self, identifier: str, password: str) -> AccountInfo | None:
         """The account if ``password`` is right, else ``None``. Rehashes an outdated hash."""
-        key = identifier.strip().lower()
         with self.db.read() as session:
-            account = session.scalars(
-                select(Account).where(or_(Account.username == key, Account.email == key))
-            ).one_or_none()
+            account = session.scalars(select(Account).where(_named(identifier))).one_or_none()
         if account is None or account.is_guest:
             self.passwords.burn(password)
             return None
         if not self.passwords.verify(account.password_hash, password):
             return None
         if self.passwords.needs_rehash(account.password_hash):
-            new_hash = self.passwords.hash(password)
+            try:
+                new_hash = self.passwords.hash(password)
+            except Busy:
+                return _info(account)  # the rehash waits for a quieter sign-in
             with self.db.write() as session:
                 session.execute(
                     update(Account)

@@ -5,8 +5,10 @@ where *user* is the username or the email. argon2 is slow on purpose and rclone 
 Basic on every request, so a verified Basic credential is remembered for a short
 time, keyed by an HMAC of the credential (the password itself is never kept); the
 remembered entry is checked against the account's current password stamp on every
-use, so a password change drops it in every process. Failed checks count against
-the login throttle, whichever front they came through.
+use, so a password change drops it in every process. Every password check, whichever
+front it came through, is one attempt against the sign-in budgets (see
+:mod:`gateway.throttle`): one per account, whether it is named by username or email
+(an unknown name is counted by its normalized self), and one per client address.
 
 Basic credentials are *ambient*: a browser that has them sends them by itself, on
 requests any page may start. So a state-changing request (any method but GET, HEAD,
@@ -32,11 +34,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gateway.accounts import AccountInfo, Accounts
+from gateway.accounts import AccountInfo, Accounts, normalize_identifier
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.counters import Counters
 from gateway.errors import CrossSite, Forbidden, NotFound, RateLimited, Unauthorized
-from gateway.throttle import LoginThrottle
+from gateway.throttle import Attempts, Budget
 
 BASIC_CACHE_SIZE = 10_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND"})
@@ -112,13 +115,22 @@ class Authenticator:
     def __init__(
         self,
         accounts: Accounts,
-        throttle: LoginThrottle,
+        counters: Counters,
         config: Config,
         secret: bytes,
         clock: Clock,
     ) -> None:
         self.accounts = accounts
-        self.throttle = throttle
+        window = config.login_window_seconds
+        self.sign_ins = Attempts(
+            counters,
+            [
+                Budget("login:account", config.login_max_failures, window, cleared_by_success=True),
+                Budget("login:address", config.login_max_failures_per_address, window),
+            ],
+            refusal="too many failed sign-in attempts; try again later",
+            failure=Unauthorized,
+        )
         self.config = config
         self.clock = clock
         self._secret = secret
@@ -241,13 +253,19 @@ class Authenticator:
                     del self._inflight[key]
 
     def check_password(self, identifier: str, password: str, *, address: str = "") -> AccountInfo:
-        """Verify a password under the login throttle (used by login and Basic)."""
-        self.throttle.check(identifier, address)
-        account = self.accounts.verify_password(identifier, password)
-        if account is None:
-            self.throttle.failed(identifier, address)
-            raise Unauthorized("wrong username, email or password")
-        self.throttle.succeeded(identifier)
+        """Verify a password as one sign-in attempt (used by login and Basic). Raises
+        :class:`RateLimited` without verifying while the account or the address has
+        no attempts left; a success gives its attempt back and clears the account's
+        failures."""
+        account_id = self.accounts.id_of(identifier)
+        if account_id is None:
+            who = f"name {normalize_identifier(identifier)}"
+        else:
+            who = f"account {account_id}"
+        with self.sign_ins.attempt(who, address or None):
+            account = self.accounts.verify_password(identifier, password)
+            if account is None:
+                raise Unauthorized("wrong username, email or password")
         return account
 
     def change_password(
@@ -259,25 +277,25 @@ class Authenticator:
         revoke_tokens: bool = False,
         address: str = "",
     ) -> tuple[AccountInfo, int]:
-        """Change the caller's password, under the login throttle: a wrong ``current``
+        """Change the caller's password as one sign-in attempt: a wrong ``current``
         counts as a failed sign-in and raises :class:`Forbidden`. With
         ``revoke_tokens``, every login token but the one the caller used (if any) is
         revoked. Returns the account and the number of tokens revoked."""
-        identifier = principal.username
-        self.throttle.check(identifier, address)
         changed = None
-        if isinstance(current, str):
-            changed = self.accounts.change_password(
-                principal.account_id,
-                current,
-                new,
-                revoke_tokens=revoke_tokens,
-                keep_token_id=principal.token_id,
-            )
-        if changed is None:
-            self.throttle.failed(identifier, address)
-            raise Forbidden("the current password is wrong")
-        self.throttle.succeeded(identifier)
+        try:
+            with self.sign_ins.attempt(f"account {principal.account_id}", address or None):
+                if isinstance(current, str):
+                    changed = self.accounts.change_password(
+                        principal.account_id,
+                        current,
+                        new,
+                        revoke_tokens=revoke_tokens,
+                        keep_token_id=principal.token_id,
+                    )
+                if changed is None:
+                    raise Unauthorized("the current password is wrong")
+        except Unauthorized as wrong:
+            raise Forbidden(wrong.message) from None
         return changed
 
 

@@ -110,11 +110,19 @@ def parse_bool(value: object) -> bool:
     raise ValueError(f"{value!r} is not true or false")
 
 
-def parse_positive_int(value: object) -> int:
+def _whole_number(value: object, *, least: int) -> int:
     number = int(str(value)) if not isinstance(value, int) else value
-    if isinstance(value, bool) or number <= 0:
-        raise ValueError(f"{value!r} is not a positive whole number")
+    if isinstance(value, bool) or number < least:
+        raise ValueError(f"{value!r} is not a whole number of {least} or more")
     return number
+
+
+def parse_positive_int(value: object) -> int:
+    return _whole_number(value, least=1)
+
+
+def parse_non_negative_int(value: object) -> int:
+    return _whole_number(value, least=0)
 
 
 def parse_str(value: object) -> str:
@@ -169,6 +177,17 @@ SETTINGS: dict[str, Setting] = {
     "argon2_time_cost": Setting(parse_positive_int, 3, "argon2id iterations for passwords."),
     "argon2_memory_cost": Setting(parse_positive_int, 65536, "argon2id memory in KiB."),
     "argon2_parallelism": Setting(parse_positive_int, 4, "argon2id lanes."),
+    "argon2_max_concurrent": Setting(
+        parse_positive_int,
+        None,
+        "argon2 computations at once per process (default: the cores, at least 2).",
+    ),
+    "argon2_queue": Setting(
+        parse_non_negative_int, 32, "argon2 computations that may wait for a slot (then 503)."
+    ),
+    "argon2_wait_seconds": Setting(
+        parse_positive_int, 5, "How long an argon2 computation may wait for a slot (then 503)."
+    ),
     "basic_cache_seconds": Setting(
         parse_positive_int, 60, "How long a verified Basic credential is remembered."
     ),
@@ -176,7 +195,7 @@ SETTINGS: dict[str, Setting] = {
         parse_positive_int, 900, "Window in which failed logins are counted."
     ),
     "login_max_failures": Setting(
-        parse_positive_int, 10, "Failed logins per identifier per window before 429."
+        parse_positive_int, 10, "Failed logins per account (name or email) per window before 429."
     ),
     "login_max_failures_per_address": Setting(
         parse_positive_int, 50, "Failed logins per client address per window before 429."
@@ -230,6 +249,9 @@ class Config:
     argon2_time_cost: int
     argon2_memory_cost: int
     argon2_parallelism: int
+    argon2_max_concurrent: int
+    argon2_queue: int
+    argon2_wait_seconds: int
     basic_cache_seconds: int
     login_window_seconds: int
     login_max_failures: int
@@ -334,6 +356,9 @@ def load_config(
         argon2_time_cost=values["argon2_time_cost"],
         argon2_memory_cost=values["argon2_memory_cost"],
         argon2_parallelism=values["argon2_parallelism"],
+        argon2_max_concurrent=values["argon2_max_concurrent"] or max(2, os.cpu_count() or 2),
+        argon2_queue=values["argon2_queue"],
+        argon2_wait_seconds=values["argon2_wait_seconds"],
         basic_cache_seconds=values["basic_cache_seconds"],
         login_window_seconds=values["login_window_seconds"],
         login_max_failures=values["login_max_failures"],

@@ -15,7 +15,7 @@ from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
 from gateway.files import Files
 from gateway.migrate import upgrade
-from gateway.passwords import Passwords
+from gateway.passwords import Gate, Passwords
 from gateway.private import private_folder
 from gateway.quota import Reservations
 from gateway.ratelimit import BurstLimiter
@@ -23,7 +23,6 @@ from gateway.recovery import Recovery
 from gateway.secret import load_or_create_secret
 from gateway.sessions import UploadSessions
 from gateway.storage import Storage
-from gateway.throttle import LoginThrottle
 
 
 @dataclass
@@ -74,16 +73,15 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         time_cost=config.argon2_time_cost,
         memory_cost=config.argon2_memory_cost,
         parallelism=config.argon2_parallelism,
+        gate=Gate(
+            slots=config.argon2_max_concurrent,
+            queue=config.argon2_queue,
+            wait=config.argon2_wait_seconds,
+        ),
     )
-    accounts = Accounts(db, storage, passwords, config, clock)
     counters = Counters(db, clock)
-    throttle = LoginThrottle(
-        counters,
-        window=config.login_window_seconds,
-        max_per_identifier=config.login_max_failures,
-        max_per_address=config.login_max_failures_per_address,
-    )
-    auth = Authenticator(accounts, throttle, config, secret, clock)
+    accounts = Accounts(db, storage, passwords, counters, config, clock)
+    auth = Authenticator(accounts, counters, config, secret, clock)
     sessions = UploadSessions(
         db, storage, reservations, clock, ttl_seconds=config.upload_session_hours * 3600
     )
@@ -107,7 +105,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         passwords=passwords,
         counters=counters,
         auth=auth,
-        files=Files(db, storage, secret, clock),
+        files=Files(db, storage, counters, secret, clock),
         sessions=sessions,
         limiter=limiter,
         dav_locks=DavLocks(db, clock),

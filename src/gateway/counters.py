@@ -2,7 +2,9 @@
 
 A counter is a key with a window start and a count. :meth:`Counters.hit` adds one in
 a single ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL both have it), so
-two processes counting the same key never lose a hit.
+two processes counting the same key never lose a hit. :meth:`Counters.take` counts
+against limits all-or-nothing and :meth:`Counters.give_back` returns what was taken,
+so a unit can be taken before a slow check and given back when it is not owed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,10 @@ class Limit:
     limit: int
     start: float
     resets_at: float
+
+    def retry_after(self, now: float) -> int:
+        """Whole seconds until the window ends (at least one)."""
+        return max(1, math.ceil(self.resets_at - now))
 
 
 class LimitReached(Exception):
@@ -135,6 +141,21 @@ class Counters:
                 raise LimitReached(limit)
             counts.append(int(count))
         return counts
+
+    def give_back(self, limits: Sequence[Limit]) -> None:
+        """Return one count to each limit taken earlier: only within the same window
+        (a window that has ended keeps no debt) and never below zero."""
+        with self.db.write() as session:
+            for limit in limits:
+                session.execute(
+                    update(Counter)
+                    .where(
+                        Counter.key == limit.key,
+                        Counter.window_start == limit.start,
+                        Counter.count > 0,
+                    )
+                    .values(count=Counter.count - 1)
+                )
 
     def _upsert(self, key: str, start: float, amount: int, *, where: Any = None) -> Any:
         """Add ``amount`` to ``key`` in the window from ``start`` (restarting the count

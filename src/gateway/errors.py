@@ -79,6 +79,14 @@ class RateLimited(LockrError):
     code = "rate_limited"
 
 
+class Busy(LockrError):
+    """The server has no capacity for this now (too much expensive work at once);
+    ``retry_after`` says when to try again."""
+
+    status = 503
+    code = "busy"
+
+
 class Gone(LockrError):
     status = 410
     code = "gone"

@@ -3,7 +3,8 @@ account, download keys, guest claims and signed download URLs.
 
 Download keys follow the storage seed: a client hashes its secret phrase into
 ``keyHash = sha256(phrase)`` (hex); lockr stores only an HMAC of that with the server
-secret, and compares in constant time.
+secret, and compares in constant time. Key guesses are counted per file and client
+address (:data:`WRONG_KEYS_PER_WINDOW` wrong ones in :data:`WRONG_KEY_WINDOW` seconds).
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
+from gateway.counters import Counters
 from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.models import Node
 from gateway.numbers import whole_number
 from gateway.storage import Storage
+from gateway.throttle import Attempts, Budget
 from gateway.tree import Entry, entry_query, to_entry
 
 FILE_ID = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})_([a-z2-7]{16,32})$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_SIGNED_SECONDS = 7 * 24 * 3600
 UPLOADS_FOLDER = "uploads"
+WRONG_KEYS_PER_WINDOW = 10
+WRONG_KEY_WINDOW = 600
 
 
 def uid_of(file_id: str) -> str:
@@ -66,10 +71,18 @@ class Page:
 
 
 class Files:
-    def __init__(self, db: Database, storage: Storage, secret: bytes, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, storage: Storage, counters: Counters, secret: bytes, clock: Clock
+    ) -> None:
         self.db = db
         self.storage = storage
         self.clock = clock
+        self.key_guesses = Attempts(
+            counters,
+            [Budget("download-key", WRONG_KEYS_PER_WINDOW, WRONG_KEY_WINDOW)],
+            refusal="too many wrong download keys for this file; try again later",
+            failure=Forbidden,
+        )
         self._key_secret = hmac.new(secret, b"lockr download keys", hashlib.sha256).digest()
         self._sign_secret = hmac.new(secret, b"lockr signed urls", hashlib.sha256).digest()
 
@@ -80,12 +93,19 @@ class Files:
         key_hash = check_key_hash(key_hash)
         return hmac.new(self._key_secret, key_hash.encode(), hashlib.sha256).hexdigest()
 
-    def key_matches(self, entry: Entry, presented: str | None) -> bool:
+    def check_key(self, entry: Entry, presented: str | None, *, address: str) -> None:
+        """Let a download through the file's key, or raise :class:`Forbidden` (no key
+        or a wrong one) or :class:`RateLimited` (too many wrong keys for this file
+        from ``address`` lately; the key is then not compared)."""
         if entry.key_hash is None:
-            return True
-        if not presented or not KEY_HASH.match(presented):
-            return False
-        return hmac.compare_digest(self.seal_key(presented), entry.key_hash)
+            return
+        if not presented:
+            raise Forbidden("this file is protected by a download key: send keyHash=sha256(phrase)")
+        with self.key_guesses.attempt(f"{entry.uid} {address}"):
+            if not KEY_HASH.match(presented) or not hmac.compare_digest(
+                self.seal_key(presented), entry.key_hash
+            ):
+                raise Forbidden("wrong download key")
 
     def set_key(self, account_id: int, file_id: str, key_hash: str | None) -> Entry:
         """Set (a keyHash) or clear (``None``) the download key of an account's file."""

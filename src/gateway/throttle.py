@@ -1,56 +1,89 @@
-"""Login throttling: failed password checks are counted per identifier and per client
-address in fixed windows; past the limit, checks are refused with 429 and a wait
-until the window ends. A success clears the identifier's count, and every window
-ends, so the real owner is never locked out for longer than one window."""
+"""Counted attempts: failed logins, link password guesses, download-key guesses and
+sign-ups, each limited per subject (an account, an address, a link…) in fixed windows
+whose counters live in the database, so every process enforces one limit.
+
+One unit of every budget is *taken before* the check runs, in one all-or-nothing
+update that is exact under concurrency: however many attempts arrive at once, no more
+checks run than the budget has units, and the rest are refused with 429 and the
+seconds until the window ends, without running the check. What happens to the unit
+afterwards depends on what the budget counts; either way every window ends, so
+nobody is locked out for longer than one window.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from gateway.counters import Counters
+from gateway.counters import Counters, Limit, LimitReached
 from gateway.errors import RateLimited
 
-
-def _key(kind: str, value: str) -> str:
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-    return f"login:{kind}:{digest}"
+Failure = type[Exception] | tuple[type[Exception], ...]
 
 
-class LoginThrottle:
+@dataclass(frozen=True)
+class Budget:
+    """At most ``limit`` attempts per subject in each fixed window of ``window``
+    seconds, counted under keys starting with ``name``. With ``cleared_by_success``,
+    a successful check also forgives the subject's earlier failures in the window."""
+
+    name: str
+    limit: int
+    window: float
+    cleared_by_success: bool = False
+
+
+class Attempts:
+    """Budgets for one kind of attempt, and the way to make one: take, check, give back.
+
+    With ``failure`` (an exception type), failed checks are counted: a check that
+    raises ``failure`` keeps its units; one that succeeds gives them back, and so
+    does one that ends in any other error (it was not a failed guess). Without it,
+    completed actions are counted (sign-ups): an action that raises gives its units
+    back."""
+
     def __init__(
         self,
         counters: Counters,
+        budgets: Sequence[Budget],
         *,
-        window: float,
-        max_per_identifier: int,
-        max_per_address: int,
+        refusal: str,
+        failure: Failure | None = None,
     ) -> None:
         self.counters = counters
-        self.window = window
-        self.max_per_identifier = max_per_identifier
-        self.max_per_address = max_per_address
+        self.budgets = tuple(budgets)
+        self.refusal = refusal
+        self.failure = failure
 
-    def check(self, identifier: str, address: str) -> None:
-        """Raise :class:`RateLimited` if either counter is at its limit."""
-        now = self.counters.clock()
-        for key, limit in self._keys(identifier, address):
-            window = self.counters.peek(key, self.window)
-            if window.count >= limit:
-                raise RateLimited(
-                    "too many failed sign-in attempts; try again later",
-                    retry_after=window.retry_after(now),
-                )
+    @contextmanager
+    def attempt(self, *subjects: str | None) -> Iterator[None]:
+        """Run the ``with`` block as one attempt by ``subjects``, one per budget in
+        order (``None`` leaves that budget out). Raises :class:`RateLimited`, without
+        running the block, when any of the budgets is used up."""
+        limits = [
+            (budget, self._limit(budget, subject))
+            for budget, subject in zip(self.budgets, subjects, strict=True)
+            if subject is not None
+        ]
+        try:
+            self.counters.take([limit for _, limit in limits])
+        except LimitReached as reached:
+            retry_after = reached.limit.retry_after(self.counters.clock())
+            raise RateLimited(self.refusal, retry_after=retry_after) from None
+        try:
+            yield
+        except Exception as error:
+            if self.failure is None or not isinstance(error, self.failure):
+                self.counters.give_back([limit for _, limit in limits])
+            raise
+        if self.failure is not None:
+            self.counters.give_back([limit for b, limit in limits if not b.cleared_by_success])
+            for budget, limit in limits:
+                if budget.cleared_by_success:
+                    self.counters.reset(limit.key)
 
-    def failed(self, identifier: str, address: str) -> None:
-        self.counters.hit_many([key for key, _ in self._keys(identifier, address)], self.window)
-
-    def succeeded(self, identifier: str) -> None:
-        key = _key("id", identifier)
-        if self.counters.peek(key, self.window).count:
-            self.counters.reset(key)
-
-    def _keys(self, identifier: str, address: str) -> list[tuple[str, int]]:
-        keys = [(_key("id", identifier), self.max_per_identifier)]
-        if address:
-            keys.append((_key("addr", address), self.max_per_address))
-        return keys
+    def _limit(self, budget: Budget, subject: str) -> Limit:
+        digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+        return self.counters.fixed(f"{budget.name}:{digest}", budget.limit, budget.window)

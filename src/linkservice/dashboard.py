@@ -22,7 +22,15 @@ from starlette.routing import BaseRoute, Route
 
 from api.requests import client_address
 from gateway.auth import Principal
-from gateway.errors import BadRequest, LockrError, NotFound, RateLimited, TooLarge, Unauthorized
+from gateway.errors import (
+    BadRequest,
+    Busy,
+    LockrError,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+)
 from gateway.numbers import whole_number
 from gateway.timefmt import iso
 from linkservice.pages import form_too_large, read_form, render
@@ -121,9 +129,11 @@ class Dashboard:
                 form.get("password", ""),
                 address=client_address(request),
             )
-        except (Unauthorized, RateLimited) as error:
-            status = 429 if isinstance(error, RateLimited) else 401
-            return render("login.html", status, notice=error.message, identifier=identifier)
+        except (Unauthorized, RateLimited, Busy) as error:
+            page = render("login.html", error.status, notice=error.message, identifier=identifier)
+            if error.retry_after is not None:
+                page.headers["Retry-After"] = str(error.retry_after)
+            return page
         _info, token = await run_in_threadpool(
             self.core.accounts.create_token, account.id, "dashboard"
         )
@@ -207,7 +217,8 @@ class Dashboard:
             )
         except LockrError as error:
             kept = {k: v for k, v in form.items() if k not in ("password", "secretMemo")}
-            return await self.links_page(request, problem=error.message, form=kept, status=400)
+            status = error.status if isinstance(error, Busy) else 400
+            return await self.links_page(request, problem=error.message, form=kept, status=status)
         return RedirectResponse(f"/dashboard?created={quote(info.slug)}", status_code=303)
 
     async def delete_link(self, request: Request) -> Response:

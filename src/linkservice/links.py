@@ -3,10 +3,12 @@ unlocking them for recipients.
 
 A link's target URL or secret memo is sealed under its password (see
 :mod:`linkservice.sealing`); the password itself is kept only as an argon2id hash.
-Unlocking checks, in order: the link exists, the guesser is not throttled, the link
-is open (started, not expired, not used up), the password (constant time), then
-counts the access atomically against ``redirectLimit`` and only then decrypts.
-A wrong password reveals and consumes nothing.
+Unlocking checks, in order: the link exists, the guesser has guesses left (one is
+taken before anything else and given back unless the password turns out wrong), the
+link is open (started, not expired, not used up), the password (constant time); then
+it decrypts (another argon2 run, which may find the server busy) and counts the access
+atomically against ``redirectLimit``, and only then reveals the secret. A wrong
+password, or a server too busy to decrypt, reveals and consumes nothing.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from gateway.errors import (
     LockrError,
     NotFound,
     QuotaExceeded,
-    RateLimited,
 )
 from gateway.models import Link
 from gateway.passwords import Passwords
+from gateway.throttle import Attempts
 from linkservice.sealing import KeyDerivation, Sealed, Unsealable
 from linkservice.validation import LinkRequest
 
@@ -82,13 +84,6 @@ class Revealed:
     secret: str
 
 
-@dataclass(frozen=True)
-class GuessLimits:
-    per_address: int
-    per_link: int
-    window: int
-
-
 _INFO_COLUMNS = (
     Link.id,
     Link.slug,
@@ -111,7 +106,7 @@ class Links:
         passwords: Passwords,
         kdf: KeyDerivation,
         clock: Clock,
-        guesses: GuessLimits,
+        guesses: Attempts,
     ) -> None:
         self.db = db
         self.counters = counters
@@ -254,18 +249,14 @@ class Links:
             raise NotFound("there is no link here")
         *columns, password_hash, salt, nonce, ciphertext = row
         info, sealed = _to_info(columns), Sealed(salt, nonce, ciphertext)
-        limits = self._guess_limits(info.id, address)
-        now = self.clock()
-        for limit in limits:
-            if self.counters.used(limit) >= limit.limit:
-                raise RateLimited(
-                    "too many wrong passwords for this link; wait before trying again",
-                    retry_after=max(1, int(limit.resets_at - now + 0.999)),
-                )
-        _check_open(info, now)
-        if not self.passwords.verify(password_hash, password):
-            self.counters.hit_many([limit.key for limit in limits], self.guesses.window)
-            raise WrongPassword("wrong password")
+        with self.guesses.attempt(f"{info.id} {address}", info.id):
+            _check_open(info, self.clock())
+            if not self.passwords.verify(password_hash, password):
+                raise WrongPassword("wrong password")
+        try:
+            secret = self.kdf.unseal(password, sealed, associated=info.id.encode())
+        except Unsealable:
+            raise LockrError("the link's secret could not be decrypted") from None
         with self.db.write() as session:
             counted = session.execute(
                 update(Link)
@@ -277,20 +268,7 @@ class Links:
             ).rowcount  # type: ignore[attr-defined]
         if not counted:
             raise Gone("this link has reached its access limit")
-        try:
-            secret = self.kdf.unseal(password, sealed, associated=info.id.encode())
-        except Unsealable:
-            raise LockrError("the link's secret could not be decrypted") from None
         return info, Revealed(info.type, secret)
-
-    def _guess_limits(self, link_id: str, address: str) -> list[Limit]:
-        window = self.guesses.window
-        return [
-            self.counters.fixed(
-                f"link-guess:{link_id}:{address}", self.guesses.per_address, window
-            ),
-            self.counters.fixed(f"link-guess:{link_id}", self.guesses.per_link, window),
-        ]
 
 
 def _to_info(row: Any) -> LinkInfo:

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from api.requests import client_address
-from gateway.errors import Forbidden, Gone, NotFound, RateLimited, TooLarge
+from gateway.errors import Busy, Forbidden, Gone, NotFound, RateLimited, TooLarge
 from gateway.timefmt import iso
 from linkservice.links import LinkInfo, WrongPassword
 from linkservice.service import LinkService
@@ -115,13 +115,14 @@ class RecipientPages:
         except WrongPassword:
             link = await run_in_threadpool(links.preview, slug)
             return self._page(link, notice="That password is not right.", status=401)
-        except RateLimited as error:
+        except (RateLimited, Busy) as error:
             link = await run_in_threadpool(links.preview, slug)
-            response = self._page(
-                link,
-                notice=f"Too many wrong passwords. Wait {error.retry_after} seconds.",
-                status=429,
-            )
+            wait = f"{error.retry_after} seconds"
+            if isinstance(error, RateLimited):
+                notice = f"Too many wrong passwords. Wait {wait}."
+            else:
+                notice = f"The server is busy. Try again in {wait}."
+            response = self._page(link, notice=notice, status=error.status)
             response.headers["Retry-After"] = str(error.retry_after)
             return response
         except (Forbidden, Gone):

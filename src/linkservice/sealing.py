@@ -10,11 +10,13 @@ to decrypt with.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gateway.passwords import Gate, gated
 
 SALT_BYTES = 16
 NONCE_BYTES = 12
@@ -34,22 +36,25 @@ class Unsealable(Exception):
 
 @dataclass(frozen=True)
 class KeyDerivation:
-    """argon2id cost of the key derivation (the same knobs as account passwords)."""
+    """argon2id cost of the key derivation (the same knobs as account passwords), and
+    the gate that bounds argon2 work in this process (shared with the passwords)."""
 
     time_cost: int = 3
     memory_cost: int = 65536
     parallelism: int = 4
+    gate: Gate | None = field(default=None, compare=False)
 
     def key(self, password: str, salt: bytes) -> bytes:
-        return hash_secret_raw(
-            secret=password.encode("utf-8"),
-            salt=salt,
-            time_cost=self.time_cost,
-            memory_cost=self.memory_cost,
-            parallelism=self.parallelism,
-            hash_len=KEY_BYTES,
-            type=Type.ID,
-        )
+        with gated(self.gate):
+            return hash_secret_raw(
+                secret=password.encode("utf-8"),
+                salt=salt,
+                time_cost=self.time_cost,
+                memory_cost=self.memory_cost,
+                parallelism=self.parallelism,
+                hash_len=KEY_BYTES,
+                type=Type.ID,
+            )
 
     def seal(self, password: str, secret: str, *, associated: bytes) -> Sealed:
         salt = os.urandom(SALT_BYTES)

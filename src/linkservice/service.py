@@ -3,14 +3,13 @@ and the JSON shapes the API and the dashboard share."""
 
 from __future__ import annotations
 
-import math
-
 from gateway.apikeys import ApiKeyInfo
 from gateway.core import Core
 from gateway.counters import Limit, LimitReached
 from gateway.errors import RateLimited
+from gateway.throttle import Attempts, Budget
 from gateway.timefmt import iso
-from linkservice.links import GuessLimits, LinkInfo, Links
+from linkservice.links import LinkInfo, Links, WrongPassword
 from linkservice.sealing import KeyDerivation
 
 
@@ -18,6 +17,7 @@ class LinkService:
     def __init__(self, core: Core) -> None:
         config = core.config
         self.core = core
+        window = config.link_guess_window
         self.links = Links(
             core.db,
             core.counters,
@@ -26,12 +26,17 @@ class LinkService:
                 time_cost=config.argon2_time_cost,
                 memory_cost=config.argon2_memory_cost,
                 parallelism=config.argon2_parallelism,
+                gate=core.passwords.gate,
             ),
             core.clock,
-            GuessLimits(
-                per_address=config.link_guesses,
-                per_link=config.link_guesses_per_link,
-                window=config.link_guess_window,
+            Attempts(
+                core.counters,
+                [
+                    Budget("link-guess:address", config.link_guesses, window),
+                    Budget("link-guess:link", config.link_guesses_per_link, window),
+                ],
+                refusal="too many wrong passwords for this link; wait before trying again",
+                failure=WrongPassword,
             ),
         )
 
@@ -54,7 +59,7 @@ class LinkService:
                 ]
             )
         except LimitReached as reached:
-            wait = max(1, math.ceil(reached.limit.resets_at - self.core.clock()))
+            wait = reached.limit.retry_after(self.core.clock())
             limit = reached.limit
             seconds = round(limit.resets_at - limit.start)
             per = "minute" if seconds == 60 else f"{seconds} seconds"

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from cheroot import wsgi
@@ -20,7 +21,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 
 from gateway.auth import RequestSource, client_address
 from gateway.core import Core
-from gateway.errors import Forbidden, RateLimited, Unauthorized
+from gateway.errors import Busy, Forbidden, RateLimited, Unauthorized
 from gateway.listeners import MAX_HEAD_BYTES, BoundedCherootConnection
 from webdav.errors import ErrorPages
 from webdav.provider import LockrProvider
@@ -53,8 +54,8 @@ def _plain(
 class Authenticate:
     """Resolve the caller with the core's authenticator; 401 (with a Basic challenge)
     without valid credentials, 403 for Basic on a cross-site write (this listener's
-    own origin counts as lockr's, beside ``public_url``), 429 while the login
-    throttle holds."""
+    own origin counts as lockr's, beside ``public_url``), 429 while the sign-in budgets
+    are used up, 503 while too many passwords are being checked."""
 
     def __init__(self, app: WSGIApp, core: Core, locks: DbLockStorage) -> None:
         self.app = app
@@ -82,10 +83,10 @@ class Authenticate:
             return _plain(start_response, "401 Unauthorized", error.message + "\n", [CHALLENGE])
         except Forbidden as error:
             return _plain(start_response, "403 Forbidden", error.message + "\n", [])
-        except RateLimited as error:
+        except (RateLimited, Busy) as error:
             return _plain(
                 start_response,
-                "429 Too Many Requests",
+                f"{error.status} {HTTPStatus(error.status).phrase}",
                 error.message + "\n",
                 [("Retry-After", str(error.retry_after or 1))],
             )

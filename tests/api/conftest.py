@@ -19,6 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
             "LOCKR_DEFAULT_QUOTA": "1GiB",
             "LOCKR_RATE_LIMIT_PER_ADDRESS": "100000",
             "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000",
+            "LOCKR_TRUST_PROXY_HEADERS": "true",
         },
     ).start()
     yield process

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,28 +11,11 @@ import pytest
 from gateway.auth import RequestSource, client_address
 from gateway.core import Core
 from gateway.errors import BadRequest, Forbidden, RateLimited, Unauthorized
-from tests.conftest import PASSWORD, CoreFactory
+from tests.conftest import PASSWORD, CoreFactory, count_verifications
 
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def count_verifications(
-    core: Core, monkeypatch: pytest.MonkeyPatch, *, seconds: float = 0.0
-) -> list[int]:
-    """Count the password verifications the core runs (each taking ``seconds`` more);
-    the returned one-item list holds the count."""
-    calls = [0]
-    verify = core.accounts.passwords.verify
-
-    def counting(stored: str, password: str) -> bool:
-        calls[0] += 1
-        time.sleep(seconds)
-        return verify(stored, password)
-
-    monkeypatch.setattr(core.accounts.passwords, "verify", counting)
-    return calls
 
 
 def test_bearer_and_basic_resolve_to_the_same_account(pg_core: Core) -> None:

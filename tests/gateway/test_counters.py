@@ -85,6 +85,51 @@ def test_parallel_takes_stop_exactly_at_the_limit(
     assert sorted(taken) == list(range(1, 11))
 
 
+def test_give_back_stays_in_its_window_and_above_zero(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    core: Core = make_core(database_url, clock=clock)
+    counters = core.counters
+    clock.now = 1_800_000_000.0
+    limit = counters.fixed("refund", 5, 60)
+    counters.take([limit])
+    counters.take([limit])
+    counters.give_back([limit])
+    assert counters.used(limit) == 1
+    counters.give_back([limit, limit, counters.fixed("never-taken", 5, 60)])
+    assert counters.used(limit) == 0  # never below zero
+    counters.take([limit])
+    clock.advance(60)
+    fresh = counters.fixed("refund", 5, 60)
+    counters.take([fresh])
+    counters.give_back([limit])  # from the window that ended: the new one keeps its count
+    assert counters.used(fresh) == 1
+
+
+def test_parallel_give_backs_are_all_counted(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    cores = [make_core(database_url, clock=clock), make_core(database_url, clock=clock)]
+    limit = cores[0].counters.fixed("busy", 100, 60)
+    for _ in range(40):
+        cores[0].counters.take([limit])
+    barrier = threading.Barrier(8)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        for _ in range(5):
+            cores[index % 2].counters.take([limit])
+            cores[index % 2].counters.give_back([limit])
+            cores[index % 2].counters.give_back([limit])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cores[0].counters.used(limit) == 0
+
+
 def test_month_windows_follow_the_calendar_in_utc() -> None:
     start, following = month_window(datetime(2026, 12, 31, 23, 59, tzinfo=UTC).timestamp())
     assert start == datetime(2026, 12, 1, tzinfo=UTC).timestamp()

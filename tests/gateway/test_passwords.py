@@ -1,14 +1,19 @@
-"""argon2id hashing, verification and rehash on login when the parameters change."""
+"""argon2id hashing, verification and rehash on login when the parameters change, and
+the gate that bounds how many run at once."""
 
 from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from gateway.core import Core
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, Busy
 from gateway.models import Account
-from gateway.passwords import Passwords
-from tests.conftest import PASSWORD, CoreFactory
+from gateway.passwords import Gate, Passwords
+from tests.conftest import PASSWORD, CoreFactory, in_parallel
 
 
 def test_hash_is_argon2id_and_verifies() -> None:
@@ -68,3 +73,61 @@ def test_processes_with_different_costs_do_not_rewrite_each_others_hashes(
     assert old.accounts.verify_password("alice", PASSWORD) is not None
     with old.db.read() as session:
         assert session.query(Account).one().password_hash == upgraded
+
+
+def test_the_gate_runs_at_most_its_slots_at_once() -> None:
+    gate = Gate(slots=2, queue=30, wait=30)
+    lock = threading.Lock()
+    running, most = [0], [0]
+
+    def work(_index: int) -> None:
+        with gate.slot():
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)
+            with lock:
+                running[0] -= 1
+
+    assert in_parallel(work, range(30)) == [None] * 30
+    assert most == [2] and gate.waiting == 0
+
+
+def test_argon2_past_the_queue_is_busy_at_once() -> None:
+    """Every hash and verification passes the gate: with its one slot taken and its
+    one waiting place filled, the next is refused at once with 503 and Retry-After,
+    and the waiting one gives up after the bounded wait."""
+    passwords = Passwords(
+        time_cost=1, memory_cost=1024, parallelism=1, gate=Gate(slots=1, queue=1, wait=0.5)
+    )
+    stored = passwords.hash("s3cret-passphrase")
+    assert passwords.gate is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        assert passwords.gate is not None
+        with passwords.gate.slot():
+            holding.set()
+            release.wait(10)
+
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(hold)
+        assert holding.wait(5)
+        waiting = pool.submit(passwords.verify, stored, "s3cret-passphrase")
+        while passwords.gate.waiting < 1:
+            time.sleep(0.001)
+        for refused in (
+            lambda: passwords.verify(stored, "s3cret-passphrase"),
+            lambda: passwords.hash("another one"),
+            lambda: passwords.burn("a guess"),
+        ):
+            started = time.monotonic()
+            with pytest.raises(Busy) as busy:
+                refused()
+            assert time.monotonic() - started < 0.1
+            assert busy.value.status == 503 and busy.value.retry_after == 1
+        with pytest.raises(Busy):
+            waiting.result(5)
+        release.set()
+        held.result(5)
+    assert passwords.verify(stored, "s3cret-passphrase")

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, LockrProcess
+from gateway.config import SETTINGS
+from tests.conftest import PASSWORD, LockrProcess, in_parallel
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -181,3 +182,49 @@ def test_burst_limit_answers_429(tmp_path: Path, trust_proxy: str) -> None:
         assert 0 < int(limited.headers["retry-after"]) <= 60
     finally:
         server.stop()
+
+
+def _peak_rss(pid: int) -> int:
+    """The highest resident memory the process has had (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+@pytest.mark.slow
+def test_parallel_wrong_passwords_keep_memory_bounded(tmp_path: Path) -> None:
+    """A hundred wrong passwords at once, at the default argon2 cost (64 MiB per
+    verification), through the login endpoint and WebDAV Basic, each from its own
+    address and name so that no throttle stops them first: the server's memory stays
+    bounded, and every answer is 401, or 429/503 with Retry-After."""
+    defaults = ("argon2_time_cost", "argon2_memory_cost", "argon2_parallelism")
+    server = LockrProcess(
+        tmp_path / "data",
+        env={
+            **{f"LOCKR_{name.upper()}": str(SETTINGS[name].default) for name in defaults},
+            "LOCKR_TRUST_PROXY_HEADERS": "true",
+        },
+    ).start()
+    dav = f"http://127.0.0.1:{server.dav_port}/"
+
+    def guess(index: int) -> httpx.Response:
+        name, address = f"nobody{index}", {"X-Forwarded-For": f"10.77.{index}.1"}
+        if index % 2:
+            return httpx.request("PROPFIND", dav, auth=(name, "wrong"), headers=address, timeout=60)
+        body = {"identifier": name, "password": "wrong password"}
+        return httpx.post(server.url + "/api/v1/login", json=body, headers=address, timeout=60)
+
+    try:
+        assert server.process is not None
+        responses = in_parallel(guess, range(100))
+        peak = _peak_rss(server.process.pid)
+    finally:
+        server.stop()
+    statuses = [getattr(response, "status_code", response) for response in responses]
+    assert set(statuses) <= {401, 429, 503}, statuses
+    for response in responses:
+        assert isinstance(response, httpx.Response)
+        if response.status_code in (429, 503):
+            assert int(response.headers["retry-after"]) > 0
+    assert peak < 600 * 2**20

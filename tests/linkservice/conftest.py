@@ -85,6 +85,16 @@ def links_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkServe
         tmp_path_factory.mktemp("links") / "data",
         rate_limit_per_address=100_000,
         rate_limit_per_account=100_000,
+        trust_proxy_headers=True,
     )
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def busy_server(tmp_path: Path) -> Iterator[LinkServer]:
+    """A link server with one argon2 slot and no room to wait for it: while a test
+    holds the slot (``server.core.passwords.gate.slot()``), password checks are 503."""
+    server = LinkServer(tmp_path / "data", argon2_max_concurrent=1, argon2_queue=0)
     yield server
     server.close()

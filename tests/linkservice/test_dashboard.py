@@ -49,6 +49,17 @@ def test_sign_in_is_required_and_checked(links_server: LinkServer) -> None:
     assert wrong.status_code == 401 and "wrong" in wrong.text
 
 
+def test_sign_in_while_busy_is_503(busy_server: LinkServer) -> None:
+    gate = busy_server.core.passwords.gate
+    assert gate is not None
+    with gate.slot():
+        busy = httpx.post(
+            busy_server.url + "/dashboard/login", data={"identifier": "nobody", "password": "x"}
+        )
+    assert busy.status_code == 503 and "busy" in busy.text
+    assert int(busy.headers["retry-after"]) > 0
+
+
 def test_forms_need_the_csrf_token_and_the_same_origin(links_server: LinkServer) -> None:
     client = signed_in(links_server)
     form = {"type": "url", "targetUrl": "https://example.com", "password": "pass", "memo": "m"}

@@ -4,6 +4,7 @@ paging, per-link guess throttling from many addresses, atomic access counting.""
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable
 
 import pytest
 
@@ -13,23 +14,30 @@ from gateway.errors import BadRequest, Conflict, Gone, QuotaExceeded, RateLimite
 from linkservice.links import WrongPassword
 from linkservice.service import LinkService
 from linkservice.validation import parse_link_request
-from tests.conftest import PASSWORD, CoreFactory
+from tests.conftest import PASSWORD, CoreFactory, count_verifications, in_parallel
 
 BODY = {"type": "url", "targetUrl": "https://example.com/t", "password": "pass", "memo": "m"}
 
 
+ServiceFactory = Callable[..., tuple[LinkService, ManualClock, int]]
+
+
 @pytest.fixture
-def service(make_core: CoreFactory, database_url: str) -> tuple[LinkService, ManualClock, int]:
-    clock = ManualClock()
-    core: Core = make_core(
-        database_url,
-        clock=clock,
-        link_guesses=100,
-        link_guesses_per_link=3,
-        links_monthly_quota=3,
-    )
-    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
-    return LinkService(core), clock, account.id
+def make_service(make_core: CoreFactory, database_url: str) -> ServiceFactory:
+    """A link service with its clock and the id of its account alice."""
+
+    def factory(**settings: object) -> tuple[LinkService, ManualClock, int]:
+        clock = ManualClock()
+        core: Core = make_core(database_url, clock=clock, **settings)
+        account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+        return LinkService(core), clock, account.id
+
+    return factory
+
+
+@pytest.fixture
+def service(make_service: ServiceFactory) -> tuple[LinkService, ManualClock, int]:
+    return make_service(link_guesses=100, link_guesses_per_link=3, links_monthly_quota=3)
 
 
 def test_quota_counts_only_created_links(service: tuple[LinkService, ManualClock, int]) -> None:
@@ -69,7 +77,9 @@ def test_guesses_are_limited_per_link_from_any_address(
     assert revealed.secret == "https://example.com/t"
 
 
-def test_accesses_are_counted_atomically(service: tuple[LinkService, ManualClock, int]) -> None:
+def test_accesses_are_counted_atomically(make_service: ServiceFactory) -> None:
+    # Each unlock holds one guess while its password is checked: leave room for all.
+    service = make_service(link_guesses_per_link=10)
     links, alice = service[0].links, service[2]
     request = parse_link_request({**BODY, "redirectLimit": 4}, now=0)
     info, _ = links.create(alice, request, source="api")
@@ -84,3 +94,22 @@ def test_accesses_are_counted_atomically(service: tuple[LinkService, ManualClock
         results = list(pool.map(attempt, range(10)))
     assert results.count("https://example.com/t") == 4 and results.count("gone") == 6
     assert links.preview(info.slug).access_count == 4
+
+
+def test_parallel_guesses_run_at_most_the_limit(
+    service: tuple[LinkService, ManualClock, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guesses at once from many addresses: at most ``link_guesses_per_link`` passwords
+    are checked, the rest are 429 unchecked; right passwords do not use the budget."""
+    links, alice = service[0].links, service[2]
+    info, _ = links.create(alice, parse_link_request(BODY, now=0), source="api")
+    for index in range(5):
+        assert links.unlock(info.slug, "pass", address=f"10.2.0.{index}")[1].secret
+    calls = count_verifications(service[0].core, monkeypatch, seconds=0.05)
+    results = in_parallel(
+        lambda index: links.unlock(info.slug, f"guess {index}", address=f"10.2.{index}.1"),
+        range(50),
+    )
+    assert calls == [3]
+    assert sum(isinstance(r, WrongPassword) for r in results) == 3
+    assert sum(isinstance(r, RateLimited) for r in results) == 47

@@ -75,8 +75,12 @@ def test_memo_page_is_not_stored(links_server: LinkServer) -> None:
 
 def test_the_limit_holds_under_concurrency(links_server: LinkServer) -> None:
     link = make(links_server, redirectLimit=3)
+
+    def recipient(index: int) -> int:
+        return unlock(link, headers={"X-Forwarded-For": f"198.51.100.{index}"}).status_code
+
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        statuses = list(pool.map(lambda _: unlock(link).status_code, range(12)))
+        statuses = list(pool.map(recipient, range(12)))
     assert statuses.count(303) == 3 and statuses.count(410) == 9
     assert accesses(links_server, link) == 3
 
@@ -132,3 +136,15 @@ def test_the_database_holds_no_plaintext_secret(links_server: LinkServer) -> Non
     everything = b"".join(path.read_bytes() for path in database.parent.glob("lockr.db*"))
     for needle in (b"needle-url-7d3f", b"needle memo 9c1e", PASSWORD.encode()):
         assert needle not in everything
+
+
+def test_a_busy_server_answers_503_and_counts_no_guess(busy_server: LinkServer) -> None:
+    link = make(busy_server)
+    gate = busy_server.core.passwords.gate
+    assert gate is not None
+    with gate.slot():
+        busy = [unlock(link) for _ in range(6)]  # more than the address's 5 guesses
+    for response in busy:
+        assert response.status_code == 503 and "busy" in response.text
+        assert int(response.headers["retry-after"]) > 0
+    assert unlock(link).status_code == 303

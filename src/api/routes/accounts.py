@@ -16,11 +16,9 @@ from api.requests import (
     require_principal,
 )
 from gateway.accounts import TokenInfo
-from gateway.errors import BadRequest, RateLimited
+from gateway.errors import BadRequest
 from gateway.numbers import whole_number
 from gateway.timefmt import iso
-
-SIGNUPS_PER_HOUR = 20
 
 
 def token_json(token: TokenInfo) -> dict[str, object]:
@@ -38,17 +36,13 @@ async def create_account(request: Request) -> Response:
     core = core_of(request)
     body = await json_body(request)
     check_fields(body, required={"username", "email", "password"}, optional=set())
-    address = client_address(request)
-    window = await run_in_threadpool(core.counters.peek, f"signup:{address}", 3600)
-    if window.count >= SIGNUPS_PER_HOUR:
-        raise RateLimited(
-            "too many accounts created from this address; try again later",
-            retry_after=window.retry_after(core.clock()),
-        )
     account = await run_in_threadpool(
-        core.accounts.create, body["username"], body["email"], body["password"]
+        core.accounts.sign_up,
+        body["username"],
+        body["email"],
+        body["password"],
+        address=client_address(request),
     )
-    await run_in_threadpool(core.counters.hit, f"signup:{address}", 3600)
     token, secret = await run_in_threadpool(core.accounts.create_token, account.id, "signup")
     return JSONResponse(
         {"account": account.public(), "token": secret, "tokenId": token.id}, status_code=201

@@ -19,12 +19,9 @@ from api.transfer import (
     range_applies,
     stream_blocks,
 )
-from gateway.errors import Forbidden, RateLimited
+from gateway.errors import Forbidden
 from gateway.storage import Entry
 from gateway.timefmt import http_date
-
-WRONG_KEYS_PER_WINDOW = 10
-WRONG_KEY_WINDOW = 600
 
 
 async def authorize(request: Request, entry: Entry, file_id: str) -> None:
@@ -43,19 +40,7 @@ async def authorize(request: Request, entry: Entry, file_id: str) -> None:
     if principal is not None and principal.account_id == entry.account_id:
         return
     presented = request.headers.get("x-key-hash") or query.get("keyHash")
-    throttle_key = f"download-key:{entry.uid}:{client_address(request)}"
-    window = await run_in_threadpool(core.counters.peek, throttle_key, WRONG_KEY_WINDOW)
-    if window.count >= WRONG_KEYS_PER_WINDOW:
-        raise RateLimited(
-            "too many wrong download keys for this file; try again later",
-            retry_after=window.retry_after(core.clock()),
-        )
-    if core.files.key_matches(entry, presented):
-        return
-    if presented:
-        await run_in_threadpool(core.counters.hit, throttle_key, WRONG_KEY_WINDOW)
-        raise Forbidden("wrong download key")
-    raise Forbidden("this file is protected by a download key: send keyHash=sha256(phrase)")
+    await run_in_threadpool(core.files.check_key, entry, presented, address=client_address(request))
 
 
 async def download(request: Request) -> Response:

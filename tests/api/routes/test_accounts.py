@@ -8,7 +8,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, LockrProcess
+from tests.conftest import PASSWORD, LockrProcess, in_parallel
 
 
 def signup(server: LockrProcess, username: str) -> dict[str, object]:
@@ -221,3 +221,25 @@ def test_wrong_current_passwords_are_throttled_like_logins(server: LockrProcess)
         server.url + "/api/v1/login", json={"identifier": "gina", "password": PASSWORD}
     )
     assert login.status_code == 429
+
+
+def test_parallel_sign_ups_stop_at_the_limit(server: LockrProcess) -> None:
+    """Sign-ups at once from one address: twenty accounts are created, the rest are
+    429 and created nothing; refused sign-ups (taken names) did not use the budget."""
+    address = {"X-Forwarded-For": "203.0.113.20"}
+    signup(server, "taken")
+    for _ in range(25):
+        taken = httpx.post(
+            server.url + "/api/v1/accounts",
+            json={"username": "taken", "email": "other@example.com", "password": PASSWORD},
+            headers=address,
+        )
+        assert taken.status_code == 409
+
+    def sign_up(index: int) -> int:
+        name = f"crowd{index}"
+        body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+        return httpx.post(server.url + "/api/v1/accounts", json=body, headers=address).status_code
+
+    statuses = in_parallel(sign_up, range(50))
+    assert statuses.count(201) == 20 and statuses.count(429) == 30

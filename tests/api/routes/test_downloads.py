@@ -8,6 +8,7 @@ import os
 import httpx
 
 from tests.api.conftest import User
+from tests.conftest import in_parallel
 
 DATA = os.urandom(2 * 1024 * 1024 + 77)
 
@@ -82,3 +83,17 @@ def test_ranges_with_absurd_numbers(user: User) -> None:
     assert suffix.status_code == 206 and suffix.content == DATA
     other_digits = httpx.get(url, headers={"Range": "bytes=²-5".encode()})
     assert other_digits.status_code == 200 and other_digits.content == DATA
+
+
+def test_parallel_wrong_keys_stop_at_the_limit(user: User) -> None:
+    """Fifty wrong keys at once: ten are compared (403), forty refused (429); right
+    keys before them did not use the budget."""
+    url = user.upload("p.bin", b"guarded", **{"x-file-key": "right"}).json()["downloadUrl"]
+    right = hashlib.sha256(b"right").hexdigest()
+    for _ in range(15):
+        assert httpx.get(url, params={"keyHash": right}).status_code == 200
+    statuses = in_parallel(
+        lambda index: httpx.get(url, params={"keyHash": f"{index:064x}"}).status_code,
+        range(50),
+    )
+    assert statuses.count(403) == 10 and statuses.count(429) == 40

@@ -125,7 +125,7 @@ class Authenticator:
         self.sign_ins = Attempts(
             counters,
             [
-                Budget("login:account", config.login_max_failures, window, cleared_by_success=True),
+                Budget("login:account", config.login_max_failures, window),
                 Budget("login:address", config.login_max_failures_per_address, window),
             ],
             refusal="too many failed sign-in attempts; try again later",
@@ -255,8 +255,8 @@ class Authenticator:
     def check_password(self, identifier: str, password: str, *, address: str = "") -> AccountInfo:
         """Verify a password as one sign-in attempt (used by login and Basic). Raises
         :class:`RateLimited` without verifying while the account or the address has
-        no attempts left; a success gives its attempt back and clears the account's
-        failures."""
+        no attempts left; a success gives its attempt back (failures stay counted
+        until their window ends, however often the owner signs in)."""
         account_id = self.accounts.id_of(identifier)
         if account_id is None:
             who = f"name {normalize_identifier(identifier)}"

@@ -26,13 +26,11 @@ Failure = type[Exception] | tuple[type[Exception], ...]
 @dataclass(frozen=True)
 class Budget:
     """At most ``limit`` attempts per subject in each fixed window of ``window``
-    seconds, counted under keys starting with ``name``. With ``cleared_by_success``,
-    a successful check also forgives the subject's earlier failures in the window."""
+    seconds, counted under keys starting with ``name``."""
 
     name: str
     limit: int
     window: float
-    cleared_by_success: bool = False
 
 
 class Attempts:
@@ -79,10 +77,7 @@ class Attempts:
                 self.counters.give_back([limit for _, limit in limits])
             raise
         if self.failure is not None:
-            self.counters.give_back([limit for b, limit in limits if not b.cleared_by_success])
-            for budget, limit in limits:
-                if budget.cleared_by_success:
-                    self.counters.reset(limit.key)
+            self.counters.give_back([limit for _, limit in limits])
 
     def _limit(self, budget: Budget, subject: str) -> Limit:
         digest = hashlib.sha256(subject.encode()).hexdigest()[:32]

@@ -17,7 +17,7 @@ from gateway.files import Files
 from gateway.migrate import upgrade
 from gateway.passwords import Gate, Passwords
 from gateway.private import private_folder
-from gateway.quota import Reservations
+from gateway.quota import HolderCap, Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
 from gateway.secret import load_or_create_secret
@@ -67,7 +67,12 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         name: LocalBlobStore(region.path) for name, region in config.regions.items()
     }
     recovery = Recovery(db, stores, clock)
-    reservations = Reservations(db, recovery.instance_id, clock)
+    reservations = Reservations(
+        db,
+        recovery.instance_id,
+        clock,
+        holder_cap=HolderCap(config.guest_uploads_per_address, config.guest_bytes_per_address),
+    )
     storage = Storage(db, stores, reservations, clock)
     passwords = Passwords(
         time_cost=config.argon2_time_cost,

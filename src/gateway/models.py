@@ -132,8 +132,10 @@ class Reservation(Base):
     waiting: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """For a guest's write, a hash of the client address whose writes are capped."""
 
-    __table_args__ = (Index(None, "instance_id"), Index(None, "account_id"))
+    __table_args__ = (Index(None, "instance_id"), Index(None, "account_id"), Index(None, "holder"))
 
 
 class UploadSession(Base):

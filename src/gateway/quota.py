@@ -8,16 +8,18 @@ an account can never push it over.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 import time
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.db import Database
-from gateway.errors import NotFound, QuotaExceeded
+from gateway.errors import NotFound, QuotaExceeded, RateLimited
 from gateway.models import Account, Reservation
 
 QUOTA_MESSAGE = "storage quota exceeded: delete files or ask for a larger quota"
@@ -77,13 +79,38 @@ _SETTLE_IF_FITS = _SETTLE.where(
 )
 
 
+@dataclass(frozen=True)
+class HolderCap:
+    """What the writes in progress of one *holder* (a guest's client address) may
+    hold at once: ``count`` reservations and ``bytes`` in all. Guests share one
+    account, so without this one address could reserve all of its room."""
+
+    count: int
+    bytes: int
+    retry_after: int = 60
+
+
+def holder_key(holder: str) -> str:
+    """The stored form of a holder (the address itself is not kept)."""
+    return hashlib.sha256(holder.encode()).hexdigest()
+
+
+_HELD_BY = select(func.count(), func.coalesce(func.sum(Reservation.bytes), 0)).where(
+    Reservation.holder == bindparam("holder"),
+    or_(Reservation.expires_at.is_(None), Reservation.expires_at > bindparam("now")),
+)
+
+
 class Reservations:
     """Creates, grows, settles and releases reservations for one server instance."""
 
-    def __init__(self, db: Database, instance_id: str, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, instance_id: str, clock: Clock, *, holder_cap: HolderCap | None = None
+    ) -> None:
         self.db = db
         self.instance_id = instance_id
         self.clock = clock
+        self.holder_cap = holder_cap
 
     def open(
         self,
@@ -94,6 +121,7 @@ class Reservations:
         *,
         expires_at: float | None = None,
         session: Session | None = None,
+        holder: str | None = None,
     ) -> str:
         """Record a write about to start and reserve ``nbytes`` for it.
 
@@ -101,11 +129,12 @@ class Reservations:
         up. Without ``expires_at`` the reservation lives as long as this server
         instance; with it, until that time whatever happens to the instance (a
         resumable upload). Raises QuotaExceeded (recording nothing) if ``nbytes`` do
-        not fit. Pass ``session`` to join a transaction of the caller's."""
+        not fit. Pass ``session`` to join a transaction of the caller's. A ``holder``'s
+        writes together stay within the :class:`HolderCap` (429 past it)."""
         if session is not None:
-            return self._open_in(session, account_id, region, blob_key, nbytes, expires_at)
+            return self._open_in(session, account_id, region, blob_key, nbytes, expires_at, holder)
         with self.db.write() as own:
-            return self._open_in(own, account_id, region, blob_key, nbytes, expires_at)
+            return self._open_in(own, account_id, region, blob_key, nbytes, expires_at, holder)
 
     def _open_in(
         self,
@@ -115,8 +144,12 @@ class Reservations:
         blob_key: str,
         nbytes: int,
         expires_at: float | None,
+        holder: str | None,
     ) -> str:
         reservation_id = secrets.token_hex(16)
+        key = None if holder is None else holder_key(holder)
+        if key is not None:
+            self._check_holder(session, key, nbytes, opening=True)
         if nbytes:
             _hold(session, account_id, nbytes)
         session.connection().execute(
@@ -131,13 +164,44 @@ class Reservations:
                 "waiting": False,
                 "created_at": self.clock(),
                 "expires_at": expires_at,
+                "holder": key,
             },
         )
         return reservation_id
 
-    def grow(self, reservation_id: str, account_id: int, nbytes: int) -> None:
-        """Reserve ``nbytes`` more, or raise QuotaExceeded leaving the reservation as is."""
+    def _check_holder(self, session: Session, key: str, nbytes: int, *, opening: bool) -> None:
+        """Inside the write's transaction, serialised per holder (SQLite has one
+        writer; PostgreSQL takes a transaction-scoped advisory lock on the holder):
+        refuse what would pass the holder's cap."""
+        cap = self.holder_cap
+        if cap is None:
+            return
+        connection = session.connection()
+        if not self.db.is_sqlite:
+            lock = int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
+            connection.execute(select(func.pg_advisory_xact_lock(lock)))
+        count, held = connection.execute(_HELD_BY, {"holder": key, "now": self.clock()}).one()
+        if opening and count >= cap.count:
+            raise RateLimited(
+                f"at most {cap.count} guest uploads may be open from one address; "
+                "finish or cancel one, or sign in",
+                retry_after=cap.retry_after,
+            )
+        if int(held) + nbytes > cap.bytes:
+            raise RateLimited(
+                f"guest uploads from one address may hold at most {cap.bytes} bytes at once; "
+                "finish one first, or sign in",
+                retry_after=cap.retry_after,
+            )
+
+    def grow(
+        self, reservation_id: str, account_id: int, nbytes: int, *, holder: str | None = None
+    ) -> None:
+        """Reserve ``nbytes`` more, or raise QuotaExceeded leaving the reservation as is
+        (RateLimited past a ``holder``'s cap)."""
         with self.db.write() as session:
+            if holder is not None:
+                self._check_holder(session, holder_key(holder), nbytes, opening=False)
             _hold(session, account_id, nbytes)
             result = session.connection().execute(
                 update(Reservation)
@@ -148,7 +212,13 @@ class Reservations:
                 raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
 
     def grow_or_wait(
-        self, reservation_id: str, account_id: int, nbytes: int, *, timeout: float = 60.0
+        self,
+        reservation_id: str,
+        account_id: int,
+        nbytes: int,
+        *,
+        timeout: float = 60.0,
+        holder: str | None = None,
     ) -> None:
         """Reserve ``nbytes`` more, waiting while other writes in progress hold the room.
 
@@ -157,7 +227,7 @@ class Reservations:
         write of the account is waiting, the youngest gives up, so concurrent writers
         near a full quota never all fail and never wait on each other for ever."""
         try:
-            self.grow(reservation_id, account_id, nbytes)
+            self.grow(reservation_id, account_id, nbytes, holder=holder)
             return
         except QuotaExceeded:
             pass
@@ -173,7 +243,7 @@ class Reservations:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.2)
                 try:
-                    self.grow(reservation_id, account_id, nbytes)
+                    self.grow(reservation_id, account_id, nbytes, holder=holder)
                     return
                 except QuotaExceeded:
                     continue

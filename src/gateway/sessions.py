@@ -29,7 +29,7 @@ from gateway.blobstore import BlobWriter, new_key
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.models import UploadSession
+from gateway.models import Reservation, UploadSession
 from gateway.quota import Reservations
 from gateway.storage import (
     Entry,
@@ -43,6 +43,8 @@ from gateway.storage import (
 CHECKPOINT_BYTES = 256 * 1024 * 1024
 CHECKPOINT_SECONDS = 10.0
 LEASE_SECONDS = 120.0
+IDLE_SECONDS = 3600.0
+"""How long a guest's session lives before its first bytes arrive."""
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,14 @@ class UploadSessions:
         folder: str,
         key_hash: str | None = None,
         claim_hash: str | None = None,
+        holder: str | None = None,
     ) -> tuple[SessionInfo, str]:
         """Open a session and reserve ``size`` bytes. Returns it and the upload secret
-        (shown once). 413 if ``size`` is over ``max_size``; 403 if it does not fit."""
+        (shown once). 413 if ``size`` is over ``max_size``; 403 if it does not fit.
+
+        A ``holder`` (a guest's client address) has its open sessions capped (see
+        :class:`gateway.quota.HolderCap`), and its session expires after
+        :data:`IDLE_SECONDS` unless bytes arrive, which extend it to the full time."""
         if not isinstance(name, str):
             raise BadRequest("name must be a string")
         split_path(f"{folder}/{check_new_name(name)}")
@@ -148,10 +155,17 @@ class UploadSessions:
         session_id = secrets.token_hex(16)
         blob_key = new_key()
         now = self.clock()
+        expires_at = now + (self.ttl if holder is None else min(self.ttl, IDLE_SECONDS))
         with self.db.write() as session:
             self.storage.ensure_folder(session, account_id, folder)
             reservation_id = self.reservations.open(
-                account_id, region, blob_key, size, expires_at=now + self.ttl, session=session
+                account_id,
+                region,
+                blob_key,
+                size,
+                expires_at=expires_at,
+                session=session,
+                holder=holder,
             )
             row = UploadSession(
                 id=session_id,
@@ -171,7 +185,7 @@ class UploadSessions:
                 file_uid=new_uid(),
                 completed=False,
                 created_at=now,
-                expires_at=now + self.ttl,
+                expires_at=expires_at,
             )
             session.add(row)
         writer = self.storage.store_for(region).open_writer(blob_key)
@@ -238,11 +252,23 @@ class UploadSessions:
 
     def _checkpoint(self, info: SessionInfo, received: int, hashes: _Hashes) -> None:
         with self.db.write() as session:
-            session.execute(
-                update(UploadSession)
-                .where(UploadSession.id == info.id)
-                .values(received=received, busy_until=self.clock() + LEASE_SECONDS)
-            )
+            values: dict[str, object] = {
+                "received": received,
+                "busy_until": self.clock() + LEASE_SECONDS,
+            }
+            if info.received == 0:
+                # The first bytes: a session that was idle-limited gets its full time.
+                created = session.scalar(
+                    select(UploadSession.created_at).where(UploadSession.id == info.id)
+                )
+                if created is not None:
+                    values["expires_at"] = created + self.ttl
+                    session.execute(
+                        update(Reservation)
+                        .where(Reservation.id == info.reservation_id)
+                        .values(expires_at=created + self.ttl)
+                    )
+            session.execute(update(UploadSession).where(UploadSession.id == info.id).values(values))
         with self._lock:
             self._hashes[info.id] = hashes.copy()
 

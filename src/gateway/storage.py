@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.blobstore import BlobStore
@@ -282,7 +283,12 @@ class Storage:
                     if not (last or parents):
                         raise NotFound(f"folder {'/'.join(parts[: index + 1])} does not exist")
                     child = self._new_folder(
-                        session, account_id, node.id, part, mtime if last else None
+                        session,
+                        account_id,
+                        node.id,
+                        part,
+                        mtime if last else None,
+                        exist_ok=exist_ok or not last,
                     )
                 elif not child.is_dir:
                     raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
@@ -307,11 +313,13 @@ class Storage:
         region: str | None = None,
         key_hash: str | None = None,
         claim_hash: str | None = None,
+        holder: str | None = None,
     ) -> Upload:
         """Start streaming a file to ``path``. Its folder must exist when the upload
         commits. A declared ``expected_size`` over ``max_size`` or over the remaining
         quota is refused here, before any byte is stored. ``region`` defaults to the
-        account's; ``key_hash`` and ``claim_hash`` are stored with the file as given."""
+        account's; ``key_hash`` and ``claim_hash`` are stored with the file as given.
+        A ``holder`` (a guest's client address) keeps the write within its cap."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -345,6 +353,7 @@ class Storage:
             on_conflict=on_conflict,
             key_hash=key_hash,
             claim_hash=claim_hash,
+            holder=holder,
         )
 
     def store_for(self, region: str) -> BlobStore:
@@ -495,8 +504,18 @@ class Storage:
         return entry, freed
 
     def _new_folder(
-        self, session: Session, account_id: int, parent_id: int, name: str, mtime: float | None
+        self,
+        session: Session,
+        account_id: int,
+        parent_id: int,
+        name: str,
+        mtime: float | None,
+        *,
+        exist_ok: bool = True,
     ) -> Node:
+        """Make the folder ``name`` in ``parent_id``. When a concurrent writer made it
+        first (PostgreSQL; SQLite's writers take turns), its folder is the answer, or
+        :class:`Exists` without ``exist_ok`` (and always where a file took the name)."""
         check_new_name(name)
         now = self.clock()
         folder = Node(
@@ -510,8 +529,17 @@ class Storage:
             mtime=now if mtime is None else mtime,
             created_at=now,
         )
-        session.add(folder)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(folder)
+                session.flush()
+        except IntegrityError:
+            winner = session.scalars(
+                select(Node).where(Node.parent_id == parent_id, Node.name == name)
+            ).one()
+            if not winner.is_dir or not exist_ok:
+                raise Exists(f"{name} exists") from None
+            return winner
         return folder
 
     def ensure_folder(self, session: Session, account_id: int, path: str) -> Node:

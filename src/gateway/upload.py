@@ -43,8 +43,10 @@ class Upload:
         on_conflict: OnConflict,
         key_hash: str | None = None,
         claim_hash: str | None = None,
+        holder: str | None = None,
     ) -> None:
         self._storage = storage
+        self.holder = holder
         self.key_hash = key_hash
         self.claim_hash = claim_hash
         self.account_id = account_id
@@ -64,7 +66,9 @@ class Upload:
         self._hasher: ThreadPoolExecutor | None = None
         self._hashing: Future[None] | None = None
         self._reserved = expected_size or 0
-        self._reservation = storage.reservations.open(account_id, region, self.key, self._reserved)
+        self._reservation = storage.reservations.open(
+            account_id, region, self.key, self._reserved, holder=holder
+        )
         try:
             self._writer = store.open_writer(self.key)
         except BaseException:
@@ -132,10 +136,10 @@ class Upload:
         want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
         reservations = self._storage.reservations
         try:
-            reservations.grow(self._reservation, self.account_id, want)
+            reservations.grow(self._reservation, self.account_id, want, holder=self.holder)
             self._reserved += want
         except QuotaExceeded:
-            reservations.grow_or_wait(self._reservation, self.account_id, need)
+            reservations.grow_or_wait(self._reservation, self.account_id, need, holder=self.holder)
             self._reserved += need
 
     @property

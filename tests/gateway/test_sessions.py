@@ -9,13 +9,13 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.core import Core
-from gateway.errors import Conflict, NotFound, QuotaExceeded, TooLarge
+from gateway.errors import Conflict, NotFound, QuotaExceeded, RateLimited, TooLarge
 from gateway.models import UploadSession
-from tests.conftest import PASSWORD, CoreFactory
+from tests.conftest import PASSWORD, CoreFactory, in_parallel
 
 
-def open_session(core: Core, account_id: int, size: int) -> tuple[str, str]:
-    info, secret = core.sessions.create(
+def create(core: Core, account_id: int, size: int, holder: str | None = None) -> object:
+    return core.sessions.create(
         account_id,
         name="f.bin",
         size=size,
@@ -23,7 +23,12 @@ def open_session(core: Core, account_id: int, size: int) -> tuple[str, str]:
         max_size=1 << 40,
         region="local",
         folder="uploads",
+        holder=holder,
     )
+
+
+def open_session(core: Core, account_id: int, size: int) -> tuple[str, str]:
+    info, secret = create(core, account_id, size)  # type: ignore[misc]
     return info.id, secret
 
 
@@ -90,3 +95,46 @@ def test_expired_sessions_free_quota_and_bytes(make_core: CoreFactory) -> None:
         assert session.query(UploadSession).count() == 0
     with pytest.raises(NotFound):
         core.sessions.get(session_id, secret)
+
+
+def guest_session(core: Core, size: int, address: str) -> object:
+    return create(core, core.accounts.guest().id, size, address)
+
+
+def test_guest_sessions_are_capped_per_address(make_core: CoreFactory, database_url: str) -> None:
+    """Fifty sessions at once from one address: exactly the cap open (size 0 counts),
+    the rest are 429; the address's bytes are capped too; other addresses go on."""
+    core = make_core(database_url, guest_uploads_per_address=4, guest_bytes_per_address="10MiB")
+    results = in_parallel(lambda _: guest_session(core, 0, "198.51.100.1"), range(50))
+    refused = [r for r in results if isinstance(r, RateLimited)]
+    assert len(refused) == 46 and all(r.retry_after for r in refused)
+    assert "at most 4 guest uploads" in refused[0].message
+    guest_session(core, 6 * 1024 * 1024, "198.51.100.2")
+    with pytest.raises(RateLimited, match="at most 10485760 bytes"):
+        guest_session(core, 5 * 1024 * 1024, "198.51.100.2")
+    guest_session(core, 4 * 1024 * 1024, "198.51.100.2")
+    guest_session(core, 0, "198.51.100.3")  # another address is not locked out
+    # A direct upload of a guest counts against the same cap.
+    guest = core.accounts.guest().id
+    core.storage.mkdir(guest, "uploads", exist_ok=True)
+    with pytest.raises(RateLimited):
+        core.storage.upload(guest, "uploads/d.bin", max_size=1 << 30, holder="198.51.100.1")
+
+
+def test_a_guest_session_without_bytes_expires_within_an_hour(make_core: CoreFactory) -> None:
+    clock = ManualClock()
+    core = make_core(clock=clock)
+    idle, idle_secret = guest_session(core, 1000, "198.51.100.9")  # type: ignore[misc]
+    busy, busy_secret = guest_session(core, 1000, "198.51.100.9")  # type: ignore[misc]
+    assert idle.expires_at == busy.expires_at == clock() + 3600
+    chunk = core.sessions.begin(core.sessions.get(busy.id, busy_secret), 0)
+    chunk.write(b"x" * 10)
+    chunk.close()
+    assert core.sessions.get(busy.id, busy_secret).expires_at == clock() + 24 * 3600
+    clock.advance(3601)
+    core.recovery.run_once()
+    with pytest.raises(NotFound):
+        core.sessions.get(idle.id, idle_secret)
+    assert core.sessions.get(busy.id, busy_secret).received == 10
+    guest = core.accounts.guest()
+    assert guest.reserved_bytes == 1000  # the idle session's reservation is gone

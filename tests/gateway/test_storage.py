@@ -10,7 +10,7 @@ import pytest
 from gateway.core import Core
 from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, TooLarge
 from gateway.models import Blob, Node
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, in_parallel
 
 MiB = 1024 * 1024
 
@@ -381,3 +381,15 @@ def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:
     core.storage.mkdir(alice, shallow, parents=True)
     core.storage.copy(alice, "s", "target/s")
     assert core.storage.stat(alice, "target/" + shallow).is_dir
+
+
+def test_parallel_mkdirs_of_one_folder(pg_core: Core) -> None:
+    """Writers racing to make the same folder (PostgreSQL lets them) end in one folder:
+    with exist_ok all get it, without it one makes it and the others get Exists."""
+    alice = account(pg_core)
+    made = in_parallel(
+        lambda _: pg_core.storage.mkdir(alice, "a/b", parents=True, exist_ok=True), range(20)
+    )
+    assert len({entry.id for entry in made}) == 1  # type: ignore[union-attr]
+    strict = in_parallel(lambda _: pg_core.storage.mkdir(alice, "c"), range(20))
+    assert sum(isinstance(result, Exists) for result in strict) == 19

@@ -15,6 +15,7 @@ from api.files_json import file_json
 from api.requests import (
     acting_principal,
     check_fields,
+    client_address,
     core_of,
     json_body,
     rate_limit,
@@ -50,6 +51,11 @@ def _key_hash_from(principal: Principal, phrase: object, key_hash: object) -> st
             raise BadRequest("the download key must be a non-empty string")
         return key_hash_of_phrase(phrase)
     return check_key_hash(key_hash)
+
+
+def _holder(request: Request, principal: Principal) -> str | None:
+    """Whose cap a guest's write counts against: the client address."""
+    return client_address(request) if principal.is_guest else None
 
 
 def _guest_claim(request: Request, principal: Principal) -> tuple[str | None, str | None]:
@@ -97,6 +103,7 @@ async def direct_upload(request: Request) -> Response:
     token, claim_hash = _guest_claim(request, principal)
     content_type = request.headers.get("content-type") or "application/octet-stream"
     storage = core.storage
+    holder = _holder(request, principal)
 
     def start() -> Upload:
         storage.mkdir(principal.account_id, UPLOADS_FOLDER, exist_ok=True)
@@ -110,6 +117,7 @@ async def direct_upload(request: Request) -> Response:
             region=region,
             key_hash=None if key_hash is None else core.files.seal_key(key_hash),
             claim_hash=claim_hash,
+            holder=holder,
         )
 
     upload = await run_in_threadpool(start)
@@ -139,6 +147,8 @@ async def create_session(request: Request) -> Response:
     region = body.get("region") or principal.account.default_region
     if not isinstance(region, str):
         raise BadRequest("region must be a string")
+    if principal.is_guest and "path" in body:
+        raise BadRequest("guests upload into uploads/; sign in to choose a folder with path")
     folder = body.get("path", UPLOADS_FOLDER)
     if not isinstance(folder, str):
         raise BadRequest("path must be a folder path such as 'uploads/2024'")
@@ -154,6 +164,7 @@ async def create_session(request: Request) -> Response:
             folder=folder.strip("/") or UPLOADS_FOLDER,
             key_hash=None if key_hash is None else core.files.seal_key(key_hash),
             claim_hash=claim_hash,
+            holder=_holder(request, principal),
         )
     )
     base = core.config.public_url

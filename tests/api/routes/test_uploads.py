@@ -6,7 +6,9 @@ import hashlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -363,3 +365,28 @@ def test_upload_region_header_and_session_region(tmp_path: Path) -> None:
         assert httpx.put(session["uploadUrl"], content=b"z").json()["region"] == "eu-west1"
     finally:
         server.stop()
+
+
+def test_guests_are_capped_per_address(server: LockrProcess) -> None:
+    """Guests share one account: one address may hold at most 10 open uploads (size 0
+    counts), cannot choose a folder, and its idle sessions expire within an hour;
+    another address is not locked out."""
+    url = server.url + "/api/v1/upload/session"
+    first = {"X-Forwarded-For": "203.0.113.77"}
+    chosen = httpx.post(url, json={"name": "x", "size": 1, "path": "mine"}, headers=first)
+    assert chosen.status_code == 400 and "sign in" in chosen.json()["error"]["message"]
+    opened = [httpx.post(url, json={"name": f"g{n}", "size": 0}, headers=first) for n in range(10)]
+    assert [answer.status_code for answer in opened] == [201] * 10
+    expires = datetime.fromisoformat(opened[0].json()["expiresAt"].replace("Z", "+00:00"))
+    assert expires.timestamp() <= time.time() + 3600
+    refused = httpx.post(url, json={"name": "g10", "size": 0}, headers=first)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "at most 10 guest uploads" in refused.json()["error"]["message"]
+    direct = httpx.post(
+        server.url + "/api/v1/upload", content=b"d", headers={**first, "x-file-name": "d"}
+    )
+    assert direct.status_code == 429
+    other = httpx.post(
+        url, json={"name": "o", "size": 0}, headers={"X-Forwarded-For": "203.0.113.78"}
+    )
+    assert other.status_code == 201

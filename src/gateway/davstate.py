@@ -1,14 +1,21 @@
 """WebDAV locks and dead properties in the database, so every server process sees the
 same ones (a lock taken through one process blocks writes through another) and they
 survive restarts. The WebDAV front adapts these to wsgidav's interfaces; the SQL
-stays here."""
+stays here.
+
+URLs are percent-encoded paths of up to 4,096 bytes, several times longer encoded:
+more than a PostgreSQL index entry may hold. So rows are found by ``home`` (the
+account's name, the URL's first component: every lock and property lives inside one
+home) and properties by the SHA-256 of their URL; prefix matches are done on the
+few rows of one home."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -24,17 +31,21 @@ def _row_to_lock(row: DavLock) -> dict[str, Any]:
     return lock
 
 
+def home_of(url: str) -> str:
+    """The home a WebDAV URL lies in: its first path component."""
+    return url.lstrip("/").split("/", 1)[0]
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _at_or_below(url: str, root: str) -> bool:
+    return url == root or url.startswith(root.rstrip("/") + "/")
+
+
 # Asked once per WebDAV request: built once.
-_ANY_LOCK = (
-    select(DavLock.token)
-    .where(
-        or_(
-            DavLock.root == bindparam("root"),
-            DavLock.root.like(bindparam("pattern"), escape="/"),
-        )
-    )
-    .limit(1)
-)
+_ANY_LOCK = select(DavLock.token).where(DavLock.home == bindparam("home")).limit(1)
 
 
 class DavLocks:
@@ -61,6 +72,7 @@ class DavLocks:
                 DavLock(
                     token=lock["token"],
                     root=lock["root"],
+                    home=home_of(lock["root"]),
                     data=json.dumps(data),
                     expire=lock["expire"],
                 )
@@ -83,29 +95,25 @@ class DavLocks:
             gone: int = session.execute(delete(DavLock).where(DavLock.token == token)).rowcount  # type: ignore[attr-defined]
         return gone > 0
 
-    def any_at_or_below(self, root: str) -> bool:
-        """Whether any lock (live or expired) is rooted at ``root`` or below it."""
-        below = root.rstrip("/") + "/"
-        pattern = below.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    def any_in_home(self, home: str) -> bool:
+        """Whether any lock (live or expired) is held inside the home ``/<home>``."""
         with self.db.read() as session:
-            found = (
-                session.connection().execute(_ANY_LOCK, {"root": root, "pattern": pattern}).first()
-            )
+            found = session.connection().execute(_ANY_LOCK, {"home": home}).first()
         return found is not None
 
     def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:
         """Live locks rooted at ``root`` and/or below it."""
-        conditions = []
-        if include_root:
-            conditions.append(DavLock.root == root)
-        if include_children:
-            conditions.append(DavLock.root.startswith(root.rstrip("/") + "/", autoescape=True))
-        if not conditions:
+        if not (include_root or include_children):
             return []
         now = self.clock()
         with self.db.read() as session:
-            rows = session.scalars(select(DavLock).where(or_(*conditions))).all()
-            locks = [_row_to_lock(row) for row in rows]
+            rows = session.scalars(select(DavLock).where(DavLock.home == home_of(root))).all()
+            locks = [
+                _row_to_lock(row)
+                for row in rows
+                if (include_root and row.root == root)
+                or (include_children and row.root != root and _at_or_below(row.root, root))
+            ]
         live = [lock for lock in locks if lock["expire"] < 0 or lock["expire"] >= now]
         for lock in locks:
             if lock not in live:
@@ -124,13 +132,14 @@ class DavLocks:
 
 
 MAX_PROPERTY_BYTES = 64 * 1024
-MAX_PROPERTY_NAME = 1024
+MAX_PROPERTY_NAME = 500
+"""Characters; with the URL's key, a primary-key entry PostgreSQL can index."""
 MAX_PROPERTIES = 100
 
 _PROPERTY_COUNT = (
     select(func.count())
     .select_from(DavProperty)
-    .where(DavProperty.url == bindparam("url"), DavProperty.name != bindparam("name"))
+    .where(DavProperty.url_key == bindparam("key"), DavProperty.name != bindparam("name"))
 )
 
 
@@ -152,7 +161,7 @@ class DavProperties:
             raise BadRequest(f"a property name is at most {MAX_PROPERTY_NAME} characters")
         if len(value) > MAX_PROPERTY_BYTES:
             raise TooLarge(f"a property value is at most {MAX_PROPERTY_BYTES} bytes")
-        others = session.connection().execute(_PROPERTY_COUNT, {"url": url, "name": name})
+        others = session.connection().execute(_PROPERTY_COUNT, {"key": url_key(url), "name": name})
         if int(others.scalar_one()) >= MAX_PROPERTIES:
             raise QuotaExceeded(f"a resource has at most {MAX_PROPERTIES} dead properties")
 
@@ -161,72 +170,75 @@ class DavProperties:
             return list(
                 session.scalars(
                     select(DavProperty.name)
-                    .where(DavProperty.url == url)
+                    .where(DavProperty.url_key == url_key(url))
                     .order_by(DavProperty.name)
                 )
             )
 
     def get(self, url: str, name: str) -> bytes | None:
         with self.db.read() as session:
-            row = session.get(DavProperty, (url, name))
+            row = session.get(DavProperty, (url_key(url), name))
             return None if row is None else row.value
 
     def set(self, url: str, name: str, value: bytes) -> None:
         with self.db.write() as session:
             self._check(session, url, name, value)
-            row = session.get(DavProperty, (url, name))
+            row = session.get(DavProperty, (url_key(url), name))
             if row is None:
-                session.add(DavProperty(url=url, name=name, value=value))
+                session.add(_property(url, name, value))
             else:
                 row.value = value
 
     def remove(self, url: str, name: str) -> None:
         with self.db.write() as session:
             session.execute(
-                delete(DavProperty).where(DavProperty.url == url, DavProperty.name == name)
+                delete(DavProperty).where(
+                    DavProperty.url_key == url_key(url), DavProperty.name == name
+                )
             )
+
+    def _tree(self, session: Session, url: str) -> list[DavProperty]:
+        """The rows of ``url`` and of everything below it."""
+        rows = session.scalars(select(DavProperty).where(DavProperty.home == home_of(url)))
+        return [row for row in rows if _at_or_below(row.url, url)]
 
     def remove_tree(self, url: str) -> None:
         """Properties of ``url`` and of everything below it."""
         with self.db.write() as session:
-            session.execute(
-                delete(DavProperty).where(
-                    (DavProperty.url == url)
-                    | DavProperty.url.startswith(url.rstrip("/") + "/", autoescape=True)
-                )
-            )
+            for row in self._tree(session, url):
+                session.delete(row)
 
     def copy(self, src: str, dst: str, *, with_children: bool = False) -> None:
         """Properties of ``src`` (and with ``with_children`` of everything below it)
         onto the same names under ``dst``, replacing what ``dst`` itself had."""
-        src_prefix, dst_prefix = src.rstrip("/") + "/", dst.rstrip("/") + "/"
-        chosen = DavProperty.url == src
-        if with_children:
-            chosen = chosen | DavProperty.url.startswith(src_prefix, autoescape=True)
         with self.db.write() as session:
-            rows = session.scalars(select(DavProperty).where(chosen)).all()
-            session.execute(delete(DavProperty).where(DavProperty.url == dst))
-            for row in rows:
-                url = dst if row.url == src else dst_prefix + row.url[len(src_prefix) :]
-                session.add(DavProperty(url=url, name=row.name, value=row.value))
+            rows = [
+                (row.url, row.name, row.value)
+                for row in self._tree(session, src)
+                if with_children or row.url == src
+            ]
+            session.execute(delete(DavProperty).where(DavProperty.url_key == url_key(dst)))
+            session.flush()
+            for url, name, value in rows:
+                session.merge(_property(_moved(url, src, dst), name, value))
 
     def move(self, src: str, dst: str, *, with_children: bool) -> None:
-        src_prefix, dst_prefix = src.rstrip("/") + "/", dst.rstrip("/") + "/"
         with self.db.write() as session:
-            session.execute(delete(DavProperty).where(DavProperty.url == dst))
-            session.execute(update(DavProperty).where(DavProperty.url == src).values(url=dst))
-            if with_children:
-                rows = session.scalars(
-                    select(DavProperty).where(
-                        DavProperty.url.startswith(src_prefix, autoescape=True)
-                    )
-                ).all()
-                for row in rows:
-                    session.add(
-                        DavProperty(
-                            url=dst_prefix + row.url[len(src_prefix) :],
-                            name=row.name,
-                            value=row.value,
-                        )
-                    )
-                    session.delete(row)
+            session.execute(delete(DavProperty).where(DavProperty.url_key == url_key(dst)))
+            moving = [row for row in self._tree(session, src) if with_children or row.url == src]
+            for row in moving:
+                session.delete(row)
+            session.flush()
+            for row in moving:
+                session.merge(_property(_moved(row.url, src, dst), row.name, row.value))
+
+
+def _property(url: str, name: str, value: bytes) -> DavProperty:
+    return DavProperty(url_key=url_key(url), name=name, url=url, home=home_of(url), value=value)
+
+
+def _moved(url: str, src: str, dst: str) -> str:
+    """``url`` (``src`` or below it) at the same place under ``dst``."""
+    if url == src:
+        return dst
+    return dst.rstrip("/") + "/" + url[len(src.rstrip("/") + "/") :]

@@ -168,26 +168,34 @@ class UploadSession(Base):
 
 
 class DavLock(Base):
-    """A WebDAV lock, shared by every server process. ``root`` is the locked URL."""
+    """A WebDAV lock, shared by every server process. ``root`` is the locked URL
+    (percent-encoded, so longer than any index may hold on PostgreSQL); locks are
+    found through ``home``, the account's first path component."""
 
     __tablename__ = "dav_locks"
 
     token: Mapped[str] = mapped_column(String(100), primary_key=True)
-    root: Mapped[str] = mapped_column(String(4096))
+    root: Mapped[str] = mapped_column(Text)
+    home: Mapped[str] = mapped_column(String(63))
     data: Mapped[str] = mapped_column(Text)
     expire: Mapped[float] = mapped_column(Float)
 
-    __table_args__ = (Index(None, "root"),)
+    __table_args__ = (Index(None, "home"),)
 
 
 class DavProperty(Base):
-    """A WebDAV dead property (set by PROPPATCH) of the resource at ``url``."""
+    """A WebDAV dead property (set by PROPPATCH) of the resource at ``url``, keyed by
+    the SHA-256 of the URL (URLs are longer than an index may hold on PostgreSQL)."""
 
     __tablename__ = "dav_properties"
 
-    url: Mapped[str] = mapped_column(String(4096), primary_key=True)
+    url_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    home: Mapped[str] = mapped_column(String(63))
     value: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index(None, "home"),)
 
 
 class Instance(Base):

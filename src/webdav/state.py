@@ -59,7 +59,7 @@ class DbLockStorage:
         if not (in_home or the_root_alone):
             return False
         if scope.lock_free is None:
-            scope.lock_free = not self.locks.any_at_or_below(home)
+            scope.lock_free = not self.locks.any_in_home(home.lstrip("/"))
         return scope.lock_free
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of every route, served at ``/api/v1/openapi.json``.
 
 Written by hand next to the routes it describes; ``tests/api/test_openapi.py`` checks
-that every served route is described and every described route is served."""
+that every served route is described and every described route is served, and
+``tests/api/test_openapi_fuzz.py`` that a real server answers as described."""
 
 from __future__ import annotations
 
@@ -29,12 +30,46 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "Forbidden, quota exceeded, or key restrictions",
         404: "Not found",
         409: "Conflict",
-        413: "File too large for the plan (5 GB guest, 100 GB account)",
+        412: "A precondition (If-Match, If-Unmodified-Since) failed",
+        413: "Too large: a file past the plan's limit (5 GB guest, 100 GB account), "
+        "or a JSON body past 64 KiB",
         415: "With Basic credentials, a JSON body must be sent as application/json",
         416: "Range not satisfiable",
         429: "Slow down; see Retry-After",
+        503: "Too many passwords being checked at once; see Retry-After",
     }
     return {str(code): _json(_ref("Error"), texts[code]) for code in codes}
+
+
+def _shared_errors(method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The errors any operation of its kind can answer, whatever else it does.
+
+    One that takes credentials: 401 for bad ones, 429 once the caller or its address
+    sends too much (requests, wrong passwords), 503 while too many passwords are being
+    checked, and, if it changes state, 403 for Basic credentials sent from another
+    site. One that reads a JSON body: 400 and 413, and 415 with Basic credentials when
+    the body is not labelled JSON."""
+    codes: set[int] = set()
+    takes_credentials = operation.get("security") != []
+    if takes_credentials:
+        codes |= {401, 429, 503}
+        if method not in ("get", "head"):
+            codes.add(403)
+    if JSON in operation.get("requestBody", {}).get("content", {}):
+        codes |= {400, 413}
+        if takes_credentials:
+            codes.add(415)
+    return _errors(*sorted(codes))
+
+
+def _with_shared_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    for operations in paths.values():
+        for method, operation in operations.items():
+            operation["responses"] = {
+                **_shared_errors(method, operation),
+                **operation["responses"],
+            }
+    return paths
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -51,6 +86,25 @@ FILE_ID = {
     "description": "Download id, REGION_OBJECT",
 }
 
+DOWNLOAD_PARAMETERS = [
+    FILE_ID,
+    {
+        "name": "keyHash",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "sha256 hex of the download key phrase (key-protected files)",
+    },
+    {"name": "X-Key-Hash", "in": "header", "schema": {"type": "string"}},
+    {"name": "expires", "in": "query", "schema": {"type": "integer"}},
+    {"name": "signature", "in": "query", "schema": {"type": "string"}},
+    {"name": "Range", "in": "header", "schema": {"type": "string"}, "example": "bytes=0-99"},
+    {"name": "If-Range", "in": "header", "schema": {"type": "string"}},
+    {"name": "If-Match", "in": "header", "schema": {"type": "string"}},
+    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+    {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"}},
+    {"name": "If-Unmodified-Since", "in": "header", "schema": {"type": "string"}},
+]
+
 
 def _paths() -> dict[str, Any]:
     return {
@@ -58,7 +112,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Health check",
                 "security": [],
-                "responses": {"200": _json({"type": "object"}, "OK")},
+                "responses": {"200": _json(_answer({"status": {"const": "ok"}}), "OK")},
             }
         },
         "/api/v1/openapi.json": {
@@ -75,7 +129,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(_ref("SignUp")),
                 "responses": {
                     "201": _json(_ref("AccountWithToken"), "Created"),
-                    **_errors(400, 409, 429),
+                    **_errors(409, 429, 503),
                 },
             }
         },
@@ -86,7 +140,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(_ref("Login")),
                 "responses": {
                     "200": _json(_ref("AccountWithToken"), "Signed in"),
-                    **_errors(400, 401, 429),
+                    **_errors(401, 429, 503),
                 },
             }
         },
@@ -95,10 +149,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "The caller's account and usage",
                 "security": BEARER,
                 "responses": {
-                    "200": _json(
-                        {"type": "object", "properties": {"account": _ref("Account")}}, "OK"
-                    ),
-                    **_errors(401),
+                    "200": _json(_answer({"account": _ref("Account")}), "OK"),
                 },
             }
         },
@@ -109,16 +160,10 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(_ref("PasswordChange")),
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "account": _ref("Account"),
-                                "revokedTokens": {"type": "integer"},
-                            },
-                        },
+                        _answer({"account": _ref("Account"), "revokedTokens": {"type": "integer"}}),
                         "Changed; remembered Basic credentials stop working at once",
                     ),
-                    **_errors(400, 401, 403, 415, 429),
+                    **_errors(403),
                 },
             }
         },
@@ -126,7 +171,11 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "List tokens (metadata only)",
                 "security": BEARER,
-                "responses": {"200": _json({"type": "object"}, "OK"), **_errors(401)},
+                "responses": {
+                    "200": _json(
+                        _answer({"tokens": {"type": "array", "items": _ref("Token")}}), "OK"
+                    )
+                },
             },
             "post": {
                 "summary": "Create a token, shown once",
@@ -134,7 +183,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(
                     {"type": "object", "properties": {"name": {"type": "string"}}}, required=False
                 ),
-                "responses": {"201": _json({"type": "object"}, "Created"), **_errors(400, 401)},
+                "responses": {"201": _json(_ref("NewToken"), "Created")},
             },
         },
         "/api/v1/tokens/{token_id}": {
@@ -149,7 +198,7 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "integer"},
                     }
                 ],
-                "responses": {"204": {"description": "Revoked"}, **_errors(400, 401, 404)},
+                "responses": {"204": {"description": "Revoked"}, **_errors(400, 404)},
             }
         },
         "/api/v1/upload": {
@@ -184,7 +233,7 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _json(_ref("File"), "Stored"),
-                    **_errors(400, 401, 403, 413, 429),
+                    **_errors(400, 413),
                 },
             }
         },
@@ -195,7 +244,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(_ref("SessionRequest")),
                 "responses": {
                     "201": _json(_ref("Session"), "Created"),
-                    **_errors(400, 401, 403, 413, 429),
+                    **_errors(403),
                 },
             }
         },
@@ -247,16 +296,15 @@ def _paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
+                        _answer(
+                            {
                                 "files": {"type": "array", "items": _ref("File")},
                                 "nextCursor": {"type": ["string", "null"]},
-                            },
-                        },
+                            }
+                        ),
                         "A page",
                     ),
-                    **_errors(400, 401, 429),
+                    **_errors(400),
                 },
             }
         },
@@ -271,7 +319,7 @@ def _paths() -> dict[str, Any]:
                         "properties": {"id": {"type": "string"}, "claimToken": {"type": "string"}},
                     }
                 ),
-                "responses": {"200": _json(_ref("File"), "Yours"), **_errors(400, 401, 403, 404)},
+                "responses": {"200": _json(_ref("File"), "Yours"), **_errors(403, 404)},
             }
         },
         "/api/v1/files/{file_id}": {
@@ -279,13 +327,13 @@ def _paths() -> dict[str, Any]:
                 "summary": "A file's metadata",
                 "security": BEARER,
                 "parameters": [FILE_ID],
-                "responses": {"200": _json(_ref("File"), "OK"), **_errors(401, 403, 404)},
+                "responses": {"200": _json(_ref("File"), "OK"), **_errors(403, 404)},
             },
             "delete": {
                 "summary": "Delete a file",
                 "security": BEARER,
                 "parameters": [FILE_ID],
-                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+                "responses": {"204": {"description": "Deleted"}, **_errors(403, 404)},
             },
         },
         "/api/v1/files/{file_id}/key": {
@@ -304,7 +352,7 @@ def _paths() -> dict[str, Any]:
                     },
                     required=False,
                 ),
-                "responses": {"200": _json(_ref("File"), "OK"), **_errors(400, 401, 403, 404)},
+                "responses": {"200": _json(_ref("File"), "OK"), **_errors(403, 404)},
             }
         },
         "/api/v1/files/{file_id}/signed-url": {
@@ -321,16 +369,10 @@ def _paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "url": {"type": "string"},
-                                "expiresAt": {"type": "string"},
-                            },
-                        },
+                        _answer({"url": {"type": "string"}, "expiresAt": {"type": "string"}}),
                         "OK",
                     ),
-                    **_errors(400, 401, 403, 404),
+                    **_errors(400, 403, 404),
                 },
             }
         },
@@ -338,25 +380,14 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Download the bytes (Range, conditional requests)",
                 "security": OPTIONAL_AUTH,
-                "parameters": [
-                    FILE_ID,
-                    {"name": "keyHash", "in": "query", "schema": {"type": "string"}},
-                    {"name": "X-Key-Hash", "in": "header", "schema": {"type": "string"}},
-                    {"name": "expires", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "signature", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {"description": "The bytes"},
-                    "206": {"description": "A range"},
-                    "304": {"description": "Not modified"},
-                    **_errors(403, 404, 416, 429),
-                },
+                "parameters": DOWNLOAD_PARAMETERS,
+                "responses": _download_answers(),
             },
             "head": {
                 "summary": "Headers of a download",
                 "security": OPTIONAL_AUTH,
-                "parameters": [FILE_ID],
-                "responses": {"200": {"description": "OK"}, **_errors(403, 404)},
+                "parameters": DOWNLOAD_PARAMETERS,
+                "responses": _download_answers(),
             },
         },
         "/download/{file_id}": {
@@ -384,6 +415,27 @@ def _paths() -> dict[str, Any]:
                 "responses": {"303": {"description": "See /account"}},
             }
         },
+    }
+
+
+def _download_answers() -> dict[str, Any]:
+    """A download's answers, for GET and HEAD alike; those without content have none."""
+    return {
+        "200": {"description": "The bytes"},
+        "206": {"description": "A range; Content-Range says which"},
+        "304": {"description": "Not modified"},
+        "412": {"description": "A precondition (If-Match, If-Unmodified-Since) failed"},
+        "416": {"description": "Range not satisfiable; Content-Range: bytes */SIZE"},
+        **_errors(403, 404, 429),
+    }
+
+
+def _answer(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object the server answers with: every property present but ``optional``."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
     }
 
 
@@ -430,9 +482,8 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
-        "Account": {
-            "type": "object",
-            "properties": {
+        "Account": _answer(
+            {
                 "id": integer,
                 "username": string,
                 "email": string,
@@ -440,11 +491,30 @@ def _schemas() -> dict[str, Any]:
                 "quotaBytes": integer,
                 "usedBytes": integer,
                 "defaultRegion": string,
+            }
+        ),
+        "AccountWithToken": _answer(
+            {"account": _ref("Account"), "token": string, "tokenId": integer}
+        ),
+        "Token": _answer(
+            {
+                "id": integer,
+                "name": string,
+                "prefix": string,
+                "createdAt": string,
+                "lastUsedAt": {"type": ["string", "null"]},
+                "current": {
+                    "type": "boolean",
+                    "description": "Whether the request listing the tokens used this one",
+                },
             },
-        },
-        "AccountWithToken": {
-            "type": "object",
-            "properties": {"account": _ref("Account"), "token": string, "tokenId": integer},
+            optional=("current",),
+        ),
+        "NewToken": {
+            "allOf": [
+                _ref("Token"),
+                _answer({"token": {"type": "string", "description": "Shown once"}}),
+            ]
         },
         "SessionRequest": {
             "type": "object",
@@ -460,9 +530,8 @@ def _schemas() -> dict[str, Any]:
                 "keyHash": string,
             },
         },
-        "Session": {
-            "type": "object",
-            "properties": {
+        "Session": _answer(
+            {
                 "id": string,
                 "sessionId": string,
                 "uploadUrl": string,
@@ -475,10 +544,10 @@ def _schemas() -> dict[str, Any]:
                 "expiresAt": string,
                 "claimToken": string,
             },
-        },
-        "File": {
-            "type": "object",
-            "properties": {
+            optional=("claimToken",),
+        ),
+        "File": _answer(
+            {
                 "id": string,
                 "name": string,
                 "path": string,
@@ -494,7 +563,8 @@ def _schemas() -> dict[str, Any]:
                 "pageUrl": string,
                 "claimToken": string,
             },
-        },
+            optional=("claimToken",),
+        ),
     }
 
 
@@ -509,7 +579,7 @@ def document(public_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": public_url}],
         "security": BEARER,
-        "paths": _paths(),
+        "paths": _with_shared_errors(_paths()),
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

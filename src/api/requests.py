@@ -8,6 +8,7 @@ JSON body must also be labelled JSON, so no HTML form can post one."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -133,7 +134,33 @@ async def json_body(request: Request, *, optional: bool = False) -> dict[str, An
         raise BadRequest("the JSON body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    for name, value in body.items():
+        if _holds_lone_surrogate(name) or _holds_lone_surrogate(value):
+            raise BadRequest(
+                f"field {name!r} holds a lone surrogate escape (\\ud800-\\udfff): "
+                "JSON strings must be valid UTF-8 text"
+            )
     return body
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value: object) -> bool:
+    """Whether a string anywhere in ``value`` (keys too) holds a lone surrogate: JSON
+    may escape one (``"\\ud800"``), but it is no character, and encoding it fails."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def has_body(request: Request) -> bool:

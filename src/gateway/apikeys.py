@@ -10,7 +10,6 @@ transaction; nothing caches a key, so a revoked key fails on its very next use.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import string
 import zlib
@@ -25,6 +24,7 @@ from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import Conflict, Forbidden, NotFound, Unauthorized
 from gateway.models import ApiKey
+from gateway.secret import same_secret
 
 KEY_PREFIX = "ll_live_"
 ALPHABET = string.digits + string.ascii_letters
@@ -65,7 +65,7 @@ def well_formed(key: str) -> bool:
     body = key[len(KEY_PREFIX) : len(KEY_PREFIX) + BODY_LENGTH]
     if any(char not in ALPHABET for char in body):
         return False
-    return hmac.compare_digest(key[-CHECKSUM_LENGTH:], _checksum(body))
+    return same_secret(key[-CHECKSUM_LENGTH:], _checksum(body))
 
 
 def key_hash(key: str) -> str:

@@ -25,6 +25,7 @@ from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.models import Node
 from gateway.numbers import whole_number
+from gateway.secret import same_secret
 from gateway.storage import Storage
 from gateway.throttle import Attempts, Budget
 from gateway.tree import Entry, entry_query, to_entry
@@ -102,7 +103,7 @@ class Files:
         if not presented:
             raise Forbidden("this file is protected by a download key: send keyHash=sha256(phrase)")
         with self.key_guesses.attempt(f"{entry.uid} {address}"):
-            if not KEY_HASH.match(presented) or not hmac.compare_digest(
+            if not KEY_HASH.match(presented) or not same_secret(
                 self.seal_key(presented), entry.key_hash
             ):
                 raise Forbidden("wrong download key")
@@ -163,7 +164,7 @@ class Files:
             return False
         if expires_at < self.clock():
             return False
-        return hmac.compare_digest(self._signature(file_id, expires_at), signature)
+        return same_secret(signature, self._signature(file_id, expires_at))
 
     def _signature(self, file_id: str, expires_at: int) -> str:
         message = f"download:{file_id}:{expires_at}".encode()

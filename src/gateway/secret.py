@@ -1,7 +1,9 @@
-"""The server secret: 32 random bytes in the data folder, made on first start (0600)."""
+"""The server secret: 32 random bytes in the data folder, made on first start (0600);
+and comparing secrets."""
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -26,3 +28,14 @@ def load_or_create_secret(path: Path) -> bytes:
     finally:
         os.close(fd)
     return data
+
+
+def same_secret(presented: str, expected: str) -> bool:
+    """Whether the secret a client presented is the expected one, in constant time.
+
+    Callers MUST compare secrets through this, not :func:`hmac.compare_digest` on
+    strings, which raises ``TypeError`` for non-ASCII text: whatever a client sends is
+    then a plain mismatch."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )

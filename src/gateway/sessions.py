@@ -16,7 +16,6 @@ processes behind a load balancer cannot interleave chunks.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import threading
 import time
@@ -31,6 +30,7 @@ from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.models import Reservation, UploadSession
 from gateway.quota import Reservations
+from gateway.secret import same_secret
 from gateway.storage import (
     Entry,
     Storage,
@@ -200,7 +200,7 @@ class UploadSessions:
             row = session.get(UploadSession, session_id)
         if (
             row is None
-            or not hmac.compare_digest(row.token_hash, _hash(secret))
+            or not same_secret(_hash(secret), row.token_hash)
             or (not row.completed and row.expires_at < self.clock())
         ):
             raise NotFound("no such upload session (it may have expired)")

@@ -11,7 +11,6 @@ the quota at once and frees the blob when nothing references it.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from gateway.errors import (
 )
 from gateway.models import Account, Blob, Node
 from gateway.quota import Reservations, charge, credit
+from gateway.secret import same_secret
 from gateway.tree import (
     CHILD_BY_NAME,
     INSERT_BLOB,
@@ -581,7 +581,7 @@ class Storage:
             if (
                 proof_hash is None
                 or node.claim_hash is None
-                or not hmac.compare_digest(proof_hash, node.claim_hash)
+                or not same_secret(proof_hash, node.claim_hash)
             ):
                 raise Forbidden(
                     "to register a guest upload, send the claimToken its upload returned"

@@ -32,6 +32,7 @@ from gateway.errors import (
     Unauthorized,
 )
 from gateway.numbers import whole_number
+from gateway.secret import same_secret
 from gateway.timefmt import iso
 from linkservice.pages import form_too_large, read_form, render
 from linkservice.service import LinkService
@@ -102,7 +103,7 @@ class Dashboard:
             form = await read_form(request)
         except TooLarge:
             return form_too_large()
-        if not hmac.compare_digest(form.get("csrf", ""), self._csrf(token)):
+        if not same_secret(form.get("csrf", ""), self._csrf(token)):
             return _plain_page("The form has expired: reload the page and try again.", 403)
         return principal, token, form
 

@@ -130,3 +130,43 @@ def test_forms_to_json_endpoints_with_basic_are_415(
         auth=(user.name, PASSWORD),
     )
     assert json_ish.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/login", '{"identifier": "x", "password": "\\ud800"}', "password"),
+        ("/api/v1/tokens", '{"name": "\\udfff"}', "name"),
+        (
+            "/api/v1/account/password",
+            '{"currentPassword": "\\ud800", "newPassword": "12345678"}',
+            "currentPassword",
+        ),
+        ("/api/v1/upload/session", '{"name": "a.txt", "size": 1, "type": "a\\ud800b"}', "type"),
+        ("/api/v1/upload/session", '{"name": "a.txt", "size": 1, "key": "\\ud800"}', "key"),
+        ("/api/v1/files/register", '{"id": "x", "claimToken": "\\ud800"}', "claimToken"),
+        ("/api/v1/tokens", '{"name": [{"deep": ["\\udc00"]}]}', "name"),
+    ],
+)
+def test_json_strings_must_be_unicode(
+    server: LockrProcess, user: User, path: str, body: str, field: str
+) -> None:
+    """A lone surrogate escape in a JSON string is a 400 naming the field, not a 500
+    when the string is encoded."""
+    response = httpx.post(
+        server.url + path,
+        content=body.encode(),
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert f"field {field!r}" in message and "surrogate" in message, message
+
+
+def test_json_strings_may_hold_any_character(server: LockrProcess, user: User) -> None:
+    response = httpx.post(
+        server.url + "/api/v1/tokens",
+        content=b'{"name": "\\ud83d\\ude00 \\u00e9"}',
+        headers={**user.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201 and response.json()["name"] == "\U0001f600 \u00e9"

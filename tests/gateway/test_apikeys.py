@@ -37,6 +37,15 @@ def test_a_key_is_recognisable_and_checksummed(core: Core) -> None:
         core.api_keys.resolve(broken)
 
 
+def test_a_key_of_any_characters_is_malformed(core: Core) -> None:
+    """Non-ASCII characters where the checksum goes are a malformed key, not a crash."""
+    _info, key = core.api_keys.create(pro(core))
+    for broken in (key[:-1] + "\u00e9", key[:-6] + "\u2603" * 6):
+        assert not well_formed(broken)
+        with pytest.raises(Unauthorized, match="malformed"):
+            core.api_keys.resolve(broken)
+
+
 def test_only_pro_accounts_get_a_key(core: Core) -> None:
     free = core.accounts.create("bob", "bob@example.com", PASSWORD)
     with pytest.raises(Forbidden, match="pro plan"):

@@ -65,6 +65,7 @@ def test_forms_need_the_csrf_token_and_the_same_origin(links_server: LinkServer)
     form = {"type": "url", "targetUrl": "https://example.com", "password": "pass", "memo": "m"}
     assert client.post("/dashboard/links", data=form).status_code == 403
     assert client.post("/dashboard/links", data={**form, "csrf": "0" * 64}).status_code == 403
+    assert client.post("/dashboard/links", data={**form, "csrf": "\u00e9" * 64}).status_code == 403
     token = csrf(client)
     foreign = client.post(
         "/dashboard/links", data={**form, "csrf": token}, headers={"Origin": "https://evil.example"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 import httpx
 
@@ -70,6 +71,15 @@ def test_wrong_keys_are_throttled(user: User) -> None:
     throttled = httpx.get(url, params={"keyHash": hashlib.sha256(b"right").hexdigest()})
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
     assert httpx.get(url, headers=user.headers).status_code == 200  # the owner still can
+
+
+def test_a_signature_of_any_text_is_refused(user: User) -> None:
+    """A signed URL's signature that is not ASCII is a wrong one (403), not a 500."""
+    url = user.upload("sig.bin", b"signed").json()["downloadUrl"]
+    expires = str(int(time.time()) + 3600)
+    for signature in ("\u00a3", "\u00e9" * 64, "\u2603"):
+        response = httpx.get(url, params={"expires": expires, "signature": signature})
+        assert response.status_code == 403, response.text
 
 
 def test_ranges_with_absurd_numbers(user: User) -> None:

@@ -9,6 +9,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logsafe import loggable
+
 log = logging.getLogger("lockr.access")
 
 
@@ -39,7 +41,7 @@ class AccessLog:
             log.info(
                 "%s %s %s %d %.1fms %s",
                 scope["method"],
-                scope.get("root_path", "") + scope["path"],
+                loggable(scope.get("root_path", "") + scope["path"]),
                 status or "-",
                 sent,
                 (time.perf_counter() - started) * 1000,

@@ -23,6 +23,7 @@ from gateway.auth import RequestSource, client_address
 from gateway.core import Core
 from gateway.errors import Busy, Forbidden, RateLimited, Unauthorized
 from gateway.listeners import MAX_HEAD_BYTES, BoundedCherootConnection
+from gateway.logsafe import loggable
 from webdav.errors import ErrorPages
 from webdav.provider import LockrProvider
 from webdav.state import DbLockStorage, DbPropertyManager
@@ -162,7 +163,7 @@ class AccessLog:
             log.info(
                 "dav %s %s %s %.1fms %s",
                 environ.get("REQUEST_METHOD"),
-                environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+                loggable(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")),
                 status[0],
                 (time.perf_counter() - started) * 1000,
                 environ.get("REMOTE_ADDR", "-"),

@@ -19,6 +19,7 @@ from wsgidav.dav_error import (
 from wsgidav.mw.base_mw import BaseMiddleware
 
 from gateway.errors import LockrError, QuotaExceeded
+from gateway.logsafe import loggable
 
 T = TypeVar("T")
 log = logging.getLogger("lockr.webdav")
@@ -71,7 +72,9 @@ class ErrorPages(BaseMiddleware):  # type: ignore[misc]
                 raise
             except Exception:
                 log.exception(
-                    "WebDAV %s %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+                    "WebDAV %s %s failed",
+                    environ.get("REQUEST_METHOD"),
+                    loggable(environ.get("PATH_INFO", "")),
                 )
                 raise DAVError(HTTP_INTERNAL_ERROR) from None
             if not started:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,11 +17,18 @@ from api.errors import HANDLERS
 from api.routes import accounts, downloads, files, uploads
 from gateway.core import Core
 
+log = logging.getLogger("lockr")
+
 
 async def healthz(request: Request) -> Response:
-    """GET /healthz -> 200 {"status": "ok"} when the database answers."""
+    """GET /healthz -> 200 {"status": "ok"} when the database answers, else 503 (a
+    load balancer's signal to send requests elsewhere)."""
     core: Core = request.app.state.core
-    await run_in_threadpool(core.db.ping)
+    try:
+        await run_in_threadpool(core.db.ping)
+    except SQLAlchemyError:
+        log.warning("health check: the database does not answer", exc_info=True)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 

@@ -112,7 +112,13 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Health check",
                 "security": [],
-                "responses": {"200": _json(_answer({"status": {"const": "ok"}}), "OK")},
+                "responses": {
+                    "200": _json(_answer({"status": {"const": "ok"}}), "OK"),
+                    "503": _json(
+                        _answer({"status": {"const": "unavailable"}}),
+                        "The database does not answer",
+                    ),
+                },
             }
         },
         "/api/v1/openapi.json": {

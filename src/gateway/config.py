@@ -162,6 +162,12 @@ SETTINGS: dict[str, Setting] = {
     "max_object_size": Setting(parse_size, 100 * GiB, "Largest object an account may store."),
     "max_guest_object_size": Setting(parse_size, 5 * GiB, "Largest object a guest may store."),
     "guest_quota": Setting(parse_size, 1024 * GiB, "Storage all guest uploads share."),
+    "max_entries_per_account": Setting(
+        parse_positive_int, 1_000_000, "Files and folders an account may hold (then 403/507)."
+    ),
+    "max_guest_entries": Setting(
+        parse_positive_int, 1_000_000, "Files and folders all guest uploads share."
+    ),
     "upload_session_hours": Setting(
         parse_positive_int, 24, "How long a resumable upload session stays open."
     ),
@@ -242,6 +248,8 @@ class Config:
     max_object_size: int
     max_guest_object_size: int
     guest_quota: int
+    max_entries_per_account: int
+    max_guest_entries: int
     upload_session_hours: int
     rate_limit_window: int
     rate_limit_per_account: int
@@ -349,6 +357,8 @@ def load_config(
         max_object_size=values["max_object_size"],
         max_guest_object_size=values["max_guest_object_size"],
         guest_quota=values["guest_quota"],
+        max_entries_per_account=values["max_entries_per_account"],
+        max_guest_entries=values["max_guest_entries"],
         upload_session_hours=values["upload_session_hours"],
         rate_limit_window=values["rate_limit_window"],
         rate_limit_per_account=values["rate_limit_per_account"],

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from benchmarks import davfloor, engine, rest, webdav
+from benchmarks import davfloor, engine, rest, trees, webdav
 
 
 def main() -> None:
     engine.main()
+    trees.main()
     rest.main()
     webdav.main()
     davfloor.main()

@@ -31,6 +31,26 @@ def make_source(path: Path, size: int) -> Path:
     return path
 
 
+def start_core(data: Path):  # type: ignore[no-untyped-def]
+    """A started core over ``data``: a 1 TiB default quota, cheap argon2."""
+    from gateway.config import load_config
+    from gateway.core import build_core
+
+    config = load_config(
+        env={},
+        flags={
+            "data": str(data),
+            "default_quota": "1TiB",
+            "argon2_time_cost": 1,
+            "argon2_memory_cost": 1024,
+            "argon2_parallelism": 1,
+        },
+    )
+    core = build_core(config)
+    core.start()
+    return core
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -19,26 +19,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import BLOCK, bench_size, make_source, report, run_case, table, timed
-
-
-def _core(data: Path):  # type: ignore[no-untyped-def]
-    from gateway.config import load_config
-    from gateway.core import build_core
-
-    config = load_config(
-        env={},
-        flags={
-            "data": str(data),
-            "default_quota": "1TiB",
-            "argon2_time_cost": 1,
-            "argon2_memory_cost": 1024,
-            "argon2_parallelism": 1,
-        },
-    )
-    core = build_core(config)
-    core.start()
-    return core
+from benchmarks.common import (
+    BLOCK,
+    bench_size,
+    make_source,
+    report,
+    run_case,
+    start_core,
+    table,
+    timed,
+)
 
 
 def case_copy(source: Path, work: Path) -> None:
@@ -56,7 +46,7 @@ def case_copy(source: Path, work: Path) -> None:
 
 
 def case_engine_write(source: Path, work: Path) -> None:
-    core = _core(work / "data")
+    core = start_core(work / "data")
     try:
         account = core.accounts.find("bench").id
     except Exception:
@@ -86,7 +76,7 @@ def case_read(source: Path, _work: Path) -> None:
 
 
 def case_engine_read(source: Path, work: Path) -> None:
-    core = _core(work / "data")
+    core = start_core(work / "data")
     account = core.accounts.find("bench").id
     entry = core.storage.stat(account, "big.bin")
 

@@ -168,6 +168,12 @@ SETTINGS: dict[str, Setting] = {
     "guest_bytes_per_address": Setting(
         parse_size, 10 * GiB, "Bytes the open guest uploads of one address may hold."
     ),
+    "max_entries_per_account": Setting(
+        parse_positive_int, 1_000_000, "Files and folders an account may hold (then 403/507)."
+    ),
+    "max_guest_entries": Setting(
+        parse_positive_int, 1_000_000, "Files and folders all guest uploads share."
+    ),
     "upload_session_hours": Setting(
         parse_positive_int, 24, "How long a resumable upload session stays open."
     ),
@@ -250,6 +256,8 @@ class Config:
     guest_quota: int
     guest_uploads_per_address: int
     guest_bytes_per_address: int
+    max_entries_per_account: int
+    max_guest_entries: int
     upload_session_hours: int
     rate_limit_window: int
     rate_limit_per_account: int
@@ -359,6 +367,8 @@ def load_config(
         guest_quota=values["guest_quota"],
         guest_uploads_per_address=values["guest_uploads_per_address"],
         guest_bytes_per_address=values["guest_bytes_per_address"],
+        max_entries_per_account=values["max_entries_per_account"],
+        max_guest_entries=values["max_guest_entries"],
         upload_session_hours=values["upload_session_hours"],
         rate_limit_window=values["rate_limit_window"],
         rate_limit_per_account=values["rate_limit_per_account"],

@@ -17,7 +17,7 @@ from gateway.files import Files
 from gateway.migrate import upgrade
 from gateway.passwords import Gate, Passwords
 from gateway.private import private_folder
-from gateway.quota import HolderCap, Reservations
+from gateway.quota import EntryLimits, HolderCap, Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
 from gateway.secret import load_or_create_secret
@@ -73,7 +73,13 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         clock,
         holder_cap=HolderCap(config.guest_uploads_per_address, config.guest_bytes_per_address),
     )
-    storage = Storage(db, stores, reservations, clock)
+    storage = Storage(
+        db,
+        stores,
+        reservations,
+        clock,
+        EntryLimits(config.max_entries_per_account, config.max_guest_entries),
+    )
     passwords = Passwords(
         time_cost=config.argon2_time_cost,
         memory_cost=config.argon2_memory_cost,
@@ -91,6 +97,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         db, storage, reservations, clock, ttl_seconds=config.upload_session_hours * 3600
     )
     recovery.tasks.append(sessions.expire)
+    recovery.tasks.append(storage.subtrees.recover)
     limiter = BurstLimiter(
         counters,
         window=config.rate_limit_window,

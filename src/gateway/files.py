@@ -23,7 +23,7 @@ from gateway.clock import Clock
 from gateway.counters import Counters
 from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
-from gateway.models import Node
+from gateway.models import Account, Node
 from gateway.numbers import whole_number
 from gateway.secret import same_secret
 from gateway.storage import Storage
@@ -130,21 +130,30 @@ class Files:
 
     def list(self, account_id: int, *, cursor: str | None, limit: int) -> Page:
         """The account's files, newest first, ``limit`` at a time, with their folder
-        paths. The cursor is opaque to clients."""
+        paths. The cursor is opaque to clients. Files of a detached tree (a large copy
+        being built, a large delete under way) are not listed."""
         before = _decode_cursor(cursor) if cursor else None
+        found: list[tuple[Entry, str]] = []
         with self.db.read() as session:
-            query = entry_query().where(Node.account_id == account_id, Node.is_dir.is_(False))
-            if before is not None:
-                query = query.where(Node.id < before)
-            rows = session.execute(query.order_by(Node.id.desc()).limit(limit + 1)).all()
-            entries = [to_entry(row) for row in rows[:limit]]
-            folders = _folder_paths(session, {e.parent_id for e in entries})
-        paths = [
-            (e, "/".join(p for p in (folders.get(e.parent_id or 0, ""), e.name) if p))
-            for e in entries
-        ]
-        next_cursor = _encode_cursor(entries[-1].id) if len(rows) > limit else None
-        return Page(paths, next_cursor)
+            root_id = session.scalar(select(Account.root_id).where(Account.id == account_id))
+            folders: dict[int, str | None] = {}
+            while len(found) <= limit:
+                query = entry_query().where(Node.account_id == account_id, Node.is_dir.is_(False))
+                if before is not None:
+                    query = query.where(Node.id < before)
+                rows = session.execute(query.order_by(Node.id.desc()).limit(limit + 1)).all()
+                entries = [to_entry(row) for row in rows]
+                parents = {e.parent_id for e in entries if e.parent_id not in folders}
+                folders.update(_folder_paths(session, parents, root_id))
+                for entry in entries:
+                    folder = folders.get(entry.parent_id or 0)
+                    if folder is not None:
+                        found.append((entry, "/".join(p for p in (folder, entry.name) if p)))
+                if len(rows) <= limit:
+                    break
+                before = entries[-1].id
+        next_cursor = _encode_cursor(found[limit - 1][0].id) if len(found) > limit else None
+        return Page(found[:limit], next_cursor)
 
     # -- signed URLs ---------------------------------------------------------------------
 
@@ -185,8 +194,11 @@ def _decode_cursor(cursor: str) -> int:
         raise BadRequest("cursor is not one this API returned") from None
 
 
-def _folder_paths(session: Session, parent_ids: set[int | None]) -> dict[int, str]:
-    """Paths of folders, walking up once per distinct ancestor."""
+def _folder_paths(
+    session: Session, parent_ids: set[int | None], root_id: int | None
+) -> dict[int, str | None]:
+    """Paths of folders, walking up once per distinct ancestor; ``None`` for a folder
+    whose ancestors do not lead to ``root_id`` (it is in a detached tree)."""
     names: dict[int, tuple[int | None, str]] = {}
     frontier = {p for p in parent_ids if p is not None}
     while frontier:
@@ -197,14 +209,15 @@ def _folder_paths(session: Session, parent_ids: set[int | None]) -> dict[int, st
             names[node_id] = (parent_id, name)
         frontier = {p for _, p, _ in rows if p is not None and p not in names}
 
-    def path(node_id: int) -> str:
+    def path(node_id: int) -> str | None:
         parts: list[str] = []
         current: int | None = node_id
         while current is not None and current in names:
             parent_id, name = names[current]
-            if parent_id is not None:
-                parts.append(name)
+            if parent_id is None:
+                return "/".join(reversed(parts)) if current == root_id else None
+            parts.append(name)
             current = parent_id
-        return "/".join(reversed(parts))
+        return None
 
     return {p: path(p) for p in parent_ids if p is not None}

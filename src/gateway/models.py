@@ -45,6 +45,7 @@ class Account(Base):
     quota_bytes: Mapped[int] = mapped_column(BigInteger)
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     default_region: Mapped[str] = mapped_column(String(63))
     root_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -112,6 +113,25 @@ class Node(Base):
         Index(None, "account_id", "is_dir", "id"),
         Index(None, "blob_id"),
     )
+
+
+class DetachedTree(Base):
+    """A subtree outside every account's namespace, which one server instance is
+    building (a large copy, attached in one step when complete) or removing (a large
+    delete, in batches). The account holds the quota of the tree's rows, and for a
+    copy also ``entries`` and ``bytes`` charged for rows not made yet. When the
+    instance dies, recovery discards the copy or finishes the delete."""
+
+    __tablename__ = "detached_trees"
+
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(8))
+    instance_id: Mapped[str] = mapped_column(String(32))
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class Reservation(Base):

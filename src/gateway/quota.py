@@ -1,9 +1,11 @@
-"""Storage quota: reservations taken while bytes stream, settled when a write commits.
+"""Storage quota: reservations taken while bytes stream, settled when a write commits;
+and the limit on how many entries (files and folders) an account holds.
 
-The invariant, kept by conditional ``UPDATE``s in the database (so every process
-sharing it agrees): ``used_bytes + reserved_bytes <= quota_bytes`` for every account.
-A write reserves before it stores; concurrent writers racing for the last bytes of
-an account can never push it over.
+The invariants, kept by conditional ``UPDATE``s in the database (so every process
+sharing it agrees): ``used_bytes + reserved_bytes <= quota_bytes`` and ``entry_count
+<= the entry limit`` for every account. A write reserves or charges before it stores
+(the entries in the transaction that adds them); concurrent writers racing for the
+last bytes or entries of an account can never push it over.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -50,6 +52,81 @@ def credit(session: Session, account_id: int, nbytes: int) -> None:
         .where(Account.id == account_id)
         .values(used_bytes=Account.used_bytes - nbytes)
     )
+
+
+_CHARGE_ENTRIES = (
+    update(Account)
+    .where(
+        Account.id == bindparam("a_id"),
+        Account.entry_count + bindparam("n")
+        <= case((Account.is_guest, bindparam("guest_limit")), else_=bindparam("limit")),
+    )
+    .values(entry_count=Account.entry_count + bindparam("n"))
+)
+_CREDIT_ENTRIES = (
+    update(Account)
+    .where(Account.id == bindparam("a_id"))
+    .values(entry_count=Account.entry_count - bindparam("n"))
+)
+
+
+@dataclass(frozen=True)
+class EntryLimits:
+    """How many entries (files and folders; not the root folder) an account may hold:
+    ``per_account``, and ``guest`` for the one account that holds every guest upload.
+
+    Every statement that adds or removes nodes MUST charge or credit their number in
+    its transaction, so that ``entry_count`` stays the account's number of nodes
+    (plus entries charged for a copy still being built)."""
+
+    per_account: int
+    guest: int
+
+    def charge(self, session: Session, account_id: int, count: int = 1) -> None:
+        """Add ``count`` entries if they fit under the limit, else raise QuotaExceeded."""
+        if count <= 0:
+            if count < 0:
+                self.credit(session, account_id, -count)
+            return
+        result = session.connection().execute(
+            _CHARGE_ENTRIES,
+            {"a_id": account_id, "n": count, "limit": self.per_account, "guest_limit": self.guest},
+        )
+        if result.rowcount != 1:
+            raise self._refusal(session, account_id)
+
+    def credit(self, session: Session, account_id: int, count: int = 1) -> None:
+        """Give ``count`` entries back (a delete)."""
+        if count:
+            session.connection().execute(_CREDIT_ENTRIES, {"a_id": account_id, "n": count})
+
+    def require_room(self, session: Session, account_id: int, count: int = 1) -> None:
+        """Raise QuotaExceeded now if ``count`` more entries would not fit: a check
+        before a long write, which still charges when it commits."""
+        row = session.execute(
+            select(Account.entry_count, Account.is_guest).where(Account.id == account_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound("no such account")
+        if not self.fits(row.entry_count, row.is_guest, count):
+            raise QuotaExceeded(self.message(row.is_guest))
+
+    def fits(self, entry_count: int, is_guest: bool, count: int = 1) -> bool:
+        return entry_count + count <= (self.guest if is_guest else self.per_account)
+
+    def message(self, is_guest: bool) -> str:
+        if is_guest:
+            return f"guest uploads are full: they hold at most {self.guest:,} files; sign in"
+        return (
+            f"entry quota exceeded: an account holds at most {self.per_account:,} files and"
+            " folders; delete some first"
+        )
+
+    def _refusal(self, session: Session, account_id: int) -> Exception:
+        is_guest = session.scalar(select(Account.is_guest).where(Account.id == account_id))
+        if is_guest is None:
+            return NotFound("no such account")
+        return QuotaExceeded(self.message(is_guest))
 
 
 # The statements of every write, built once (building one costs more than running it).

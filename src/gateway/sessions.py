@@ -158,6 +158,9 @@ class UploadSessions:
         expires_at = now + (self.ttl if holder is None else min(self.ttl, IDLE_SECONDS))
         with self.db.write() as session:
             self.storage.ensure_folder(session, account_id, folder)
+            # The file's entry is charged when the upload completes; a full account
+            # is refused now, before any byte is sent.
+            self.storage.entries.require_room(session, account_id)
             reservation_id = self.reservations.open(
                 account_id,
                 region,

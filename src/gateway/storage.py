@@ -5,8 +5,10 @@ file's ``uid``. Writes stream through :class:`Upload`: 1 MiB blocks are hashed (
 SHA-1, and SHA-256 when asked) and checked against the object limit and the account's
 quota as they pass, into a pending blob; :meth:`Upload.commit` makes the blob durable,
 then commits the metadata in one transaction. Blobs are immutable and shared by
-reference count, so a copy is a metadata operation; a delete gives the bytes back to
-the quota at once and frees the blob when nothing references it.
+reference count, so a copy is a metadata operation; a delete gives the bytes back
+to the quota and frees the blob when nothing references it. Every entry made or
+removed is charged or credited to the account's entry count in the same transaction;
+large copies and deletes run in batches (:mod:`gateway.subtrees`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,17 +29,18 @@ from gateway.errors import (
     Exists,
     Forbidden,
     NotFound,
+    QuotaExceeded,
     TooLarge,
 )
 from gateway.models import Account, Blob, Node
-from gateway.quota import Reservations, charge, credit
+from gateway.quota import EntryLimits, Reservations, charge, credit
 from gateway.secret import same_secret
+from gateway.subtrees import Removal, Subtrees, attached, walk
 from gateway.tree import (
     CHILD_BY_NAME,
     INSERT_BLOB,
     INSERT_NODE,
     MAX_NAME_BYTES,
-    MAX_PATH_DEPTH,
     REPLACE_CONTENT,
     RESOLVE_CHUNK,
     UNREF_BLOB,
@@ -80,16 +83,20 @@ class Storage:
         stores: dict[str, BlobStore],
         reservations: Reservations,
         clock: Clock,
+        entries: EntryLimits,
     ) -> None:
         self.db = db
         self.stores = stores
         self.reservations = reservations
         self.clock = clock
+        self.entries = entries
+        self.subtrees = Subtrees(db, entries, reservations.instance_id, clock, self.drop_blobs)
 
     # -- accounts' homes -------------------------------------------------------------
 
     def create_home(self, session: Session, account: Account) -> Node:
-        """Inside the account-creation transaction: make the account's root folder."""
+        """Inside the account-creation transaction: make the account's root folder
+        (which is not one of the entries the account's limit counts)."""
         now = self.clock()
         root = Node(
             uid=new_uid(),
@@ -192,8 +199,8 @@ class Storage:
         """The entry with this ``uid``, whoever owns it."""
         with self.db.read() as session:
             row = session.execute(entry_query().where(Node.uid == uid)).one_or_none()
-        if row is None:
-            raise NotFound("no such file")
+            if row is None or not attached(session, row.id, row.account_id):
+                raise NotFound("no such file")
         return to_entry(row)
 
     def children(
@@ -331,10 +338,20 @@ class Storage:
                 raise TooLarge(too_large_message(max_size))
         with self.db.read() as session:
             folder = self._resolve_as(session, account_id, parts[:-1], "folder")
-        if folder is None or not folder.is_dir:
-            if not parts[:-1]:
-                raise NotFound("no such account")
-            raise NotFound(f"folder {'/'.join(parts[:-1])} does not exist")
+            if folder is None or not folder.is_dir:
+                if not parts[:-1]:
+                    raise NotFound("no such account")
+                raise NotFound(f"folder {'/'.join(parts[:-1])} does not exist")
+            if not self.entries.fits(folder.entry_count, folder.is_guest):
+                # A full account: a write that would make an entry is refused before
+                # any byte (its commit decides; this saves sending the bytes).
+                existing = (
+                    session.connection()
+                    .execute(CHILD_BY_NAME, {"parent": folder.id, "child": parts[-1]})
+                    .one_or_none()
+                )
+                if existing is None or on_conflict == "rename":
+                    raise QuotaExceeded(self.entries.message(folder.is_guest))
         region = region or folder.default_region
         store = self.store_for(region)
         from gateway.upload import Upload
@@ -444,6 +461,7 @@ class Storage:
             ).scalar_one()
             mtime = now if mtime is None else mtime
             if existing is None:
+                self.entries.charge(session, account_id)
                 uid = uid or new_uid()
                 created_at = now
                 node_id = connection.execute(
@@ -517,6 +535,7 @@ class Storage:
         first (PostgreSQL; SQLite's writers take turns), its folder is the answer, or
         :class:`Exists` without ``exist_ok`` (and always where a file took the name)."""
         check_new_name(name)
+        self.entries.charge(session, account_id)
         now = self.clock()
         folder = Node(
             uid=new_uid(),
@@ -563,7 +582,7 @@ class Storage:
         node = session.scalars(
             select(Node).where(Node.uid == uid, Node.is_dir.is_(False))
         ).one_or_none()
-        if node is None:
+        if node is None or not attached(session, node.id, node.account_id):
             raise NotFound("no such file")
         return node
 
@@ -589,6 +608,8 @@ class Storage:
             parent = self.ensure_folder(session, account_id, folder)
             charge(session, account_id, node.size)
             credit(session, owner.id, node.size)
+            self.entries.charge(session, account_id)
+            self.entries.credit(session, owner.id)
             taken = session.scalar(
                 select(Node.id).where(Node.parent_id == parent.id, Node.name == node.name)
             )
@@ -611,26 +632,61 @@ class Storage:
         mtime: float | None = None,
     ) -> Entry:
         """Copy a file or folder tree inside the account. Blobs are shared, not copied;
-        the copy's bytes count against the quota."""
+        the copy's entries and bytes count against the quota, all or nothing. A large
+        tree is copied in batches out of sight and appears whole in one transaction."""
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
-        freed: list[int] = []
         with self.db.write() as session:
-            source = self._require(session, account_id, src)
-            if source.parent_id is None or not dst_parts:
-                raise Forbidden("the root folder cannot be copied or replaced")
-            parent = self._parent_folder(session, account_id, dst_parts)
-            if source.is_dir and self._is_within(session, parent.id, source.id):
-                raise Conflict("a folder cannot be copied into itself")
-            self._check_depth(session, source, len(dst_parts))
-            freed += self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
-            total = self._tree_bytes(session, source)
-            charge(session, account_id, total)
-            copy_id = self._copy_node(session, source, parent.id, dst_parts[-1], mtime)
-            entry = self._load(session, copy_id)
-        self.drop_blobs(freed)
+            source, parent = self._copy_source(session, account_id, src, dst_parts)
+            tree = walk(session, source, limit=self.subtrees.batch, depth=len(dst_parts))
+            if tree is not None:
+                removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
+                copy_id = self.subtrees.copy_here(
+                    session, source, tree, parent.id, dst_parts[-1], mtime
+                )
+                entry = self._load(session, copy_id)
+        if tree is None:
+            entry, removal = self._copy_large(account_id, src, dst_parts, overwrite, mtime)
+        self.subtrees.finish(removal)
         return entry
+
+    def _copy_large(
+        self,
+        account_id: int,
+        src: str,
+        dst_parts: list[str],
+        overwrite: bool,
+        mtime: float | None,
+    ) -> tuple[Entry, Removal]:
+        """Check and walk the source without a write lock, build the copy detached in
+        batches, then attach it (replacing the target) in one short transaction."""
+        with self.db.read() as session:
+            source, parent = self._copy_source(session, account_id, src, dst_parts)
+            if not overwrite and self._child(session, parent.id, dst_parts[-1]) is not None:
+                raise Exists(f"{'/'.join(dst_parts)} exists")
+            tree = walk(session, source, depth=len(dst_parts))
+            assert tree is not None
+        top = self.subtrees.build_copy(source, tree, dst_parts[-1], mtime)
+        try:
+            with self.db.write() as session:
+                parent = self._parent_folder(session, account_id, dst_parts)
+                removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
+                self.subtrees.attach_copy(session, top, parent.id)
+                return self._load(session, top), removal
+        except BaseException:
+            self.subtrees.discard_copy(top)
+            raise
+
+    def _copy_source(
+        self, session: Session, account_id: int, src: str, dst_parts: list[str]
+    ) -> tuple[Node, Node]:
+        """The node to copy and the folder its copy goes in, checked."""
+        source, parent = self._source_and_parent(session, account_id, src, dst_parts, "copied")
+        target = self._child(session, parent.id, dst_parts[-1])
+        if target is not None and self._is_within(session, source.id, target.id):
+            raise Conflict("a copy cannot replace its source or a folder holding it")
+        return source, parent
 
     def move(
         self,
@@ -645,34 +701,31 @@ class Storage:
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
-        freed: list[int] = []
+        removal = Removal()
         with self.db.write() as session:
-            source = self._require(session, account_id, src)
-            if source.parent_id is None or not dst_parts:
-                raise Forbidden("the root folder cannot be moved or replaced")
-            parent = self._parent_folder(session, account_id, dst_parts)
-            if source.is_dir and self._is_within(session, parent.id, source.id):
-                raise Conflict("a folder cannot be moved into itself")
-            self._check_depth(session, source, len(dst_parts))
+            source, parent = self._source_and_parent(session, account_id, src, dst_parts, "moved")
+            walk(session, source, depth=len(dst_parts))
             if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
-                freed += self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
+                removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 source.parent_id = parent.id
                 source.name = dst_parts[-1]
             if mtime is not None:
                 source.mtime = mtime
             session.flush()
             entry = self._load(session, source.id)
-        self.drop_blobs(freed)
+        self.subtrees.finish(removal)
         return entry
 
     def delete(self, account_id: int, path: str) -> None:
-        """Delete a file, or a folder with everything in it; the bytes leave the quota."""
+        """Delete a file, or a folder with everything in it; its entries and bytes
+        leave the quota. A large tree leaves the namespace at once and its rows go in
+        batches before this returns."""
         with self.db.write() as session:
             node = self._require(session, account_id, path)
             if node.parent_id is None:
                 raise Forbidden("the root folder cannot be deleted")
-            freed = self._delete_tree(session, account_id, node)
-        self.drop_blobs(freed)
+            removal = self.subtrees.remove(session, node)
+        self.subtrees.finish(removal)
 
     def delete_uid(self, account_id: int, uid: str) -> None:
         """Delete the file or folder with this ``uid`` if the account owns it."""
@@ -680,14 +733,27 @@ class Storage:
             node = session.scalars(
                 select(Node).where(Node.uid == uid, Node.account_id == account_id)
             ).one_or_none()
-            if node is None:
+            if node is None or not attached(session, node.id, account_id):
                 raise NotFound("no such file")
             if node.parent_id is None:
                 raise Forbidden("the root folder cannot be deleted")
-            freed = self._delete_tree(session, account_id, node)
-        self.drop_blobs(freed)
+            removal = self.subtrees.remove(session, node)
+        self.subtrees.finish(removal)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _source_and_parent(
+        self, session: Session, account_id: int, src: str, dst_parts: list[str], verb: str
+    ) -> tuple[Node, Node]:
+        """The node at ``src`` and the folder ``dst_parts`` names its new place in:
+        never the root, never a folder into itself."""
+        source = self._require(session, account_id, src)
+        if source.parent_id is None or not dst_parts:
+            raise Forbidden(f"the root folder cannot be {verb} or replaced")
+        parent = self._parent_folder(session, account_id, dst_parts)
+        if source.is_dir and self._is_within(session, parent.id, source.id):
+            raise Conflict(f"a folder cannot be {verb} into itself")
+        return source, parent
 
     def _is_within(self, session: Session, node_id: int | None, ancestor_id: int) -> bool:
         while node_id is not None:
@@ -696,28 +762,10 @@ class Storage:
             node_id = session.scalar(select(Node.parent_id).where(Node.id == node_id))
         return False
 
-    def _check_depth(self, session: Session, node: Node, depth: int) -> None:
-        """Refuse to place ``node`` at ``depth`` components when its deepest entry would
-        then pass :data:`~gateway.tree.MAX_PATH_DEPTH` (trees made before the limit
-        may be deeper than it)."""
-        level = [node.id] if node.is_dir else []
-        while level:
-            children = [
-                row
-                for start in range(0, len(level), 500)
-                for row in session.execute(
-                    select(Node.id, Node.is_dir).where(
-                        Node.parent_id.in_(level[start : start + 500])
-                    )
-                )
-            ]
-            depth += 1 if children else 0
-            if depth > MAX_PATH_DEPTH:
-                raise BadRequest(
-                    f"a path has at most {MAX_PATH_DEPTH} components: this tree would "
-                    "reach deeper there"
-                )
-            level = [child_id for child_id, is_dir in children if is_dir]
+    def _child(self, session: Session, parent_id: int, name: str) -> Node | None:
+        return session.scalars(
+            select(Node).where(Node.parent_id == parent_id, Node.name == name)
+        ).one_or_none()
 
     def _clear_target(
         self,
@@ -726,111 +774,32 @@ class Storage:
         parent_id: int,
         parts: list[str],
         overwrite: bool,
-    ) -> list[int]:
-        existing = session.scalars(
-            select(Node).where(Node.parent_id == parent_id, Node.name == parts[-1])
-        ).one_or_none()
+    ) -> Removal:
+        existing = self._child(session, parent_id, parts[-1])
         if existing is None:
-            return []
+            return Removal()
         if not overwrite:
             raise Exists(f"{'/'.join(parts)} exists")
-        return self._delete_tree(session, account_id, existing)
-
-    def _subtree(self, session: Session, node: Node) -> list[int]:
-        ids = [node.id]
-        frontier = [node.id] if node.is_dir else []
-        while frontier:
-            batch = session.scalars(select(Node.id).where(Node.parent_id.in_(frontier[:500]))).all()
-            frontier = frontier[500:] + [i for i in batch]
-            ids.extend(batch)
-        return ids
-
-    def _tree_bytes(self, session: Session, node: Node) -> int:
-        if not node.is_dir:
-            return node.size
-        ids = self._subtree(session, node)
-        total = 0
-        for start in range(0, len(ids), 500):
-            total += (
-                session.scalar(
-                    select(func.coalesce(func.sum(Node.size), 0)).where(
-                        Node.id.in_(ids[start : start + 500]), Node.is_dir.is_(False)
-                    )
-                )
-                or 0
-            )
-        return int(total)
-
-    def _delete_tree(self, session: Session, account_id: int, node: Node) -> list[int]:
-        """Delete ``node`` and its subtree; credit the quota; return blob ids whose
-        reference count dropped (to free after the transaction commits)."""
-        ids = self._subtree(session, node)
-        freed: list[int] = []
-        total = 0
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = session.execute(
-                select(Node.blob_id, func.count(), func.sum(Node.size))
-                .where(Node.id.in_(chunk), Node.blob_id.is_not(None))
-                .group_by(Node.blob_id)
-            ).all()
-            for blob_id, references, size in rows:
-                session.execute(
-                    update(Blob)
-                    .where(Blob.id == blob_id)
-                    .values(refcount=Blob.refcount - references)
-                )
-                if blob_id is not None:
-                    freed.append(blob_id)
-                total += int(size or 0)
-        for start in range(len(ids), 0, -500):
-            session.execute(delete(Node).where(Node.id.in_(ids[max(0, start - 500) : start])))
-        credit(session, account_id, total)
-        session.expire_all()
-        return freed
-
-    def _copy_node(
-        self, session: Session, source: Node, parent_id: int, name: str, mtime: float | None
-    ) -> int:
-        now = self.clock()
-        copy = Node(
-            uid=new_uid(),
-            account_id=source.account_id,
-            parent_id=parent_id,
-            name=name,
-            is_dir=source.is_dir,
-            blob_id=source.blob_id,
-            size=source.size,
-            content_type=source.content_type,
-            mtime=source.mtime if mtime is None else mtime,
-            created_at=now,
-        )
-        session.add(copy)
-        if source.blob_id is not None:
-            session.execute(
-                update(Blob).where(Blob.id == source.blob_id).values(refcount=Blob.refcount + 1)
-            )
-        session.flush()
-        if source.is_dir:
-            children = session.scalars(select(Node).where(Node.parent_id == source.id)).all()
-            for child in children:
-                self._copy_node(session, child, copy.id, child.name, None)
-        return copy.id
+        return self.subtrees.remove(session, existing)
 
     def drop_blobs(self, blob_ids: list[int]) -> None:
-        """Free blobs that nothing references any more: the bytes first, then the row,
-        so a crash in between leaves a row the next collection finishes."""
-        if not blob_ids:
-            return
-        with self.db.read() as session:
-            rows = session.execute(
-                select(Blob.id, Blob.region, Blob.key).where(
-                    Blob.id.in_(blob_ids), Blob.refcount <= 0
-                )
-            ).all()
-        for blob_id, region, key in rows:
-            store = self.stores.get(region)
-            if store is not None:
-                store.delete(key)
+        """Free blobs that nothing references any more: the bytes first, then the rows
+        (a few hundred per transaction), so a crash in between leaves rows the next
+        collection finishes."""
+        for start in range(0, len(blob_ids), 500):
+            with self.db.read() as session:
+                rows = session.execute(
+                    select(Blob.id, Blob.region, Blob.key).where(
+                        Blob.id.in_(blob_ids[start : start + 500]), Blob.refcount <= 0
+                    )
+                ).all()
+            if not rows:
+                continue
+            for _blob_id, region, key in rows:
+                store = self.stores.get(region)
+                if store is not None:
+                    store.delete(key)
             with self.db.write() as session:
-                session.execute(delete(Blob).where(Blob.id == blob_id, Blob.refcount <= 0))
+                session.execute(
+                    delete(Blob).where(Blob.id.in_([row[0] for row in rows]), Blob.refcount <= 0)
+                )

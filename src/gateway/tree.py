@@ -166,7 +166,8 @@ deeper paths are resolved in steps, each from the folder the last one found."""
 def resolve_statement(depth: int, shape: str = "node", *, from_folder: bool = False) -> Any:
     """The path-resolution query for paths of ``depth`` components, built once per
     shape: ``node`` selects the ORM node, ``entry`` the columns of an :class:`Entry`,
-    ``folder`` the node's id, whether it is a folder, and the account's region. The
+    ``folder`` the node's id, whether it is a folder, and the account's region, entry
+    count and whether it is the guest account. The
     walk starts at the account's root, or with ``from_folder`` at the node
     ``:start``."""
     root = aliased(Node)
@@ -196,7 +197,13 @@ def resolve_statement(depth: int, shape: str = "node", *, from_folder: bool = Fa
         ]
         return query.with_only_columns(*columns).outerjoin(Blob, Blob.id == current.blob_id)
     if shape == "folder":
-        return query.with_only_columns(current.id, current.is_dir, Account.default_region)
+        return query.with_only_columns(
+            current.id,
+            current.is_dir,
+            Account.default_region,
+            Account.entry_count,
+            Account.is_guest,
+        )
     return query.with_only_columns(current) if depth else query
 
 

@@ -55,3 +55,51 @@ def test_locks_and_properties_outside_homes_are_removed(database_url: str) -> No
         assert urls == ["/alice/", "/alice/x"]
     finally:
         db.dispose()
+
+
+def test_entry_counts_start_from_the_stored_nodes(database_url: str) -> None:
+    """Revision 0008 counts each account's files and folders, its root folder not."""
+    db = Database(database_url)
+    try:
+        upgrade(db, revision="0007")
+        with db.engine.begin() as connection:
+            for account_id, name in [(1, "alice"), (2, "bob")]:
+                connection.execute(
+                    text(
+                        "INSERT INTO accounts (id, username, email, password_hash, plan,"
+                        " quota_bytes, used_bytes, reserved_bytes, default_region, is_guest,"
+                        " created_at) VALUES (:id, :name, :email, '!', 'free', 1, 0, 0,"
+                        " 'local', false, 0)"
+                    ),
+                    {"id": account_id, "name": name, "email": f"{name}@example.com"},
+                )
+            nodes = [
+                (1, 1, None, ""),
+                (2, 1, 1, "a"),
+                (3, 1, 2, "b"),
+                (4, 1, 1, "c"),
+                (5, 2, None, ""),
+            ]
+            for node_id, account_id, parent_id, name in nodes:
+                connection.execute(
+                    text(
+                        "INSERT INTO nodes (id, uid, account_id, parent_id, name, is_dir, size,"
+                        " content_type, mtime, created_at) VALUES (:id, :uid, :account,"
+                        " :parent, :name, true, 0, '', 0, 0)"
+                    ),
+                    {
+                        "id": node_id,
+                        "uid": f"node{node_id}",
+                        "account": account_id,
+                        "parent": parent_id,
+                        "name": name,
+                    },
+                )
+        upgrade(db)
+        with db.engine.connect() as connection:
+            counts = connection.execute(
+                text("SELECT username, entry_count FROM accounts ORDER BY username")
+            ).all()
+        assert [tuple(row) for row in counts] == [("alice", 3), ("bob", 0)]
+    finally:
+        db.dispose()

@@ -1,5 +1,6 @@
-"""Quota reservations under concurrency: writers racing for the last bytes of an
-account, in one process and across two cores sharing one database."""
+"""Quota reservations under concurrency: writers racing for the last bytes (or the
+last entries) of an account, in one process and across two cores sharing one
+database."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from gateway.core import Core
 from gateway.errors import QuotaExceeded
 from gateway.models import Account, Reservation
-from tests.conftest import PASSWORD, CoreFactory
+from gateway.tree import Entry
+from tests.conftest import PASSWORD, CoreFactory, in_parallel
 
 MiB = 1024 * 1024
 
@@ -82,3 +84,34 @@ def test_exact_fit_then_one_byte_more(core: Core, size: int) -> None:
     with pytest.raises(QuotaExceeded), core.storage.upload(alice, "more", max_size=1 << 40) as up:
         up.write(b"y")
     assert core.storage.usage(alice) == (size, size)
+
+
+@pytest.mark.parametrize("servers", [1, 2])
+def test_writers_race_for_the_last_entries(
+    make_core: CoreFactory, database_url: str, servers: int
+) -> None:
+    """50 folders and files made at once against the last 10 entries of an account,
+    through one server or two sharing the database: exactly 10 are made."""
+    cores = [make_core(database_url, max_entries_per_account=30) for _ in range(servers)]
+    alice = cores[0].accounts.create("alice", "a@example.com", PASSWORD).id
+    for index in range(20):
+        cores[0].storage.mkdir(alice, f"old{index}")
+
+    def make(index: int) -> Entry:
+        storage = cores[index % servers].storage
+        if index % 2:
+            return storage.mkdir(alice, f"new{index}")
+        with storage.upload(alice, f"new{index}", max_size=1 << 20) as upload:
+            upload.write(b"x")
+            return upload.commit()
+
+    results = in_parallel(make, list(range(50)))
+    made = [r for r in results if isinstance(r, Entry)]
+    assert len(made) == 10
+    assert all(isinstance(r, QuotaExceeded) for r in results if not isinstance(r, Entry))
+    with cores[0].db.read() as session:
+        account = session.get(Account, alice)
+        assert account is not None and account.entry_count == 30
+        assert account.used_bytes == sum(e.size for e in made)
+        assert account.reserved_bytes == 0
+    assert len(cores[0].storage.children(alice, "")) == 30

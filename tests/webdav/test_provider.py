@@ -8,10 +8,12 @@ import json
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 
+from tests.conftest import LockrProcess
 from tests.webdav.conftest import DavUser, rclone
 
 OWNCLOUD_PROPFIND = (
@@ -401,3 +403,28 @@ def test_an_old_name_with_a_control_character_lists_as_xml(dav_user: DavUser) ->
         "old\x01.txt",
     ]
     assert dav_user.request("DELETE", f"{home}/legacy/old%01.txt").status_code == 204
+
+
+def test_a_full_account_answers_507(tmp_path: Path) -> None:
+    """Past ``max_entries_per_account`` a MKCOL, a PUT of a new file or a COPY is 507
+    and writes nothing; replacing a file still works, and a DELETE makes room."""
+    server = LockrProcess(tmp_path / "data", env={"LOCKR_MAX_ENTRIES_PER_ACCOUNT": "20"}).start()
+    try:
+        user = DavUser(server, "full")
+        home = f"/{user.name}"
+        assert user.request("MKCOL", f"{home}/t").status_code == 201
+        for index in range(9):
+            assert user.request("PUT", f"{home}/t/f{index}", content=b"f").status_code == 201
+        copy = {"Destination": f"{user.dav}{home}/t2"}
+        assert user.request("COPY", f"{home}/t", headers=copy).status_code == 201  # 20 entries
+        assert user.request("MKCOL", f"{home}/x").status_code == 507
+        assert user.request("PUT", f"{home}/t/new", content=b"n").status_code == 507
+        assert user.request("PUT", f"{home}/t/f0", content=b"again").status_code == 204
+        over = {"Destination": f"{user.dav}{home}/t3"}
+        assert user.request("COPY", f"{home}/t", headers=over).status_code == 507
+        assert hrefs(propfind(user, f"{home}/")) == [f"{home}/", f"{home}/t/", f"{home}/t2/"]
+        assert user.request("DELETE", f"{home}/t2").status_code == 204
+        assert user.request("COPY", f"{home}/t", headers=over).status_code == 201
+        user.client.close()
+    finally:
+        server.stop()

@@ -177,6 +177,31 @@ def test_quota_exceeded_is_403(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_too_many_entries_is_403(tmp_path: Path) -> None:
+    """Past ``max_entries_per_account`` (the uploads folder counts) a new file is 403
+    ``quota_exceeded``, a direct upload or a session alike; a delete makes room."""
+    server = LockrProcess(tmp_path / "data", env={"LOCKR_MAX_ENTRIES_PER_ACCOUNT": "3"}).start()
+    try:
+        user = User(server, "many")
+        first = user.upload("a", b"a")
+        assert first.status_code == 201 and user.upload("b", b"b").status_code == 201
+        over = user.upload("c", b"c")
+        assert over.status_code == 403 and over.json()["error"]["code"] == "quota_exceeded"
+        session = httpx.post(
+            server.url + "/api/v1/upload/session",
+            json={"name": "d", "size": 1},
+            headers=user.headers,
+        )
+        assert session.status_code == 403 and session.json()["error"]["code"] == "quota_exceeded"
+        files = httpx.get(server.url + "/api/v1/files", headers=user.headers).json()["files"]
+        assert sorted(f["name"] for f in files) == ["a", "b"]
+        gone = httpx.delete(f"{server.url}/api/v1/files/{first.json()['id']}", headers=user.headers)
+        assert gone.status_code == 204
+        assert user.upload("c", b"c").status_code == 201
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(("public_url", "secure"), [("https://lockr.example", True), ("", False)])
 def test_the_guest_cookie_is_secure_behind_https(
     tmp_path: Path, public_url: str, secure: bool

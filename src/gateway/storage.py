@@ -535,7 +535,6 @@ class Storage:
         first (PostgreSQL; SQLite's writers take turns), its folder is the answer, or
         :class:`Exists` without ``exist_ok`` (and always where a file took the name)."""
         check_new_name(name)
-        self.entries.charge(session, account_id)
         now = self.clock()
         folder = Node(
             uid=new_uid(),
@@ -549,7 +548,8 @@ class Storage:
             created_at=now,
         )
         try:
-            with session.begin_nested():
+            with session.begin_nested():  # a lost race undoes the charge too
+                self.entries.charge(session, account_id)
                 session.add(folder)
                 session.flush()
         except IntegrityError:

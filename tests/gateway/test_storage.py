@@ -683,3 +683,9 @@ def test_a_detached_tree_left_by_a_dead_server_is_finished(
     assert blob_count(core) == 12
     with core.db.read() as session:
         assert session.query(DetachedTree).count() == 0
+
+
+def test_a_lost_mkdir_race_charges_no_entry(pg_core: Core) -> None:
+    alice = account(pg_core)
+    in_parallel(lambda _: pg_core.storage.mkdir(alice, "race", exist_ok=True), range(20))
+    assert entry_count(pg_core, alice) == node_rows(pg_core, alice) == 1

@@ -236,6 +236,15 @@ SETTINGS: dict[str, Setting] = {
         parse_positive_int, 900, "Seconds over which wrong link passwords are counted."
     ),
     "log_level": Setting(parse_str, "info", "debug, info, warning or error."),
+    "secret": Setting(
+        parse_optional_str,
+        None,
+        "Server secret every node shares (32+ characters); unset: secret_file, else one "
+        "generated in the data folder.",
+    ),
+    "secret_file": Setting(
+        parse_optional_str, None, "File holding the server secret (32+ bytes), instead of secret."
+    ),
 }
 
 
@@ -280,6 +289,8 @@ class Config:
     link_guesses_per_link: int
     link_guess_window: int
     log_level: str
+    secret: str | None = field(default=None, repr=False)
+    secret_file: str | None = None
     regions: dict[str, Region] = field(default_factory=dict)
 
     @property
@@ -391,6 +402,8 @@ def load_config(
         link_guesses_per_link=values["link_guesses_per_link"],
         link_guess_window=values["link_guess_window"],
         log_level=values["log_level"],
+        secret=values["secret"],
+        secret_file=values["secret_file"],
         regions=regions,
     )
 

@@ -20,7 +20,7 @@ from gateway.private import private_folder
 from gateway.quota import EntryLimits, HolderCap, Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
-from gateway.secret import load_or_create_secret
+from gateway.secret import server_secret
 from gateway.sessions import UploadSessions
 from gateway.storage import Storage
 
@@ -59,7 +59,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
     The data folder is made (or narrowed to) owner-only first (:mod:`gateway.private`).
     Call :meth:`Core.start` before serving (fronts never need more)."""
     private_folder(config.data, tighten=True)
-    secret = load_or_create_secret(config.secret_path)
+    secret = server_secret(config)
     db = Database(config.database_url)
     if migrate:
         upgrade(db)

@@ -1,5 +1,11 @@
-"""The server secret: 32 random bytes in the data folder, made on first start (0600);
-and comparing secrets."""
+"""The server secret, and comparing secrets.
+
+Signed download URLs, download keys, upload sessions and remembered credentials are
+keyed by the server secret, so every node serving one database MUST have the same
+one: from the ``secret`` setting (``LOCKR_SECRET``), or ``secret_file``. A single
+node needs neither: 32 random bytes are made in its data folder on first start
+(0600). The secret never appears in an error, a log line or the configuration's repr.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,36 @@ import os
 import secrets
 from pathlib import Path
 
+from gateway.config import Config, ConfigError
 from gateway.private import open_private, private_folder
+
+MIN_SECRET_BYTES = 32
+
+
+def server_secret(config: Config) -> bytes:
+    """The server secret ``config`` names (see the module's docstring)."""
+    if config.secret is not None:
+        value = config.secret.encode("utf-8")
+        if len(value) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"setting 'secret' must be at least {MIN_SECRET_BYTES} characters "
+                "(for example the output of `openssl rand -hex 32`)"
+            )
+        return value
+    if config.secret_file is not None:
+        path = Path(config.secret_file).expanduser()
+        try:
+            value = path.read_bytes().rstrip(b"\r\n")
+        except OSError as error:
+            raise ConfigError(
+                f"secret_file {str(path)!r} cannot be read: {error.strerror}"
+            ) from None
+        if len(value) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"secret_file {str(path)!r} must hold at least {MIN_SECRET_BYTES} bytes"
+            )
+        return value
+    return load_or_create_secret(config.secret_path)
 
 
 def load_or_create_secret(path: Path) -> bytes:

@@ -357,23 +357,29 @@ class Accounts:
     def set_plan(self, username: str, plan: str) -> AccountInfo:
         if plan not in PLANS:
             raise BadRequest(f"plan must be one of: {', '.join(PLANS)}")
-        with self.db.write() as session:
-            account = session.scalars(
-                select(Account).where(Account.username == username.lower())
-            ).one_or_none()
-            if account is None:
-                raise NotFound(f"no account {username!r}")
-            account.plan = plan
-            return _info(account)
+        return self._set(username, plan=plan)
 
     def set_quota(self, username: str, quota_bytes: int) -> AccountInfo:
+        """An account's storage quota. It may be set below what the account uses:
+        then every write that adds bytes is refused until it deletes enough."""
+        if quota_bytes < 0:
+            raise BadRequest("a quota cannot be negative")
+        return self._set(username, quota_bytes=quota_bytes)
+
+    def set_region(self, username: str, region: str) -> AccountInfo:
+        """The region an account's new files go to (stored files stay where they are)."""
+        self.storage.store_for(region)
+        return self._set(username, default_region=region)
+
+    def _set(self, username: str, **values: object) -> AccountInfo:
         with self.db.write() as session:
             account = session.scalars(
                 select(Account).where(Account.username == username.lower())
             ).one_or_none()
-            if account is None:
+            if account is None or account.is_guest:
                 raise NotFound(f"no account {username!r}")
-            account.quota_bytes = quota_bytes
+            for name, value in values.items():
+                setattr(account, name, value)
             return _info(account)
 
     def guest(self) -> AccountInfo:

@@ -1,4 +1,4 @@
-"""The ``lockr`` command: ``serve``, ``user``, ``token``.
+"""The ``lockr`` command: ``serve``, ``user``, ``token``, ``rclone-config``, ``migrate``.
 
 Every subcommand takes ``--data DIR`` and ``--config FILE``; settings resolve as
 flags > ``LOCKR_*`` environment > TOML file > defaults (see :mod:`gateway.config`).
@@ -11,9 +11,10 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-from gateway.config import Config, load_config
+from gateway.config import Config, ConfigError, load_config, parse_size
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
+from gateway.migrate import schema_revision
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     _common(set_plan)
     set_plan.add_argument("name")
     set_plan.add_argument("plan", choices=["free", "pro"])
+    set_quota = user_commands.add_parser("set-quota", help="change an account's storage quota")
+    _common(set_quota)
+    set_quota.add_argument("name")
+    set_quota.add_argument("size", help="bytes, or a size such as 500GiB or 2TB")
+    set_region = user_commands.add_parser(
+        "set-region", help="change the region an account's new files go to"
+    )
+    _common(set_region)
+    set_region.add_argument("name")
+    set_region.add_argument("region")
     listing = user_commands.add_parser("list", help="list accounts")
     _common(listing)
+
+    migrate = commands.add_parser(
+        "migrate", help="bring the database schema up to date (serve does it too)"
+    )
+    _common(migrate)
 
     token = commands.add_parser("token", help="manage login tokens")
     token_commands = token.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -92,6 +108,32 @@ def _user_set_plan(core: Core, args: argparse.Namespace) -> None:
     print(f"{account.username} is now on the {account.plan} plan")
 
 
+def _user_set_quota(core: Core, args: argparse.Namespace) -> None:
+    try:
+        size = parse_size(args.size)
+    except ValueError as error:
+        raise ConfigError(f"size: {error}") from None
+    account = core.accounts.set_quota(args.name, size)
+    print(f"{account.username} may now store {account.quota_bytes} bytes")
+    if account.used_bytes > account.quota_bytes:
+        print(
+            f"{account.username} uses {account.used_bytes} bytes, more than that: "
+            "writes that add bytes are refused until it deletes enough"
+        )
+
+
+def _user_set_region(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.set_region(args.name, args.region)
+    print(
+        f"{account.username}'s new files go to {account.default_region} "
+        "(stored files stay where they are)"
+    )
+
+
+def _migrate(core: Core, _args: argparse.Namespace) -> None:
+    print(f"the database schema is at revision {schema_revision(core.db)}")
+
+
 def _user_list(core: Core, _args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
@@ -128,6 +170,9 @@ def _rclone_config(core: Core, args: argparse.Namespace) -> None:
 ACTIONS = {
     ("user", "add"): _user_add,
     ("user", "set-plan"): _user_set_plan,
+    ("user", "set-quota"): _user_set_quota,
+    ("user", "set-region"): _user_set_region,
+    ("migrate", None): _migrate,
     ("user", "list"): _user_list,
     ("token", "create"): _token_create,
     ("rclone-config", None): _rclone_config,

@@ -102,3 +102,45 @@ def test_config_file_and_env_apply_to_subcommands(tmp_path: Path) -> None:
     assert (tmp_path / "from-file" / "lockr.db").exists()
     listed = lockr("user", "list", env={**ENV, "LOCKR_CONFIG": str(config)})
     assert "dave" in listed.stdout and f"/{3 * 1024**3} bytes" in listed.stdout
+
+
+def test_quota_region_and_migrate_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = tmp_path / "lockr.toml"
+    config.write_text(
+        f'data = "{data}"\n[regions.local]\nbackend = "local"\n'
+        '[regions.eu-west1]\nbackend = "local"\n'
+    )
+    assert lockr("migrate", "--config", str(config)).stdout.startswith(
+        "the database schema is at revision "
+    )
+    lockr(
+        "user", "add", "bob", "--email", "b@example.com", "--password-stdin",
+        "--config", str(config), stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    quota = lockr("user", "set-quota", "bob", "2GiB", "--config", str(config))
+    assert quota.returncode == 0 and "2147483648 bytes" in quota.stdout
+    bad = lockr("user", "set-quota", "bob", "lots", "--config", str(config))
+    assert bad.returncode == 2 and "not a size" in bad.stderr
+    moved = lockr("user", "set-region", "bob", "eu-west1", "--config", str(config))
+    assert moved.returncode == 0 and "go to eu-west1" in moved.stdout
+    unknown = lockr("user", "set-region", "bob", "mars", "--config", str(config))
+    assert unknown.returncode == 2 and "valid regions: eu-west1, local" in unknown.stderr
+    server = LockrProcess(data, env={"LOCKR_CONFIG": str(config)}).start()
+    try:
+        token = signup_token(server, "bob")
+        account = httpx.get(
+            server.url + "/api/v1/account", headers={"Authorization": f"Bearer {token}"}
+        ).json()["account"]
+        assert account["quotaBytes"] == 2 * 1024**3 and account["defaultRegion"] == "eu-west1"
+    finally:
+        server.stop()
+
+
+def signup_token(server: LockrProcess, name: str) -> str:
+    response = httpx.post(
+        server.url + "/api/v1/login", json={"identifier": name, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    return token

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from gateway.db import Database
-from gateway.migrate import upgrade
+from gateway.migrate import alembic_config, upgrade
 from gateway.models import Base
+from tests.conftest import in_parallel
 
 
 def test_migrations_match_models(database_url: str) -> None:
@@ -103,3 +105,21 @@ def test_entry_counts_start_from_the_stored_nodes(database_url: str) -> None:
         assert [tuple(row) for row in counts] == [("alice", 3), ("bob", 0)]
     finally:
         db.dispose()
+
+
+def test_nodes_starting_together_migrate_once(database_url: str) -> None:
+    """Several nodes starting at once on a fresh database: one migrates, the others
+    wait for it and find nothing to do (none fails on a half-made schema)."""
+    databases = [Database(database_url) for _ in range(4)]
+    try:
+        results = in_parallel(upgrade, databases)
+        assert results == [None] * 4, results
+        with databases[0].engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            assert (
+                context.get_current_revision()
+                == ScriptDirectory.from_config(alembic_config(databases[0])).get_current_head()
+            )
+    finally:
+        for db in databases:
+            db.dispose()

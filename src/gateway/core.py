@@ -66,7 +66,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
     stores: dict[str, BlobStore] = {
         name: LocalBlobStore(region.path) for name, region in config.regions.items()
     }
-    recovery = Recovery(db, stores, clock)
+    recovery = Recovery(db, stores, clock, node_folder=config.data)
     reservations = Reservations(
         db,
         recovery.instance_id,

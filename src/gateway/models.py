@@ -224,7 +224,8 @@ class Instance(Base):
     __tablename__ = "instances"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    hostname: Mapped[str] = mapped_column(String(255))
+    node: Mapped[str] = mapped_column(String(64))
+    """The node (data folder) the instance runs on; see :mod:`gateway.recovery`."""
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[float] = mapped_column(Float)
     heartbeat_at: Mapped[float] = mapped_column(Float)

@@ -1,23 +1,32 @@
 """Instance liveness and crash recovery.
 
-Every server process registers an :class:`Instance` row and refreshes its heartbeat.
-Reservations belong to an instance; when an instance is dead (its heartbeat is older
-than the lease, or it ran on this host and its process is gone; several cores in one
-process, as in tests, vouch for each other until their lease runs out) its reservations are
-released and their pending or uncommitted blobs discarded; resumable uploads keep
-their reservation across restarts until the upload expires. Blobs no file references
-any more are collected. Both run at start-up and then periodically, so a process
-killed mid-write leaves no visible partial file and no leaked quota.
+Every server process registers an :class:`Instance` row, with a random id, and
+refreshes its heartbeat. Reservations belong to an instance; when an instance is dead
+its reservations are released and their pending or uncommitted blobs discarded.
+
+An instance is dead when its heartbeat is older than the lease, or at once when it
+ran on this *node* and no longer holds its lock file. A node is a data folder: its
+``node.id`` file names it, and each instance holds an exclusive ``flock`` on
+``instances/<id>.lock`` in it for as long as it runs, which the kernel drops when the
+process dies however it dies. So a restarted node reclaims a crashed process's work
+at once, and nothing is guessed from host names or process ids (which repeat across
+containers). Other nodes' instances die by their lease.
+
+Resumable uploads keep their reservation across restarts until the upload expires.
+Blobs no file references any more are collected. Both run at start-up and then
+periodically, so a process killed mid-write leaves no visible partial file and no
+leaked quota.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import secrets
-import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import and_, delete, or_, select, update
 
@@ -25,6 +34,7 @@ from gateway.blobstore import BlobStore
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.models import Blob, Instance, Reservation, UploadSession
+from gateway.private import open_private, private_folder
 from gateway.quota import release_in
 
 log = logging.getLogger("lockr.recovery")
@@ -42,6 +52,7 @@ class Recovery:
         stores: dict[str, BlobStore],
         clock: Clock,
         *,
+        node_folder: Path,
         lease: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
@@ -49,18 +60,24 @@ class Recovery:
         self.clock = clock
         self.lease = lease
         self.instance_id = secrets.token_hex(16)
-        self.hostname = socket.gethostname()
+        self.locks = node_folder / "instances"
+        self.node = _node_id(node_folder)
+        self._lock_fd: int | None = None
         self.tasks: list[Callable[[], object]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def register(self) -> None:
+        private_folder(self.locks)
+        fd = open_private(self.locks / f"{self.instance_id}.lock", os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock_fd = fd
         now = self.clock()
         with self.db.write() as session:
             session.add(
                 Instance(
                     id=self.instance_id,
-                    hostname=self.hostname,
+                    node=self.node,
                     pid=os.getpid(),
                     started_at=now,
                     heartbeat_at=now,
@@ -80,19 +97,32 @@ class Recovery:
         self.reclaim(only=[self.instance_id])
         with self.db.write() as session:
             session.execute(delete(Instance).where(Instance.id == self.instance_id))
+        if self._lock_fd is not None:
+            (self.locks / f"{self.instance_id}.lock").unlink(missing_ok=True)
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _is_dead(self, instance: Instance, now: float) -> bool:
         if instance.id == self.instance_id:
             return False
         if instance.heartbeat_at < now - self.lease:
             return True
-        if instance.hostname == self.hostname and instance.pid != os.getpid():
-            try:
-                os.kill(instance.pid, 0)
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                return False
+        return instance.node == self.node and not self._holds_lock(instance.id)
+
+    def _holds_lock(self, instance_id: str) -> bool:
+        """Whether the instance ``instance_id`` of this node still holds its lock file."""
+        path = self.locks / f"{instance_id}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        path.unlink(missing_ok=True)
         return False
 
     def dead_instances(self) -> list[str]:
@@ -177,3 +207,20 @@ class Recovery:
                 self.run_once()
             except Exception:  # pragma: no cover - logged, retried at the next beat
                 log.exception("recovery pass failed")
+
+
+def _node_id(folder: Path) -> str:
+    """The id of the node whose data folder is ``folder``, made on first use."""
+    path = folder / "node.id"
+    private_folder(folder)
+    try:
+        fd = open_private(path, os.O_WRONLY | os.O_EXCL)
+    except FileExistsError:
+        return path.read_text().strip()
+    node = secrets.token_hex(16)
+    try:
+        os.write(fd, node.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return node

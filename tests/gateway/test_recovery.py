@@ -107,3 +107,68 @@ def test_stale_instance_is_reclaimed_after_its_lease(make_core: CoreFactory) -> 
     assert other.storage.usage(alice)[0] == 0
     with pytest.raises(NotFound, match="reclaimed"):
         upload.commit()
+
+
+def test_an_instance_of_another_node_lives_by_its_lease(make_core: CoreFactory) -> None:
+    """A process id that does not exist here says nothing about another machine (or
+    container, where host names and process ids repeat): only its lease counts."""
+    from gateway.clock import ManualClock
+    from gateway.models import Instance, Reservation
+
+    clock = ManualClock()
+    core = make_core(clock=clock)
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    with core.db.write() as session:
+        session.add(
+            Instance(id="f" * 32, node="another-node", pid=2**22 + 7, started_at=clock(),
+                     heartbeat_at=clock())
+        )  # fmt: skip
+    reservation = core.storage.reservations.open(alice, "local", "e" * 32, 10)
+    with core.db.write() as session:
+        session.query(Reservation).filter(Reservation.id == reservation).update(
+            {"instance_id": "f" * 32}
+        )
+    assert core.recovery.reclaim() == 0
+    clock.advance(120)
+    core.recovery.heartbeat()
+    assert core.recovery.reclaim() == 1
+
+
+def test_a_killed_process_of_this_node_is_reclaimed_at_once(
+    make_core: CoreFactory, tmp_path: Path
+) -> None:
+    """Its lock file is free the moment the kernel ends it: no lease to wait for."""
+    core = make_core()
+    core.accounts.create("alice", "a@example.com", PASSWORD)
+    script = (
+        "import sys\n"
+        "from tests.conftest import make_config\n"
+        "from gateway.core import build_core\n"
+        "from pathlib import Path\n"
+        "core = build_core(make_config(Path(sys.argv[1])))\n"
+        "core.start()\n"
+        "alice = core.accounts.find('alice').id\n"
+        "upload = core.storage.upload(alice, 'x', max_size=1 << 30)\n"
+        "upload.write(b'a' * 1000)\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script, str(core.config.data)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as writer:
+        try:
+            assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+            assert core.recovery.reclaim() == 0  # alive: it holds its lock
+            writer.kill()
+            writer.wait(10)
+            assert core.recovery.reclaim() == 1
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+    assert core.storage.usage(core.accounts.find("alice").id)[0] == 0
+    assert list((core.config.data / "instances").iterdir()) == [
+        core.config.data / "instances" / f"{core.recovery.instance_id}.lock"
+    ]

@@ -231,6 +231,16 @@ class Instance(Base):
     heartbeat_at: Mapped[float] = mapped_column(Float)
 
 
+class Lease(Base):
+    """Work one node at a time does (see :mod:`gateway.leases`)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
 class Counter(Base):
     """A fixed-window counter (rate limits, throttles), shared by every process."""
 

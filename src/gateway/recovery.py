@@ -15,7 +15,8 @@ containers). Other nodes' instances die by their lease.
 Resumable uploads keep their reservation across restarts until the upload expires.
 Blobs no file references any more are collected. Both run at start-up and then
 periodically, so a process killed mid-write leaves no visible partial file and no
-leaked quota.
+leaked quota. Each node reclaims its own dead processes' work; the rest of a pass
+runs on one node at a time, the holder of the ``recovery`` lease (:mod:`gateway.leases`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from gateway.blobstore import BlobStore
 from gateway.clock import Clock
 from gateway.db import Database
+from gateway.leases import Leases
 from gateway.models import Blob, Instance, Reservation, UploadSession
 from gateway.private import open_private, private_folder
 from gateway.quota import release_in
@@ -41,6 +43,7 @@ log = logging.getLogger("lockr.recovery")
 
 LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 15.0
+RECOVERY_LEASE = "recovery"
 
 
 class Recovery:
@@ -60,6 +63,7 @@ class Recovery:
         self.clock = clock
         self.lease = lease
         self.instance_id = secrets.token_hex(16)
+        self.leases = Leases(db, clock)
         self.locks = node_folder / "instances"
         self.node = _node_id(node_folder)
         self._lock_fd: int | None = None
@@ -125,10 +129,14 @@ class Recovery:
         path.unlink(missing_ok=True)
         return False
 
-    def dead_instances(self) -> list[str]:
+    def dead_instances(self, *, this_node: bool = False) -> list[str]:
+        """Dead instances (of this node only, with ``this_node``)."""
         now = self.clock()
+        query = select(Instance)
+        if this_node:
+            query = query.where(Instance.node == self.node)
         with self.db.read() as session:
-            instances = session.scalars(select(Instance)).all()
+            instances = session.scalars(query).all()
         return [i.id for i in instances if self._is_dead(i, now)]
 
     def reclaim(self, *, only: list[str] | None = None) -> int:
@@ -155,7 +163,7 @@ class Recovery:
                 if store is not None:
                     store.discard(reservation.blob_key)
                 log.info("released %d bytes held by an interrupted upload", released.bytes)
-        if only is None and instance_ids:
+        if instance_ids:
             with self.db.write() as session:
                 session.execute(
                     delete(Instance).where(
@@ -181,7 +189,13 @@ class Recovery:
         return count
 
     def run_once(self) -> None:
-        """One recovery pass: dead writers, expired work (``tasks``), orphan blobs."""
+        """One recovery pass. Every node reclaims the work of its own dead processes at
+        once (only it can see their locks); the rest (instances whose lease ran out,
+        expired uploads, ``tasks``, orphan blobs) runs on one node at a time, the one
+        holding the recovery lease."""
+        if not self.leases.acquire(RECOVERY_LEASE, self.instance_id, self.lease):
+            self.reclaim(only=self.dead_instances(this_node=True))
+            return
         self.reclaim()
         for task in self.tasks:
             task()
@@ -199,6 +213,7 @@ class Recovery:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.unregister()
+        self.leases.release(RECOVERY_LEASE, self.instance_id)
 
     def _loop(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):

@@ -40,6 +40,7 @@ from gateway.tree import (
     CHILD_BY_NAME,
     INSERT_BLOB,
     INSERT_NODE,
+    LOCK_FOLDER,
     MAX_NAME_BYTES,
     REPLACE_CONTENT,
     RESOLVE_CHUNK,
@@ -423,6 +424,7 @@ class Storage:
             folder = self._resolve_as(session, account_id, parts[:-1], "folder")
             if folder is None or not folder.is_dir:
                 raise NotFound(f"folder {'/'.join(parts[:-1]) or '/'} does not exist")
+            self._lock_folder(session, folder.id)
             name = parts[-1]
             connection = session.connection()
             existing = connection.execute(
@@ -753,7 +755,17 @@ class Storage:
         parent = self._parent_folder(session, account_id, dst_parts)
         if source.is_dir and self._is_within(session, parent.id, source.id):
             raise Conflict(f"a folder cannot be {verb} into itself")
+        self._lock_folder(session, parent.id)
         return source, parent
+
+    def _lock_folder(self, session: Session, folder_id: int) -> None:
+        """Inside a write: make the writers of names in one folder take turns, so that
+        two of the same name end as the caller asked (replace, rename or Exists), never
+        in a unique-index error. SQLite's writers take turns already; on PostgreSQL the
+        folder's row is locked until the transaction ends, and each statement after the
+        wait sees what the writer before committed."""
+        if not self.db.is_sqlite:
+            session.connection().execute(LOCK_FOLDER, {"folder": folder_id})
 
     def _is_within(self, session: Session, node_id: int | None, ancestor_id: int) -> bool:
         while node_id is not None:

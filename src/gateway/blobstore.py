@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from gateway.errors import NotFound
-from gateway.private import open_private, private_folder
-
-BLOCK = 1024 * 1024
+from gateway.objectstore_local import read_blocks
+from gateway.private import fsync_folder, open_private, private_folder
 
 
 class BlobWriter(Protocol):
@@ -101,14 +100,14 @@ class LocalBlobStore:
             handle = (self.tmp / key).open("rb")
         except FileNotFoundError:
             raise NotFound("no such pending blob") from None
-        return _read_blocks(handle, 0, length)
+        return read_blocks(handle, 0, length)
 
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
             handle = self._path(key).open("rb")
         except FileNotFoundError:
             raise NotFound("no such blob") from None
-        return _read_blocks(handle, offset, length)
+        return read_blocks(handle, offset, length)
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
@@ -126,20 +125,6 @@ class LocalBlobStore:
     def pending_keys(self) -> list[str]:
         """Keys of pending objects (for start-up checks and tests)."""
         return sorted(p.name for p in self.tmp.iterdir())
-
-
-def _read_blocks(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
-    with handle:
-        if offset:
-            handle.seek(offset)
-        remaining = length
-        while remaining is None or remaining > 0:
-            block = handle.read(BLOCK if remaining is None else min(BLOCK, remaining))
-            if not block:
-                return
-            if remaining is not None:
-                remaining -= len(block)
-            yield block
 
 
 class LocalBlobWriter:
@@ -190,18 +175,10 @@ class LocalBlobWriter:
             raise NotFound(
                 "the pending upload was reclaimed (its server was presumed dead)"
             ) from None
-        _fsync_dir(self._final.parent)
+        fsync_folder(self._final.parent)
 
     def abort(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
         self._pending.unlink(missing_ok=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

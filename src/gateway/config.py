@@ -11,6 +11,13 @@ file uses the setting names as top-level keys, plus ``[regions.NAME]`` tables::
     [regions.us-central1]
     backend = "local"
     path = "/srv/blobs/us-central1"
+
+    [regions.eu-west1]
+    backend = "s3"
+    endpoint = "https://minio.internal:9000"
+    bucket = "lockr"
+    # access_key_id and secret_access_key here, or in LOCKR_REGION_EU_WEST1_ACCESS_KEY_ID
+    # and LOCKR_REGION_EU_WEST1_SECRET_ACCESS_KEY
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.errors import BadRequest
+from gateway.objectstore import check_segments
 
 GiB = 1024**3
 
@@ -44,6 +53,20 @@ _SIZE_UNITS = {
     "tib": 1024**4,
 }
 REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+BUCKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,254}")
+SIGNING_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+LOCAL_KEYS = ("backend", "path")
+S3_KEYS = (
+    "backend",
+    "endpoint",
+    "bucket",
+    "prefix",
+    "access_key_id",
+    "secret_access_key",
+    "region_name",
+    "redirect_downloads",
+)
+S3_SECRETS = ("access_key_id", "secret_access_key")
 
 
 class ConfigError(BadRequest):
@@ -65,12 +88,28 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """How an ``s3`` region reaches its bucket of an S3-compatible store."""
+
+    endpoint: str
+    bucket: str
+    prefix: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    region_name: str
+
+
+@dataclass(frozen=True)
 class Region:
-    """A named place for blobs. ``backend`` is ``local`` (a directory) for now."""
+    """A named place for blobs: ``backend`` ``local`` keeps them in the directory
+    ``path``, ``s3`` in a bucket of an S3-compatible store (``s3``); an ``s3`` region
+    may answer downloads with a redirect to a presigned URL of the store."""
 
     name: str
     backend: str
-    path: Path
+    path: Path | None = None
+    s3: S3Settings | None = None
+    redirect_downloads: bool = False
 
 
 def parse_size(value: object) -> int:
@@ -348,7 +387,7 @@ def load_config(
             values[name] = _parse(name, value, "--" + name.replace("_", "-"))
 
     data = Path(values["data"]).expanduser().absolute()
-    regions = _regions(region_tables, data)
+    regions = _regions(region_tables, data, env)
     if not REGION_NAME.match(values["default_region"]):
         raise ConfigError(
             f"default_region {values['default_region']!r} must be lowercase letters, digits, '-'"
@@ -408,7 +447,7 @@ def load_config(
     )
 
 
-def _regions(tables: Mapping[str, Any], data: Path) -> dict[str, Region]:
+def _regions(tables: Mapping[str, Any], data: Path, env: Mapping[str, str]) -> dict[str, Region]:
     regions: dict[str, Region] = {}
     for name, table in tables.items():
         if not REGION_NAME.match(name):
@@ -416,8 +455,71 @@ def _regions(tables: Mapping[str, Any], data: Path) -> dict[str, Region]:
         if not isinstance(table, Mapping):
             raise ConfigError(f"[regions.{name}] must be a table")
         backend = str(table.get("backend", "local"))
-        if backend != "local":
-            raise ConfigError(f"[regions.{name}]: backend {backend!r} is not supported (local)")
-        path = Path(str(table.get("path", data / "blobs" / name))).expanduser()
-        regions[name] = Region(name, backend, path if path.is_absolute() else data / path)
+        if backend == "local":
+            _known_keys(name, table, LOCAL_KEYS)
+            path = Path(str(table.get("path", data / "blobs" / name))).expanduser()
+            regions[name] = Region(name, backend, path if path.is_absolute() else data / path)
+        elif backend == "s3":
+            regions[name] = _s3_region(name, table, env)
+        else:
+            raise ConfigError(
+                f"[regions.{name}]: backend {backend!r} is not supported (local or s3)"
+            )
     return regions
+
+
+def region_variable(region: str, key: str) -> str:
+    """The environment variable that may hold ``key`` of ``region``:
+    ``LOCKR_REGION_EU_WEST1_ACCESS_KEY_ID`` for ``eu-west1``'s ``access_key_id``."""
+    return f"LOCKR_REGION_{region.upper().replace('-', '_')}_{key.upper()}"
+
+
+def _s3_region(name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Region:
+    _known_keys(name, table, S3_KEYS)
+    where = f"[regions.{name}]"
+    values = {key: str(table[key]).strip() for key in S3_KEYS if key in table}
+    for key in S3_SECRETS:
+        values[key] = env.get(region_variable(name, key), values.get(key, "")).strip()
+    missing = [key for key in ("endpoint", "bucket", *S3_SECRETS) if not values.get(key)]
+    if missing:
+        raise ConfigError(
+            f"{where}: an s3 region needs {', '.join(missing)}"
+            f" (the keys may also come from {region_variable(name, 'access_key_id')}"
+            f" and {region_variable(name, 'secret_access_key')})"
+        )
+    endpoint = urlsplit(values["endpoint"])
+    if endpoint.scheme not in {"http", "https"} or not endpoint.hostname:
+        raise ConfigError(f"{where}: endpoint {values['endpoint']!r} is not an http(s) URL")
+    if not BUCKET_NAME.fullmatch(values["bucket"]):
+        raise ConfigError(f"{where}: bucket {values['bucket']!r} is not a bucket name")
+    prefix = values.get("prefix", "").strip("/")
+    if prefix:
+        try:
+            check_segments(prefix, what="prefix")
+        except BadRequest as error:
+            raise ConfigError(f"{where}: {error.message}") from None
+    region_name = values.get("region_name", "us-east-1")
+    if not SIGNING_REGION.fullmatch(region_name):
+        raise ConfigError(f"{where}: region_name {region_name!r} is not a region name")
+    try:
+        redirect = parse_bool(table.get("redirect_downloads", False))
+    except ValueError as error:
+        raise ConfigError(f"{where}: redirect_downloads: {error}") from None
+    settings = S3Settings(
+        endpoint=values["endpoint"].rstrip("/"),
+        bucket=values["bucket"],
+        prefix=prefix,
+        access_key_id=values["access_key_id"],
+        secret_access_key=values["secret_access_key"],
+        region_name=region_name,
+    )
+    return Region(name, "s3", s3=settings, redirect_downloads=redirect)
+
+
+def _known_keys(name: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"[regions.{name}]: unknown key {unknown[0]!r}"
+            f" (a {table.get('backend', 'local')} region takes {', '.join(known)})"
+        )

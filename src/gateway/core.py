@@ -9,7 +9,7 @@ from gateway.apikeys import ApiKeys
 from gateway.auth import Authenticator
 from gateway.blobstore import BlobStore, LocalBlobStore
 from gateway.clock import Clock, system_clock
-from gateway.config import Config
+from gateway.config import Config, ConfigError
 from gateway.counters import Counters
 from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
@@ -59,13 +59,11 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
     The data folder is made (or narrowed to) owner-only first (:mod:`gateway.private`).
     Call :meth:`Core.start` before serving (fronts never need more)."""
     private_folder(config.data, tighten=True)
+    stores = _blob_stores(config)
     secret = server_secret(config)
     db = Database(config.database_url)
     if migrate:
         upgrade(db)
-    stores: dict[str, BlobStore] = {
-        name: LocalBlobStore(region.path) for name, region in config.regions.items()
-    }
     recovery = Recovery(db, stores, clock, node_folder=config.data)
     reservations = Reservations(
         db,
@@ -123,3 +121,17 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         dav_locks=DavLocks(db, clock),
         dav_properties=DavProperties(db),
     )
+
+
+def _blob_stores(config: Config) -> dict[str, BlobStore]:
+    """Each region's blob store. The engine runs on local directories only until it
+    moves to :mod:`gateway.objectstore` (issue #11): an ``s3`` region is refused here."""
+    stores: dict[str, BlobStore] = {}
+    for name, region in config.regions.items():
+        if region.backend != "local" or region.path is None:
+            raise ConfigError(
+                f"[regions.{name}]: {region.backend} regions are not served yet"
+                " (work in progress: only local regions can store files for now)"
+            )
+        stores[name] = LocalBlobStore(region.path)
+    return stores

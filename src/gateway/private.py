@@ -20,10 +20,11 @@ FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_folder(path: Path, *, tighten: bool = False) -> None:
+def private_folder(path: Path, *, tighten: bool = False, durable: bool = False) -> None:
     """Make ``path`` and any missing parents owner-only folders. With ``tighten``, an
     existing ``path`` with looser permissions is narrowed to ``0700`` (a warning is
-    logged when the process may not change it)."""
+    logged when the process may not change it). With ``durable``, each folder made is
+    fsynced into its parent, so that it survives a crash."""
     missing: list[Path] = []
     current = path
     while not current.exists() and current != current.parent:
@@ -36,6 +37,8 @@ def private_folder(path: Path, *, tighten: bool = False) -> None:
             continue
         # mkdir's mode passes through the umask, which may take bits from the owner.
         os.chmod(folder, FOLDER_MODE)
+        if durable:
+            fsync_folder(folder.parent)
     if tighten and not missing:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode != FOLDER_MODE:
@@ -43,6 +46,15 @@ def private_folder(path: Path, *, tighten: bool = False) -> None:
                 os.chmod(path, FOLDER_MODE)
             except PermissionError:
                 log.warning("cannot make %s private (mode %o): not its owner", path, mode)
+
+
+def fsync_folder(path: Path) -> None:
+    """Make the entries of the folder ``path`` (new, renamed, removed) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_private(path: Path, flags: int) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, GiB, Listen, load_config, parse_size
+from gateway.config import ConfigError, GiB, Listen, S3Settings, load_config, parse_size
 
 
 def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,6 +62,7 @@ def test_regions_from_file(tmp_path: Path) -> None:
         ('default_region = "mars"\n[regions.earth]\n', "default_region 'mars'"),
         ("[regions.Bad_Name]\n", "region name"),
         ('[regions.x]\nbackend = "ftp"\n', "not supported"),
+        ('[regions.x]\npath = "p"\nbucket = "b"\n', "unknown key 'bucket'"),
         ("data = \n", "not valid TOML"),
     ],
 )
@@ -91,3 +93,84 @@ def test_listen_forms() -> None:
     assert load_config(env={}, flags={"http": ":8080"}).http == Listen("127.0.0.1", 8080)
     with pytest.raises(ConfigError):
         load_config(env={}, flags={"http": "127.0.0.1:99999"})
+
+
+S3_REGION = """
+default_region = "eu-west1"
+[regions.eu-west1]
+backend = "s3"
+endpoint = "https://minio.internal:9000/"
+bucket = "lockr-blobs"
+prefix = "/prod/blobs/"
+region_name = "eu-west-1"
+redirect_downloads = true
+"""
+
+
+def test_s3_region_with_keys_from_the_environment(tmp_path: Path) -> None:
+    toml = tmp_path / "lockr.toml"
+    toml.write_text(S3_REGION + 'access_key_id = "from-file"\n')
+    env = {
+        "LOCKR_REGION_EU_WEST1_ACCESS_KEY_ID": "AKID",  # the environment wins
+        "LOCKR_REGION_EU_WEST1_SECRET_ACCESS_KEY": "s3cr3t",
+    }
+    region = load_config(file=toml, env=env).regions["eu-west1"]
+    assert (region.backend, region.path, region.redirect_downloads) == ("s3", None, True)
+    assert region.s3 == S3Settings(
+        endpoint="https://minio.internal:9000",
+        bucket="lockr-blobs",
+        prefix="prod/blobs",
+        access_key_id="AKID",
+        secret_access_key="s3cr3t",
+        region_name="eu-west-1",
+    )
+    assert "s3cr3t" not in repr(region)
+
+
+def test_s3_region_defaults(tmp_path: Path) -> None:
+    toml = tmp_path / "lockr.toml"
+    toml.write_text(
+        '[regions.local]\n[regions.s3]\nbackend = "s3"\nendpoint = "http://127.0.0.1:9000"\n'
+        'bucket = "b1b"\naccess_key_id = "id"\nsecret_access_key = "secret"\n'
+    )
+    region = load_config(file=toml, env={}).regions["s3"]
+    assert region.s3 is not None
+    assert (region.s3.prefix, region.s3.region_name, region.redirect_downloads) == (
+        "",
+        "us-east-1",
+        False,
+    )
+
+
+KEYS = {
+    "LOCKR_REGION_EU_WEST1_ACCESS_KEY_ID": "AKID",
+    "LOCKR_REGION_EU_WEST1_SECRET_ACCESS_KEY": "s3cr3t",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "env", "message"),
+    [
+        (
+            "",
+            {},
+            "needs access_key_id, secret_access_key (the keys may also come from "
+            "LOCKR_REGION_EU_WEST1_ACCESS_KEY_ID and LOCKR_REGION_EU_WEST1_SECRET_ACCESS_KEY)",
+        ),
+        ('endpoint = ""\n', {"LOCKR_REGION_EU_WEST1_ACCESS_KEY_ID": "x"}, "needs endpoint, secret"),
+        ('endpoint = "minio:9000"\n', KEYS, "is not an http"),
+        ('bucket = "a/b"\n', KEYS, "is not a bucket name"),
+        ('prefix = "a/../b"\n', KEYS, "prefix 'a/../b'"),
+        ('region_name = "EU West"\n', KEYS, "region_name"),
+        ('redirect_downloads = "maybe"\n', KEYS, "redirect_downloads"),
+        ('path = "/srv"\n', KEYS, "unknown key 'path' (a s3 region takes backend, endpoint"),
+    ],
+)
+def test_bad_s3_regions_name_what_is_wrong(
+    tmp_path: Path, change: str, env: dict[str, str], message: str
+) -> None:
+    lines = [line for line in S3_REGION.splitlines() if line.split(" ")[0] not in change]
+    toml = tmp_path / "lockr.toml"
+    toml.write_text("\n".join(lines) + "\n" + change)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(file=toml, env=env)

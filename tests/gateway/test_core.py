@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config import ConfigError, load_config
 from gateway.core import build_core
 from tests.conftest import PASSWORD, make_config
 
@@ -76,3 +77,14 @@ def test_a_looser_data_folder_is_tightened_on_start(tmp_path: Path) -> None:
     data.chmod(0o755)
     build_core(make_config(data)).close()
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_s3_regions_are_not_served_yet(tmp_path: Path) -> None:
+    toml = tmp_path / "lockr.toml"
+    toml.write_text(
+        f'data = "{tmp_path / "data"}"\ndefault_region = "s3"\n[regions.s3]\nbackend = "s3"\n'
+        'endpoint = "http://127.0.0.1:9"\nbucket = "lockr"\naccess_key_id = "id"\n'
+        'secret_access_key = "secret"\n'
+    )
+    with pytest.raises(ConfigError, match=r"\[regions.s3\]: s3 regions are not served yet"):
+        build_core(load_config(file=toml, env={}))

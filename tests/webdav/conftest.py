@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, LockrProcess, signup
+from tests.conftest import PASSWORD, LockrProcess, rclone, signup
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +52,6 @@ class DavUser:
             ).stdout.strip()
         obscured = self._obscured
         return f":webdav,url='{self.dav}',vendor=owncloud,user={self.name},pass={obscured}:"
-
-
-def rclone() -> str:
-    return str(Path(sys.executable).with_name("rclone"))
 
 
 _names = iter(range(1_000_000))

@@ -13,12 +13,12 @@ from starlette.routing import Route
 from api.requests import client_address, core_of, optional_principal, rate_limit
 from api.transfer import (
     RangeNotSatisfiable,
-    content_disposition,
     parse_range,
     precondition,
     range_applies,
     stream_blocks,
 )
+from gateway.disposition import content_disposition
 from gateway.errors import Forbidden
 from gateway.storage import Entry
 from gateway.timefmt import http_date

@@ -1,0 +1,258 @@
+"""The ``local`` object store: objects as files under a directory.
+
+The object ``ab/cd/abcdef…`` is the file ``root/ab/cd/abcdef…`` (so the layout of
+today's blob folders is a valid object store). Everything not yet visible lives under
+``root/tmp/``, one folder per upload: ``tmp/mpu-<upload id>/`` holds a ``key`` file naming
+the object and the parts as ``<number>.<md5>`` files. A whole-object :meth:`put` is a
+one-part upload of its own, so the bytes of a put cut short by a crash are found by
+:meth:`LocalObjectStore.list_multipart` and freed like any other stray upload.
+
+Files and folders are owner-only (:mod:`gateway.private`). An object becomes visible by
+``rename`` after its bytes were fsynced, and the folder holding it is fsynced after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from gateway.errors import BadRequest, Conflict, NotFound
+from gateway.objectstore import (
+    BLOCK,
+    RESERVED_ROOT,
+    Part,
+    check_key,
+    check_part_number,
+    check_parts,
+    check_range,
+)
+from gateway.private import FOLDER_MODE, fsync_folder, open_private, private_folder
+
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_MD5 = re.compile(r"[0-9a-f]{32}")
+_UPLOAD_PREFIX = "mpu-"
+_KEY_FILE = "key"
+
+
+class LocalObjectStore:
+    """An :class:`gateway.objectstore.ObjectStore` on a local (or mounted) directory."""
+
+    min_part_size = 1
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / RESERVED_ROOT
+        private_folder(root, tighten=True)
+        private_folder(self.tmp, tighten=True)
+
+    # -- whole objects ---------------------------------------------------------------
+
+    def put(self, key: str, blocks: Iterable[bytes]) -> int:
+        final = self._path(key)
+        upload = self._new_upload(key, durable=False)
+        try:
+            temp = upload / ".object"
+            size = _write(temp, blocks)
+            self._publish(temp, final)
+        finally:
+            shutil.rmtree(upload, ignore_errors=True)
+        return size
+
+    def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        check_range(offset, length)
+        try:
+            handle = self._path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound("no such object") from None
+        return read_blocks(handle, offset, length)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound("no such object")
+        return path.stat().st_size
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            pass
+
+    # -- multipart uploads -----------------------------------------------------------
+
+    def create_multipart(self, key: str) -> str:
+        check_key(key)
+        return self._new_upload(key, durable=True).name.removeprefix(_UPLOAD_PREFIX)
+
+    def put_part(self, key: str, upload_id: str, number: int, blocks: Iterable[bytes]) -> Part:
+        check_part_number(number)
+        upload = self._upload(key, upload_id)
+        temp = upload / f".{uuid.uuid4().hex}"
+        md5 = hashlib.md5()
+
+        def hashed() -> Iterator[bytes]:
+            for block in blocks:
+                md5.update(block)
+                yield block
+
+        size = _write(temp, hashed())
+        name = f"{number:05d}.{md5.hexdigest()}"
+        try:
+            os.replace(temp, upload / name)
+        except FileNotFoundError:
+            raise _aborted() from None
+        for earlier in upload.glob(f"{number:05d}.*"):
+            if earlier.name != name:
+                earlier.unlink(missing_ok=True)
+        fsync_folder(upload)
+        return Part(number, size, md5.hexdigest(), md5.hexdigest())
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[Part]) -> int:
+        check_parts(parts, self.min_part_size)
+        final = self._path(key)
+        upload = self._upload(key, upload_id)
+        files = [upload / f"{part.number:05d}.{_etag(part)}" for part in parts]
+        for part, path in zip(parts, files, strict=True):
+            if not path.is_file() or path.stat().st_size != part.size:
+                raise BadRequest(f"part {part.number} is not a part of this upload as listed")
+        temp = upload / f".{uuid.uuid4().hex}"
+        try:
+            size = _write(temp, _concatenate(files))
+            self._publish(temp, final)
+        finally:
+            temp.unlink(missing_ok=True)
+        shutil.rmtree(upload, ignore_errors=True)
+        return size
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        # The id alone names the folder: a crashed put's upload may be listed with the
+        # key "" (see _new_upload) and must still be freed.
+        if _UPLOAD_ID.fullmatch(upload_id):
+            shutil.rmtree(self.tmp / (_UPLOAD_PREFIX + upload_id), ignore_errors=True)
+
+    def list_multipart(self, prefix: str = "") -> list[tuple[str, str]]:
+        found = []
+        for folder in self.tmp.glob(_UPLOAD_PREFIX + "*"):
+            try:
+                key = (folder / _KEY_FILE).read_text()
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # being created, or being removed
+            if key.startswith(prefix):
+                found.append((key, folder.name.removeprefix(_UPLOAD_PREFIX)))
+        return sorted(found)
+
+    def presigned_url(self, key: str, *, expires: int, filename: str | None = None) -> str | None:
+        check_key(key)
+        return None
+
+    def close(self) -> None:
+        pass
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def _new_upload(self, key: str, *, durable: bool) -> Path:
+        """A new upload folder whose ``key`` file names ``key``; with ``durable``, one
+        that survives a crash. A put's own upload need not (it saves an fsync per put):
+        after a crash its ``key`` file may be empty, and the upload is then listed with
+        the key ``""``, to be aborted by a sweep of :meth:`list_multipart`."""
+        upload = self.tmp / (_UPLOAD_PREFIX + uuid.uuid4().hex)
+        os.mkdir(upload, FOLDER_MODE)
+        os.chmod(upload, FOLDER_MODE)
+        _write(upload / ".key", [key.encode()], sync=durable)
+        os.replace(upload / ".key", upload / _KEY_FILE)
+        if durable:
+            fsync_folder(upload)
+            fsync_folder(self.tmp)
+        return upload
+
+    def _upload(self, key: str, upload_id: str) -> Path:
+        """The folder of the upload ``upload_id`` of ``key``, or :class:`NotFound`."""
+        check_key(key)
+        upload = self.tmp / (_UPLOAD_PREFIX + upload_id)
+        try:
+            if _UPLOAD_ID.fullmatch(upload_id) and (upload / _KEY_FILE).read_text() == key:
+                return upload
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        raise NotFound("no such upload")
+
+    def _publish(self, temp: Path, final: Path) -> None:
+        """Move the fsynced ``temp`` to ``final`` and make that durable."""
+        try:
+            private_folder(final.parent, durable=True)
+            os.replace(temp, final)
+        except (IsADirectoryError, NotADirectoryError, FileExistsError):
+            raise Conflict("an object key is also the folder of other objects") from None
+        except FileNotFoundError:
+            raise _aborted() from None
+        fsync_folder(final.parent)
+
+
+def _aborted() -> NotFound:
+    return NotFound("no such upload (it was aborted meanwhile)")
+
+
+def _etag(part: Part) -> str:
+    if not _MD5.fullmatch(part.etag):
+        raise BadRequest(f"part {part.number} was not stored by this store")
+    return part.etag
+
+
+def _write(path: Path, blocks: Iterable[bytes], *, sync: bool = True) -> int:
+    """Write ``blocks`` to the new file ``path`` (fsynced unless told not to) and return
+    the size; if anything fails, the file is removed and the error propagates. The
+    file's folder is an upload's: if it is gone, the upload was aborted."""
+    try:
+        fd = open_private(path, os.O_WRONLY | os.O_EXCL)
+    except FileNotFoundError:
+        raise _aborted() from None
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for block in blocks:
+                handle.write(block)
+                size += len(block)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return size
+
+
+def _concatenate(files: Iterable[Path]) -> Iterator[bytes]:
+    for path in files:
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise _aborted() from None
+        yield from read_blocks(handle, 0, None)
+
+
+def read_blocks(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
+    """Yield ``length`` bytes (or all) of ``handle`` from ``offset`` in blocks of at most
+    :data:`BLOCK`, closing it at the end."""
+    with handle:
+        if offset:
+            handle.seek(offset)
+        remaining = length
+        while remaining is None or remaining > 0:
+            block = handle.read(BLOCK if remaining is None else min(BLOCK, remaining))
+            if not block:
+                return
+            if remaining is not None:
+                remaining -= len(block)
+            yield block

@@ -1,0 +1,102 @@
+"""What the local object store keeps on disk, beyond the contract
+(``test_objectstore.py``): today's blob layout, private modes, crashes and conflicts."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.blobstore import LocalBlobStore, new_key
+from gateway.errors import Conflict, NotFound
+from gateway.objectstore_local import LocalObjectStore
+
+
+def test_reads_the_blobs_of_a_local_blob_store(tmp_path: Path) -> None:
+    """A region folder written by :class:`LocalBlobStore` is a valid object store:
+    blob ``k`` is the object ``k[:2]/k[2:4]/k``."""
+    key = new_key()
+    writer = LocalBlobStore(tmp_path).open_writer(key)
+    writer.write(b"written before")
+    writer.commit()
+    store = LocalObjectStore(tmp_path)
+    assert b"".join(store.open_reader(f"{key[:2]}/{key[2:4]}/{key}")) == b"written before"
+
+
+def test_files_and_folders_are_private(tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        store = LocalObjectStore(tmp_path / "store")
+        store.put("ab/cd/object", [b"x"])
+        upload_id = store.create_multipart("ab/cd/other")
+        store.put_part("ab/cd/other", upload_id, 1, [b"y"])
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "store").rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_key_cannot_be_an_object_and_a_folder(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put("a", [b"file"])
+    with pytest.raises(Conflict):
+        store.put("a/b", [b"below a file"])
+    store.put("c/d", [b"file"])
+    with pytest.raises(Conflict):
+        store.put("c", [b"over a folder"])
+    assert not store.exists("c")
+    with pytest.raises(NotFound):
+        store.open_reader("c")
+    store.delete("c")
+    assert store.exists("c/d")
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_put_in_progress_is_listed_and_can_be_aborted(tmp_path: Path) -> None:
+    """Recovery finds a put by its key and may abort it; the put then fails cleanly."""
+    store = LocalObjectStore(tmp_path)
+
+    def blocks() -> Iterator[bytes]:
+        yield b"first"
+        [(key, upload_id)] = store.list_multipart("dir/")
+        assert key == "dir/object"
+        store.abort_multipart(key, upload_id)
+        yield b"second"
+
+    with pytest.raises(NotFound, match="aborted"):
+        store.put("dir/object", blocks())
+    assert not store.exists("dir/object")
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+CRASHING_PUT = """
+import os, sys
+from pathlib import Path
+from gateway.objectstore_local import LocalObjectStore
+
+def blocks():
+    yield b"x" * 100_000
+    os._exit(3)
+
+LocalObjectStore(Path(sys.argv[1])).put("crashed/object", blocks())
+"""
+
+
+def test_a_crashed_put_is_found_and_freed(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_PUT, str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        timeout=60,
+    )
+    assert done.returncode == 3
+    store = LocalObjectStore(tmp_path)
+    [(key, upload_id)] = store.list_multipart()
+    assert key == "crashed/object" and not store.exists(key)
+    store.abort_multipart(key, upload_id)
+    assert list((tmp_path / "tmp").iterdir()) == []

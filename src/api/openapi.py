@@ -62,13 +62,25 @@ def _shared_errors(method: str, operation: dict[str, Any]) -> dict[str, Any]:
     return _errors(*sorted(codes))
 
 
+MALFORMED = (
+    "a request HTTP itself refuses (a malformed header such as a Content-Length that is "
+    "not a number), answered by the server in plain text"
+)
+
+
 def _with_shared_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Each operation's own answers, the errors of its kind, and 400 for a request the
+    HTTP server refuses before any route sees it (plain text, not JSON)."""
     for operations in paths.values():
         for method, operation in operations.items():
-            operation["responses"] = {
-                **_shared_errors(method, operation),
-                **operation["responses"],
+            responses = {**_shared_errors(method, operation), **operation["responses"]}
+            bad: dict[str, Any] = responses.get("400") or {"description": "", "content": {}}
+            described = bad["description"]
+            responses["400"] = {
+                "description": f"{described}; or {MALFORMED}" if described else MALFORMED,
+                "content": {**bad["content"], "text/plain": {"schema": {"type": "string"}}},
             }
+            operation["responses"] = responses
     return paths
 
 

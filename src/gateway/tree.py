@@ -155,7 +155,7 @@ UNREF_BLOB = update(Blob).where(Blob.id == bindparam("blob")).values(refcount=Bl
 INSERT_BLOB = insert(Blob).returning(Blob.id)
 INSERT_NODE = insert(Node).returning(Node.id)
 REPLACE_CONTENT = update(Node).where(Node.id == bindparam("node"))
-LOCK_FOLDER = select(Node.id).where(Node.id == bindparam("folder")).with_for_update()
+LOCK_FOLDER = select(Node.id).where(Node.id == bindparam("folder")).with_for_update(key_share=True)
 
 
 RESOLVE_CHUNK = 32

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from api import openapi, pages
 from api.access_log import AccessLog
 from api.errors import HANDLERS
-from api.routes import accounts, downloads, files, uploads
+from api.routes import accounts, downloads, files, regions, uploads
 from gateway.core import Core
 
 log = logging.getLogger("lockr")
@@ -38,6 +38,7 @@ def api_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         *accounts.routes,
         *uploads.routes,
+        *regions.routes,
         *files.routes,
         *downloads.routes,
         *openapi.routes,

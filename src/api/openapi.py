@@ -219,6 +219,32 @@ def _paths() -> dict[str, Any]:
                 "responses": {"204": {"description": "Revoked"}, **_errors(400, 404)},
             }
         },
+        "/api/v1/regions": {
+            "get": {
+                "summary": "The regions the caller may upload to, and its default",
+                "security": OPTIONAL_AUTH,
+                "responses": {
+                    "200": _json(
+                        _answer(
+                            {
+                                "regions": {
+                                    "type": "array",
+                                    "items": _answer(
+                                        {
+                                            "name": {"type": "string"},
+                                            "backend": {"enum": ["local", "s3"]},
+                                            "default": {"type": "boolean"},
+                                        }
+                                    ),
+                                },
+                                "defaultRegion": {"type": "string"},
+                            }
+                        ),
+                        "OK",
+                    ),
+                },
+            }
+        },
         "/api/v1/upload": {
             "post": {
                 "summary": "Direct upload: the raw body, streamed",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,9 @@ from gateway.errors import (
     QuotaExceeded,
     TooLarge,
 )
-from gateway.models import Account, Blob, Node
+from gateway.models import Account, Node
 from gateway.quota import EntryLimits, Reservations, charge, credit
+from gateway.recovery import drop_unreferenced
 from gateway.secret import same_secret
 from gateway.subtrees import Removal, Subtrees, attached, walk
 from gateway.tree import (
@@ -795,23 +796,5 @@ class Storage:
         return self.subtrees.remove(session, existing)
 
     def drop_blobs(self, blob_ids: list[int]) -> None:
-        """Free blobs that nothing references any more: the bytes first, then the rows
-        (a few hundred per transaction), so a crash in between leaves rows the next
-        collection finishes."""
-        for start in range(0, len(blob_ids), 500):
-            with self.db.read() as session:
-                rows = session.execute(
-                    select(Blob.id, Blob.region, Blob.key).where(
-                        Blob.id.in_(blob_ids[start : start + 500]), Blob.refcount <= 0
-                    )
-                ).all()
-            if not rows:
-                continue
-            for _blob_id, region, key in rows:
-                store = self.stores.get(region)
-                if store is not None:
-                    store.delete(key)
-            with self.db.write() as session:
-                session.execute(
-                    delete(Blob).where(Blob.id.in_([row[0] for row in rows]), Blob.refcount <= 0)
-                )
+        """Free blobs nothing references any more (:func:`~gateway.recovery.drop_unreferenced`)."""
+        drop_unreferenced(self.db, self.stores, blob_ids)

@@ -172,3 +172,22 @@ def test_a_killed_process_of_this_node_is_reclaimed_at_once(
     assert list((core.config.data / "instances").iterdir()) == [
         core.config.data / "instances" / f"{core.recovery.instance_id}.lock"
     ]
+
+
+def test_garbage_collection_frees_every_orphan(core: Core) -> None:
+    """More orphans than one batch: every blob row and its bytes go."""
+    store = core.stores["local"]
+    with core.db.write() as session:
+        for number in range(1_200):
+            key = f"{number:032x}"
+            path = store.local_path(key)
+            assert path is not None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+            session.add(
+                Blob(region="local", key=key, size=1, md5="", sha1="", refcount=0, created_at=0.0)
+            )
+    assert core.recovery.collect_garbage() == 1_200
+    with core.db.read() as session:
+        assert session.query(Blob).count() == 0
+    assert not any(store.exists(f"{number:032x}") for number in range(0, 1_200, 97))

@@ -29,7 +29,7 @@ from wsgidav.util import get_rfc3339_time
 from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
-from webdav.resources import OC, home_path, principal_of, usage, xml_text
+from webdav.resources import OC, display_name, home_path, principal_of, usage
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
@@ -83,7 +83,7 @@ class FastPropfind:
         except (NotFound, BadRequest):
             return None
         used, quota = usage(environ)
-        render = _Renderer(names, used, max(0, quota - used))
+        render = _Renderer(names, used, max(0, quota - used), principal.username)
         base = self.provider.mount_path + self.provider.share_path + "/" + "/".join(parts)
         chunks = ['<?xml version="1.0" encoding="utf-8"?>\n']
         chunks.append('<d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">')
@@ -128,7 +128,8 @@ def _requested_names(environ: dict[str, Any]) -> list[str] | None:
 class _Renderer:
     """One ``<d:response>`` per entry, values as wsgidav gives them."""
 
-    def __init__(self, names: list[str], used: int, available: int) -> None:
+    def __init__(self, names: list[str], used: int, available: int, home: str) -> None:
+        self.home = home
         self.used = f"<d:quota-used-bytes>{used}</d:quota-used-bytes>"
         self.available = f"<d:quota-available-bytes>{available}</d:quota-available-bytes>"
         self.props = [(_property(name, self), _empty(name)) for name in names]
@@ -185,6 +186,8 @@ def _property(name: str, renderer: _Renderer) -> Property:
         return lambda e: (
             "<d:resourcetype><d:collection/></d:resourcetype>" if e.is_dir else "<d:resourcetype/>"
         )
+    if local == "displayname":
+        return lambda e: f"<d:displayname>{escape(display_name(e, renderer.home))}</d:displayname>"
     text = _TEXT.get(local)
     if text is None:
         return lambda e: None
@@ -200,7 +203,6 @@ def _property(name: str, renderer: _Renderer) -> Property:
 
 
 _TEXT: dict[str, Callable[[Entry], str]] = {
-    "displayname": lambda e: xml_text(e.name),
     "creationdate": lambda e: get_rfc3339_time(e.created_at),
     "getlastmodified": lambda e: http_date(e.mtime),
     "getcontentlength": lambda e: str(e.size),

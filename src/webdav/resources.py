@@ -50,6 +50,12 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def display_name(entry: Entry, username: str) -> str:
+    """What a file manager shows for ``entry``: its name, XML-safe; the home folder
+    (the tree's root, which has no name) shows the account's name."""
+    return xml_text(entry.name) if entry.parent_id is not None else username
+
+
 def parse_mtime(environ: dict[str, Any]) -> float | None:
     """``X-OC-Mtime: <unix seconds>`` (fractional and negative allowed)."""
     raw = environ.get("HTTP_X_OC_MTIME")
@@ -97,7 +103,7 @@ class _Entry:
         return self.entry.mtime
 
     def get_display_name(self) -> str:
-        return xml_text(self.entry.name)
+        return display_name(self.entry, principal_of(self.environ).username)
 
     def get_used_bytes(self) -> int:
         return usage(self.environ)[0]

@@ -293,6 +293,16 @@ def test_quota_properties(dav_user: DavUser) -> None:
     assert available == dav_user.account()["quotaBytes"] - 1234
 
 
+def test_the_home_folder_shows_the_account_name(dav_user: DavUser) -> None:
+    """File managers show a folder by its displayname; the home has no name of its
+    own, so it shows the account's (in the fast answer and in wsgidav's)."""
+    home = f"/{dav_user.name}/"
+    for body in (OWNCLOUD_PROPFIND, None):
+        response = dav_user.request("PROPFIND", home, headers={"Depth": "0"}, content=body)
+        tree = ET.fromstring(response.content)
+        assert tree.findtext(".//d:displayname", namespaces=NS) == dav_user.name, body
+
+
 def test_same_tree_as_the_rest_api(dav_user: DavUser) -> None:
     home = f"/{dav_user.name}"
     dav_user.request("PUT", f"{home}/shared.txt", content=b"both fronts")

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -69,8 +68,6 @@ class Counters:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        dialect = db.engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     def _start(self, window: float) -> float:
         now = self.clock()
@@ -160,7 +157,7 @@ class Counters:
     def _upsert(self, key: str, start: float, amount: int, *, where: Any = None) -> Any:
         """Add ``amount`` to ``key`` in the window from ``start`` (restarting the count
         in a new window), only where ``where`` holds; returns the new count."""
-        insert = self._insert(Counter).values(key=key, window_start=start, count=amount)
+        insert = self.db.upsert(Counter).values(key=key, window_start=start, count=amount)
         excluded = insert.excluded
         return insert.on_conflict_do_update(
             index_elements=[Counter.key],

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -64,6 +65,12 @@ class Database:
             with Session(self._write_engine, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+
+    def upsert(self, table: Any) -> Any:
+        """An ``INSERT`` into ``table`` that can take ``ON CONFLICT DO UPDATE`` (both
+        SQLite and PostgreSQL have it, each in its own dialect's construct)."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
 
     def ping(self) -> None:
         """Raise if the database does not answer ``SELECT 1``."""

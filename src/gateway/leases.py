@@ -10,7 +10,6 @@ once, one holds it; if that node dies, another takes over once the lease runs ou
 from __future__ import annotations
 
 from sqlalchemy import delete, or_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.clock import Clock
 from gateway.db import Database
@@ -21,20 +20,18 @@ class Leases:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        dialect = db.engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     def acquire(self, name: str, holder: str, seconds: float) -> bool:
         """Take or extend the lease ``name`` for ``seconds``; whether ``holder`` has it."""
         now = self.clock()
-        insert = self._insert(Lease).values(name=name, holder=holder, expires_at=now + seconds)
+        insert = self.db.upsert(Lease).values(name=name, holder=holder, expires_at=now + seconds)
         statement = insert.on_conflict_do_update(
             index_elements=[Lease.name],
             set_={"holder": insert.excluded.holder, "expires_at": insert.excluded.expires_at},
             where=or_(Lease.holder == holder, Lease.expires_at < now),
         ).returning(Lease.holder)
         with self.db.write() as session:
-            taken = session.scalar(statement)
+            taken: str | None = session.scalar(statement)
         return taken == holder
 
     def release(self, name: str, holder: str) -> None:

@@ -301,8 +301,10 @@ class Reservations:
 
         Raises QuotaExceeded at once when the account's *committed* bytes leave no
         room, and otherwise waits for the other writes to commit or abort. When every
-        write of the account is waiting, the youngest gives up, so concurrent writers
-        near a full quota never all fail and never wait on each other for ever."""
+        write of the account is waiting and none of the room is free, the youngest gives
+        up (one at a time: freed room is tried before anyone else yields), so concurrent
+        writers near a full quota never all fail, never give up room another could have
+        used, and never wait on each other for ever."""
         try:
             self.grow(reservation_id, account_id, nbytes, holder=holder)
             return
@@ -338,7 +340,9 @@ class Reservations:
             account = (
                 session.connection()
                 .execute(
-                    select(Account.used_bytes, Account.quota_bytes).where(Account.id == account_id)
+                    select(Account.used_bytes, Account.quota_bytes, Account.reserved_bytes).where(
+                        Account.id == account_id
+                    )
                 )
                 .one()
             )
@@ -354,12 +358,12 @@ class Reservations:
         mine = next((row for row in rows if row[0] == reservation_id), None)
         if mine is None:
             return False
-        used, quota = account
+        used, quota, reserved = account
         if used + mine[1] + nbytes > quota:
             return False  # full even if every other write gave up
         others = [row for row in rows if row[0] != reservation_id]
-        if not others:
-            return True  # the room appears as soon as the account's numbers settle
+        if not others or used + reserved + nbytes <= quota:
+            return True  # room has appeared (or will, once the numbers settle): try again
         if all(row[2] for row in others) and rows[-1][0] == reservation_id:
             return False  # everyone waits: the youngest yields
         return True

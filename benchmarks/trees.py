@@ -33,7 +33,7 @@ FILES_PER_FOLDER = 1000
 
 def _make_tree(core: Any, account_id: int, entries: int) -> None:
     """``big/`` and ``entries - 1`` entries below it, straight into the database."""
-    from gateway.blobstore import new_key
+    from gateway.blobkeys import new_key
     from gateway.models import Account, Blob, Node
 
     top = core.storage.mkdir(account_id, "big")

@@ -24,6 +24,7 @@ from gateway.clock import Clock, ManualClock, system_clock
 from gateway.config import Config, load_config
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
+from gateway.objectstore import ObjectStore
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -62,17 +63,29 @@ def signup(server: LockrProcess, name: str) -> str:
     return token
 
 
+def unfinished(store: ObjectStore) -> list[str]:
+    """What a store holds that is not a finished object: its multipart uploads and,
+    for a local store, anything in its scratch folder."""
+    found = [f"upload {key} {upload_id}" for key, upload_id in store.list_multipart()]
+    tmp = getattr(store, "tmp", None)
+    if isinstance(tmp, Path):
+        found += [f"scratch {path.name}" for path in sorted(tmp.iterdir())]
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def make_config(data: Path, database_url: str | None = None, **settings: Any) -> Config:
+def make_config(
+    data: Path, database_url: str | None = None, *, config_file: Path | None = None, **settings: Any
+) -> Config:
     flags: dict[str, Any] = {"data": str(data), **CHEAP_ARGON2, **settings}
     if database_url:
         flags["database_url"] = database_url
-    return load_config(env={}, flags=flags)
+    return load_config(file=config_file, env={}, flags=flags)
 
 
 def count_verifications(
@@ -223,9 +236,11 @@ def make_core(tmp_path: Path) -> Iterator[CoreFactory]:
         *,
         clock: Clock = system_clock,
         start: bool = True,
+        config_file: Path | None = None,
         **settings: Any,
     ) -> Core:
-        core = build_core(make_config(tmp_path / "data", database_url, **settings), clock=clock)
+        config = make_config(tmp_path / "data", database_url, config_file=config_file, **settings)
+        core = build_core(config, clock=clock)
         if start:
             core.start()
         made.append(core)
@@ -425,6 +440,29 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+def s3_region_toml(server: S3Server, data: Path, *, redirect: bool = False) -> Path:
+    """A config file whose default region ``s3`` keeps its objects under a prefix of
+    its own in the test server's bucket (next to the ``local`` region)."""
+    toml = data.parent / f"{data.name}-s3.toml"
+    toml.write_text(
+        f'default_region = "s3"\n[regions.local]\nbackend = "local"\n'
+        f'[regions.s3]\nbackend = "s3"\nendpoint = "{server.endpoint}"\n'
+        f'bucket = "lockr-test"\nprefix = "{secrets.token_hex(8)}"\n'
+        f'access_key_id = "{server.access_key_id}"\n'
+        f'secret_access_key = "{server.secret_access_key}"\n'
+        f"redirect_downloads = {str(redirect).lower()}\n"
+    )
+    return toml
+
+
+@pytest.fixture
+def s3_core(make_core: CoreFactory, s3_server: S3Server, tmp_path: Path) -> Core:
+    """A started core whose default region is on the test S3 server (10 MiB quota)."""
+    return make_core(
+        config_file=s3_region_toml(s3_server, tmp_path / "data"), default_quota="10MiB"
+    )
 
 
 # -- a real browser -----------------------------------------------------------------------

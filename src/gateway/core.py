@@ -7,19 +7,20 @@ from dataclasses import dataclass
 from gateway.accounts import Accounts
 from gateway.apikeys import ApiKeys
 from gateway.auth import Authenticator
-from gateway.blobstore import BlobStore, LocalBlobStore
 from gateway.clock import Clock, system_clock
-from gateway.config import Config, ConfigError
+from gateway.config import Config
 from gateway.counters import Counters
 from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
 from gateway.files import Files
 from gateway.migrate import upgrade
+from gateway.objectstore import ObjectStore
 from gateway.passwords import Gate, Passwords
 from gateway.private import private_folder
 from gateway.quota import EntryLimits, HolderCap, Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
+from gateway.regions import open_object_store
 from gateway.secret import server_secret
 from gateway.sessions import UploadSessions
 from gateway.storage import Storage
@@ -31,7 +32,7 @@ class Core:
     clock: Clock
     secret: bytes
     db: Database
-    stores: dict[str, BlobStore]
+    stores: dict[str, ObjectStore]
     recovery: Recovery
     storage: Storage
     accounts: Accounts
@@ -52,6 +53,8 @@ class Core:
     def close(self) -> None:
         self.recovery.stop()
         self.db.dispose()
+        for store in self.stores.values():
+            store.close()
 
 
 def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = True) -> Core:
@@ -59,7 +62,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
     The data folder is made (or narrowed to) owner-only first (:mod:`gateway.private`).
     Call :meth:`Core.start` before serving (fronts never need more)."""
     private_folder(config.data, tighten=True)
-    stores = _blob_stores(config)
+    stores = {name: open_object_store(region) for name, region in config.regions.items()}
     secret = server_secret(config)
     db = Database(config.database_url)
     if migrate:
@@ -77,6 +80,9 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         reservations,
         clock,
         EntryLimits(config.max_entries_per_account, config.max_guest_entries),
+        redirecting=frozenset(
+            name for name, region in config.regions.items() if region.redirect_downloads
+        ),
     )
     passwords = Passwords(
         time_cost=config.argon2_time_cost,
@@ -121,17 +127,3 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         dav_locks=DavLocks(db, clock),
         dav_properties=DavProperties(db),
     )
-
-
-def _blob_stores(config: Config) -> dict[str, BlobStore]:
-    """Each region's blob store. The engine runs on local directories only until it
-    moves to :mod:`gateway.objectstore` (issue #11): an ``s3`` region is refused here."""
-    stores: dict[str, BlobStore] = {}
-    for name, region in config.regions.items():
-        if region.backend != "local" or region.path is None:
-            raise ConfigError(
-                f"[regions.{name}]: {region.backend} regions are not served yet"
-                " (work in progress: only local regions can store files for now)"
-            )
-        stores[name] = LocalBlobStore(region.path)
-    return stores

@@ -154,14 +154,32 @@ class Reservation(Base):
     expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """For a guest's write, a hash of the client address whose writes are capped."""
+    multipart_id: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    """For a write of several parts, the store's id of its multipart upload."""
 
     __table_args__ = (Index(None, "instance_id"), Index(None, "account_id"), Index(None, "holder"))
 
 
+class UploadPart(Base):
+    """One stored part of a write made of parts (a resumable upload): its place in the
+    object (``offset``), size and MD5, and the store's token for it (``etag``)."""
+
+    __tablename__ = "upload_parts"
+
+    reservation_id: Mapped[str] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    etag: Mapped[str] = mapped_column(String(1024))
+
+
 class UploadSession(Base):
-    """A resumable upload: its bytes so far sit in a pending blob, durably up to
-    ``received``; its quota is reserved in full when it is created, with a reservation
-    that outlives restarts until ``expires_at``."""
+    """A resumable upload: its bytes so far are the parts of its reservation and its
+    tail object, durably up to ``received``; its quota is reserved in full when it is
+    created, with a reservation that outlives restarts until ``expires_at``."""
 
     __tablename__ = "upload_sessions"
 

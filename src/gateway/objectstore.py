@@ -57,6 +57,11 @@ class ObjectStore(Protocol):
     min_part_size: int
     """Every part of a multipart upload but the last MUST be at least this large."""
 
+    part_size: int
+    """Where a writer streaming an upload's parts should start the next part: near
+    :attr:`min_part_size` for a store that buffers a part before sending it, very large
+    for one whose parts are files that completing has to copy."""
+
     def put(self, key: str, blocks: Iterable[bytes]) -> int:
         """Store the object ``key`` from ``blocks`` and return its size, replacing any
         object of that key. The object MUST become visible only once complete and durable,

@@ -44,6 +44,7 @@ class LocalObjectStore:
     """An :class:`gateway.objectstore.ObjectStore` on a local (or mounted) directory."""
 
     min_part_size = 1
+    part_size = 1 << 40  # a part per request: completing one part is a rename
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -125,8 +126,20 @@ class LocalObjectStore:
             if not path.is_file() or path.stat().st_size != part.size:
                 raise BadRequest(f"part {part.number} is not a part of this upload as listed")
         temp = upload / f".{uuid.uuid4().hex}"
+        # The first part becomes the object and the others are appended to it; should
+        # that fail, the first part is put back as it was.
         try:
-            size = _write(temp, _concatenate(files))
+            os.replace(files[0], temp)
+        except FileNotFoundError:
+            raise _aborted() from None
+        try:
+            _append(temp, _concatenate(files[1:]))
+        except BaseException:
+            os.truncate(temp, parts[0].size)
+            os.replace(temp, files[0])
+            raise
+        try:
+            size = temp.stat().st_size
             self._publish(temp, final)
         finally:
             temp.unlink(missing_ok=True)
@@ -231,6 +244,15 @@ def _write(path: Path, blocks: Iterable[bytes], *, sync: bool = True) -> int:
         path.unlink(missing_ok=True)
         raise
     return size
+
+
+def _append(path: Path, blocks: Iterable[bytes]) -> None:
+    """Append ``blocks`` to the file ``path`` and fsync it."""
+    with path.open("ab") as handle:
+        for block in blocks:
+            handle.write(block)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _concatenate(files: Iterable[Path]) -> Iterator[bytes]:

@@ -31,13 +31,14 @@ from pathlib import Path
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from gateway.blobstore import BlobStore
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.leases import Leases
 from gateway.models import Blob, Instance, Reservation, UploadSession
+from gateway.objectstore import ObjectStore
 from gateway.private import open_private, private_folder
 from gateway.quota import release_in
+from gateway.strays import discard_write, drop_unreferenced, sweep_uploads
 
 log = logging.getLogger("lockr.recovery")
 
@@ -52,7 +53,7 @@ class Recovery:
     def __init__(
         self,
         db: Database,
-        stores: dict[str, BlobStore],
+        stores: dict[str, ObjectStore],
         clock: Clock,
         *,
         node_folder: Path,
@@ -158,10 +159,15 @@ class Recovery:
                     delete(UploadSession).where(UploadSession.reservation_id == reservation.id)
                 )
                 referenced = session.scalar(select(Blob.id).where(Blob.key == reservation.blob_key))
-            if released is not None and referenced is None:
+            if released is not None:
                 store = self.stores.get(reservation.region)
                 if store is not None:
-                    store.discard(reservation.blob_key)
+                    discard_write(
+                        store,
+                        reservation.blob_key,
+                        reservation.multipart_id,
+                        committed=referenced is not None,
+                    )
                 log.info("released %d bytes held by an interrupted upload", released.bytes)
         if instance_ids:
             with self.db.write() as session:
@@ -190,6 +196,7 @@ class Recovery:
         for task in self.tasks:
             task()
         self.collect_garbage()
+        sweep_uploads(self.db, self.stores)
 
     def start(self) -> None:
         """Register, recover once, and keep a heartbeat and periodic recovery running."""
@@ -229,32 +236,3 @@ def _node_id(folder: Path) -> str:
     finally:
         os.close(fd)
     return node
-
-
-DROP_BATCH = 500
-
-
-def drop_unreferenced(db: Database, stores: dict[str, BlobStore], blob_ids: list[int]) -> int:
-    """Free those of ``blob_ids`` that nothing references any more: the bytes first,
-    then the rows (a few hundred per transaction), so a crash in between leaves rows
-    the next collection finishes. Returns how many were freed."""
-    freed = 0
-    for start in range(0, len(blob_ids), DROP_BATCH):
-        with db.read() as session:
-            rows = session.execute(
-                select(Blob.id, Blob.region, Blob.key).where(
-                    Blob.id.in_(blob_ids[start : start + DROP_BATCH]), Blob.refcount <= 0
-                )
-            ).all()
-        if not rows:
-            continue
-        for _blob_id, region, key in rows:
-            store = stores.get(region)
-            if store is not None:
-                store.delete(key)
-        with db.write() as session:
-            session.execute(
-                delete(Blob).where(Blob.id.in_([row[0] for row in rows]), Blob.refcount <= 0)
-            )
-        freed += len(rows)
-    return freed

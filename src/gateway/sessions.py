@@ -2,12 +2,19 @@
 
 A session is created with the file's name, declared size and type; its full size is
 reserved against the quota at once (so an upload that starts always has room), with a
-reservation that survives restarts until the session expires. Chunks are appended to a
-pending blob; ``received`` in the database is the durable offset: bytes are fsynced
-before it moves (every 256 MiB or 10 s while bytes flow, and when a request ends), so
-after a dropped connection or a server restart the client asks for the offset and
-continues from it. The last byte completes the upload: the blob is
-committed and the file appears, exactly as a direct upload would.
+reservation that survives restarts until the session expires.
+
+Its bytes are the parts of a multipart upload of the region's store, recorded in the
+database (``upload_parts``: offset, size, MD5) as each is stored, and ``received`` is
+the durable offset. A request's bytes become a part when the request ends, and every
+:attr:`ObjectStore.part_size` bytes while they flow; bytes too few to be a part (fewer
+than the store's :attr:`ObjectStore.min_part_size`) wait in the upload's *tail* object
+and lead the next part. So after a dropped connection, a restart, or on another node,
+the client asks for the offset and continues from it. The last byte completes the
+upload: the parts are assembled into the blob and the file appears, exactly as a
+direct upload would. Whole-file MD5 and SHA-1 are computed as the bytes pass; when an
+upload continues where the running hashes are not known (another node, a restart),
+they are computed from the assembled object instead.
 
 Only one request writes to a session at a time (a lease in the database), so two
 processes behind a load balancer cannot interleave chunks.
@@ -19,16 +26,19 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from gateway.blobstore import BlobWriter, new_key
+from gateway.blobkeys import new_key, object_key, tail_key
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.models import Reservation, UploadSession
+from gateway.feed import Feed
+from gateway.models import Reservation, UploadPart, UploadSession
+from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.quota import Reservations
 from gateway.secret import same_secret
 from gateway.storage import (
@@ -40,9 +50,9 @@ from gateway.storage import (
     too_large_message,
 )
 
-CHECKPOINT_BYTES = 256 * 1024 * 1024
-CHECKPOINT_SECONDS = 10.0
 LEASE_SECONDS = 120.0
+RENEW_SECONDS = 30.0
+"""A request still writing renews its lease this often."""
 IDLE_SECONDS = 3600.0
 """How long a guest's session lives before its first bytes arrive."""
 
@@ -191,9 +201,6 @@ class UploadSessions:
                 expires_at=expires_at,
             )
             session.add(row)
-        writer = self.storage.store_for(region).open_writer(blob_key)
-        writer.sync()
-        writer.close()
         return _info(row), secret
 
     def get(self, session_id: str, secret: str) -> SessionInfo:
@@ -229,32 +236,69 @@ class UploadSessions:
                 )
                 .values(busy_until=now + LEASE_SECONDS)
             ).rowcount  # type: ignore[attr-defined]
+            multipart_id = session.scalar(
+                select(Reservation.multipart_id).where(Reservation.id == info.reservation_id)
+            )
+            parts = [
+                Part(row.number, row.size, row.md5, row.etag)
+                for row in session.scalars(
+                    select(UploadPart)
+                    .where(UploadPart.reservation_id == info.reservation_id)
+                    .order_by(UploadPart.number)
+                )
+            ]
         if not claimed:
             raise Conflict("another request is writing to this upload; retry shortly")
         try:
             store = self.storage.store_for(info.region)
-            hashes = self._hashes_at(info)
-            writer = store.open_writer(info.blob_key, resume_at=info.received)
+            stored = _Stored(multipart_id, parts, info.received - sum(p.size for p in parts))
+            return Chunk(self, info, store, stored, self._hashes_at(info))
         except BaseException:
             self._release_lease(info.id)
             raise
-        return Chunk(self, info, writer, hashes)
 
-    def _hashes_at(self, info: SessionInfo) -> _Hashes:
+    def _hashes_at(self, info: SessionInfo) -> _Hashes | None:
+        """The running hashes at the durable offset, when this process has them."""
+        if info.received == 0:
+            return _Hashes()
         with self._lock:
             cached = self._hashes.get(info.id)
         if cached is not None and cached.offset == info.received:
             return cached.copy()
-        hashes = _Hashes()
-        store = self.storage.store_for(info.region)
-        for block in store.read_pending(info.blob_key, info.received):
-            hashes.update(block)
-        if hashes.offset != info.received:
-            raise NotFound("the upload's stored bytes are missing; start a new session")
-        return hashes
+        return None
 
-    def _checkpoint(self, info: SessionInfo, received: int, hashes: _Hashes) -> None:
+    def _multipart(self, info: SessionInfo, store: ObjectStore) -> str:
+        """Start the session's multipart upload (at its first part) and record it."""
+        multipart_id = store.create_multipart(object_key(info.blob_key))
         with self.db.write() as session:
+            session.execute(
+                update(Reservation)
+                .where(Reservation.id == info.reservation_id)
+                .values(multipart_id=multipart_id)
+            )
+        return multipart_id
+
+    def _record(
+        self,
+        info: SessionInfo,
+        received: int,
+        hashes: _Hashes | None,
+        part: Part | None = None,
+        offset: int = 0,
+    ) -> None:
+        """Make ``received`` the durable offset (with ``part``, just stored at ``offset``)."""
+        with self.db.write() as session:
+            if part is not None:
+                session.add(
+                    UploadPart(
+                        reservation_id=info.reservation_id,
+                        number=part.number,
+                        offset=offset,
+                        size=part.size,
+                        md5=part.md5,
+                        etag=part.etag,
+                    )
+                )
             values: dict[str, object] = {
                 "received": received,
                 "busy_until": self.clock() + LEASE_SECONDS,
@@ -273,7 +317,18 @@ class UploadSessions:
                     )
             session.execute(update(UploadSession).where(UploadSession.id == info.id).values(values))
         with self._lock:
-            self._hashes[info.id] = hashes.copy()
+            if hashes is None:
+                self._hashes.pop(info.id, None)
+            else:
+                self._hashes[info.id] = hashes.copy()
+
+    def _renew(self, session_id: str) -> None:
+        with self.db.write() as session:
+            session.execute(
+                update(UploadSession)
+                .where(UploadSession.id == session_id)
+                .values(busy_until=self.clock() + LEASE_SECONDS)
+            )
 
     def _release_lease(self, session_id: str) -> None:
         with self.db.write() as session:
@@ -281,7 +336,7 @@ class UploadSessions:
                 update(UploadSession).where(UploadSession.id == session_id).values(busy_until=0.0)
             )
 
-    def _complete(self, info: SessionInfo, hashes: _Hashes) -> Entry:
+    def _complete(self, info: SessionInfo, digests: dict[str, str]) -> Entry:
         def mark_complete(session: Session, node_id: int) -> None:
             session.execute(
                 update(UploadSession)
@@ -296,7 +351,7 @@ class UploadSessions:
             region=info.region,
             blob_key=info.blob_key,
             size=info.size,
-            digests={"md5": hashes.md5.hexdigest(), "sha1": hashes.sha1.hexdigest()},
+            digests=digests,
             content_type=info.content_type,
             mtime=None,
             on_conflict="rename",
@@ -334,65 +389,191 @@ class UploadSessions:
         return len(ids)
 
 
+@dataclass
+class _Stored:
+    """What a session holds in its store: its multipart upload (once it has a part),
+    the parts so far, and how many bytes wait in its tail object."""
+
+    multipart_id: str | None
+    parts: list[Part]
+    tail: int
+
+
 class Chunk:
     """Bytes for one request to a session. Call :meth:`finish` (or :meth:`close` when
-    the request ends early: what arrived is kept and counted)."""
+    the request ends early: what arrived is kept and counted).
+
+    Bytes are held in memory until there are enough for a part (the tail's included),
+    then streamed into the store as part of the session's multipart upload; a part ends
+    at :attr:`ObjectStore.part_size` bytes and when the request ends. What is left when
+    it ends, too little for a part, becomes the new tail."""
 
     def __init__(
-        self, sessions: UploadSessions, info: SessionInfo, writer: BlobWriter, hashes: _Hashes
+        self,
+        sessions: UploadSessions,
+        info: SessionInfo,
+        store: ObjectStore,
+        stored: _Stored,
+        hashes: _Hashes | None,
     ) -> None:
         self._sessions = sessions
         self.info = info
-        self._writer = writer
+        self._store = store
+        self._stored = stored
         self._hashes = hashes
         self._durable = info.received
-        self._durable_at = time.monotonic()
+        self._received = info.received
+        self._held: list[bytes] = []
+        self._held_size = 0
+        self._feed: Feed[Part] | None = None
+        self._part_size = 0
+        self._renewed = time.monotonic()
         self._closed = False
 
     @property
     def received(self) -> int:
-        return self._hashes.offset
+        """The bytes stored durably so far (once the request has ended, all it sent)."""
+        return self._durable
 
     def write(self, data: bytes) -> None:
-        if self._hashes.offset + len(data) > self.info.size:
+        if self._closed:
+            raise Conflict("this request's bytes are already counted")
+        if self._received + len(data) > self.info.size:
             raise BadRequest(
                 f"the upload would be longer than its declared size of {self.info.size} bytes"
             )
-        self._writer.write(data)
-        self._hashes.update(data)
-        pending = self._hashes.offset - self._durable
-        if pending >= CHECKPOINT_BYTES or (
-            pending and time.monotonic() - self._durable_at >= CHECKPOINT_SECONDS
-        ):
-            self._checkpoint()
+        if self._hashes is not None:
+            self._hashes.update(data)
+        self._received += len(data)
+        view = memoryview(data)
+        while view:
+            view = self._take(view)
+        if time.monotonic() - self._renewed >= RENEW_SECONDS:
+            self._sessions._renew(self.info.id)
+            self._renewed = time.monotonic()
 
-    def _checkpoint(self) -> None:
-        if self._hashes.offset == self._durable:
+    def _take(self, view: memoryview) -> memoryview:
+        """Store what fits in the current part of ``view``; return the rest."""
+        if self._feed is None:
+            self._held.append(bytes(view))
+            self._held_size += len(view)
+            if self._stored.tail + self._held_size >= self._store.min_part_size:
+                self._start_part()
+            return memoryview(b"")
+        # Parts grow by one part_size every thousand, so 10,000 hold 55,000 of them.
+        limit = self._store.part_size * (1 + len(self._stored.parts) // 1000)
+        taken = view[: limit - self._part_size]
+        self._feed.write(bytes(taken))
+        self._part_size += len(taken)
+        if self._part_size >= limit:
+            self._end_part()
+        return view[len(taken) :]
+
+    def _pending(self) -> Iterator[bytes]:
+        """The tail's bytes, then the held ones (emptying the hold)."""
+        held, self._held, self._held_size = self._held, [], 0
+        if self._stored.tail:
+            key = tail_key(self.info.blob_key)
+            yield from self._store.open_reader(key, 0, self._stored.tail)
+        yield from held
+
+    def _start_part(self) -> None:
+        stored = self._stored
+        if stored.multipart_id is None:
+            stored.multipart_id = self._sessions._multipart(self.info, self._store)
+        number = len(stored.parts) + 1
+        if number > MAX_PART_NUMBER:
+            raise BadRequest(
+                f"this upload already has {MAX_PART_NUMBER} stored pieces (one per request, "
+                "or per few MiB); send the rest in one request"
+            )
+        key, multipart_id, store = object_key(self.info.blob_key), stored.multipart_id, self._store
+        self._part_size = stored.tail + self._held_size
+        self._feed = Feed(
+            lambda blocks: store.put_part(key, multipart_id, number, blocks),
+            prefix=self._pending(),
+            name="lockr-session",
+        )
+
+    def _end_part(self) -> None:
+        feed, self._feed = self._feed, None
+        assert feed is not None
+        part = feed.finish()
+        stored = self._stored
+        offset = self._durable - stored.tail
+        stored.parts.append(part)
+        stored.tail = 0
+        self._durable = offset + part.size
+        self._sessions._record(self.info, self._durable, self._hashes_at_durable(), part, offset)
+
+    def _hashes_at_durable(self) -> _Hashes | None:
+        hashes = self._hashes
+        return hashes if hashes is not None and hashes.offset == self._durable else None
+
+    def _keep_tail(self) -> None:
+        """Store what is held (after the old tail) as the new tail and count it."""
+        if not self._held_size:
             return
-        self._writer.sync()
-        self._sessions._checkpoint(self.info, self._hashes.offset, self._hashes)
-        self._durable = self._hashes.offset
-        self._durable_at = time.monotonic()
+        held = self._held_size
+        self._store.put(tail_key(self.info.blob_key), self._pending())
+        self._stored.tail += held
+        self._durable += held
+        self._sessions._record(self.info, self._durable, self._hashes_at_durable())
 
     def close(self) -> int:
         """Keep what arrived (durably), end this request's turn; the durable offset."""
         if not self._closed:
             self._closed = True
             try:
-                self._checkpoint()
+                if self._feed is not None:
+                    self._end_part()
+                self._keep_tail()
             finally:
-                self._writer.close()
+                if self._feed is not None:
+                    self._feed.abort()
                 self._sessions._release_lease(self.info.id)
         return self._durable
 
     def finish(self) -> Entry | None:
         """End the request: the stored file if the upload is now complete, else None."""
-        if self._hashes.offset < self.info.size:
+        if self._received < self.info.size:
             self.close()
             return None
         self._closed = True
-        self._writer.commit()
-        return self._sessions._complete(self.info, self._hashes)
+        try:
+            self._assemble()
+            digests = self._digests()
+        except BaseException:
+            self._sessions._release_lease(self.info.id)
+            raise
+        entry = self._sessions._complete(self.info, digests)
+        self._store.delete(tail_key(self.info.blob_key))
+        return entry
+
+    def _assemble(self) -> None:
+        """Store the last bytes and make the object of all of them."""
+        stored, key = self._stored, object_key(self.info.blob_key)
+        if self._feed is None and not stored.parts:
+            # Few bytes in all: one object, no multipart upload needed.
+            self._store.put(key, self._pending())
+            if stored.multipart_id is not None:
+                self._store.abort_multipart(key, stored.multipart_id)
+            return
+        if self._feed is None and (self._held_size or stored.tail):
+            self._start_part()
+        if self._feed is not None:
+            self._end_part()
+        assert stored.multipart_id is not None
+        self._store.complete_multipart(key, stored.multipart_id, stored.parts)
+
+    def _digests(self) -> dict[str, str]:
+        hashes = self._hashes
+        if hashes is None:
+            # Continued where the running hashes were not known: read the object back.
+            hashes = _Hashes()
+            for block in self._store.open_reader(object_key(self.info.blob_key)):
+                hashes.update(block)
+        return {"md5": hashes.md5.hexdigest(), "sha1": hashes.sha1.hexdigest()}
 
 
 def _hash(secret: str) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.blobstore import BlobStore
+from gateway.blobkeys import object_key
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import (
@@ -33,9 +33,10 @@ from gateway.errors import (
     TooLarge,
 )
 from gateway.models import Account, Node
+from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
-from gateway.recovery import drop_unreferenced
 from gateway.secret import same_secret
+from gateway.strays import drop_unreferenced
 from gateway.subtrees import Removal, Subtrees, attached, walk
 from gateway.tree import (
     CHILD_BY_NAME,
@@ -82,13 +83,16 @@ class Storage:
     def __init__(
         self,
         db: Database,
-        stores: dict[str, BlobStore],
+        stores: dict[str, ObjectStore],
         reservations: Reservations,
         clock: Clock,
         entries: EntryLimits,
+        *,
+        redirecting: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.stores = stores
+        self.redirecting = redirecting
         self.reservations = reservations
         self.clock = clock
         self.entries = entries
@@ -375,7 +379,7 @@ class Storage:
             holder=holder,
         )
 
-    def store_for(self, region: str) -> BlobStore:
+    def store_for(self, region: str) -> ObjectStore:
         """The blob store of ``region``; a 400 naming the valid regions otherwise."""
         store = self.stores.get(region)
         if store is None:
@@ -388,7 +392,15 @@ class Storage:
         """The bytes of a file entry, in blocks of at most 1 MiB."""
         if entry.is_dir or entry.blob_key is None or entry.region is None:
             raise Conflict(f"{entry.name} is a folder")
-        return self.stores[entry.region].open_reader(entry.blob_key, offset, length)
+        return self.stores[entry.region].open_reader(object_key(entry.blob_key), offset, length)
+
+    def download_url(self, entry: Entry, *, expires: int) -> str | None:
+        """A presigned URL of the store that serves ``entry`` for ``expires`` seconds,
+        when its region redirects downloads and its store can presign; else ``None``."""
+        if entry.is_dir or entry.blob_key is None or entry.region not in self.redirecting:
+            return None
+        store = self.stores[entry.region]
+        return store.presigned_url(object_key(entry.blob_key), expires=expires, filename=entry.name)
 
     def set_mtime(self, account_id: int, path: str, mtime: float) -> Entry:
         with self.db.write() as session:
@@ -796,5 +808,5 @@ class Storage:
         return self.subtrees.remove(session, existing)
 
     def drop_blobs(self, blob_ids: list[int]) -> None:
-        """Free blobs nothing references any more (:func:`~gateway.recovery.drop_unreferenced`)."""
+        """Free blobs nothing references any more (:func:`~gateway.strays.drop_unreferenced`)."""
         drop_unreferenced(self.db, self.stores, blob_ids)

@@ -1,23 +1,31 @@
 """Streaming one file into the engine: :class:`Upload`, made by
-:meth:`gateway.storage.Storage.upload`."""
+:meth:`gateway.storage.Storage.upload`.
+
+A direct upload (a REST upload, a WebDAV PUT) is an upload of one part: its bytes
+stream into one object of the region's store (:meth:`ObjectStore.put`), hashed as they
+pass, with quota reserved while they stream. Small bodies (up to :data:`SMALL`) are
+held and stored in one call when the upload commits; larger ones are fed to the store
+on a thread of their own (:class:`gateway.feed.Feed`) while the next bytes arrive.
+The reservation names the blob, so a crash at any point is cleaned up by recovery.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from gateway.blobstore import BlobStore, new_key
+from gateway.blobkeys import new_key, object_key
 from gateway.errors import BadRequest, Conflict, QuotaExceeded, TooLarge
+from gateway.feed import Feed
+from gateway.objectstore import ObjectStore
 from gateway.storage import Entry, OnConflict, too_large_message
 
 if TYPE_CHECKING:
     from gateway.storage import Storage
 
 RESERVE_STEP_MAX = 64 * 1024 * 1024
-# Past this many bytes, a block is hashed on a helper thread while the next one is
-# received and stored (hashlib releases the GIL), so large writes run at disk speed.
-PIPELINE_AFTER = 4 * 1024 * 1024
+SMALL = 1024 * 1024
+"""Bodies up to this size are stored in one call at commit, without a thread."""
 
 
 class Upload:
@@ -34,7 +42,7 @@ class Upload:
         account_id: int,
         parts: list[str],
         region: str,
-        store: BlobStore,
+        store: ObjectStore,
         max_size: int,
         expected_size: int | None,
         content_type: str,
@@ -63,17 +71,12 @@ class Upload:
         self._md5 = hashlib.md5()
         self._sha1 = hashlib.sha1()
         self._sha256 = hashlib.sha256() if sha256 else None
-        self._hasher: ThreadPoolExecutor | None = None
-        self._hashing: Future[None] | None = None
+        self._held: list[bytes] = []
+        self._feed: Feed[int] | None = None
         self._reserved = expected_size or 0
         self._reservation = storage.reservations.open(
             account_id, region, self.key, self._reserved, holder=holder
         )
-        try:
-            self._writer = store.open_writer(self.key)
-        except BaseException:
-            storage.reservations.release(self._reservation)
-            raise
         self._done = False
 
     def __enter__(self) -> Upload:
@@ -98,39 +101,31 @@ class Upload:
                 )
             if size > self._reserved:
                 self._reserve(size - self._reserved)
-            if size > PIPELINE_AFTER:
-                self._hash_beside(bytes(data))
-                self._writer.write(data)
-            else:
-                self._writer.write(data)
-                self._hash(data)
+            self._store_bytes(data, size)
+            self._hash(data)
         except BaseException:
             self.abort()
             raise
         self.size = size
+
+    def _store_bytes(self, data: bytes, size: int) -> None:
+        if self._feed is None:
+            if size <= SMALL:
+                self._held.append(bytes(data))
+                return
+            key = object_key(self.key)
+            store = self._store
+            self._feed = Feed(lambda blocks: store.put(key, blocks), name="lockr-upload")
+            for block in self._held:
+                self._feed.write(block)
+            self._held = []
+        self._feed.write(data)
 
     def _hash(self, data: bytes) -> None:
         self._md5.update(data)
         self._sha1.update(data)
         if self._sha256 is not None:
             self._sha256.update(data)
-
-    def _hash_beside(self, data: bytes) -> None:
-        if self._hasher is None:
-            self._hasher = ThreadPoolExecutor(1, thread_name_prefix="lockr-hash")
-        self._hashed()
-        self._hashing = self._hasher.submit(self._hash, data)
-
-    def _hashed(self) -> None:
-        """Wait for the block being hashed beside the writes, if any."""
-        if self._hashing is not None:
-            hashing, self._hashing = self._hashing, None
-            hashing.result()
-
-    def _stop_hashing(self) -> None:
-        if self._hasher is not None:
-            self._hasher.shutdown(wait=True)
-            self._hasher = None
 
     def _reserve(self, need: int) -> None:
         want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
@@ -144,12 +139,10 @@ class Upload:
 
     @property
     def md5(self) -> str:
-        self._hashed()
         return self._md5.hexdigest()
 
     @property
     def sha1(self) -> str:
-        self._hashed()
         return self._sha1.hexdigest()
 
     def commit(self, *, checksums: dict[str, str] | None = None) -> Entry:
@@ -159,8 +152,6 @@ class Upload:
         if self._done:
             raise Conflict("the upload is already finished")
         try:
-            self._hashed()
-            self._stop_hashing()
             if self.expected_size is not None and self.size != self.expected_size:
                 raise BadRequest(
                     f"the body has {self.size} bytes but {self.expected_size} were declared"
@@ -174,7 +165,11 @@ class Upload:
                     raise BadRequest("sha256 was not computed for this upload")
                 if actual is not None and actual != expected.lower():
                     raise BadRequest(f"{algorithm.upper()} checksum mismatch: the body is {actual}")
-            self._writer.commit()
+            if self._feed is not None:
+                self._feed.finish()
+            else:
+                self._store.put(object_key(self.key), self._held)
+                self._held = []
         except BaseException:
             self.abort()
             raise
@@ -195,7 +190,7 @@ class Upload:
             )
         except BaseException:
             self._done = True
-            self._store.discard(self.key)
+            self._store.delete(object_key(self.key))
             self._storage.reservations.release(self._reservation)
             raise
         self._done = True
@@ -203,13 +198,13 @@ class Upload:
         return entry
 
     def abort(self) -> None:
-        """Drop the pending bytes and give back the reserved quota. Idempotent."""
+        """Drop the bytes sent so far and give back the reserved quota. Idempotent."""
         if self._done:
             return
         self._done = True
-        self._hashing = None
-        self._stop_hashing()
+        self._held = []
         try:
-            self._writer.abort()
+            if self._feed is not None:
+                self._feed.abort()
         finally:
             self._storage.reservations.release(self._reservation)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, _DAVResource
 from wsgidav.util import etree
 
 from gateway.auth import Principal
+from gateway.blobkeys import object_key
 from gateway.numbers import whole_number_or_none
+from gateway.objectfile import ObjectFile
 from gateway.storage import Entry
 from gateway.upload import Upload
 from webdav.errors import call, translated
@@ -319,14 +321,10 @@ class FileResource(_Entry, DAVNonCollection):  # type: ignore[misc]
     def support_ranges(self) -> bool:
         return True
 
-    def get_content(self) -> BinaryIO:
-        store = self.lockr.core.stores[self.entry.region or ""]
-        path = store.local_path(self.entry.blob_key or "")
-        if path is None:
-            raise DAVError(
-                HTTP_FORBIDDEN, context_info="this region cannot be read over WebDAV yet"
-            )
-        return path.open("rb")
+    def get_content(self) -> ObjectFile:
+        entry = self.entry
+        store = self.lockr.core.storage.store_for(entry.region or "")
+        return ObjectFile(store, object_key(entry.blob_key or ""), entry.size)
 
     def begin_write(self, *, content_type: str | None = None) -> UploadWriter:
         principal = principal_of(self.environ)

@@ -12,20 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from gateway.blobstore import LocalBlobStore, new_key
+from gateway.blobkeys import new_key, object_key
 from gateway.errors import Conflict, NotFound
 from gateway.objectstore_local import LocalObjectStore
 
 
-def test_reads_the_blobs_of_a_local_blob_store(tmp_path: Path) -> None:
-    """A region folder written by :class:`LocalBlobStore` is a valid object store:
-    blob ``k`` is the object ``k[:2]/k[2:4]/k``."""
+def test_reads_the_blobs_of_earlier_versions(tmp_path: Path) -> None:
+    """A region folder as earlier versions wrote it (blob ``k`` in the file
+    ``k[:2]/k[2:4]/k``) is a valid object store: the blob is the object ``object_key(k)``."""
     key = new_key()
-    writer = LocalBlobStore(tmp_path).open_writer(key)
-    writer.write(b"written before")
-    writer.commit()
+    (tmp_path / key[:2] / key[2:4]).mkdir(parents=True)
+    (tmp_path / key[:2] / key[2:4] / key).write_bytes(b"written before")
     store = LocalObjectStore(tmp_path)
-    assert b"".join(store.open_reader(f"{key[:2]}/{key[2:4]}/{key}")) == b"written before"
+    assert b"".join(store.open_reader(object_key(key))) == b"written before"
 
 
 def test_files_and_folders_are_private(tmp_path: Path) -> None:

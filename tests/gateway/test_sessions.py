@@ -11,7 +11,7 @@ from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import Conflict, NotFound, QuotaExceeded, RateLimited, TooLarge
 from gateway.models import UploadSession
-from tests.conftest import PASSWORD, CoreFactory, in_parallel
+from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
 
 
 def create(core: Core, account_id: int, size: int, holder: str | None = None) -> object:
@@ -90,7 +90,7 @@ def test_expired_sessions_free_quota_and_bytes(make_core: CoreFactory) -> None:
     clock.advance(25 * 3600)
     core.recovery.run_once()
     assert core.storage.usage(alice)[0] == 0
-    assert core.stores["local"].pending_keys() == []  # type: ignore[attr-defined]
+    assert unfinished(core.stores["local"]) == []
     with core.db.read() as session:
         assert session.query(UploadSession).count() == 0
     with pytest.raises(NotFound):

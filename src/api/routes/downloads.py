@@ -1,7 +1,9 @@
 """``GET /api/v1/download/<id>``: the bytes of a file, streamed, with ranges and
 conditional requests. Anyone with the id may download, as the storage seed's share
 links need; a key-protected file also needs its keyHash (query ``keyHash`` or header
-``X-Key-Hash``), its owner's credentials, or a valid signed URL."""
+``X-Key-Hash``), its owner's credentials, or a valid signed URL. A file in a region
+with ``redirect_downloads`` is answered, once authorized, with a 302 to a presigned
+URL of the region's store."""
 
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ from gateway.disposition import content_disposition
 from gateway.errors import Forbidden
 from gateway.storage import Entry
 from gateway.timefmt import http_date
+
+REDIRECT_SECONDS = 300
+"""How long the presigned URL a redirecting region answers with stays valid."""
 
 
 async def authorize(request: Request, entry: Entry, file_id: str) -> None:
@@ -61,6 +66,10 @@ async def download(request: Request) -> Response:
     status = precondition(request, etag, entry.mtime)
     if status is not None:
         return Response(status_code=status, headers=headers)
+    url = await run_in_threadpool(core.storage.download_url, entry, expires=REDIRECT_SECONDS)
+    if url is not None:
+        # The region serves its own bytes: a short-lived presigned URL of its store.
+        return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
     media_type = entry.content_type or "application/octet-stream"
     try:
         byte_range = (

@@ -1,0 +1,134 @@
+"""Bytes pushed by one thread, pulled by a consumer on another.
+
+An object store takes a stream to pull from (:meth:`ObjectStore.put`,
+:meth:`ObjectStore.put_part`), while the fronts push what arrives (a WSGI body is read,
+an upload is written to). A :class:`Feed` joins the two: ``write`` queues the bytes in
+blocks of up to :data:`BLOCK`, a thread of its own runs the consumer over them, and at
+most :data:`DEPTH` blocks wait in between, so memory is bounded and the receiving
+(and hashing) of the next block overlaps the storing of the previous one.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, TypeVar
+
+from gateway.objectstore import BLOCK
+
+T = TypeVar("T")
+
+DEPTH = 4
+"""Blocks that may wait for the consumer; a writer that finds them all waiting waits."""
+
+_END = object()
+_POLL = 0.5
+
+
+class Aborted(Exception):
+    """Raised inside the consumer's stream when the writer gives up."""
+
+
+class Feed(Generic[T]):
+    """Runs ``consume(blocks)`` on its own thread over what is written.
+
+    ``prefix`` is yielded to the consumer before anything written. Call :meth:`finish`
+    for the consumer's result, or :meth:`abort` (the consumer's stream then raises
+    :class:`Aborted`, so the store drops what it had)."""
+
+    def __init__(
+        self,
+        consume: Callable[[Iterator[bytes]], T],
+        *,
+        prefix: Iterable[bytes] = (),
+        name: str = "lockr-feed",
+    ) -> None:
+        self._consume = consume
+        self._prefix = prefix
+        self._queue: queue.Queue[object] = queue.Queue(DEPTH)
+        self._pending = bytearray()
+        self._result: T | None = None
+        self._error: BaseException | None = None
+        self._aborted = False
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data``; raises at once if the consumer has failed."""
+        if self._done:
+            raise RuntimeError("the feed is finished")
+        if self._error is not None:
+            raise self._error
+        if not self._pending and len(data) >= BLOCK:
+            self._send(bytes(data))
+            return
+        self._pending += data
+        if len(self._pending) >= BLOCK:
+            block, self._pending = bytes(self._pending), bytearray()
+            self._send(block)
+
+    def finish(self) -> T:
+        """End the stream and return what the consumer returned (or raise what it raised)."""
+        if self._done:
+            raise RuntimeError("the feed is finished")
+        self._done = True
+        if self._pending:
+            block, self._pending = bytes(self._pending), bytearray()
+            self._send(block)
+        self._send(_END)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result  # type: ignore[return-value]
+
+    def abort(self) -> None:
+        """Stop the consumer, which sees :class:`Aborted` from its stream, and wait for
+        it to clean up. Idempotent; safe after :meth:`finish`."""
+        if self._done and not self._thread.is_alive():
+            return
+        self._done = True
+        self._aborted = True
+        self._pending = bytearray()
+        try:
+            self._send(_END)
+        except BaseException:  # noqa: S110 - the consumer failed first: nothing to stop
+            pass
+        self._thread.join()
+
+    def _send(self, item: object) -> None:
+        while True:
+            if not self._thread.is_alive():
+                if self._error is not None:
+                    raise self._error
+                return
+            try:
+                self._queue.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def _blocks(self) -> Iterator[bytes]:
+        yield from self._prefix
+        while True:
+            item = self._queue.get()
+            if self._aborted:
+                raise Aborted("the write was given up")
+            if item is _END:
+                return
+            assert isinstance(item, bytes)
+            yield item
+
+    def _run(self) -> None:
+        try:
+            self._result = self._consume(self._blocks())
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            # Unblock a writer waiting for room: nothing reads the queue any more.
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break

@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -190,7 +191,9 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _fresh_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+def fresh_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the PostgreSQL server at ``server_url``: its URL and a
+    function that drops it."""
     import sqlalchemy
 
     name = "lockr_" + secrets.token_hex(6)
@@ -213,7 +216,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'lockr.db'}"
         return
-    url, drop = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    url, drop = fresh_postgres_database(request.getfixturevalue("postgres_server"))
     try:
         yield url
     finally:
@@ -280,15 +283,18 @@ def wait_until_answering(
     ready: Callable[[httpx.Response], bool],
     what: str,
     log: Path,
+    *,
+    verify: ssl.SSLContext | bool = True,
 ) -> None:
     """Wait up to 30 s until a GET of ``url`` answers so that ``ready`` holds; raise
-    with ``log``'s text if ``process`` exits first or never gets there."""
+    with ``log``'s text if ``process`` exits first or never gets there. ``verify`` is
+    httpx's, for an https ``url``."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            if ready(httpx.get(url, timeout=1)):
+            if ready(httpx.get(url, timeout=1, verify=verify)):
                 return
         except httpx.TransportError:
             pass

@@ -12,6 +12,7 @@ from gateway.config import SETTINGS
 from gateway.core import build_core
 from linkservice.routes import link_routes
 from tests.conftest import make_config
+from tests.doc_examples import code_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,13 @@ def test_every_link_route_is_documented(tmp_path: Path) -> None:
     finally:
         core.close()
     assert documented == routes, (sorted(routes - documented), sorted(documented - routes))
+
+
+def test_deployment_shows_the_tested_nginx_config() -> None:
+    """docs/deployment.md shows docs/nginx/lockr.conf, the file tests/test_deployment.py
+    runs, as it is."""
+    shown = code_blocks("deployment.md", "nginx", section="Several nodes")
+    assert shown == [(ROOT / "docs" / "nginx" / "lockr.conf").read_text().strip()]
 
 
 def test_readme_commands_are_the_ci_commands() -> None:

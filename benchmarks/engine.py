@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from benchmarks.common import (
@@ -28,6 +27,7 @@ from benchmarks.common import (
     start_core,
     table,
     timed,
+    workspace,
 )
 
 
@@ -99,8 +99,7 @@ CASES = {
 
 def main() -> None:
     size = bench_size()
-    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
-        work = Path(tmp)
+    with workspace() as work:
         source = make_source(work / "source.bin", size)
         results = {
             name: run_case("benchmarks.engine", name, str(source), str(work)) for name in CASES

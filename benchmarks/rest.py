@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import MiB, bench_size, curl, make_source, run_case, table
-from benchmarks.servers import rss_mib, start_lockr, start_rclone_webdav
+from benchmarks.common import MiB, bench_size, curl, make_source, rss_mib, run_case, table
+from benchmarks.servers import start_lockr, start_rclone_webdav
 
 
 def _result(seconds: float, size: int, pid: int, before: float) -> dict[str, float]:

@@ -5,7 +5,8 @@ same disk, and each case's peak RSS.
 
 Cases (each in its own process):
 - ``copy``: read the source and write a new file in 1 MiB blocks, then fsync — what
-  the engine's write must do at the least;
+  the engine's write must do at the least (and the peer of :mod:`benchmarks.rest`'s
+  uploads);
 - ``engine-write``: stream the source through ``Storage.upload`` (MD5 + SHA-1, quota
   reservations, fsync, rename, metadata commit);
 - ``read``: read the source file in 1 MiB blocks;

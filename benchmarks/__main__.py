@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks import davfloor, engine, rest, trees, webdav
+from benchmarks import davfloor, engine, rest, s3, trees, webdav
 
 
 def main() -> None:
     engine.main()
     trees.main()
     rest.main()
+    s3.main()
     webdav.main()
     davfloor.main()
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -18,6 +19,13 @@ BLOCK = MiB
 def bench_size() -> int:
     """Object size for the throughput cases: LOCKR_BENCH_MIB (default 1024 = 1 GiB)."""
     return int(os.environ.get("LOCKR_BENCH_MIB", "1024")) * MiB
+
+
+@contextmanager
+def workspace() -> Iterator[Path]:
+    """A fresh folder for one benchmark's files (under TMPDIR if set), removed after."""
+    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
+        yield Path(tmp)
 
 
 def make_source(path: Path, size: int) -> Path:
@@ -51,8 +59,29 @@ def start_core(data: Path):  # type: ignore[no-untyped-def]
     return core
 
 
+def rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """A process's peak RSS (``VmHWM``), or another field of its ``/proc`` status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak_rss(pid: int) -> float:
+    """Start ``pid``'s peak RSS (VmHWM) again from its current RSS, so that the next
+    reading is the peak of what runs from now on; returns that current RSS. Where the
+    kernel does not allow it, the peak stays the process's lifetime peak."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return rss_mib(pid, "VmRSS")
+
+
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS. Not ``getrusage``: after ``exec`` that also counts the
+    parent's RSS at the fork."""
+    return rss_mib(os.getpid())
 
 
 def run_case(module: str, case: str, *args: str) -> dict[str, float]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from email.utils import formatdate
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from benchmarks.common import workspace
 from benchmarks.servers import Server, free_port, start_lockr, start_rclone_webdav
 from benchmarks.webdav import bench_account, make_small_tree, rclone_sync
 
@@ -73,8 +72,7 @@ def serve_minimal(port: int) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
-        work = Path(tmp)
+    with workspace() as work:
         source = work / "small"
         make_small_tree(source)
         results: dict[str, float] = {}

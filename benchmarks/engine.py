@@ -5,7 +5,8 @@ same disk, and each case's peak RSS.
 
 Cases (each in its own process):
 - ``copy``: read the source and write a new file in 1 MiB blocks, then fsync — what
-  the engine's write must do at the least;
+  the engine's write must do at the least (and the peer of :mod:`benchmarks.rest`'s
+  uploads);
 - ``engine-write``: stream the source through ``Storage.upload`` (MD5 + SHA-1, quota
   reservations, fsync, rename, metadata commit);
 - ``read``: read the source file in 1 MiB blocks;
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from benchmarks.common import (
@@ -28,6 +28,7 @@ from benchmarks.common import (
     start_core,
     table,
     timed,
+    workspace,
 )
 
 
@@ -99,8 +100,7 @@ CASES = {
 
 def main() -> None:
     size = bench_size()
-    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
-        work = Path(tmp)
+    with workspace() as work:
         source = make_source(work / "source.bin", size)
         results = {
             name: run_case("benchmarks.engine", name, str(source), str(work)) for name in CASES

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,13 +20,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def rss_mib(pid: int, field: str = "VmHWM") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def rclone_binary() -> str:
     found = shutil.which("rclone") or str(Path(sys.executable).with_name("rclone"))
     if not Path(found).exists():
@@ -33,32 +27,55 @@ def rclone_binary() -> str:
     return found
 
 
+class ServerExited(RuntimeError):
+    """A server stopped before it answered; ``output`` is what it printed."""
+
+    def __init__(self, what: str, output: str) -> None:
+        super().__init__(f"{what} exited before it answered:\n{output}")
+        self.output = output
+
+
 class Server:
     def __init__(self, args: list[str], url: str, health: str, env: dict[str, str]) -> None:
         self.url = url
         self.dav_port = 0
+        self._output = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            args, stdout=self._output, stderr=subprocess.STDOUT, env=env
         )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 httpx.get(url + health, timeout=1)
                 return
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise RuntimeError(f"{args[0]} did not start")
+        exited = self.process.poll() is not None
+        output = self.output()
+        self.stop()
+        what = f"{' '.join(args[:4])} on {url}"
+        if exited:
+            raise ServerExited(what, output)
+        raise RuntimeError(f"{what} did not start:\n{output}")
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    def output(self) -> str:
+        self._output.seek(0)
+        return self._output.read().decode(errors="replace")
+
     def stop(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait(30)
+        self._output.close()
 
 
-def start_lockr(data: Path) -> Server:
+def start_lockr(data: Path, *, config: Path | None = None) -> Server:
+    """``lockr serve`` over ``data`` (with the TOML file ``config`` if given); raises
+    :class:`ServerExited` with its message when it refuses the configuration."""
     port, dav = free_port(), free_port()
     # Cheap argon2 so that signing up does not raise the peak RSS the cases measure.
     env = {
@@ -81,6 +98,7 @@ def start_lockr(data: Path) -> Server:
             f"127.0.0.1:{port}",
             "--dav",
             f"127.0.0.1:{dav}",
+            *(["--config", str(config)] if config else []),
         ],
         f"http://127.0.0.1:{port}",
         "/healthz",
@@ -90,12 +108,47 @@ def start_lockr(data: Path) -> Server:
     return server
 
 
+def sign_up(lockr: Server, name: str, password: str) -> str:
+    """Create the account ``name`` on ``lockr``; its login token."""
+    response = httpx.post(
+        lockr.url + "/api/v1/accounts",
+        json={"username": name, "email": f"{name}@example.com", "password": password},
+    )
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
 def start_rclone_webdav(root: Path, *, user: str = "", password: str = "") -> Server:
     port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     auth = ["--user", user, "--pass", password] if user else []
     return Server(
         [rclone_binary(), "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}", *auth],
+        f"http://127.0.0.1:{port}",
+        "/",
+        dict(os.environ),
+    )
+
+
+def start_rclone_s3(root: Path, *, access_key_id: str, secret_access_key: str) -> Server:
+    """``rclone serve s3`` keeping its buckets as folders of ``root`` (the tests' S3
+    server). It answers 403 to the health check, which is enough: it is up."""
+    port = free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    return Server(
+        [
+            rclone_binary(),
+            "--config",
+            "/dev/null",
+            "serve",
+            "s3",
+            "--auth-key",
+            f"{access_key_id},{secret_access_key}",
+            "--addr",
+            f"127.0.0.1:{port}",
+            str(root),
+        ],
         f"http://127.0.0.1:{port}",
         "/",
         dict(os.environ),

@@ -16,17 +16,15 @@ operation; the other account's longest wait):
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, update
 
-from benchmarks.common import start_core
+from benchmarks.common import start_core, workspace
 
 FILES_PER_FOLDER = 1000
 
@@ -153,8 +151,8 @@ def _measure(core: Any, other: int, operation: Any) -> dict[str, float]:
 
 def main() -> None:
     entries = int(os.environ.get("LOCKR_BENCH_ENTRIES", "50000"))
-    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
-        core = start_core(Path(tmp) / "data")
+    with workspace() as work:
+        core = start_core(work / "data")
         try:
             big = core.accounts.create("bench", "bench@example.com", "bench-password").id
             other = core.accounts.create("other", "other@example.com", "other-password").id

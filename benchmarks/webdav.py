@@ -12,18 +12,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
-from benchmarks.common import MiB, bench_size, curl, make_source, table
+from benchmarks.common import MiB, bench_size, curl, make_source, rss_mib, table, workspace
 from benchmarks.servers import (
     Server,
     rclone_binary,
-    rss_mib,
+    sign_up,
     start_lockr,
     start_rclone_webdav,
 )
@@ -44,10 +41,7 @@ def make_small_tree(root: Path) -> None:
 def bench_account(lockr: Server) -> tuple[str, str]:
     """Sign up the ``bench`` account on ``lockr``: its WebDAV URL, and the inline
     rclone remote of its home (append a path)."""
-    httpx.post(
-        lockr.url + "/api/v1/accounts",
-        json={"username": "bench", "email": "bench@example.com", "password": PASSWORD},
-    )
+    sign_up(lockr, "bench", PASSWORD)
     dav = lockr.url.rsplit(":", 1)[0] + f":{lockr.dav_port}"
     secret = obscure(PASSWORD)
     return dav, f":webdav,url='{dav}',vendor=owncloud,user=bench,pass={secret}:bench/"
@@ -114,8 +108,7 @@ def _row(seconds: float, size: int, pid: int) -> dict[str, float]:
 
 def main() -> None:
     size = bench_size()
-    with tempfile.TemporaryDirectory(prefix="lockr-bench-", dir=os.environ.get("TMPDIR")) as tmp:
-        work = Path(tmp)
+    with workspace() as work:
         source = work / "small"
         make_small_tree(source)
         big = make_source(work / "big.bin", size)

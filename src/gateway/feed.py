@@ -65,8 +65,9 @@ class Feed(Generic[T]):
             self._send(bytes(data))
             return
         self._pending += data
-        if len(self._pending) >= BLOCK:
-            block, self._pending = bytes(self._pending), bytearray()
+        while len(self._pending) >= BLOCK:
+            block = bytes(self._pending[:BLOCK])
+            del self._pending[:BLOCK]
             self._send(block)
 
     def finish(self) -> T:

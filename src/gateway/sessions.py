@@ -455,11 +455,13 @@ class Chunk:
     def _take(self, view: memoryview) -> memoryview:
         """Store what fits in the current part of ``view``; return the rest."""
         if self._feed is None:
-            self._held.append(bytes(view))
-            self._held_size += len(view)
-            if self._stored.tail + self._held_size >= self._store.min_part_size:
+            need = self._store.min_part_size - self._stored.tail - self._held_size
+            taken = view[: max(need, 1)]
+            self._held.append(bytes(taken))
+            self._held_size += len(taken)
+            if len(taken) >= need:
                 self._start_part()
-            return memoryview(b"")
+            return view[len(taken) :]
         # Parts grow by one part_size every thousand, so 10,000 hold 55,000 of them.
         limit = self._store.part_size * (1 + len(self._stored.parts) // 1000)
         taken = view[: limit - self._part_size]

@@ -4,14 +4,27 @@ one writer at a time, and expiry that frees quota and bytes."""
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 import pytest
 
+from gateway.blobkeys import tail_key
 from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import Conflict, NotFound, QuotaExceeded, RateLimited, TooLarge
-from gateway.models import UploadSession
-from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
+from gateway.models import UploadPart, UploadSession
+from gateway.storage import Entry
+from tests.conftest import (
+    PASSWORD,
+    CoreFactory,
+    S3Server,
+    in_parallel,
+    s3_region_toml,
+    unfinished,
+)
+
+MiB = 1024 * 1024
 
 
 def create(core: Core, account_id: int, size: int, holder: str | None = None) -> object:
@@ -138,3 +151,102 @@ def test_a_guest_session_without_bytes_expires_within_an_hour(make_core: CoreFac
     assert core.sessions.get(busy.id, busy_secret).received == 10
     guest = core.accounts.guest()
     assert guest.reserved_bytes == 1000  # the idle session's reservation is gone
+
+
+def _s3_cores(make_core: CoreFactory, server: S3Server, tmp_path: Path, count: int) -> list[Core]:
+    toml = s3_region_toml(server, tmp_path / "data")
+    return [make_core(config_file=toml, default_quota="100MiB") for _ in range(count)]
+
+
+def _parts(core: Core) -> list[tuple[int, int, int]]:
+    with core.db.read() as session:
+        return [
+            (part.number, part.offset, part.size)
+            for part in session.query(UploadPart).order_by(UploadPart.number)
+        ]
+
+
+def test_on_s3_small_chunks_wait_in_the_tail_and_parts_follow_the_store(
+    make_core: CoreFactory, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """Chunks under the store's 5 MiB minimum wait in the tail object and lead the
+    next part; parts end at the store's part size and when a request ends; the
+    session finishes on another process, which hashes the assembled object."""
+    first, second = _s3_cores(make_core, s3_server, tmp_path, 2)
+    store = first.stores["s3"]
+    alice = first.accounts.create("alice", "a@example.com", PASSWORD).id
+    data = os.urandom(30 * MiB + 11)
+    info, secret = first.sessions.create(
+        alice, name="big.bin", size=len(data), content_type="", max_size=1 << 40,
+        region="s3", folder="uploads",
+    )  # fmt: skip
+
+    def send(core: Core, start: int, end: int) -> object:
+        chunk = core.sessions.begin(core.sessions.get(info.id, secret), start)
+        for offset in range(start, end, 700_000):
+            chunk.write(data[offset : min(end, offset + 700_000)])
+        return chunk.finish()
+
+    assert send(first, 0, 3 * MiB) is None
+    assert _parts(first) == []  # all in the tail
+    assert store.size(tail_key(info.blob_key)) == 3 * MiB
+    assert send(first, 3 * MiB, 4 * MiB) is None
+    assert _parts(first) == []
+    assert send(first, 4 * MiB, 20 * MiB) is None  # tail + 16 MiB: parts of 8 and 8
+    assert _parts(first) == [(1, 0, 8 * MiB), (2, 8 * MiB, 8 * MiB)]
+    assert store.size(tail_key(info.blob_key)) == 4 * MiB  # the 4 MiB left wait
+    assert send(first, 20 * MiB, 21 * MiB) is None  # 5 MiB: enough for a part
+    assert _parts(first)[2:] == [(3, 16 * MiB, 5 * MiB)]
+    assert first.sessions.get(info.id, secret).received == 21 * MiB
+    entry = send(second, 21 * MiB, len(data))  # no running hashes here
+    assert isinstance(entry, Entry)
+    assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert entry.sha1 == hashlib.sha1(data).hexdigest()
+    assert b"".join(second.storage.open(entry)) == data
+    assert not store.exists(tail_key(info.blob_key))
+    assert unfinished(store) == []
+    assert _parts(first) == []
+    assert second.storage.usage(alice)[0] == len(data)
+
+
+@pytest.mark.parametrize("size", [0, 100, 6 * MiB])
+def test_on_s3_one_request(
+    make_core: CoreFactory, s3_server: S3Server, tmp_path: Path, size: int
+) -> None:
+    (core,) = _s3_cores(make_core, s3_server, tmp_path, 1)
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    data = os.urandom(size)
+    info, _ = core.sessions.create(
+        alice, name="f", size=size, content_type="", max_size=1 << 40, region="s3",
+        folder="uploads",
+    )  # fmt: skip
+    chunk = core.sessions.begin(info, 0)
+    chunk.write(data)
+    entry = chunk.finish()
+    assert entry is not None and b"".join(core.storage.open(entry)) == data
+    assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert unfinished(core.stores["s3"]) == []
+
+
+def test_on_s3_expiry_aborts_the_upload_and_deletes_the_tail(
+    make_core: CoreFactory, s3_server: S3Server, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    toml = s3_region_toml(s3_server, tmp_path / "data")
+    core = make_core(config_file=toml, default_quota="100MiB", clock=clock)
+    store = core.stores["s3"]
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    info, _ = core.sessions.create(
+        alice, name="f", size=20 * MiB, content_type="", max_size=1 << 40, region="s3",
+        folder="uploads",
+    )  # fmt: skip
+    chunk = core.sessions.begin(info, 0)
+    chunk.write(b"p" * (9 * MiB))  # a part of 8 MiB and 1 MiB in the tail
+    chunk.close()
+    assert len(store.list_multipart()) == 1 and store.exists(tail_key(info.blob_key))
+    clock.advance(25 * 3600)
+    core.recovery.run_once()
+    assert unfinished(store) == []
+    assert not store.exists(tail_key(info.blob_key))
+    assert core.storage.usage(alice)[0] == 0
+    assert _parts(core) == []

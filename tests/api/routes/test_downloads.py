@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from pathlib import Path
 
 import httpx
 
 from tests.api.conftest import User
-from tests.conftest import in_parallel
+from tests.conftest import PASSWORD, LockrProcess, S3Server, in_parallel, s3_region_toml
 
 DATA = os.urandom(2 * 1024 * 1024 + 77)
 
@@ -107,3 +108,40 @@ def test_parallel_wrong_keys_stop_at_the_limit(user: User) -> None:
         range(50),
     )
     assert statuses.count(403) == 10 and statuses.count(429) == 40
+
+
+def test_an_s3_region_serves_downloads_itself_or_through_lockr(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    """With ``redirect_downloads`` a download is a 302 to a presigned URL of the store
+    (after lockr has checked the key); a region without it, and WebDAV, stream."""
+    data_folder = tmp_path / "data"
+    toml = s3_region_toml(s3_server, data_folder, redirect=True)
+    server = LockrProcess(data_folder, env={"LOCKR_CONFIG": str(toml)}).start()
+    try:
+        user = User(server, "carol")
+        file = user.upload("s3.bin", DATA).json()
+        assert file["region"] == "s3"
+        redirect = httpx.get(file["downloadUrl"])
+        assert redirect.status_code == 302
+        assert redirect.headers["location"].startswith(s3_server.endpoint + "/lockr-test/")
+        assert redirect.headers["cache-control"] == "no-store"
+        followed = httpx.get(redirect.headers["location"])
+        assert followed.status_code == 200 and followed.content == DATA
+        assert "s3.bin" in followed.headers["content-disposition"]
+
+        keyed = user.upload("keyed.bin", b"secret bytes", **{"x-file-key": "open sesame"}).json()
+        assert httpx.get(keyed["downloadUrl"]).status_code == 403  # checked before any redirect
+
+        local = user.upload("local.bin", DATA, **{"x-upload-region": "local"}).json()
+        streamed = httpx.get(local["downloadUrl"])
+        assert streamed.status_code == 200 and streamed.content == DATA
+
+        dav = f"http://127.0.0.1:{server.dav_port}/carol/uploads/s3.bin"
+        auth = ("carol", PASSWORD)
+        whole = httpx.get(dav, auth=auth)
+        assert whole.status_code == 200 and whole.content == DATA
+        ranged = httpx.get(dav, auth=auth, headers={"Range": "bytes=1048570-1048600"})
+        assert ranged.status_code == 206 and ranged.content == DATA[1048570:1048601]
+    finally:
+        server.stop()

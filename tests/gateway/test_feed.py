@@ -1,0 +1,84 @@
+"""A Feed joins a writer that pushes bytes to a store that pulls them: results and
+failures cross threads, aborting stops the store, and memory stays bounded."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.feed import DEPTH, Aborted, Feed
+from gateway.objectstore import BLOCK
+
+
+def test_the_consumer_sees_the_prefix_then_every_byte_in_blocks() -> None:
+    seen: list[int] = []
+
+    def consume(blocks: Iterator[bytes]) -> bytes:
+        data = b""
+        for block in blocks:
+            seen.append(len(block))
+            data += block
+        return data
+
+    feed = Feed(consume, prefix=[b"head:"])
+    for _ in range(3000):
+        feed.write(b"x" * 1000)
+    assert feed.finish() == b"head:" + b"x" * 3_000_000
+    assert seen[0] == 5 and all(size == BLOCK for size in seen[1:-1])
+
+
+def test_a_failing_consumer_fails_the_writer() -> None:
+    def consume(blocks: Iterator[bytes]) -> int:
+        next(blocks)
+        raise OSError("disk full")
+
+    feed = Feed(consume)
+    with pytest.raises(OSError, match="disk full"):
+        for _ in range(100):
+            feed.write(b"y" * BLOCK)
+    feed.abort()
+
+
+def test_abort_raises_inside_the_consumer() -> None:
+    outcome: list[BaseException] = []
+
+    def consume(blocks: Iterator[bytes]) -> int:
+        try:
+            return sum(len(block) for block in blocks)
+        except BaseException as exc:
+            outcome.append(exc)
+            raise
+
+    feed = Feed(consume)
+    feed.write(b"z" * (2 * BLOCK))
+    feed.abort()
+    feed.abort()  # idempotent
+    assert len(outcome) == 1 and isinstance(outcome[0], Aborted)
+
+
+def test_a_slow_consumer_holds_the_writer_back() -> None:
+    """At most DEPTH blocks wait between the two threads, whatever is written."""
+    waiting: list[int] = []
+    received = 0
+    lock = threading.Lock()
+    sent = 0
+
+    def consume(blocks: Iterator[bytes]) -> int:
+        nonlocal received
+        for block in blocks:
+            time.sleep(0.002)
+            with lock:
+                received += len(block)
+                waiting.append(sent - received)
+        return received
+
+    feed = Feed(consume)
+    for _ in range(40):
+        with lock:
+            sent += BLOCK
+        feed.write(b"w" * BLOCK)
+    assert feed.finish() == 40 * BLOCK
+    assert max(waiting) <= (DEPTH + 2) * BLOCK

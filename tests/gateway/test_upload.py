@@ -1,0 +1,89 @@
+"""Direct uploads (one part) on both kinds of region: held small bodies, fed large
+ones, limits mid-stream, and nothing left behind by an abort or a failed commit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from gateway.blobkeys import object_key
+from gateway.core import Core
+from gateway.errors import Exists, TooLarge
+from gateway.upload import SMALL
+from tests.conftest import PASSWORD, CoreFactory, S3Server, s3_region_toml, unfinished
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(params=["local", "s3"])
+def region_core(request: pytest.FixtureRequest, make_core: CoreFactory, tmp_path: Path) -> Core:
+    """A core whose default region is local, or on the test S3 server."""
+    if request.param == "local":
+        return make_core(default_quota="100MiB")
+    server: S3Server = request.getfixturevalue("s3_server")
+    return make_core(config_file=s3_region_toml(server, tmp_path / "data"), default_quota="100MiB")
+
+
+def _region(core: Core) -> str:
+    return core.config.default_region
+
+
+@pytest.mark.parametrize("size", [0, 1000, SMALL, SMALL + 1, 20 * MiB + 7])
+def test_stored_whole_and_read_back(region_core: Core, size: int) -> None:
+    core = region_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    data = os.urandom(size)
+    with core.storage.upload(alice, "f.bin", max_size=1 << 40) as upload:
+        for start in range(0, size, 300_000):
+            upload.write(data[start : start + 300_000])
+        entry = upload.commit(checksums={"md5": hashlib.md5(data).hexdigest()})
+    assert entry.region == _region(core)
+    assert entry.sha1 == hashlib.sha1(data).hexdigest()
+    assert b"".join(core.storage.open(entry)) == data
+    assert b"".join(core.storage.open(entry, size // 3, 1000)) == data[size // 3 : size // 3 + 1000]
+    store = core.stores[_region(core)]
+    assert store.exists(object_key(entry.blob_key or ""))
+    assert unfinished(store) == []
+    assert core.storage.usage(alice)[0] == size
+
+
+@pytest.mark.parametrize("size", [1000, 3 * MiB])
+def test_an_abort_leaves_nothing(region_core: Core, size: int) -> None:
+    core = region_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    upload = core.storage.upload(alice, "f.bin", max_size=1 << 40)
+    upload.write(b"a" * size)
+    upload.abort()
+    store = core.stores[_region(core)]
+    assert not store.exists(object_key(upload.key))
+    assert unfinished(store) == []
+    assert core.storage.usage(alice) == (0, 100 * MiB)
+
+
+def test_too_large_mid_stream_leaves_nothing(region_core: Core) -> None:
+    core = region_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    upload = core.storage.upload(alice, "f.bin", max_size=2 * MiB)
+    upload.write(b"a" * MiB)
+    upload.write(b"a" * MiB)
+    with pytest.raises(TooLarge):
+        upload.write(b"a")
+    assert unfinished(core.stores[_region(core)]) == []
+    assert core.storage.usage(alice)[0] == 0
+
+
+def test_a_refused_commit_deletes_the_stored_object(region_core: Core) -> None:
+    core = region_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    with core.storage.upload(alice, "f.bin", max_size=1 << 40) as upload:
+        upload.write(b"first")
+        upload.commit()
+    upload = core.storage.upload(alice, "f.bin", max_size=1 << 40, on_conflict="fail")
+    upload.write(b"x" * (SMALL + 5))
+    with pytest.raises(Exists):
+        upload.commit()
+    assert not core.stores[_region(core)].exists(object_key(upload.key))
+    assert core.storage.usage(alice)[0] == 5

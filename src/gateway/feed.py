@@ -33,7 +33,9 @@ class Aborted(Exception):
 class Feed(Generic[T]):
     """Runs ``consume(blocks)`` on its own thread over what is written.
 
-    ``prefix`` is yielded to the consumer before anything written. Call :meth:`finish`
+    ``prefix`` is yielded to the consumer before anything written; ``tap`` sees each
+    written block on the consumer's thread before the consumer does (a second hash
+    computed there runs beside the writer's). Call :meth:`finish`
     for the consumer's result, or :meth:`abort` (the consumer's stream then raises
     :class:`Aborted`, so the store drops what it had)."""
 
@@ -42,10 +44,12 @@ class Feed(Generic[T]):
         consume: Callable[[Iterator[bytes]], T],
         *,
         prefix: Iterable[bytes] = (),
+        tap: Callable[[bytes], object] | None = None,
         name: str = "lockr-feed",
     ) -> None:
         self._consume = consume
         self._prefix = prefix
+        self._tap = tap
         self._queue: queue.Queue[object] = queue.Queue(DEPTH)
         self._pending = bytearray()
         self._result: T | None = None
@@ -119,6 +123,8 @@ class Feed(Generic[T]):
             if item is _END:
                 return
             assert isinstance(item, bytes)
+            if self._tap is not None:
+                self._tap(item)
             yield item
 
     def _run(self) -> None:

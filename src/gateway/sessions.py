@@ -107,6 +107,11 @@ class _Hashes:
         self.sha1.update(data)
         self.offset += len(data)
 
+    def update_md5(self, data: bytes) -> None:
+        """MD5 only (and the offset): SHA-1 of these bytes is computed elsewhere."""
+        self.md5.update(data)
+        self.offset += len(data)
+
     def copy(self) -> _Hashes:
         clone = _Hashes()
         clone.offset, clone.md5, clone.sha1 = self.offset, self.md5.copy(), self.sha1.copy()
@@ -442,8 +447,6 @@ class Chunk:
             raise BadRequest(
                 f"the upload would be longer than its declared size of {self.info.size} bytes"
             )
-        if self._hashes is not None:
-            self._hashes.update(data)
         self._received += len(data)
         view = memoryview(data)
         while view:
@@ -459,13 +462,17 @@ class Chunk:
             taken = view[: max(need, 1)]
             self._held.append(bytes(taken))
             self._held_size += len(taken)
+            if self._hashes is not None:
+                self._hashes.update(self._held[-1])
             if len(taken) >= need:
                 self._start_part()
             return view[len(taken) :]
         # Parts grow by one part_size every thousand, so 10,000 hold 55,000 of them.
         limit = self._store.part_size * (1 + len(self._stored.parts) // 1000)
-        taken = view[: limit - self._part_size]
-        self._feed.write(bytes(taken))
+        taken = bytes(view[: limit - self._part_size])
+        if self._hashes is not None:
+            self._hashes.update_md5(taken)  # SHA-1 on the feed's thread, beside it
+        self._feed.write(taken)
         self._part_size += len(taken)
         if self._part_size >= limit:
             self._end_part()
@@ -494,6 +501,7 @@ class Chunk:
         self._feed = Feed(
             lambda blocks: store.put_part(key, multipart_id, number, blocks),
             prefix=self._pending(),
+            tap=None if self._hashes is None else self._hashes.sha1.update,
             name="lockr-session",
         )
 

@@ -102,30 +102,33 @@ class Upload:
             if size > self._reserved:
                 self._reserve(size - self._reserved)
             self._store_bytes(data, size)
-            self._hash(data)
         except BaseException:
             self.abort()
             raise
         self.size = size
 
     def _store_bytes(self, data: bytes, size: int) -> None:
+        """Hold ``data`` (a small body so far) or feed it to the store. MD5 (and SHA-256)
+        are computed here; SHA-1 here for held bytes and on the feed's thread for fed
+        ones, so the two hashes of a large upload run side by side."""
+        self._md5.update(data)
+        if self._sha256 is not None:
+            self._sha256.update(data)
         if self._feed is None:
             if size <= SMALL:
                 self._held.append(bytes(data))
+                self._sha1.update(data)
                 return
             key = object_key(self.key)
             store = self._store
-            self._feed = Feed(lambda blocks: store.put(key, blocks), name="lockr-upload")
-            for block in self._held:
-                self._feed.write(block)
+            self._feed = Feed(
+                lambda blocks: store.put(key, blocks),
+                prefix=self._held,
+                tap=self._sha1.update,
+                name="lockr-upload",
+            )
             self._held = []
         self._feed.write(data)
-
-    def _hash(self, data: bytes) -> None:
-        self._md5.update(data)
-        self._sha1.update(data)
-        if self._sha256 is not None:
-            self._sha256.update(data)
 
     def _reserve(self, need: int) -> None:
         want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
@@ -145,32 +148,44 @@ class Upload:
     def sha1(self) -> str:
         return self._sha1.hexdigest()
 
+    def _sha256_digest(self) -> dict[str, str]:
+        return {} if self._sha256 is None else {"sha256": self._sha256.hexdigest()}
+
+    @staticmethod
+    def _verify(expected: dict[str, str], digests: dict[str, str]) -> None:
+        for algorithm, actual in digests.items():
+            if algorithm in expected and actual != expected[algorithm]:
+                raise BadRequest(f"{algorithm.upper()} checksum mismatch: the body is {actual}")
+
     def commit(self, *, checksums: dict[str, str] | None = None) -> Entry:
         """Finish: check the declared size and any expected ``checksums``
         (``{"md5": hex, "sha1": hex, "sha256": hex}``), make the blob durable, and
         commit the file. Returns the stored entry."""
         if self._done:
             raise Conflict("the upload is already finished")
+        stored = False
         try:
             if self.expected_size is not None and self.size != self.expected_size:
                 raise BadRequest(
                     f"the body has {self.size} bytes but {self.expected_size} were declared"
                 )
-            digests = {"md5": self.md5, "sha1": self.sha1}
-            if self._sha256 is not None:
-                digests["sha256"] = self._sha256.hexdigest()
-            for algorithm, expected in (checksums or {}).items():
-                actual = digests.get(algorithm)
-                if actual is None and algorithm == "sha256":
-                    raise BadRequest("sha256 was not computed for this upload")
-                if actual is not None and actual != expected.lower():
-                    raise BadRequest(f"{algorithm.upper()} checksum mismatch: the body is {actual}")
+            expected = {name: value.lower() for name, value in (checksums or {}).items()}
+            if "sha256" in expected and self._sha256 is None:
+                raise BadRequest("sha256 was not computed for this upload")
+            # MD5 and SHA-256 are known now: a mismatch stores nothing. SHA-1 of a fed
+            # body is known once the feed has finished.
+            self._verify(expected, {"md5": self.md5} | self._sha256_digest())
             if self._feed is not None:
                 self._feed.finish()
             else:
                 self._store.put(object_key(self.key), self._held)
                 self._held = []
+            stored = True
+            digests = {"md5": self.md5, "sha1": self.sha1} | self._sha256_digest()
+            self._verify(expected, digests)
         except BaseException:
+            if stored:
+                self._store.delete(object_key(self.key))
             self.abort()
             raise
         try:

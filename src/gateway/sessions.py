@@ -459,24 +459,24 @@ class Chunk:
         """Store what fits in the current part of ``view``; return the rest."""
         if self._feed is None:
             need = self._store.min_part_size - self._stored.tail - self._held_size
-            taken = view[: max(need, 1)]
-            self._held.append(bytes(taken))
-            self._held_size += len(taken)
+            held = bytes(view[: max(need, 1)])
+            self._held.append(held)
+            self._held_size += len(held)
             if self._hashes is not None:
-                self._hashes.update(self._held[-1])
-            if len(taken) >= need:
+                self._hashes.update(held)
+            if len(held) >= need:
                 self._start_part()
-            return view[len(taken) :]
+            return view[len(held) :]
         # Parts grow by one part_size every thousand, so 10,000 hold 55,000 of them.
         limit = self._store.part_size * (1 + len(self._stored.parts) // 1000)
-        taken = bytes(view[: limit - self._part_size])
+        fed = bytes(view[: limit - self._part_size])
         if self._hashes is not None:
-            self._hashes.update_md5(taken)  # SHA-1 on the feed's thread, beside it
-        self._feed.write(taken)
-        self._part_size += len(taken)
+            self._hashes.update_md5(fed)  # SHA-1 on the feed's thread, beside it
+        self._feed.write(fed)
+        self._part_size += len(fed)
         if self._part_size >= limit:
             self._end_part()
-        return view[len(taken) :]
+        return view[len(fed) :]
 
     def _pending(self) -> Iterator[bytes]:
         """The tail's bytes, then the held ones (emptying the hold)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks import davfloor, engine, rest, s3, trees, webdav
+from benchmarks import davfloor, engine, namespace, rest, s3, trees, webdav
 
 
 def main() -> None:
     engine.main()
     trees.main()
+    namespace.main()
     rest.main()
     s3.main()
     webdav.main()

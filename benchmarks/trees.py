@@ -29,12 +29,13 @@ from benchmarks.common import start_core, workspace
 FILES_PER_FOLDER = 1000
 
 
-def _make_tree(core: Any, account_id: int, entries: int) -> None:
-    """``big/`` and ``entries - 1`` entries below it, straight into the database."""
+def make_tree(core: Any, account_id: int, entries: int, top_name: str = "big") -> None:
+    """``top_name/`` and ``entries - 1`` entries below it (folders of
+    :data:`FILES_PER_FOLDER` files), straight into the database."""
     from gateway.blobkeys import new_key
     from gateway.models import Account, Blob, Node
 
-    top = core.storage.mkdir(account_id, "big")
+    top = core.storage.mkdir(account_id, top_name)
     now = time.time()
     left = entries - 1
     folders = files = 0
@@ -42,8 +43,9 @@ def _make_tree(core: Any, account_id: int, entries: int) -> None:
         while left > 0:
             folder_id = session.execute(
                 insert(Node).returning(Node.id),
-                _row(account_id, top.id, f"d{folders:04}", None, now),
+                _row(account_id, top.id, top.key, f"d{folders:04}", None, now),
             ).scalar_one()
+            folder_key = f"{top.key}d{folders:04}/"
             folders += 1
             count = min(left - 1, FILES_PER_FOLDER - 1)
             left -= 1 + count
@@ -66,7 +68,10 @@ def _make_tree(core: Any, account_id: int, entries: int) -> None:
             ).scalars()
             session.execute(
                 insert(Node),
-                [_row(account_id, folder_id, f"f{i:04}", b, now) for i, b in enumerate(blobs)],
+                [
+                    _row(account_id, folder_id, folder_key, f"f{i:04}", b, now)
+                    for i, b in enumerate(blobs)
+                ],
             )
             files += count
         session.execute(
@@ -77,12 +82,13 @@ def _make_tree(core: Any, account_id: int, entries: int) -> None:
 
 
 def _row(
-    account_id: int, parent_id: int, name: str, blob_id: int | None, now: float
+    account_id: int, parent_id: int, parent_key: str, name: str, blob_id: int | None, now: float
 ) -> dict[str, object]:
-    from gateway.tree import new_uid
+    from gateway.tree import child_key, new_uid
 
     return {
         "uid": new_uid(),
+        "key": child_key(parent_key, name, blob_id is None),
         "account_id": account_id,
         "parent_id": parent_id,
         "name": name,
@@ -156,7 +162,7 @@ def main() -> None:
         try:
             big = core.accounts.create("bench", "bench@example.com", "bench-password").id
             other = core.accounts.create("other", "other@example.com", "other-password").id
-            _make_tree(core, big, entries)
+            make_tree(core, big, entries)
             results = {
                 "copy": _measure(core, other, lambda: core.storage.copy(big, "big", "big2")),
                 "delete": _measure(core, other, lambda: core.storage.delete(big, "big")),

@@ -16,19 +16,16 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from gateway.clock import Clock
 from gateway.counters import Counters
 from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
-from gateway.models import Account, Node
+from gateway.models import Node
 from gateway.numbers import whole_number
 from gateway.secret import same_secret
 from gateway.storage import Storage
 from gateway.throttle import Attempts, Budget
-from gateway.tree import Entry, entry_query, to_entry
+from gateway.tree import HIDDEN, Entry, entry_query, to_entry
 
 FILE_ID = re.compile(r"^([a-z0-9][a-z0-9-]{0,62})_([a-z2-7]{16,32})$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -135,20 +132,13 @@ class Files:
         before = _decode_cursor(cursor) if cursor else None
         found: list[tuple[Entry, str]] = []
         with self.db.read() as session:
-            root_id = session.scalar(select(Account.root_id).where(Account.id == account_id))
-            folders: dict[int, str | None] = {}
             while len(found) <= limit:
                 query = entry_query().where(Node.account_id == account_id, Node.is_dir.is_(False))
                 if before is not None:
                     query = query.where(Node.id < before)
                 rows = session.execute(query.order_by(Node.id.desc()).limit(limit + 1)).all()
                 entries = [to_entry(row) for row in rows]
-                parents = {e.parent_id for e in entries if e.parent_id not in folders}
-                folders.update(_folder_paths(session, parents, root_id))
-                for entry in entries:
-                    folder = folders.get(entry.parent_id or 0)
-                    if folder is not None:
-                        found.append((entry, "/".join(p for p in (folder, entry.name) if p)))
+                found += [(e, e.path) for e in entries if not e.key.startswith(HIDDEN)]
                 if len(rows) <= limit:
                     break
                 before = entries[-1].id
@@ -192,32 +182,3 @@ def _decode_cursor(cursor: str) -> int:
         return whole_number(raw[1:], "cursor")
     except (ValueError, UnicodeDecodeError, BadRequest):
         raise BadRequest("cursor is not one this API returned") from None
-
-
-def _folder_paths(
-    session: Session, parent_ids: set[int | None], root_id: int | None
-) -> dict[int, str | None]:
-    """Paths of folders, walking up once per distinct ancestor; ``None`` for a folder
-    whose ancestors do not lead to ``root_id`` (it is in a detached tree)."""
-    names: dict[int, tuple[int | None, str]] = {}
-    frontier = {p for p in parent_ids if p is not None}
-    while frontier:
-        rows = session.execute(
-            select(Node.id, Node.parent_id, Node.name).where(Node.id.in_(frontier))
-        ).all()
-        for node_id, parent_id, name in rows:
-            names[node_id] = (parent_id, name)
-        frontier = {p for _, p, _ in rows if p is not None and p not in names}
-
-    def path(node_id: int) -> str | None:
-        parts: list[str] = []
-        current: int | None = node_id
-        while current is not None and current in names:
-            parent_id, name = names[current]
-            if parent_id is None:
-                return "/".join(reversed(parts)) if current == root_id else None
-            parts.append(name)
-            current = parent_id
-        return None
-
-    return {p: path(p) for p in parent_ids if p is not None}

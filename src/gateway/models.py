@@ -86,6 +86,14 @@ class Blob(Base):
     __table_args__ = (Index(None, "refcount"),)
 
 
+KEY_INDEX_CHARS = 600
+"""Keys are indexed by their first this many characters (at most 2,400 bytes of UTF-8:
+a PostgreSQL index entry holds about 2,700); lookups and ranges use the same prefix."""
+KEY_PREFIX_SQL = f"substr(key, 1, {KEY_INDEX_CHARS})"
+KEY_TYPE = String(4096).with_variant(String(4096, collation="C"), "postgresql")
+"""Keys compare byte by byte, as S3 orders keys (SQLite's default; PostgreSQL's "C")."""
+
+
 class Node(Base):
     """A folder or file in an account's tree. The root has no parent and no name."""
 
@@ -106,12 +114,19 @@ class Node(Base):
     created_at: Mapped[float] = mapped_column(Float)
     key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claim_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key: Mapped[str] = mapped_column(KEY_TYPE, server_default="/")
+    """The entry's full key in its account, as S3 names objects: ``docs/a.txt`` for a
+    file, ``docs/`` for a folder, ``""`` for the root; a key starting with ``/`` is
+    outside the namespace (a detached tree: a large delete or copy in progress), as
+    is a row written without one (the default)."""
 
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
         Index(None, "account_id", "created_at"),
         Index(None, "account_id", "is_dir", "id"),
         Index(None, "blob_id"),
+        Index("ix_nodes_account_key", "account_id", text(KEY_PREFIX_SQL)),
+        Index("ix_nodes_parent_key", "parent_id", text(KEY_PREFIX_SQL)),
     )
 
 

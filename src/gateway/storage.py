@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gateway.blobkeys import object_key
 from gateway.clock import Clock
@@ -40,21 +41,24 @@ from gateway.strays import drop_unreferenced
 from gateway.subtrees import Removal, Subtrees, attached, walk
 from gateway.tree import (
     CHILD_BY_NAME,
+    HIDDEN,
     INSERT_BLOB,
     INSERT_NODE,
     LOCK_FOLDER,
     MAX_NAME_BYTES,
     REPLACE_CONTENT,
-    RESOLVE_CHUNK,
     UNREF_BLOB,
     Entry,
     OnConflict,
     check_name,
     check_new_name,
+    child_key,
     entry_query,
     free_name,
+    key_is,
+    key_of,
     new_uid,
-    resolve_statement,
+    rekey,
     split_path,
     to_entry,
     too_large_message,
@@ -114,6 +118,7 @@ class Storage:
             content_type="",
             mtime=now,
             created_at=now,
+            key="",
         )
         session.add(root)
         session.flush()
@@ -141,34 +146,11 @@ class Storage:
         return root_id
 
     def _resolve(self, session: Session, account_id: int, parts: list[str]) -> Node | None:
-        """The node at ``parts``: the account's root joined to each path component in
-        turn (folders only, but for the last), in one query per
-        :data:`~gateway.tree.RESOLVE_CHUNK` components."""
-        start = self._walk(session, account_id, parts)
-        if start is None:
-            return None
-        statement, params = start
-        node = session.scalars(statement, params).one_or_none()
+        """The node at ``parts``: one indexed lookup of its key, whatever its depth."""
+        node = session.scalars(select(Node).where(*_at(account_id, parts))).one_or_none()
         if node is None and not parts:
             raise NotFound("no such account")
         return node
-
-    def _walk(
-        self, session: Session, account_id: int, parts: list[str], shape: str = "node"
-    ) -> tuple[Any, dict[str, object]] | None:
-        """The statement and parameters that resolve ``parts`` in ``shape``, after
-        resolving all but the last chunk of a deep path (``None`` if that failed)."""
-        params: dict[str, object] = {"account": account_id}
-        from_folder = False
-        while len(parts) > RESOLVE_CHUNK:
-            step = dict(params, **{f"p{i}": part for i, part in enumerate(parts[:RESOLVE_CHUNK])})
-            statement = resolve_statement(RESOLVE_CHUNK, "folder", from_folder=from_folder)
-            row = session.connection().execute(statement, step).one_or_none()
-            if row is None or not row.is_dir:
-                return None
-            params, from_folder, parts = {"start": row.id}, True, parts[RESOLVE_CHUNK:]
-        params.update({f"p{index}": part for index, part in enumerate(parts)})
-        return resolve_statement(len(parts), shape, from_folder=from_folder), params
 
     def _require(self, session: Session, account_id: int, path: str) -> Node:
         node = self._resolve(session, account_id, split_path(path))
@@ -186,12 +168,21 @@ class Storage:
         return to_entry(session.execute(entry_query().where(Node.id == node_id)).one())
 
     def _resolve_as(self, session: Session, account_id: int, parts: list[str], shape: str) -> Any:
-        """One row of the path-resolution query in ``shape`` (see ``resolve_statement``)."""
-        start = self._walk(session, account_id, parts, shape)
-        if start is None:
-            return None
-        statement, params = start
-        return session.connection().execute(statement, params).one_or_none()
+        """One row for the entry at ``parts``: ``entry`` the columns of an
+        :class:`Entry`; ``folder`` its id, whether it is a folder, its key, and the
+        account's default region, entry count and whether it is the guest account."""
+        if shape == "entry":
+            query = entry_query()
+        else:
+            query = select(
+                Node.id,
+                Node.is_dir,
+                Node.key,
+                Account.default_region,
+                Account.entry_count,
+                Account.is_guest,
+            ).join(Account, Account.id == Node.account_id)
+        return session.connection().execute(query.where(*_at(account_id, parts))).one_or_none()
 
     def stat(self, account_id: int, path: str) -> Entry:
         """The entry at ``path`` in the account's tree (``""`` is the root)."""
@@ -245,20 +236,8 @@ class Storage:
         return [to_entry(row) for row in session.connection().execute(query)]
 
     def path_of(self, entry: Entry) -> str:
-        """The path of ``entry`` inside its account's tree."""
-        parts: list[str] = []
-        with self.db.read() as session:
-            parent_id = entry.parent_id
-            if parent_id is not None:
-                parts.append(entry.name)
-            while parent_id is not None:
-                row = session.execute(
-                    select(Node.parent_id, Node.name).where(Node.id == parent_id)
-                ).one()
-                parent_id = row[0]
-                if parent_id is not None:
-                    parts.append(row[1])
-        return "/".join(reversed(parts))
+        """The path of ``entry`` inside its account's tree (a column, not a walk)."""
+        return entry.path
 
     # -- folders -----------------------------------------------------------------------
 
@@ -298,7 +277,7 @@ class Storage:
                     child = self._new_folder(
                         session,
                         account_id,
-                        node.id,
+                        node,
                         part,
                         mtime if last else None,
                         exist_ok=exist_ok or not last,
@@ -437,7 +416,7 @@ class Storage:
             folder = self._resolve_as(session, account_id, parts[:-1], "folder")
             if folder is None or not folder.is_dir:
                 raise NotFound(f"folder {'/'.join(parts[:-1]) or '/'} does not exist")
-            self._lock_folder(session, folder.id)
+            folder_key = self._lock_folder(session, folder.id, folder.key)
             name = parts[-1]
             connection = session.connection()
             existing = connection.execute(
@@ -494,6 +473,7 @@ class Storage:
                         "created_at": now,
                         "key_hash": key_hash,
                         "claim_hash": claim_hash,
+                        "key": child_key(folder_key, name, False),
                     },
                 ).scalar_one()
             else:
@@ -533,6 +513,7 @@ class Storage:
             uploaded_at=now,
             key_hash=key_hash,
             claim_hash=claim_hash,
+            key=child_key(folder_key, name, False),
         )
         return entry, freed
 
@@ -540,21 +521,24 @@ class Storage:
         self,
         session: Session,
         account_id: int,
-        parent_id: int,
+        parent: Node,
         name: str,
         mtime: float | None,
         *,
         exist_ok: bool = True,
     ) -> Node:
-        """Make the folder ``name`` in ``parent_id``. When a concurrent writer made it
+        """Make the folder ``name`` in ``parent``. When a concurrent writer made it
         first (PostgreSQL; SQLite's writers take turns), its folder is the answer, or
         :class:`Exists` without ``exist_ok`` (and always where a file took the name)."""
         check_new_name(name)
         now = self.clock()
+        parent_id = parent.id
+        parent_key = self._lock_folder(session, parent_id, parent.key)
         folder = Node(
             uid=new_uid(),
             account_id=account_id,
             parent_id=parent_id,
+            key=child_key(parent_key, name, True),
             name=name,
             is_dir=True,
             size=0,
@@ -586,7 +570,7 @@ class Storage:
                 select(Node).where(Node.parent_id == node.id, Node.name == part)
             ).one_or_none()
             if child is None:
-                child = self._new_folder(session, account_id, node.id, part, None)
+                child = self._new_folder(session, account_id, node, part, None)
             elif not child.is_dir:
                 raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
             node = child
@@ -621,6 +605,7 @@ class Storage:
                     "to register a guest upload, send the claimToken its upload returned"
                 )
             parent = self.ensure_folder(session, account_id, folder)
+            parent_key = self._lock_folder(session, parent.id, parent.key)
             charge(session, account_id, node.size)
             credit(session, owner.id, node.size)
             self.entries.charge(session, account_id)
@@ -631,6 +616,7 @@ class Storage:
             node.name = node.name if taken is None else free_name(session, parent.id, node.name)
             node.account_id = account_id
             node.parent_id = parent.id
+            node.key = child_key(parent_key, node.name, False)
             node.claim_hash = None
             session.flush()
             return self._load(session, node.id)
@@ -658,7 +644,7 @@ class Storage:
             if tree is not None:
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 copy_id = self.subtrees.copy_here(
-                    session, source, tree, parent.id, dst_parts[-1], mtime
+                    session, source, tree, parent, dst_parts[-1], mtime
                 )
                 entry = self._load(session, copy_id)
         if tree is None:
@@ -687,7 +673,7 @@ class Storage:
             with self.db.write() as session:
                 parent = self._parent_folder(session, account_id, dst_parts)
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
-                self.subtrees.attach_copy(session, top, parent.id)
+                self.subtrees.attach_copy(session, top, parent)
                 return self._load(session, top), removal
         except BaseException:
             self.subtrees.discard_copy(top)
@@ -722,8 +708,16 @@ class Storage:
             walk(session, source, depth=len(dst_parts))
             if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
+                old_key = source.key
+                new_key = child_key(parent.key, dst_parts[-1], source.is_dir)
                 source.parent_id = parent.id
                 source.name = dst_parts[-1]
+                if not source.is_dir:
+                    source.key = new_key
+                session.flush()
+                if source.is_dir:
+                    rekey(session, account_id, old_key, new_key)  # the folder and all below
+                    session.expire(source)
             if mtime is not None:
                 source.mtime = mtime
             session.flush()
@@ -768,17 +762,24 @@ class Storage:
         parent = self._parent_folder(session, account_id, dst_parts)
         if source.is_dir and self._is_within(session, parent.id, source.id):
             raise Conflict(f"a folder cannot be {verb} into itself")
-        self._lock_folder(session, parent.id)
+        # The folder's key as it is now (PostgreSQL: after any move of it committed).
+        set_committed_value(parent, "key", self._lock_folder(session, parent.id, parent.key))
         return source, parent
 
-    def _lock_folder(self, session: Session, folder_id: int) -> None:
+    def _lock_folder(self, session: Session, folder_id: int, key: str) -> str:
         """Inside a write: make the writers of names in one folder take turns, so that
         two of the same name end as the caller asked (replace, rename or Exists), never
-        in a unique-index error. SQLite's writers take turns already; on PostgreSQL the
+        in a unique-index error, and return the folder's key as it is now (``key``, as
+        the caller found it). SQLite's writers take turns already; on PostgreSQL the
         folder's row is locked until the transaction ends, and each statement after the
-        wait sees what the writer before committed."""
-        if not self.db.is_sqlite:
-            session.connection().execute(LOCK_FOLDER, {"folder": folder_id})
+        wait sees what the writer before committed (a move of the folder, or its delete,
+        included)."""
+        if self.db.is_sqlite:
+            return key
+        current = session.connection().execute(LOCK_FOLDER, {"folder": folder_id}).scalar()
+        if current is None or current.startswith(HIDDEN):
+            raise NotFound("the folder was deleted meanwhile")
+        return str(current)
 
     def _is_within(self, session: Session, node_id: int | None, ancestor_id: int) -> bool:
         while node_id is not None:
@@ -810,3 +811,14 @@ class Storage:
     def drop_blobs(self, blob_ids: list[int]) -> None:
         """Free blobs nothing references any more (:func:`~gateway.strays.drop_unreferenced`)."""
         drop_unreferenced(self.db, self.stores, blob_ids)
+
+
+def _at(account_id: int, parts: list[str]) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for the entry at ``parts`` of the account: its key as a file or as a
+    folder (the root's is ``""``)."""
+    if not parts:
+        return (Node.account_id == account_id, key_is(""))
+    return (
+        Node.account_id == account_id,
+        or_(key_is(key_of(parts, False)), key_is(key_of(parts, True))),
+    )

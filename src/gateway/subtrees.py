@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound
-from gateway.models import Account, Blob, DetachedTree, Instance, Node
+from gateway.models import Blob, DetachedTree, Instance, Node
 from gateway.quota import EntryLimits, charge, credit
-from gateway.tree import MAX_PATH_DEPTH, new_uid
+from gateway.tree import HIDDEN, MAX_PATH_DEPTH, child_key, new_uid, rekey
 
 BATCH = 1000
 """Rows one transaction of a large copy or delete touches at most (by default; a
@@ -51,14 +51,9 @@ this many seconds, so that writers of other threads and processes get in."""
 
 _IN = 500  # ids per ``IN (...)`` while walking a tree
 
-_UP = select(Node.id, Node.parent_id).where(Node.id == bindparam("node")).cte("up", recursive=True)
-_UP = _UP.union_all(select(Node.id, Node.parent_id).where(Node.id == _UP.c.parent_id))
-_ATTACHED = select(_UP.c.id).where(
-    _UP.c.parent_id.is_(None),
-    _UP.c.id == select(Account.root_id).where(Account.id == bindparam("account")).scalar_subquery(),
-)
 _COPY_COLUMNS = (
     Node.id,
+    Node.uid,
     Node.account_id,
     Node.parent_id,
     Node.name,
@@ -86,10 +81,10 @@ _OWN = (
 
 
 def attached(session: Session, node_id: int, account_id: int) -> bool:
-    """Whether the node is in its account's namespace: its ancestors lead to the
-    account's root, not to a detached top."""
-    params = {"node": node_id, "account": account_id}
-    return session.connection().execute(_ATTACHED, params).first() is not None
+    """Whether the node is in its account's namespace (not in a detached tree, whose
+    keys start with ``/``)."""
+    key = session.scalar(select(Node.key).where(Node.id == node_id, Node.account_id == account_id))
+    return key is not None and not key.startswith(HIDDEN)
 
 
 @dataclass
@@ -183,6 +178,7 @@ class Subtrees:
             session.connection().execute(
                 update(Node).where(Node.id == node.id).values(parent_id=None)
             )
+            rekey(session, node.account_id, node.key, f"{HIDDEN}gone/{node.uid}/")
             self._record(session, node.id, "delete")
             session.expire(node)
             return Removal(detached=[node.id])
@@ -251,18 +247,21 @@ class Subtrees:
         session: Session,
         source: Node,
         tree: Subtree,
-        parent_id: int,
+        parent: Node,
         name: str,
         mtime: float | None,
     ) -> int:
         """Inside the caller's transaction: charge and copy a small subtree under
-        ``parent_id`` as ``name``. Returns the copy's id."""
+        ``parent`` as ``name``. Returns the copy's id."""
         self.entries.charge(session, source.account_id, tree.entries)
         charge(session, source.account_id, tree.bytes)
-        mapping: dict[int | None, int | None] = {source.parent_id: parent_id}
+        mapping: dict[int | None, int | None] = {source.parent_id: parent.id}
+        keys: dict[int | None, str] = {parent.id: parent.key}
         made = (0, 0)
         for level in tree.levels:
-            made = _add(made, self._copy_rows(session, level, mapping, (source.id, name, mtime)))
+            made = _add(
+                made, self._copy_rows(session, level, mapping, keys, (source.id, name, mtime))
+            )
         if source.id not in mapping:
             raise NotFound("the source is gone")
         # What changed since the walk (another transaction, on PostgreSQL) is settled.
@@ -281,8 +280,10 @@ class Subtrees:
         with self._batch() as session:
             self.entries.charge(session, account_id, tree.entries)
             charge(session, account_id, tree.bytes)
+            # Built out of sight: the top's key starts with "/" until it is attached.
             mapping: dict[int | None, int | None] = {source.parent_id: None}
-            made = self._copy_rows(session, [source.id], mapping, (source.id, name, mtime))
+            keys: dict[int | None, str] = {None: f"{HIDDEN}copy/"}
+            made = self._copy_rows(session, [source.id], mapping, keys, (source.id, name, mtime))
             top = mapping.get(source.id)
             if top is None:
                 raise NotFound("the source is gone")
@@ -291,7 +292,9 @@ class Subtrees:
             for level in tree.levels[1:]:
                 for start in range(0, len(level), self.batch):
                     with self._batch() as session:
-                        made = self._copy_rows(session, level[start : start + self.batch], mapping)
+                        made = self._copy_rows(
+                            session, level[start : start + self.batch], mapping, keys
+                        )
                         if not self._own(session, top, "copy", made):
                             raise Conflict("the copy was interrupted; try again")
         except BaseException:
@@ -299,10 +302,11 @@ class Subtrees:
             raise
         return top
 
-    def attach_copy(self, session: Session, top: int, parent_id: int) -> None:
+    def attach_copy(self, session: Session, top: int, parent: Node) -> None:
         """Inside the caller's transaction: settle what the source changed while the
         copy was built (QuotaExceeded if it grew past the quota) and put the copy
-        under ``parent_id``, where the caller made room for its name."""
+        under ``parent``, where the caller made room for its name: its keys move into
+        the namespace in one statement."""
         pending = session.execute(
             delete(DetachedTree)
             .where(
@@ -314,11 +318,13 @@ class Subtrees:
         ).one_or_none()
         if pending is None:
             raise Conflict("the copy was interrupted; try again")
-        account_id = session.scalar(select(Node.account_id).where(Node.id == top))
-        assert account_id is not None
+        account_id, name, key = session.execute(
+            select(Node.account_id, Node.name, Node.key).where(Node.id == top)
+        ).one()
         self.entries.charge(session, account_id, -pending.entries)
         charge(session, account_id, -pending.bytes)
-        session.execute(update(Node).where(Node.id == top).values(parent_id=parent_id))
+        session.execute(update(Node).where(Node.id == top).values(parent_id=parent.id))
+        rekey(session, account_id, key, child_key(parent.key, name, True))
 
     def discard_copy(self, top: int) -> None:
         """Delete a copy :meth:`build_copy` made that will not be attached."""
@@ -329,10 +335,13 @@ class Subtrees:
         session: Session,
         ids: list[int],
         mapping: dict[int | None, int | None],
+        keys: dict[int | None, str],
         top: tuple[int, str, float | None] | None = None,
     ) -> tuple[int, int]:
         """Copy the nodes ``ids`` (as they are now) whose parents ``mapping`` maps to
-        their copies, adding theirs; ``top`` renames one (source id, name, mtime).
+        their copies, adding theirs (and ``keys`` the copies' keys: a copy's is its
+        parent copy's and its name; a top built out of sight gets its own uid under the
+        key of ``None``); ``top`` renames one (source id, name, mtime).
         Returns the entries and bytes made. The sources are locked until commit
         (PostgreSQL), so no blob they share can be freed meanwhile."""
         connection = session.connection()
@@ -351,9 +360,16 @@ class Subtrees:
             name, mtime = row.name, row.mtime
             if top is not None and row.id == top[0]:
                 name, mtime = top[1], row.mtime if top[2] is None else top[2]
+            uid = new_uid()
+            parent = mapping[row.parent_id]
+            if parent is None:
+                key = f"{keys[None]}{uid}/"
+            else:
+                key = child_key(keys[parent], name, row.is_dir)
             params.append(
                 {
-                    "uid": new_uid(),
+                    "uid": uid,
+                    "key": key,
                     "account_id": row.account_id,
                     "parent_id": mapping[row.parent_id],
                     "name": name,
@@ -369,6 +385,7 @@ class Subtrees:
             )
         new_ids = connection.execute(_INSERT_NODES, params).scalars().all()
         mapping.update(zip((row.id for row in rows), new_ids, strict=True))
+        keys.update(zip(new_ids, (param["key"] for param in params), strict=True))
         _count_references(
             session, Counter(row.blob_id for row in rows if row.blob_id is not None), 1
         )

@@ -4,18 +4,28 @@ that find and write nodes, built once (building one costs more than running it).
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from gateway.errors import BadRequest, Conflict
-from gateway.models import Account, Blob, Node
+from gateway.models import KEY_INDEX_CHARS, Blob, Node
 
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
@@ -46,6 +56,13 @@ class Entry:
     uploaded_at: float | None = None
     key_hash: str | None = None
     claim_hash: str | None = None
+    key: str = ""
+    """The full key in the account: ``docs/a.txt``, ``docs/`` for a folder."""
+
+    @property
+    def path(self) -> str:
+        """The path in the account's tree (the key without a folder's ``/``)."""
+        return self.key.removesuffix("/")
 
     @property
     def key_protected(self) -> bool:
@@ -128,6 +145,7 @@ ENTRY_COLUMNS = (
     Blob.created_at,
     Node.key_hash,
     Node.claim_hash,
+    Node.key,
 )
 
 
@@ -155,57 +173,7 @@ UNREF_BLOB = update(Blob).where(Blob.id == bindparam("blob")).values(refcount=Bl
 INSERT_BLOB = insert(Blob).returning(Blob.id)
 INSERT_NODE = insert(Node).returning(Node.id)
 REPLACE_CONTENT = update(Node).where(Node.id == bindparam("node"))
-LOCK_FOLDER = select(Node.id).where(Node.id == bindparam("folder")).with_for_update(key_share=True)
-
-
-RESOLVE_CHUNK = 32
-"""Components one resolution query joins at most (SQLite joins at most 64 tables);
-deeper paths are resolved in steps, each from the folder the last one found."""
-
-
-@functools.lru_cache(maxsize=256)
-def resolve_statement(depth: int, shape: str = "node", *, from_folder: bool = False) -> Any:
-    """The path-resolution query for paths of ``depth`` components, built once per
-    shape: ``node`` selects the ORM node, ``entry`` the columns of an :class:`Entry`,
-    ``folder`` the node's id, whether it is a folder, and the account's region, entry
-    count and whether it is the guest account. The
-    walk starts at the account's root, or with ``from_folder`` at the node
-    ``:start``."""
-    root = aliased(Node)
-    if from_folder:
-        query = (
-            select(root)
-            .join(Account, Account.id == root.account_id)
-            .where(root.id == bindparam("start"))
-        )
-    else:
-        query = (
-            select(root)
-            .join(Account, Account.root_id == root.id)
-            .where(Account.id == bindparam("account"))
-        )
-    current = root
-    for index in range(depth):
-        child = aliased(Node)
-        query = query.join(
-            child, (child.parent_id == current.id) & (child.name == bindparam(f"p{index}"))
-        ).where(current.is_dir.is_(True))
-        current = child
-    if shape == "entry":
-        columns = [
-            getattr(current, column.key) if column.class_ is Node else column
-            for column in ENTRY_COLUMNS
-        ]
-        return query.with_only_columns(*columns).outerjoin(Blob, Blob.id == current.blob_id)
-    if shape == "folder":
-        return query.with_only_columns(
-            current.id,
-            current.is_dir,
-            Account.default_region,
-            Account.entry_count,
-            Account.is_guest,
-        )
-    return query.with_only_columns(current) if depth else query
+LOCK_FOLDER = select(Node.key).where(Node.id == bindparam("folder")).with_for_update(key_share=True)
 
 
 def too_large_message(limit: int) -> str:
@@ -224,3 +192,67 @@ def free_name(session: Session, parent_id: int, name: str) -> str:
         if taken is None:
             return candidate
     raise Conflict(f"too many files named like {name!r}")
+
+
+# -- keys -------------------------------------------------------------------------------
+
+HIDDEN = "/"
+"""Keys outside the namespace start with this (no name can: names hold no ``/``)."""
+
+INDEXED_KEY: ColumnElement[str] = literal_column(
+    f"substr(nodes.key, 1, {KEY_INDEX_CHARS})", String()
+)
+"""The indexed expression (:data:`~gateway.models.KEY_PREFIX_SQL`), written out so that
+both databases match it to their index."""
+
+
+def key_of(parts: list[str], is_dir: bool) -> str:
+    """The key of the entry at ``parts``: ``a/b`` for a file, ``a/b/`` for a folder,
+    ``""`` for the root."""
+    if not parts:
+        return ""
+    return "/".join(parts) + ("/" if is_dir else "")
+
+
+def child_key(parent_key: str, name: str, is_dir: bool) -> str:
+    return parent_key + name + ("/" if is_dir else "")
+
+
+def successor(prefix: str) -> str:
+    """The smallest key after every key that starts with ``prefix`` (non-empty)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def key_is(key: str) -> ColumnElement[bool]:
+    """``nodes.key = key``, through the index."""
+    return and_(INDEXED_KEY == key[:KEY_INDEX_CHARS], Node.key == key)
+
+
+def keys_from(start: str, *, inclusive: bool = True) -> ColumnElement[bool]:
+    """Keys at or after ``start`` (after, without ``inclusive``), through the index."""
+    exact = Node.key >= start if inclusive else Node.key > start
+    return and_(INDEXED_KEY >= start[:KEY_INDEX_CHARS], exact)
+
+
+def keys_under(prefix: str) -> ColumnElement[bool]:
+    """Keys that start with ``prefix`` (non-empty), through the index: a range of the
+    indexed prefix, and the whole key checked where the prefix is longer than that."""
+    if len(prefix) < KEY_INDEX_CHARS:
+        return and_(INDEXED_KEY >= prefix, INDEXED_KEY < successor(prefix))
+    return and_(
+        INDEXED_KEY == prefix[:KEY_INDEX_CHARS],
+        Node.key >= prefix,
+        Node.key < successor(prefix),
+    )
+
+
+def rekey(session: Session, account_id: int, old: str, new: str) -> None:
+    """Give the folder keyed ``old`` and everything below it keys starting with
+    ``new`` instead, in one statement."""
+    session.connection().execute(
+        update(Node)
+        .where(Node.account_id == account_id, keys_under(old))
+        .values(
+            key=literal(new, String()).concat(func.substr(Node.key, len(old) + 1, type_=String()))
+        )
+    )

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import subtrees
@@ -36,11 +37,19 @@ def read(core: Core, account_id: int, path: str) -> bytes:
 
 
 def new_node(
-    uid: str, account_id: int, parent_id: int | None, name: str, blob: Blob | None = None
+    uid: str,
+    account_id: int,
+    parent_id: int | None,
+    name: str,
+    blob: Blob | None = None,
+    *,
+    parent_key: str,
 ) -> Node:
-    """A node row to add straight to the database: a folder, or a file of ``blob``."""
+    """A node row to add straight to the database: a folder, or a file of ``blob``,
+    in the folder ``parent_id`` whose key is ``parent_key``."""
     return Node(
         uid=uid,
+        key=parent_key + name + ("/" if blob is None else ""),
         account_id=account_id,
         parent_id=parent_id,
         name=name,
@@ -251,12 +260,16 @@ def test_names_made_before_the_rules_stay_reachable(core: Core) -> None:
     alice = account(core)
     put(core, alice, "old.txt", b"x")
     with core.db.write() as session:
-        session.query(Node).filter(Node.name == "old.txt").update({"name": "old\x01.txt"})
+        session.query(Node).filter(Node.name == "old.txt").update(
+            {"name": "old\x01.txt", "key": "old\x01.txt"}
+        )
     assert [e.name for e in core.storage.children(alice, "")] == ["old\x01.txt"]
     core.storage.move(alice, "old\x01.txt", "renamed.txt")
     put(core, alice, "old.txt", b"y")
     with core.db.write() as session:
-        session.query(Node).filter(Node.name == "old.txt").update({"name": "old\x02.txt"})
+        session.query(Node).filter(Node.name == "old.txt").update(
+            {"name": "old\x02.txt", "key": "old\x02.txt"}
+        )
     core.storage.delete(alice, "old\x02.txt")
     assert [e.name for e in core.storage.children(alice, "")] == ["renamed.txt"]
 
@@ -377,12 +390,12 @@ def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:
     alice = account(core)
     top = core.storage.mkdir(alice, "deep")
     with core.db.write() as session:
-        parent = top.id
+        parent, parent_key = top.id, top.key
         for level in range(1500):
-            node = new_node(f"deep{level:016d}", alice, parent, "d")
+            node = new_node(f"deep{level:016d}", alice, parent, "d", parent_key=parent_key)
             session.add(node)
             session.flush()
-            parent = node.id
+            parent, parent_key = node.id, node.key
     with pytest.raises(BadRequest, match="at most 64 components"):
         core.storage.copy(alice, "deep", "copy")
     core.storage.mkdir(alice, "target")
@@ -430,7 +443,9 @@ def make_tree(core: Core, account_id: int, path: str, folders: int, files: int) 
     top = core.storage.mkdir(account_id, path)
     with core.db.write() as session:
         for index in range(folders):
-            folder = new_node(f"f{top.id:06d}{index:07d}", account_id, top.id, f"d{index}")
+            folder = new_node(
+                f"f{top.id:06d}{index:07d}", account_id, top.id, f"d{index}", parent_key=top.key
+            )
             session.add(folder)
             session.flush()
             for number in range(files):
@@ -446,7 +461,9 @@ def make_tree(core: Core, account_id: int, path: str, folders: int, files: int) 
                 session.add(blob)
                 session.flush()
                 uid = f"n{folder.id:09d}{number:07d}"
-                session.add(new_node(uid, account_id, folder.id, f"f{number}", blob))
+                session.add(
+                    new_node(uid, account_id, folder.id, f"f{number}", blob, parent_key=folder.key)
+                )
         added = folders * (1 + files)
         session.query(Account).filter(Account.id == account_id).update(
             {
@@ -464,7 +481,8 @@ def put_late_file(core: Core, account_id: int, folder_id: int | None) -> int:
         )
         session.add(blob)
         session.flush()
-        node = new_node("late" * 4, account_id, folder_id, "late", blob)
+        folder_key = session.scalar(select(Node.key).where(Node.id == folder_id)) or ""
+        node = new_node("late" * 4, account_id, folder_id, "late", blob, parent_key=folder_key)
         session.add(node)
         session.query(Account).filter(Account.id == account_id).update(
             {"entry_count": Account.entry_count + 1, "used_bytes": Account.used_bytes + 5}

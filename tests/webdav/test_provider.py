@@ -394,7 +394,10 @@ def test_an_old_name_with_a_control_character_lists_as_xml(dav_user: DavUser) ->
     dav_user.request("PUT", f"{home}/legacy/fine.txt", content=b"fine")
     database = sqlite3.connect(dav_user.server.data / "lockr.db")
     with database:
-        database.execute("UPDATE nodes SET name = 'old\x01.txt' WHERE name = 'old.txt'")
+        database.execute(
+            "UPDATE nodes SET name = 'old\x01.txt',"
+            " key = replace(key, 'old.txt', 'old\x01.txt') WHERE name = 'old.txt'"
+        )
     database.close()
     tree = propfind(dav_user, f"{home}/legacy/")
     assert f"{home}/legacy/old%01.txt" in hrefs(tree)

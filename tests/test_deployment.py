@@ -4,8 +4,8 @@ scripts/test-deps) with the sample site file docs/nginx/lockr.conf, in front of 
 machine's addresses, ports and paths are filled in: nginx listens with a throwaway
 certificate on a free loopback port, the nodes on theirs; they share a fresh
 PostgreSQL database, the secret and the region folder (a ``local`` region at one path
-on both: on one machine a shared folder stands in for shared storage; the S3 variant
-comes with the engine's S3 regions).
+on both: on one machine a shared folder stands in for shared storage; nodes on an
+``s3`` region are tests/test_scale_out.py's).
 
 Requests go through nginx, and to each node directly, to show that any node carries
 on what another began."""

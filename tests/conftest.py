@@ -3,6 +3,7 @@ real ``lockr serve`` processes on free ports, and a real S3 server (``rclone ser
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,6 +53,19 @@ def run_cli(
         env=env or CLI_ENV,
         timeout=60,
     )
+
+
+@dataclass(frozen=True)
+class User:
+    """An account on a running server, and a login token of it."""
+
+    name: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The headers of a request made as the account."""
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 def signup(server: LockrProcess, name: str) -> str:
@@ -372,6 +387,20 @@ def rclone() -> str:
     return str(Path(sys.executable).with_name("rclone"))
 
 
+def run_rclone(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run rclone without a config file (remotes inline) or pauses between WebDAV
+    calls; with ``check``, fail with its output unless it succeeds."""
+    result = subprocess.run(
+        [rclone(), "--config", "/dev/null", "--webdav-pacer-min-sleep", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"rclone {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
 class S3Server:
     """``rclone serve s3`` on a free loopback port, keeping its buckets as folders of
     ``root``: a real S3-compatible server (SigV4, multipart, presigned URLs)."""
@@ -448,12 +477,16 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         server.stop()
 
 
-def s3_region_toml(server: S3Server, data: Path, *, redirect: bool = False) -> Path:
+def s3_region_toml(
+    server: S3Server, data: Path, *, redirect: bool = False, **settings: str | int
+) -> Path:
     """A config file whose default region ``s3`` keeps its objects under a prefix of
-    its own in the test server's bucket (next to the ``local`` region)."""
+    its own in the test server's bucket (next to the ``local`` region); ``settings``
+    are more top-level settings (``database_url="…"``, ``default_quota="1GiB"``)."""
     toml = data.parent / f"{data.name}-s3.toml"
     toml.write_text(
-        f'default_region = "s3"\n[regions.local]\nbackend = "local"\n'
+        "".join(f"{name} = {json.dumps(value)}\n" for name, value in settings.items())
+        + f'default_region = "s3"\n[regions.local]\nbackend = "local"\n'
         f'[regions.s3]\nbackend = "s3"\nendpoint = "{server.endpoint}"\n'
         f'bucket = "lockr-test"\nprefix = "{secrets.token_hex(8)}"\n'
         f'access_key_id = "{server.access_key_id}"\n'

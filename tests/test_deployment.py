@@ -4,8 +4,8 @@ scripts/test-deps) with the sample site file docs/nginx/lockr.conf, in front of 
 machine's addresses, ports and paths are filled in: nginx listens with a throwaway
 certificate on a free loopback port, the nodes on theirs; they share a fresh
 PostgreSQL database, the secret and the region folder (a ``local`` region at one path
-on both: on one machine a shared folder stands in for shared storage; the S3 variant
-comes with the engine's S3 regions).
+on both: on one machine a shared folder stands in for shared storage; nodes on an
+``s3`` region are tests/test_scale_out.py's).
 
 Requests go through nginx, and to each node directly, to show that any node carries
 on what another began."""
@@ -31,9 +31,11 @@ import pytest
 from tests.conftest import (
     PASSWORD,
     LockrProcess,
+    User,
     free_port,
     fresh_postgres_database,
     rclone,
+    run_rclone,
     wait_until_answering,
 )
 from tests.doc_examples import DOCS, code_blocks
@@ -179,25 +181,9 @@ class Cluster:
         return f":webdav,url='{base}/dav',vendor=owncloud,user={name},pass={obscured}:"
 
     def rclone(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [
-                rclone(),
-                "--config",
-                "/dev/null",
-                "--ca-cert",
-                str(self.ca),
-                "--retries",
-                "1",
-                "--low-level-retries",
-                "1",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        return run_rclone(
+            "--ca-cert", str(self.ca), "--retries", "1", "--low-level-retries", "1", *args
         )
-        assert result.returncode == 0, f"rclone {' '.join(args)} failed:\n{result.stderr}"
-        return result
 
 
 @pytest.fixture(scope="module")
@@ -247,16 +233,6 @@ def cluster(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(LockrProcess.stop, [n for n in (a, b) if n.process is not None]))
         drop()
-
-
-@dataclass
-class User:
-    name: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 _names = iter(range(1_000_000))

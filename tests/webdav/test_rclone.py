@@ -11,21 +11,10 @@ import httpx
 import pytest
 
 from tests.conftest import LockrProcess
+from tests.conftest import run_rclone as run
 from tests.webdav.conftest import DavUser, rclone
 
 NAMES = ["hash#tag.txt", "what?.txt", "100%.txt", "with space.txt", "ünïcødé ☃.txt"]
-
-
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [rclone(), "--config", "/dev/null", "--webdav-pacer-min-sleep", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"rclone {' '.join(args)} failed:\n{result.stderr}")
-    return result
 
 
 def make_tree(root: Path) -> None:

@@ -36,7 +36,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         415: "With Basic credentials, a JSON body must be sent as application/json",
         416: "Range not satisfiable",
         429: "Slow down; see Retry-After",
-        503: "Too many passwords being checked at once; see Retry-After",
+        503: "Busy: too many passwords being checked at once, or a region's store "
+        "unreachable or overloaded; see Retry-After",
     }
     return {str(code): _json(_ref("Error"), texts[code]) for code in codes}
 
@@ -425,7 +426,14 @@ def _paths() -> dict[str, Any]:
                 "summary": "Download the bytes (Range, conditional requests)",
                 "security": OPTIONAL_AUTH,
                 "parameters": DOWNLOAD_PARAMETERS,
-                "responses": _download_answers(),
+                "responses": {
+                    **_download_answers(),
+                    "302": {
+                        "description": "From a region with redirect_downloads: Location is "
+                        "a presigned URL of the region's store, valid for 300 seconds",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                },
             },
             "head": {
                 "summary": "Headers of a download",
@@ -470,7 +478,7 @@ def _download_answers() -> dict[str, Any]:
         "304": {"description": "Not modified"},
         "412": {"description": "A precondition (If-Match, If-Unmodified-Since) failed"},
         "416": {"description": "Range not satisfiable; Content-Range: bytes */SIZE"},
-        **_errors(403, 404, 429),
+        **_errors(403, 404, 429, 503),
     }
 
 

@@ -51,6 +51,15 @@ class LocalObjectStore:
         self.tmp = root / RESERVED_ROOT
         private_folder(root, tighten=True)
         private_folder(self.tmp, tighten=True)
+        self._drop_legacy_scratch()
+
+    def _drop_legacy_scratch(self) -> None:
+        """Remove the pending blobs earlier versions kept as ``tmp/<32 hex digits>``
+        files (this store keeps everything unfinished in ``tmp/mpu-*/`` folders): their
+        uploads were expired by the upgrade that brought this store."""
+        for path in self.tmp.iterdir():
+            if _UPLOAD_ID.fullmatch(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
 
     # -- whole objects ---------------------------------------------------------------
 

@@ -51,7 +51,7 @@ MiB = 1024 * 1024
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 PARTS_PER_STEP = 1000
 """A long :meth:`S3ObjectStore.put` grows its parts by one ``part_size`` every this many
-parts, so that 10,000 parts hold ``55,000 * part_size`` bytes (440 GiB at 8 MiB)."""
+parts, so that 10,000 parts hold ``55,000 * part_size`` bytes (430 GiB at 8 MiB)."""
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchUpload", "NotFound", "404"}
 _BAD_REQUEST = {

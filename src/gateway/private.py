@@ -1,9 +1,9 @@
 """Files at rest are private to the service: folders ``0700``, files ``0600``.
 
 Everything lockr writes to disk (the data folder, the database and its WAL and
-shared-memory files, the server secret, blobs and pending blobs, and every folder
-holding them) is made owner-only whatever the process umask, so another local user
-can neither read nor list it. A data folder found with looser permissions is
+shared-memory files, the server secret, a local region's objects and unfinished
+uploads, and every folder holding them) is made owner-only whatever the process
+umask, so another local user can neither read nor list it. A data folder found with looser permissions is
 tightened on start.
 """
 

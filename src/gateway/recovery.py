@@ -2,7 +2,8 @@
 
 Every server process registers an :class:`Instance` row, with a random id, and
 refreshes its heartbeat. Reservations belong to an instance; when an instance is dead
-its reservations are released and their pending or uncommitted blobs discarded.
+its reservations are released and what their writes left in the stores freed
+(:mod:`gateway.strays`).
 
 An instance is dead when its heartbeat is older than the lease, or at once when it
 ran on this *node* and no longer holds its lock file. A node is a data folder: its

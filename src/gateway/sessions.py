@@ -8,13 +8,15 @@ Its bytes are the parts of a multipart upload of the region's store, recorded in
 database (``upload_parts``: offset, size, MD5) as each is stored, and ``received`` is
 the durable offset. A request's bytes become a part when the request ends, and every
 :attr:`ObjectStore.part_size` bytes while they flow; bytes too few to be a part (fewer
-than the store's :attr:`ObjectStore.min_part_size`) wait in the upload's *tail* object
-and lead the next part. So after a dropped connection, a restart, or on another node,
-the client asks for the offset and continues from it. The last byte completes the
-upload: the parts are assembled into the blob and the file appears, exactly as a
-direct upload would. Whole-file MD5 and SHA-1 are computed as the bytes pass; when an
-upload continues where the running hashes are not known (another node, a restart),
-they are computed from the assembled object instead.
+than :data:`SMALLEST_PART`, which grows with the parts so that no upload runs out of
+part numbers) wait in the upload's *tail* object and lead the next part. So after a
+dropped connection, a restart, or on another node, the client asks for the offset and
+continues from it. The last byte completes the upload: the parts are assembled into
+the blob and the file appears, exactly as a direct upload would (should that commit
+fail, say the account has no entry left, any later request to the session tries
+again). Whole-file MD5 and SHA-1 are computed as the bytes pass; when an upload
+continues where the running hashes are not known (another node, a restart), they are
+computed from the assembled object instead.
 
 Only one request writes to a session at a time (a lease in the database), so two
 processes behind a load balancer cannot interleave chunks.
@@ -50,6 +52,8 @@ from gateway.storage import (
     too_large_message,
 )
 
+SMALLEST_PART = 5 * 1024 * 1024
+"""A request's last bytes, when fewer, wait in the tail (see ``Chunk._smallest_part``)."""
 LEASE_SECONDS = 120.0
 RENEW_SECONDS = 30.0
 """A request still writing renews its lease this often."""
@@ -349,6 +353,9 @@ class UploadSessions:
                 .values(completed=True, received=info.size, busy_until=0.0)
             )
 
+        # The folder was made with the session; should it have gone since, it is
+        # made again rather than the upload lost.
+        self.storage.mkdir(info.account_id, info.folder, parents=True, exist_ok=True)
         entry, freed = self.storage.commit_blob(
             reservation_id=info.reservation_id,
             account_id=info.account_id,
@@ -458,7 +465,7 @@ class Chunk:
     def _take(self, view: memoryview) -> memoryview:
         """Store what fits in the current part of ``view``; return the rest."""
         if self._feed is None:
-            need = self._store.min_part_size - self._stored.tail - self._held_size
+            need = self._smallest_part() - self._stored.tail - self._held_size
             held = bytes(view[: max(need, 1)])
             self._held.append(held)
             self._held_size += len(held)
@@ -478,6 +485,14 @@ class Chunk:
             self._end_part()
         return view[len(fed) :]
 
+    def _smallest_part(self) -> int:
+        """Fewer bytes than this wait in the tail rather than make a part: at least
+        :data:`SMALLEST_PART` (and the store's minimum), one more of it every thousand
+        parts, so that 10,000 parts hold at least 55,000 of it (268 GiB) whatever the
+        client's chunks."""
+        floor = max(SMALLEST_PART, self._store.min_part_size)
+        return floor * (1 + len(self._stored.parts) // 1000)
+
     def _pending(self) -> Iterator[bytes]:
         """The tail's bytes, then the held ones (emptying the hold)."""
         held, self._held, self._held_size = self._held, [], 0
@@ -492,10 +507,7 @@ class Chunk:
             stored.multipart_id = self._sessions._multipart(self.info, self._store)
         number = len(stored.parts) + 1
         if number > MAX_PART_NUMBER:
-            raise BadRequest(
-                f"this upload already has {MAX_PART_NUMBER} stored pieces (one per request, "
-                "or per few MiB); send the rest in one request"
-            )
+            raise TooLarge(f"a resumable upload holds at most {MAX_PART_NUMBER} parts")
         key, multipart_id, store = object_key(self.info.blob_key), stored.multipart_id, self._store
         self._part_size = stored.tail + self._held_size
         self._feed = Feed(
@@ -551,12 +563,15 @@ class Chunk:
             return None
         self._closed = True
         try:
-            self._assemble()
+            key = object_key(self.info.blob_key)
+            if not (self.info.received == self.info.size and self._store.exists(key)):
+                self._assemble()  # else assembled by a request whose commit failed
             digests = self._digests()
+            entry = self._sessions._complete(self.info, digests)
         except BaseException:
+            # The bytes stay: a later request to the session finishes it.
             self._sessions._release_lease(self.info.id)
             raise
-        entry = self._sessions._complete(self.info, digests)
         self._store.delete(tail_key(self.info.blob_key))
         return entry
 

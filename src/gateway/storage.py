@@ -1,10 +1,12 @@
-"""The storage engine: every account's tree of folders and files, over blob stores.
+"""The storage engine: every account's tree of folders and files, over the regions'
+object stores.
 
-Fronts address files by path inside an account (``"photos/2024/a.jpg"``) or by the
-file's ``uid``. Writes stream through :class:`Upload`: 1 MiB blocks are hashed (MD5,
-SHA-1, and SHA-256 when asked) and checked against the object limit and the account's
-quota as they pass, into a pending blob; :meth:`Upload.commit` makes the blob durable,
-then commits the metadata in one transaction. Blobs are immutable and shared by
+Fronts address files by path inside an account (``"photos/2024/a.jpg"``, one indexed
+lookup of its key) or by the file's ``uid``. Writes stream through :class:`Upload`
+(one part, stored by :meth:`ObjectStore.put`) and :mod:`gateway.sessions` (parts):
+blocks are hashed (MD5, SHA-1, and SHA-256 when asked) and checked against the object
+limit and the account's quota as they pass; the object is durable in its store before
+the metadata commits in one transaction. Blobs are immutable and shared by
 reference count, so a copy is a metadata operation; a delete gives the bytes back
 to the quota and frees the blob when nothing references it. Every entry made or
 removed is charged or credited to the account's entry count in the same transaction;

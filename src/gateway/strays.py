@@ -69,7 +69,8 @@ def sweep_uploads(db: Database, stores: dict[str, ObjectStore]) -> int:
     """Abort the multipart uploads of every region that no write in progress records
     (neither by its blob nor by its multipart id). A write records itself before its
     first byte reaches the store, so what is found unrecorded was left by a process
-    that died. Returns how many were aborted."""
+    that died. Keys lockr does not name are left alone (but ``""``: a local put cut
+    short before its key was written). Returns how many were aborted."""
     aborted = 0
     for region, store in stores.items():
         try:
@@ -88,7 +89,10 @@ def sweep_uploads(db: Database, stores: dict[str, ObjectStore]) -> int:
         blobs = {row[0] for row in rows}
         multipart_ids = {row[1] for row in rows if row[1] is not None}
         for key, upload_id in uploads:
-            if upload_id in multipart_ids or blob_key_of(key) in blobs:
+            blob_key = blob_key_of(key)
+            if blob_key is None and key != "":
+                continue  # not a name lockr gives: another program's upload
+            if upload_id in multipart_ids or blob_key in blobs:
                 continue
             store.abort_multipart(key, upload_id)
             aborted += 1

@@ -99,3 +99,13 @@ def test_a_crashed_put_is_found_and_freed(tmp_path: Path) -> None:
     assert key == "crashed/object" and not store.exists(key)
     store.abort_multipart(key, upload_id)
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_pending_blobs_of_earlier_versions_are_removed(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    upload_id = store.create_multipart("ab/cd/kept")
+    legacy = tmp_path / "tmp" / new_key()
+    legacy.write_bytes(b"pending bytes of an earlier version")
+    LocalObjectStore(tmp_path)
+    assert not legacy.exists()
+    assert store.list_multipart() == [("ab/cd/kept", upload_id)]

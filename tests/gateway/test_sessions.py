@@ -14,6 +14,7 @@ from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import Conflict, NotFound, QuotaExceeded, RateLimited, TooLarge
 from gateway.models import UploadPart, UploadSession
+from gateway.sessions import SMALLEST_PART
 from gateway.storage import Entry
 from tests.conftest import (
     PASSWORD,
@@ -250,3 +251,44 @@ def test_on_s3_expiry_aborts_the_upload_and_deletes_the_tail(
     assert not store.exists(tail_key(info.blob_key))
     assert core.storage.usage(alice)[0] == 0
     assert _parts(core) == []
+
+
+def test_a_failed_commit_is_finished_by_a_later_request(make_core: CoreFactory) -> None:
+    """The last bytes stored but the file refused (the account's entries full): the
+    session keeps them and its lease is free, and once there is room any request
+    finishes it (its folder made again if it went)."""
+    core = make_core(default_quota="10MiB", max_entries_per_account=3)
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    data = os.urandom(6 * MiB + 5)
+    info, secret = create(core, alice, len(data))  # type: ignore[misc]
+    chunk = core.sessions.begin(info, 0)
+    chunk.write(data[: 3 * MiB])
+    chunk.close()
+    core.storage.delete(alice, "uploads")
+    for name in ("x", "y", "z"):
+        core.storage.mkdir(alice, name)
+    chunk = core.sessions.begin(core.sessions.get(info.id, secret), 3 * MiB)
+    chunk.write(data[3 * MiB :])
+    with pytest.raises(QuotaExceeded):
+        chunk.finish()
+    again = core.sessions.get(info.id, secret)
+    assert again.received == len(data) and not again.completed
+    core.storage.delete(alice, "y")
+    core.storage.delete(alice, "z")
+    entry = core.sessions.begin(again, len(data)).finish()  # no lease left held
+    assert entry is not None and entry.path == "uploads/f.bin"
+    assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert b"".join(core.storage.open(entry)) == data
+    assert unfinished(core.stores["local"]) == []
+
+
+def test_tiny_chunks_wait_in_the_tail_and_never_run_out_of_parts(core: Core) -> None:
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    data = os.urandom(SMALLEST_PART + 300)
+    info, secret = create(core, alice, len(data))  # type: ignore[misc]
+    for start in range(0, len(data), 100_000):
+        chunk = core.sessions.begin(core.sessions.get(info.id, secret), start)
+        chunk.write(data[start : start + 100_000])
+        result = chunk.finish()
+    assert isinstance(result, Entry) and result.md5 == hashlib.md5(data).hexdigest()
+    assert unfinished(core.stores["local"]) == []

@@ -66,7 +66,13 @@ async def download(request: Request) -> Response:
     status = precondition(request, etag, entry.mtime)
     if status is not None:
         return Response(status_code=status, headers=headers)
-    url = await run_in_threadpool(core.storage.download_url, entry, expires=REDIRECT_SECONDS)
+    # HEAD answers here (a page checking a key sends one; a URL presigned for GET
+    # would not take it).
+    url = (
+        await run_in_threadpool(core.storage.download_url, entry, expires=REDIRECT_SECONDS)
+        if request.method == "GET"
+        else None
+    )
     if url is not None:
         # The region serves its own bytes: a short-lived presigned URL of its store.
         return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})

@@ -211,20 +211,28 @@ async def put_session(request: Request) -> Response:
                 f"Content-Range total {total} differs from the session's size {info.size}"
             )
         if first is None:
-            return await _status(request, info)
-        start, end = int(first), int(last)
-        if end < start or end >= info.size:
-            raise BadRequest(f"Content-Range {start}-{end} is outside 0-{info.size - 1}")
+            if info.completed or info.received < info.size:
+                return await _status(request, info)
+            start, end = info.size, info.size - 1  # finished below
+        else:
+            start, end = int(first), int(last)
+            if end < start or end >= info.size:
+                raise BadRequest(f"Content-Range {start}-{end} is outside 0-{info.size - 1}")
     if info.completed:
         return await _status(request, info)
-    if info.size == 0:
-        start, end = 0, -1
+    if info.received == info.size:
+        # Every byte is stored (a size-0 upload, or one whose commit failed before, the
+        # folder gone or full): whatever this request sends, it finishes the upload.
+        start, end = info.size, info.size - 1
     chunk = await run_in_threadpool(core.sessions.begin, info, start)
     expected = end - start + 1
     try:
-        written, complete = await pump(request, chunk.write, limit=expected)
-        if written == expected and not complete:
-            raise BadRequest(f"the body is longer than the {expected} bytes Content-Range gives")
+        if expected:
+            written, complete = await pump(request, chunk.write, limit=expected)
+            if written == expected and not complete:
+                raise BadRequest(
+                    f"the body is longer than the {expected} bytes Content-Range gives"
+                )
         entry = await run_in_threadpool(chunk.finish)
     except BaseException:
         await run_in_threadpool(chunk.close)

@@ -129,6 +129,8 @@ def test_an_s3_region_serves_downloads_itself_or_through_lockr(
         followed = httpx.get(redirect.headers["location"])
         assert followed.status_code == 200 and followed.content == DATA
         assert "s3.bin" in followed.headers["content-disposition"]
+        head = httpx.head(file["downloadUrl"])  # answered here: a page checks keys so
+        assert head.status_code == 200 and head.headers["content-length"] == str(len(DATA))
 
         keyed = user.upload("keyed.bin", b"secret bytes", **{"x-file-key": "open sesame"}).json()
         assert httpx.get(keyed["downloadUrl"]).status_code == 403  # checked before any redirect

@@ -15,17 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func
 
 from gateway.db import Database
-from gateway.models import Node
-from gateway.tree import (
-    HIDDEN,
-    INDEXED_KEY,
-    Entry,
-    entry_query,
-    keys_from,
-    keys_under,
-    successor,
-    to_entry,
-)
+from gateway.models import KEY_INDEX_CHARS, Node
+from gateway.tree import HIDDEN, INDEXED_KEY, Entry, entry_query, successor, to_entry
 
 MAX_KEYS = 1000
 """The most entries and common prefixes one page holds (S3's limit too)."""
@@ -54,29 +45,27 @@ def list_keys(
     account whose keys start with ``prefix``, after the key ``after``. With a
     delimiter, an ``after`` that is a common prefix skips everything under it."""
     limit = max(1, min(limit, MAX_KEYS))
-    base: list[ColumnElement[bool]] = [Node.account_id == account_id]
-    if prefix:
-        base.append(keys_under(prefix))
-    else:
-        base += [INDEXED_KEY > "", func.substr(Node.key, 1, 1) != HIDDEN]
-    start: ColumnElement[bool] | None = None
+    # The scan starts at ``low`` (itself included or not) and stays under the prefix.
+    low, inclusive = prefix, bool(prefix)  # the root's key, "", is never listed
     if after is not None and after >= prefix:
         if delimiter and after.endswith("/") and after != prefix:
-            start = keys_from(successor(after))
+            low, inclusive = successor(after), True  # past a common prefix
         else:
-            start = keys_from(after, inclusive=False)
+            low, inclusive = after, False
     entries: list[Entry] = []
     prefixes: list[str] = []
     last: str | None = None
     with db.read() as session:
         connection = session.connection()
+        # With a delimiter the next row often starts another folder (a jump past it),
+        # so rows are fetched a few at a time, more while they keep being entries.
+        batch = 4 if delimiter else limit + 1
         while True:
             room = limit - len(entries) - len(prefixes)
-            conditions = base if start is None else [*base, start]
-            query = entry_query().where(*conditions).order_by(INDEXED_KEY, Node.key).limit(room + 1)
+            want = min(room + 1, batch)
+            conditions = _scan(account_id, prefix, low, inclusive)
+            query = entry_query().where(*conditions).order_by(INDEXED_KEY, Node.key).limit(want)
             rows = connection.execute(query).all()
-            if not rows:
-                return Listing(entries, prefixes, None)
             jumped = False
             for row in rows:
                 entry = to_entry(row)
@@ -88,11 +77,33 @@ def list_keys(
                     common = prefix + rest[: slash + 1]
                     prefixes.append(common)
                     last = common
-                    start = keys_from(successor(common))
+                    low, inclusive = successor(common), True
                     jumped = True
                     break
                 entries.append(entry)
-                last = entry.key
-            if not jumped:
-                # Every row fitted (one more would have ended the page above): the end.
-                return Listing(entries, prefixes, None)
+                last = low = entry.key
+                inclusive = False
+            if jumped:
+                batch = 4
+            elif len(rows) < want:
+                return Listing(entries, prefixes, None)  # the range has no more
+            else:
+                batch *= 4
+
+
+def _scan(account_id: int, prefix: str, low: str, inclusive: bool) -> list[ColumnElement[bool]]:
+    """The account's keys from ``low`` that start with ``prefix``, as one range of the
+    index (one lower and one upper bound on the indexed key prefix, so that both
+    databases seek to the start and stop at the end), the whole key checked after."""
+    conditions = [
+        Node.account_id == account_id,
+        INDEXED_KEY >= low[:KEY_INDEX_CHARS],
+        Node.key >= low if inclusive else Node.key > low,
+    ]
+    if not prefix:
+        conditions.append(func.substr(Node.key, 1, 1) != HIDDEN)  # trees out of sight
+    elif len(prefix) < KEY_INDEX_CHARS:
+        conditions.append(INDEXED_KEY < successor(prefix))
+    else:
+        conditions += [INDEXED_KEY == prefix[:KEY_INDEX_CHARS], Node.key < successor(prefix)]
+    return conditions

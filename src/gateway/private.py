@@ -3,8 +3,8 @@
 Everything lockr writes to disk (the data folder, the database and its WAL and
 shared-memory files, the server secret, a local region's objects and unfinished
 uploads, and every folder holding them) is made owner-only whatever the process
-umask, so another local user can neither read nor list it. A data folder found with looser permissions is
-tightened on start.
+umask, so another local user can neither read nor list it. A data folder found with
+looser permissions is tightened on start.
 """
 
 from __future__ import annotations

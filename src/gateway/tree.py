@@ -228,12 +228,6 @@ def key_is(key: str) -> ColumnElement[bool]:
     return and_(INDEXED_KEY == key[:KEY_INDEX_CHARS], Node.key == key)
 
 
-def keys_from(start: str, *, inclusive: bool = True) -> ColumnElement[bool]:
-    """Keys at or after ``start`` (after, without ``inclusive``), through the index."""
-    exact = Node.key >= start if inclusive else Node.key > start
-    return and_(INDEXED_KEY >= start[:KEY_INDEX_CHARS], exact)
-
-
 def keys_under(prefix: str) -> ColumnElement[bool]:
     """Keys that start with ``prefix`` (non-empty), through the index: a range of the
     indexed prefix, and the whole key checked where the prefix is longer than that."""

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from gateway.blobkeys import new_key, object_key, tail_key
 from gateway.clock import Clock
+from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.feed import Feed
@@ -356,7 +357,8 @@ class UploadSessions:
         # The folder was made with the session; should it have gone since, it is
         # made again rather than the upload lost.
         self.storage.mkdir(info.account_id, info.folder, parents=True, exist_ok=True)
-        entry, freed = self.storage.commit_blob(
+        entry, freed = commit_blob(
+            self.storage,
             reservation_id=info.reservation_id,
             account_id=info.account_id,
             parts=[*split_path(info.folder), info.name],

@@ -15,7 +15,7 @@ large copies and deletes run in batches (:mod:`gateway.subtrees`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -44,12 +44,8 @@ from gateway.subtrees import Removal, Subtrees, attached, walk
 from gateway.tree import (
     CHILD_BY_NAME,
     HIDDEN,
-    INSERT_BLOB,
-    INSERT_NODE,
     LOCK_FOLDER,
     MAX_NAME_BYTES,
-    REPLACE_CONTENT,
-    UNREF_BLOB,
     Entry,
     OnConflict,
     check_name,
@@ -154,10 +150,17 @@ class Storage:
             raise NotFound("no such account")
         return node
 
-    def _require(self, session: Session, account_id: int, path: str) -> Node:
-        node = self._resolve(session, account_id, split_path(path))
+    def _require(self, session: Session, account_id: int, target: str | Entry) -> Node:
+        """The account's node at the path ``target``, or the node of the entry
+        ``target`` (found by its id: it may have moved since), or 404."""
+        if isinstance(target, Entry):
+            node = session.get(Node, target.id)
+            if node is None or node.account_id != account_id or node.key.startswith(HIDDEN):
+                raise NotFound(f"{target.name or '/'} does not exist any more")
+            return node
+        node = self._resolve(session, account_id, split_path(target))
         if node is None:
-            raise NotFound(f"{path.strip('/') or '/'} does not exist")
+            raise NotFound(f"{target.strip('/') or '/'} does not exist")
         return node
 
     def _parent_folder(self, session: Session, account_id: int, parts: list[str]) -> Node:
@@ -390,135 +393,6 @@ class Storage:
             session.flush()
             return self._load(session, node.id)
 
-    def commit_blob(
-        self,
-        *,
-        reservation_id: str,
-        account_id: int,
-        parts: list[str],
-        region: str,
-        blob_key: str,
-        size: int,
-        digests: dict[str, str],
-        content_type: str,
-        mtime: float | None,
-        on_conflict: OnConflict,
-        key_hash: str | None = None,
-        claim_hash: str | None = None,
-        also: Callable[[Session, int], object] | None = None,
-        uid: str | None = None,
-    ) -> tuple[Entry, list[int]]:
-        """In one transaction: settle the write's reservation, charge ``size``, record
-        the durable blob and create (or update) the file at ``parts``, and run ``also``
-        (the caller's own bookkeeping, given the file's node id). Returns the entry
-        and the ids of blobs to free once committed."""
-        now = self.clock()
-        freed: list[int] = []
-        with self.db.write() as session:
-            folder = self._resolve_as(session, account_id, parts[:-1], "folder")
-            if folder is None or not folder.is_dir:
-                raise NotFound(f"folder {'/'.join(parts[:-1]) or '/'} does not exist")
-            folder_key = self._lock_folder(session, folder.id, folder.key)
-            name = parts[-1]
-            connection = session.connection()
-            existing = connection.execute(
-                CHILD_BY_NAME, {"parent": folder.id, "child": name}
-            ).one_or_none()
-            if existing is not None and (existing.is_dir or on_conflict != "replace"):
-                if on_conflict == "rename":
-                    name = free_name(session, folder.id, name)
-                    existing = None
-                elif existing.is_dir:
-                    raise Exists(f"{'/'.join(parts)} is a folder")
-                else:
-                    raise Exists(f"{'/'.join(parts)} exists")
-            old_blob = None if existing is None else existing.blob_id
-            self.reservations.settle(
-                session,
-                reservation_id,
-                account_id,
-                size - (0 if existing is None or old_blob is None else existing.size),
-            )
-            if old_blob is not None:
-                connection.execute(UNREF_BLOB, {"blob": old_blob})
-                freed.append(old_blob)
-            blob_id = connection.execute(
-                INSERT_BLOB,
-                {
-                    "region": region,
-                    "key": blob_key,
-                    "size": size,
-                    "md5": digests["md5"],
-                    "sha1": digests["sha1"],
-                    "sha256": digests.get("sha256"),
-                    "refcount": 1,
-                    "created_at": now,
-                },
-            ).scalar_one()
-            mtime = now if mtime is None else mtime
-            if existing is None:
-                self.entries.charge(session, account_id)
-                uid = uid or new_uid()
-                created_at = now
-                node_id = connection.execute(
-                    INSERT_NODE,
-                    {
-                        "uid": uid,
-                        "account_id": account_id,
-                        "parent_id": folder.id,
-                        "name": name,
-                        "is_dir": False,
-                        "blob_id": blob_id,
-                        "size": size,
-                        "content_type": content_type,
-                        "mtime": mtime,
-                        "created_at": now,
-                        "key_hash": key_hash,
-                        "claim_hash": claim_hash,
-                        "key": child_key(folder_key, name, False),
-                    },
-                ).scalar_one()
-            else:
-                node_id, uid, created_at = existing.id, existing.uid, existing.created_at
-                content_type = content_type or existing.content_type
-                key_hash = existing.key_hash if key_hash is None else key_hash
-                claim_hash = existing.claim_hash
-                connection.execute(
-                    REPLACE_CONTENT,
-                    {
-                        "node": node_id,
-                        "blob_id": blob_id,
-                        "size": size,
-                        "content_type": content_type,
-                        "mtime": mtime,
-                        "key_hash": key_hash,
-                    },
-                )
-            if also is not None:
-                also(session, node_id)
-        entry = Entry(
-            id=node_id,
-            uid=uid,
-            account_id=account_id,
-            parent_id=folder.id,
-            name=name,
-            is_dir=False,
-            size=size,
-            content_type=content_type,
-            mtime=mtime,
-            created_at=created_at,
-            region=region,
-            blob_key=blob_key,
-            md5=digests["md5"],
-            sha1=digests["sha1"],
-            sha256=digests.get("sha256"),
-            uploaded_at=now,
-            key_hash=key_hash,
-            claim_hash=claim_hash,
-            key=child_key(folder_key, name, False),
-        )
-        return entry, freed
-
     def _new_folder(
         self,
         session: Session,
@@ -628,13 +502,14 @@ class Storage:
     def copy(
         self,
         account_id: int,
-        src: str,
+        src: str | Entry,
         dst: str,
         *,
         overwrite: bool = True,
         mtime: float | None = None,
     ) -> Entry:
-        """Copy a file or folder tree inside the account. Blobs are shared, not copied;
+        """Copy a file or folder tree (at a path, or an entry found by its id) inside the
+        account. Blobs are shared, not copied;
         the copy's entries and bytes count against the quota, all or nothing. A large
         tree is copied in batches out of sight and appears whole in one transaction."""
         dst_parts = split_path(dst)
@@ -657,7 +532,7 @@ class Storage:
     def _copy_large(
         self,
         account_id: int,
-        src: str,
+        src: str | Entry,
         dst_parts: list[str],
         overwrite: bool,
         mtime: float | None,
@@ -682,7 +557,7 @@ class Storage:
             raise
 
     def _copy_source(
-        self, session: Session, account_id: int, src: str, dst_parts: list[str]
+        self, session: Session, account_id: int, src: str | Entry, dst_parts: list[str]
     ) -> tuple[Node, Node]:
         """The node to copy and the folder its copy goes in, checked."""
         source, parent = self._source_and_parent(session, account_id, src, dst_parts, "copied")
@@ -694,13 +569,14 @@ class Storage:
     def move(
         self,
         account_id: int,
-        src: str,
+        src: str | Entry,
         dst: str,
         *,
         overwrite: bool = True,
         mtime: float | None = None,
     ) -> Entry:
-        """Move or rename a file or folder inside the account, keeping its ``uid``."""
+        """Move or rename a file or folder (at a path, or an entry found by its id)
+        inside the account, keeping its ``uid``."""
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
@@ -727,12 +603,17 @@ class Storage:
         self.subtrees.finish(removal)
         return entry
 
-    def delete(self, account_id: int, path: str) -> None:
-        """Delete a file, or a folder with everything in it; its entries and bytes
-        leave the quota. A large tree leaves the namespace at once and its rows go in
-        batches before this returns."""
+    def rename(self, account_id: int, entry: Entry, name: str) -> Entry:
+        """Give the entry (found by its id) a new name in its folder."""
+        folder = entry.path.rpartition("/")[0]
+        return self.move(account_id, entry, f"{folder}/{check_new_name(name)}", overwrite=False)
+
+    def delete(self, account_id: int, target: str | Entry) -> None:
+        """Delete a file, or a folder with everything in it (at a path, or an entry
+        found by its id); its entries and bytes leave the quota. A large tree leaves
+        the namespace at once and its rows go in batches before this returns."""
         with self.db.write() as session:
-            node = self._require(session, account_id, path)
+            node = self._require(session, account_id, target)
             if node.parent_id is None:
                 raise Forbidden("the root folder cannot be deleted")
             removal = self.subtrees.remove(session, node)
@@ -754,7 +635,12 @@ class Storage:
     # -- helpers ---------------------------------------------------------------------------
 
     def _source_and_parent(
-        self, session: Session, account_id: int, src: str, dst_parts: list[str], verb: str
+        self,
+        session: Session,
+        account_id: int,
+        src: str | Entry,
+        dst_parts: list[str],
+        verb: str,
     ) -> tuple[Node, Node]:
         """The node at ``src`` and the folder ``dst_parts`` names its new place in:
         never the root, never a folder into itself."""

@@ -15,6 +15,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from gateway.blobkeys import new_key, object_key
+from gateway.commit import commit_blob
 from gateway.errors import BadRequest, Conflict, QuotaExceeded, TooLarge
 from gateway.feed import Feed
 from gateway.objectstore import ObjectStore
@@ -189,7 +190,8 @@ class Upload:
             self.abort()
             raise
         try:
-            entry, freed = self._storage.commit_blob(
+            entry, freed = commit_blob(
+                self._storage,
                 reservation_id=self._reservation,
                 account_id=self.account_id,
                 parts=self.parts,

@@ -729,3 +729,30 @@ def test_parallel_writers_of_one_name(pg_core: Core, on_conflict: str) -> None:
         assert not any(isinstance(r, Exception) for r in results) and names == ["same.txt"]
     assert pg_core.storage.usage(alice)[0] == 9 * len(names)
     assert entry_count(pg_core, alice) == len(names)
+
+
+def test_entries_are_moved_copied_renamed_and_deleted_by_id(core: Core) -> None:
+    """A front that looked an entry up once passes it down: the engine finds it by id
+    wherever it is now, and its key (its path) is a column that follows each move."""
+    alice = account(core)
+    core.storage.mkdir(alice, "a/b", parents=True)
+    put(core, alice, "a/b/f.txt", b"data")
+    folder = core.storage.stat(alice, "a")
+    core.storage.move(alice, "a", "z")  # moved under the caller's feet
+    moved = core.storage.move(alice, folder, "y")
+    assert moved.uid == folder.uid and moved.key == "y/"
+    assert core.storage.stat(alice, "y/b/f.txt").key == "y/b/f.txt"
+    file = core.storage.stat(alice, "y/b/f.txt")
+    renamed = core.storage.rename(alice, file, "g.txt")
+    assert renamed.key == "y/b/g.txt" and core.storage.path_of(renamed) == "y/b/g.txt"
+    put(core, alice, "y/b/h.txt", b"other")
+    with pytest.raises(Exists):
+        core.storage.rename(alice, renamed, "h.txt")  # a rename replaces nothing
+    copy = core.storage.copy(alice, renamed, "copy.txt")
+    assert read(core, alice, "copy.txt") == b"data"
+    core.storage.delete(alice, copy)
+    with pytest.raises(NotFound, match="does not exist any more"):
+        core.storage.delete(alice, copy)
+    other = core.accounts.create("bob", "b@example.com", PASSWORD).id
+    with pytest.raises(NotFound):
+        core.storage.delete(other, renamed)  # not bob's

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from gateway.errors import Exists, NotFound
+from gateway.errors import Exists
 from gateway.tree import (
     CHILD_BY_NAME,
     INSERT_BLOB,
@@ -26,6 +26,7 @@ from gateway.tree import (
     child_key,
     free_name,
     new_uid,
+    not_a_folder,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def commit_blob(
     with storage.db.write() as session:
         folder = storage._resolve_as(session, account_id, parts[:-1], "folder")
         if folder is None or not folder.is_dir:
-            raise NotFound(f"folder {'/'.join(parts[:-1]) or '/'} does not exist")
+            raise not_a_folder(parts[:-1], folder is not None)
         folder_key = storage._lock_folder(session, folder.id, folder.key)
         name = parts[-1]
         connection = session.connection()

@@ -56,6 +56,7 @@ from gateway.tree import (
     key_is,
     key_of,
     new_uid,
+    not_a_folder,
     rekey,
     split_path,
     to_entry,
@@ -331,7 +332,7 @@ class Storage:
             if folder is None or not folder.is_dir:
                 if not parts[:-1]:
                     raise NotFound("no such account")
-                raise NotFound(f"folder {'/'.join(parts[:-1])} does not exist")
+                raise not_a_folder(parts[:-1], folder is not None)
             if not self.entries.fits(folder.entry_count, folder.is_guest):
                 # A full account: a write that would make an entry is refused before
                 # any byte (its commit decides; this saves sending the bytes).

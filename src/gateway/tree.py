@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from gateway.errors import BadRequest, Conflict
+from gateway.errors import BadRequest, Conflict, Exists, LockrError, NotFound
 from gateway.models import KEY_INDEX_CHARS, Blob, Node
 
 MAX_NAME_BYTES = 255
@@ -250,3 +250,13 @@ def rekey(session: Session, account_id: int, old: str, new: str) -> None:
             key=literal(new, String()).concat(func.substr(Node.key, len(old) + 1, type_=String()))
         )
     )
+
+
+def not_a_folder(parts: list[str], is_file: bool) -> LockrError:
+    """Where a file was to go in ``parts``: a file there is :class:`Exists` (a file and
+    a folder never share a name; S3 would have the keys ``a`` and ``a/b`` both), no
+    entry at all :class:`NotFound`."""
+    path = "/".join(parts) or "/"
+    if is_file:
+        return Exists(f"{path} is a file, so it cannot hold other files")
+    return NotFound(f"folder {path} does not exist")

@@ -756,3 +756,14 @@ def test_entries_are_moved_copied_renamed_and_deleted_by_id(core: Core) -> None:
     other = core.accounts.create("bob", "b@example.com", PASSWORD).id
     with pytest.raises(NotFound):
         core.storage.delete(other, renamed)  # not bob's
+
+
+def test_a_file_cannot_hold_files(core: Core) -> None:
+    """A file and a folder never share a name: the keys ``a`` and ``a/b`` cannot both
+    be files (what S3 would allow is a conflict, not a missing folder)."""
+    alice = account(core)
+    put(core, alice, "a", b"file")
+    with pytest.raises(Exists, match="a is a file"):
+        put(core, alice, "a/b", b"under a file")
+    with pytest.raises(NotFound, match="folder c does not exist"):
+        put(core, alice, "c/b", b"no folder")

@@ -216,6 +216,13 @@ SETTINGS: dict[str, Setting] = {
     "upload_session_hours": Setting(
         parse_positive_int, 24, "How long a resumable upload session stays open."
     ),
+    "instance_lease_seconds": Setting(
+        parse_positive_int,
+        60,
+        "How long a server process that stops beating (killed, hung, its node gone) "
+        "keeps its writes' quota before another reclaims it; processes beat every "
+        "quarter of this.",
+    ),
     "rate_limit_window": Setting(
         parse_positive_int, 10, "Seconds over which API request bursts are counted."
     ),
@@ -307,6 +314,7 @@ class Config:
     max_entries_per_account: int
     max_guest_entries: int
     upload_session_hours: int
+    instance_lease_seconds: int
     rate_limit_window: int
     rate_limit_per_account: int
     rate_limit_per_address: int
@@ -420,6 +428,7 @@ def load_config(
         max_entries_per_account=values["max_entries_per_account"],
         max_guest_entries=values["max_guest_entries"],
         upload_session_hours=values["upload_session_hours"],
+        instance_lease_seconds=values["instance_lease_seconds"],
         rate_limit_window=values["rate_limit_window"],
         rate_limit_per_account=values["rate_limit_per_account"],
         rate_limit_per_address=values["rate_limit_per_address"],

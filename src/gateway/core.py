@@ -67,7 +67,9 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
     db = Database(config.database_url)
     if migrate:
         upgrade(db)
-    recovery = Recovery(db, stores, clock, node_folder=config.data)
+    recovery = Recovery(
+        db, stores, clock, node_folder=config.data, lease=config.instance_lease_seconds
+    )
     reservations = Reservations(
         db,
         recovery.instance_id,

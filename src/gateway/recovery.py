@@ -214,7 +214,7 @@ class Recovery:
         self.leases.release(RECOVERY_LEASE, self.instance_id)
 
     def _loop(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        while not self._stop.wait(min(HEARTBEAT_SECONDS, self.lease / 4)):
             try:
                 self.heartbeat()
                 self.run_once()

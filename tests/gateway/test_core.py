@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.core import build_core
+from gateway.sessions import SMALLEST_PART
 from tests.conftest import PASSWORD, make_config
 
 
@@ -44,14 +45,14 @@ def test_files_at_rest_are_private_whatever_the_umask(tmp_path: Path, umask: int
         info, _ = core.sessions.create(
             alice,
             name="pending.txt",
-            size=100,
+            size=SMALLEST_PART + 100,
             content_type="",
-            max_size=1 << 20,
+            max_size=1 << 30,
             region="local",
             folder="uploads",
         )
         chunk = core.sessions.begin(info, 0)
-        chunk.write(b"pending bytes")
+        chunk.write(b"p" * SMALLEST_PART)
         chunk.close()  # a part of an unfinished upload, under tmp/
         found = modes(data)
     finally:

@@ -8,10 +8,11 @@ from gateway.accounts import Accounts
 from gateway.apikeys import ApiKeys
 from gateway.auth import Authenticator
 from gateway.clock import Clock, system_clock
-from gateway.config import Config
+from gateway.config import Config, ConfigError
 from gateway.counters import Counters
 from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
+from gateway.errors import LockrError
 from gateway.files import Files
 from gateway.migrate import upgrade
 from gateway.objectstore import ObjectStore
@@ -47,7 +48,14 @@ class Core:
     dav_properties: DavProperties
 
     def start(self) -> None:
-        """Register this process, recover after any crash, start the heartbeat."""
+        """Check that every region's store can be used (a :class:`ConfigError` naming
+        the region says why not), register this process, recover after any crash,
+        start the heartbeat."""
+        for name, store in self.stores.items():
+            try:
+                store.check()
+            except LockrError as error:
+                raise ConfigError(f"[regions.{name}]: {error.message}") from None
         self.recovery.start()
 
     def close(self) -> None:

@@ -117,6 +117,11 @@ class ObjectStore(Protocol):
         saved as ``filename`` when one is given; ``None`` where the backend has no such
         URLs (a local store)."""
 
+    def check(self) -> None:
+        """Raise a domain error, whose message says why, if the store cannot be used:
+        a missing folder or bucket (:class:`NotFound`), refused credentials
+        (:class:`Forbidden`), an endpoint that does not answer (:class:`Busy`)."""
+
     def close(self) -> None:
         """Release connections and other resources; the store is not used afterwards."""
 

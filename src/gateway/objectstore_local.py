@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from gateway.errors import BadRequest, Conflict, NotFound
+from gateway.errors import BadRequest, Conflict, Forbidden, NotFound
 from gateway.objectstore import (
     BLOCK,
     RESERVED_ROOT,
@@ -175,6 +175,10 @@ class LocalObjectStore:
     def presigned_url(self, key: str, *, expires: int, filename: str | None = None) -> str | None:
         check_key(key)
         return None
+
+    def check(self) -> None:
+        if not os.access(self.root, os.W_OK | os.X_OK) or not os.access(self.tmp, os.W_OK):
+            raise Forbidden(f"the folder {str(self.root)!r} is not writable by this process")
 
     def close(self) -> None:
         pass

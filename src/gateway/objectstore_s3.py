@@ -33,7 +33,7 @@ from botocore.exceptions import ConnectionError as StoreConnectionError
 from botocore.response import StreamingBody
 
 from gateway.disposition import content_disposition
-from gateway.errors import BadRequest, Busy, LockrError, NotFound
+from gateway.errors import BadRequest, Busy, Forbidden, LockrError, NotFound
 from gateway.objectstore import (
     BLOCK,
     Part,
@@ -213,6 +213,21 @@ class S3ObjectStore:
             return self._client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=expires
             )
+
+    def check(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404:
+                raise NotFound(f"the bucket {self.bucket!r} does not exist") from None
+            if status in (401, 403):
+                raise Forbidden(
+                    f"the store refused these keys for the bucket {self.bucket!r}"
+                ) from None
+            raise _domain_error(error) from None
+        except (StoreConnectionError, HTTPClientError, BotoCoreError) as error:
+            raise Busy(f"the object store did not answer ({type(error).__name__})") from None
 
     def close(self) -> None:
         self._client.close()

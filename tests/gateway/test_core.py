@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config import ConfigError
 from gateway.core import build_core
 from gateway.sessions import SMALLEST_PART
-from tests.conftest import PASSWORD, make_config
+from tests.conftest import PASSWORD, CoreFactory, S3Server, make_config, s3_region_toml
 
 
 @pytest.fixture(params=[0o022, 0o000], ids=["umask022", "umask000"])
@@ -87,3 +88,13 @@ def test_a_looser_data_folder_is_tightened_on_start(tmp_path: Path) -> None:
     data.chmod(0o755)
     build_core(make_config(data)).close()
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_a_region_whose_store_cannot_be_used_stops_the_start(
+    make_core: CoreFactory, s3_server: S3Server, tmp_path: Path
+) -> None:
+    toml = s3_region_toml(s3_server, tmp_path / "data")
+    toml.write_text(toml.read_text().replace('bucket = "lockr-test"', 'bucket = "missing"'))
+    core = make_core(config_file=toml, start=False)
+    with pytest.raises(ConfigError, match=r"\[regions.s3\]: the bucket 'missing' does not exist"):
+        core.start()

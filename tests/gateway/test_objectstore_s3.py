@@ -7,9 +7,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from gateway import objectstore_s3
-from gateway.errors import BadRequest, Busy, LockrError, NotFound
+from gateway.errors import BadRequest, Busy, Forbidden, LockrError, NotFound
 from gateway.objectstore_s3 import S3ObjectStore, _spools, _translated
-from tests.conftest import S3Server
+from tests.conftest import S3Server, free_port
 
 
 def cut(blocks: list[bytes], part_size: int) -> list[tuple[int, bool]]:
@@ -104,3 +104,27 @@ def test_a_part_larger_than_the_memory_allowance(s3_server: S3Server) -> None:
         store.delete("big")
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_check_says_what_is_wrong(s3_server: S3Server) -> None:
+    """Before a node serves a region, its store is checked: a missing bucket, refused
+    keys and a silent endpoint each say so."""
+
+    def store(**overrides: str) -> S3ObjectStore:
+        settings = {
+            "endpoint": s3_server.endpoint,
+            "bucket": "lockr-test",
+            "access_key_id": s3_server.access_key_id,
+            "secret_access_key": s3_server.secret_access_key,
+            **overrides,
+        }
+        return S3ObjectStore(**settings, timeout=5)
+
+    store().check()
+    with pytest.raises(NotFound, match="'no-such-bucket' does not exist"):
+        store(bucket="no-such-bucket").check()
+    with pytest.raises(Forbidden, match="refused these keys"):
+        store(secret_access_key="not-the-secret-access-key").check()
+    with pytest.raises(Busy, match="did not answer"):
+        store(endpoint=f"http://127.0.0.1:{free_port()}").check()

@@ -60,7 +60,7 @@ def commit_blob(
     with storage.db.write() as session:
         folder = storage._resolve_as(session, account_id, parts[:-1], "folder")
         if folder is None or not folder.is_dir:
-            raise not_a_folder(parts[:-1], folder is not None)
+            raise not_a_folder(session, account_id, parts[:-1])
         folder_key = storage._lock_folder(session, folder.id, folder.key)
         name = parts[-1]
         connection = session.connection()

@@ -332,7 +332,7 @@ class Storage:
             if folder is None or not folder.is_dir:
                 if not parts[:-1]:
                     raise NotFound("no such account")
-                raise not_a_folder(parts[:-1], folder is not None)
+                raise not_a_folder(session, account_id, parts[:-1])
             if not self.entries.fits(folder.entry_count, folder.is_guest):
                 # A full account: a write that would make an entry is refused before
                 # any byte (its commit decides; this saves sending the bytes).

@@ -252,11 +252,22 @@ def rekey(session: Session, account_id: int, old: str, new: str) -> None:
     )
 
 
-def not_a_folder(parts: list[str], is_file: bool) -> LockrError:
-    """Where a file was to go in ``parts``: a file there is :class:`Exists` (a file and
-    a folder never share a name; S3 would have the keys ``a`` and ``a/b`` both), no
-    entry at all :class:`NotFound`."""
-    path = "/".join(parts) or "/"
-    if is_file:
-        return Exists(f"{path} is a file, so it cannot hold other files")
-    return NotFound(f"folder {path} does not exist")
+def not_a_folder(session: Session, account_id: int, parts: list[str]) -> LockrError:
+    """Why no folder is at ``parts`` (where a file was to go): :class:`Exists` when a
+    file stands there or at any folder above it (a file and a folder never share a
+    name; S3 would have the keys ``a`` and ``a/b`` both), :class:`NotFound` otherwise.
+    One indexed query, on the error path only."""
+    prefixes = ["/".join(parts[: depth + 1]) for depth in range(len(parts))]
+    file = session.scalar(
+        select(Node.key)
+        .where(
+            Node.account_id == account_id,
+            INDEXED_KEY.in_([key[:KEY_INDEX_CHARS] for key in prefixes]),
+            Node.key.in_(prefixes),
+        )
+        .order_by(Node.key)
+        .limit(1)
+    )
+    if file is not None:
+        return Exists(f"{file} is a file, so it cannot hold other files")
+    return NotFound(f"folder {'/'.join(parts) or '/'} does not exist")

@@ -765,5 +765,7 @@ def test_a_file_cannot_hold_files(core: Core) -> None:
     put(core, alice, "a", b"file")
     with pytest.raises(Exists, match="a is a file"):
         put(core, alice, "a/b", b"under a file")
+    with pytest.raises(Exists, match="a is a file"):
+        put(core, alice, "a/b/c/d", b"deeper under it")
     with pytest.raises(NotFound, match="folder c does not exist"):
         put(core, alice, "c/b", b"no folder")

@@ -289,6 +289,13 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture
+def timed_core(make_core: CoreFactory, database_url: str) -> tuple[Core, ManualClock]:
+    """A started core on each database backend, on a clock that moves only when told."""
+    clock = ManualClock()
+    return make_core(database_url, clock=clock), clock
+
+
 # -- real servers -------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from gateway.quota import EntryLimits, HolderCap, Reservations
 from gateway.ratelimit import BurstLimiter
 from gateway.recovery import Recovery
 from gateway.regions import open_object_store
+from gateway.s3keys import S3Keys
 from gateway.secret import server_secret
 from gateway.sessions import UploadSessions
 from gateway.storage import Storage
@@ -38,6 +39,7 @@ class Core:
     storage: Storage
     accounts: Accounts
     api_keys: ApiKeys
+    s3_keys: S3Keys
     passwords: Passwords
     counters: Counters
     auth: Authenticator
@@ -128,6 +130,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         storage=storage,
         accounts=accounts,
         api_keys=ApiKeys(db, accounts, clock),
+        s3_keys=S3Keys(db, secret, clock),
         passwords=passwords,
         counters=counters,
         auth=auth,

@@ -309,6 +309,24 @@ class ApiKey(Base):
     )
 
 
+class S3Key(Base):
+    """An S3 access key. SigV4 needs the secret itself, so it is stored sealed: the
+    nonce and the AES-GCM ciphertext under a key derived from the server secret, with
+    the access key id as associated data (see :mod:`gateway.s3keys`)."""
+
+    __tablename__ = "s3_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    access_key_id: Mapped[str] = mapped_column(String(20), unique=True)
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index(None, "account_id"),)
+
+
 class Link(Base):
     """A password-protected link. The target URL or secret memo is stored only as
     AES-GCM ciphertext under a key derived from the link's password; the password

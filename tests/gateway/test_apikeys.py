@@ -13,13 +13,7 @@ from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import Conflict, Forbidden, NotFound, Unauthorized
 from gateway.models import ApiKey
-from tests.conftest import PASSWORD, CoreFactory
-
-
-@pytest.fixture
-def timed_core(make_core: CoreFactory, database_url: str) -> tuple[Core, ManualClock]:
-    clock = ManualClock()
-    return make_core(database_url, clock=clock), clock
+from tests.conftest import PASSWORD
 
 
 def pro(core: Core, name: str = "alice") -> int:

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from api import openapi, pages
 from api.access_log import AccessLog
 from api.errors import HANDLERS
-from api.routes import accounts, downloads, files, regions, uploads
+from api.routes import accounts, downloads, files, regions, s3keys, uploads
 from gateway.core import Core
 
 log = logging.getLogger("lockr")
@@ -37,6 +37,7 @@ def api_routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         *accounts.routes,
+        *s3keys.routes,
         *uploads.routes,
         *regions.routes,
         *files.routes,

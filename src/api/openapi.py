@@ -89,6 +89,10 @@ def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {JSON: {"schema": schema}}}
 
 
+def _integer_in_path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}, {"basic": []}]
 OPTIONAL_AUTH: list[dict[str, list[str]]] = [{"bearer": []}, {"basic": []}, {}]
 FILE_ID = {
@@ -209,14 +213,41 @@ def _paths() -> dict[str, Any]:
             "delete": {
                 "summary": "Revoke a token",
                 "security": BEARER,
-                "parameters": [
+                "parameters": [_integer_in_path("token_id")],
+                "responses": {"204": {"description": "Revoked"}, **_errors(400, 404)},
+            }
+        },
+        "/api/v1/s3-keys": {
+            "get": {
+                "summary": "List S3 access keys (never a secret)",
+                "security": BEARER,
+                "responses": {
+                    "200": _json(
+                        _answer({"s3Keys": {"type": "array", "items": _ref("S3Key")}}), "OK"
+                    )
+                },
+            },
+            "post": {
+                "summary": "Create an S3 access key; the secret is shown once",
+                "security": BEARER,
+                "requestBody": _body(
                     {
-                        "name": "token_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer"},
-                    }
-                ],
+                        "type": "object",
+                        "properties": {"name": {"type": "string", "maxLength": 100}},
+                    },
+                    required=False,
+                ),
+                "responses": {
+                    "201": _json(_ref("NewS3Key"), "Created"),
+                    **_errors(403),
+                },
+            },
+        },
+        "/api/v1/s3-keys/{key_id}": {
+            "delete": {
+                "summary": "Revoke an S3 access key at once",
+                "security": BEARER,
+                "parameters": [_integer_in_path("key_id")],
                 "responses": {"204": {"description": "Revoked"}, **_errors(400, 404)},
             }
         },
@@ -568,6 +599,21 @@ def _schemas() -> dict[str, Any]:
                 _answer({"token": {"type": "string", "description": "Shown once"}}),
             ]
         },
+        "S3Key": _answer(
+            {
+                "id": integer,
+                "accessKeyId": string,
+                "name": string,
+                "createdAt": string,
+                "lastUsedAt": {"type": ["string", "null"]},
+            }
+        ),
+        "NewS3Key": {
+            "allOf": [
+                _ref("S3Key"),
+                _answer({"secretAccessKey": {"type": "string", "description": "Shown once"}}),
+            ]
+        },
         "SessionRequest": {
             "type": "object",
             "required": ["name", "size"],
@@ -626,7 +672,7 @@ def document(public_url: str) -> dict[str, Any]:
         "info": {
             "title": "lockr storage API",
             "version": "1",
-            "description": "Accounts, uploads, files and downloads. "
+            "description": "Accounts, S3 access keys, uploads, files and downloads. "
             'Errors are {"error": {"code", "message"}}.',
         },
         "servers": [{"url": public_url}],

@@ -1,4 +1,5 @@
-"""The ``lockr`` command: ``serve``, ``user``, ``token``, ``rclone-config``, ``migrate``.
+"""The ``lockr`` command: ``serve``, ``user``, ``token``, ``s3-key``, ``rclone-config``,
+``migrate``.
 
 Every subcommand takes ``--data DIR`` and ``--config FILE``; settings resolve as
 flags > ``LOCKR_*`` environment > TOML file > defaults (see :mod:`gateway.config`).
@@ -15,6 +16,7 @@ from gateway.config import Config, ConfigError, load_config, parse_size
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
 from gateway.migrate import schema_revision
+from gateway.timefmt import iso
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     _common(create)
     create.add_argument("name", help="the account's username or email")
     create.add_argument("--label", default="cli", help="a name to tell the token apart")
+
+    s3_key = commands.add_parser("s3-key", help="manage S3 access keys")
+    s3_key_commands = s3_key.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s3_create = s3_key_commands.add_parser(
+        "create", help="create an access key and print it with its secret, once"
+    )
+    _common(s3_create)
+    s3_create.add_argument("name", help="the account's username or email")
+    s3_create.add_argument("--name", dest="label", default="", help="a name to tell the key apart")
+    s3_list = s3_key_commands.add_parser("list", help="list an account's access keys")
+    _common(s3_list)
+    s3_list.add_argument("name", help="the account's username or email")
+    s3_revoke = s3_key_commands.add_parser("revoke", help="revoke an access key at once")
+    _common(s3_revoke)
+    s3_revoke.add_argument("name", help="the account's username or email")
+    s3_revoke.add_argument("id", type=int, help="the key's id (as `s3-key list` shows it)")
+
     remote = commands.add_parser(
         "rclone-config", help="print an rclone remote for an account (with a new token)"
     )
@@ -153,6 +172,26 @@ def _token_create(core: Core, args: argparse.Namespace) -> None:
     print(secret)
 
 
+def _s3_key_create(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.find(args.name)
+    info, secret = core.s3_keys.create(account.id, args.label)
+    print(f"access_key_id = {info.access_key_id}\nsecret_access_key = {secret}")
+    print("# the secret is shown only now; keep it somewhere safe", file=sys.stderr)
+
+
+def _s3_key_list(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.find(args.name)
+    for key in core.s3_keys.list(account.id):
+        used = iso(key.last_used_at) if key.last_used_at is not None else "never used"
+        print(f"{key.id}\t{key.access_key_id}\t{key.name}\t{iso(key.created_at)}\t{used}")
+
+
+def _s3_key_revoke(core: Core, args: argparse.Namespace) -> None:
+    account = core.accounts.find(args.name)
+    core.s3_keys.revoke(account.id, args.id)
+    print(f"revoked S3 access key {args.id} of {account.username}")
+
+
 def _rclone_config(core: Core, args: argparse.Namespace) -> None:
     account = core.accounts.find(args.name)
     _info, secret = core.accounts.create_token(account.id, "rclone")
@@ -175,6 +214,9 @@ ACTIONS = {
     ("migrate", None): _migrate,
     ("user", "list"): _user_list,
     ("token", "create"): _token_create,
+    ("s3-key", "create"): _s3_key_create,
+    ("s3-key", "list"): _s3_key_list,
+    ("s3-key", "revoke"): _s3_key_revoke,
     ("rclone-config", None): _rclone_config,
 }
 

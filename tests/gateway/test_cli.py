@@ -1,4 +1,4 @@
-"""The ``lockr`` command's account and token subcommands, run as real processes."""
+"""The ``lockr`` command's account, token and S3 key subcommands, run as real processes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import CLI_ENV, PASSWORD, LockrProcess, run_cli
+from gateway.core import build_core
+from tests.conftest import CLI_ENV, PASSWORD, LockrProcess, make_config, run_cli
 
 ENV = CLI_ENV
 lockr = run_cli
@@ -144,3 +145,36 @@ def signup_token(server: LockrProcess, name: str) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["token"]
     return token
+
+
+def test_s3_key_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    lockr(
+        "user", "add", "erin", "--email", "e@example.com", "--password-stdin",
+        "--data", str(data), stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    created = lockr("s3-key", "create", "erin", "--name", "backup box", "--data", str(data))
+    assert created.returncode == 0, created.stderr
+    printed = dict(line.split(" = ", 1) for line in created.stdout.splitlines())
+    access_key_id, secret = printed["access_key_id"], printed["secret_access_key"]
+    assert len(access_key_id) == 20 and len(secret) == 40 and "shown only now" in created.stderr
+
+    listed = lockr("s3-key", "list", "e@example.com", "--data", str(data))
+    assert listed.returncode == 0, listed.stderr
+    key_id, shown_id, name, _created, used = listed.stdout.strip().split("\t")
+    assert (shown_id, name, used) == (access_key_id, "backup box", "never used")
+    assert secret not in listed.stdout
+
+    core = build_core(make_config(data))
+    try:
+        assert core.s3_keys.secret_for(access_key_id).secret_access_key == secret
+    finally:
+        core.close()
+
+    wrong = lockr("s3-key", "revoke", "nobody", key_id, "--data", str(data))
+    assert wrong.returncode == 2 and "no account" in wrong.stderr
+    revoked = lockr("s3-key", "revoke", "erin", key_id, "--data", str(data))
+    assert revoked.returncode == 0 and f"revoked S3 access key {key_id}" in revoked.stdout
+    again = lockr("s3-key", "revoke", "erin", key_id, "--data", str(data))
+    assert again.returncode == 2 and "no such S3 access key" in again.stderr
+    assert lockr("s3-key", "list", "erin", "--data", str(data)).stdout == ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.accounts import Accounts
 from gateway.apikeys import ApiKeys
@@ -32,7 +32,7 @@ from gateway.storage import Storage
 class Core:
     config: Config
     clock: Clock
-    secret: bytes
+    secret: bytes = field(repr=False)
     db: Database
     stores: dict[str, ObjectStore]
     recovery: Recovery

@@ -98,3 +98,8 @@ def test_a_region_whose_store_cannot_be_used_stops_the_start(
     core = make_core(config_file=toml, start=False)
     with pytest.raises(ConfigError, match=r"\[regions.s3\]: the bucket 'missing' does not exist"):
         core.start()
+
+
+def test_the_server_secret_is_not_in_the_cores_repr(make_core: CoreFactory) -> None:
+    core = make_core()
+    assert core.secret.hex() not in repr(core) and repr(core.secret) not in repr(core)

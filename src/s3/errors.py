@@ -1,0 +1,107 @@
+"""S3 errors: each carries the S3 error ``code``, the HTTP ``status`` and a message.
+
+The front renders them as the S3 XML error document. They are domain errors
+(``LockrError``), so a handler that knows nothing of S3 still answers with the right
+status. Messages MUST NOT contain secrets, signing keys or expected signatures: a
+client sees them verbatim.
+"""
+
+from __future__ import annotations
+
+from gateway.errors import LockrError
+
+
+class S3Error(LockrError):
+    """Base of every S3 error; ``code`` is the S3 error code (``<Code>`` in the XML)."""
+
+    status = 400
+    code = "InvalidRequest"
+    default_message = "Invalid Request"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message if message is not None else self.default_message)
+
+
+class SignatureDoesNotMatch(S3Error):
+    status = 403
+    code = "SignatureDoesNotMatch"
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method."
+    )
+
+
+class InvalidAccessKeyId(S3Error):
+    status = 403
+    code = "InvalidAccessKeyId"
+    default_message = "The AWS Access Key Id you provided does not exist in our records."
+
+
+class AccessDenied(S3Error):
+    status = 403
+    code = "AccessDenied"
+    default_message = "Access Denied"
+
+
+class RequestTimeTooSkewed(S3Error):
+    status = 403
+    code = "RequestTimeTooSkewed"
+    default_message = "The difference between the request time and the current time is too large."
+
+
+class AuthorizationHeaderMalformed(S3Error):
+    status = 400
+    code = "AuthorizationHeaderMalformed"
+    default_message = "The authorization header is malformed."
+
+
+class AuthorizationQueryParametersError(S3Error):
+    status = 400
+    code = "AuthorizationQueryParametersError"
+    default_message = "The authorization query parameters are malformed."
+
+
+class XAmzContentSHA256Mismatch(S3Error):
+    status = 400
+    code = "XAmzContentSHA256Mismatch"
+    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class InvalidDigest(S3Error):
+    """A checksum that is not well-formed (bad base64, wrong length)."""
+
+    status = 400
+    code = "InvalidDigest"
+    default_message = "The Content-MD5 or checksum value you specified is not valid."
+
+
+class BadDigest(S3Error):
+    """A well-formed checksum that does not match the data received."""
+
+    status = 400
+    code = "BadDigest"
+    default_message = "The checksum you specified did not match the calculated checksum."
+
+
+class IncompleteBody(S3Error):
+    status = 400
+    code = "IncompleteBody"
+    default_message = "You did not provide the number of bytes specified by the length header."
+
+
+class InvalidRequest(S3Error):
+    status = 400
+    code = "InvalidRequest"
+    default_message = "Invalid Request"
+
+
+class InvalidArgument(S3Error):
+    status = 400
+    code = "InvalidArgument"
+    default_message = "Invalid Argument"
+
+
+class MissingSecurityHeader(S3Error):
+    status = 400
+    code = "MissingSecurityHeader"
+    default_message = "Your request was missing a required header."

@@ -1,0 +1,537 @@
+"""AWS Signature Version 4 for S3: checks a request's ``Authorization`` header or its
+presigned query string, the way S3 does.
+
+Pure: no web framework. A front passes the method, the raw (still percent-encoded)
+path, the raw query string, the headers, a ``secret_for(access_key_id)`` lookup and a
+clock; it gets back a ``Verified`` or one of the ``s3.errors``. The body is checked
+afterwards, while it streams, by ``s3.payload.payload_verifier(verified, headers)``.
+
+The canonical request is rebuilt as S3 clients (botocore, the Go and Java SDKs) build
+it: each path segment percent-encoded once with the RFC 3986 unreserved set kept and
+``/`` kept (no dot-segment removal), query pairs percent-encoded the same way and sorted,
+header values trimmed with inner whitespace runs collapsed, and ``x-amz-content-sha256``
+as the payload hash.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote_to_bytes
+
+from gateway.clock import Clock, system_clock
+from s3.errors import (
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    InvalidRequest,
+    RequestTimeTooSkewed,
+    S3Error,
+    SignatureDoesNotMatch,
+)
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+SERVICE = "s3"
+TERMINATOR = "aws4_request"
+MAX_SKEW_SECONDS = 15 * 60
+MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNRESERVED = "-_.~"
+
+SecretLookup = Callable[[str], "str | None"]
+
+_TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+_PRESIGN_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+)
+
+
+class PayloadMode(enum.Enum):
+    """What ``x-amz-content-sha256`` declares about the body."""
+
+    SHA256 = "sha256"
+    UNSIGNED = "UNSIGNED-PAYLOAD"
+    STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+    @property
+    def streaming(self) -> bool:
+        return self.value.startswith("STREAMING-")
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A request whose signature checked out.
+
+    ``signing_key`` and ``seed_signature`` let the payload checks chain the chunk
+    signatures of an aws-chunked body; ``payload_sha256`` is the declared hex digest
+    when ``payload_mode`` is ``SHA256``, else None.
+    """
+
+    access_key_id: str
+    region: str
+    timestamp: str
+    scope: str
+    signing_key: bytes = field(repr=False)
+    seed_signature: str
+    payload_mode: PayloadMode
+    payload_sha256: str | None
+    presigned: bool
+
+
+def verify_request(
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    secret_for: SecretLookup,
+    *,
+    clock: Clock = system_clock,
+    region: str | None = None,
+) -> Verified:
+    """Check a request signed either way.
+
+    ``raw_path`` and ``query_string`` MUST be as received (percent-encoded, without
+    the ``?``). ``headers`` MAY repeat a name in ``items()``; repeated values are
+    joined with commas, as clients sign them. When ``region`` is given, the
+    credential scope MUST name it. A request with no signature at all raises
+    ``AccessDenied``: a front that serves anonymous requests decides that before.
+    """
+    params = dict(_query_pairs(query_string))
+    lowered = _lower_headers(headers)
+    if "X-Amz-Algorithm" in params or "X-Amz-Signature" in params:
+        if "authorization" in lowered:
+            raise InvalidArgument("Only one auth mechanism allowed")
+        return verify_presigned(
+            method, raw_path, query_string, headers, secret_for, clock=clock, region=region
+        )
+    if "authorization" in lowered:
+        return verify_authorization(
+            method, raw_path, query_string, headers, secret_for, clock=clock, region=region
+        )
+    raise AccessDenied()
+
+
+def verify_authorization(
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    secret_for: SecretLookup,
+    *,
+    clock: Clock = system_clock,
+    region: str | None = None,
+) -> Verified:
+    """Check an ``Authorization: AWS4-HMAC-SHA256 ...`` request (see ``verify_request``)."""
+    lowered = _lower_headers(headers)
+    fields = _parse_authorization(lowered.get("authorization", ""))
+    access_key, scope_date, scope_region = _parse_credential(
+        fields["Credential"], AuthorizationHeaderMalformed
+    )
+    signed = _parse_signed_headers(fields["SignedHeaders"], AuthorizationHeaderMalformed)
+    signature = fields["Signature"]
+    if not _HEX_SHA256.fullmatch(signature):
+        raise AuthorizationHeaderMalformed("The signature is not a lowercase hex SHA-256 HMAC.")
+
+    payload_hash = lowered.get("x-amz-content-sha256")
+    if payload_hash is None:
+        raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+    _payload_mode(payload_hash)  # a bad value is refused before any lookup
+
+    timestamp, when = _header_timestamp(lowered)
+    if scope_date != timestamp[:8]:
+        raise AuthorizationHeaderMalformed(
+            "Invalid credential date. Date is not the same as X-Amz-Date."
+        )
+    _check_region(scope_region, region, AuthorizationHeaderMalformed)
+    if abs(clock() - when) > MAX_SKEW_SECONDS:
+        raise RequestTimeTooSkewed()
+    _check_all_amz_headers_signed(lowered, signed, exempt=())
+
+    return _check_claim(
+        _Claim(access_key, scope_date, scope_region, timestamp, signed, signature, payload_hash),
+        method,
+        raw_path,
+        query_string,
+        lowered,
+        secret_for,
+        presigned=False,
+    )
+
+
+def verify_presigned(
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    secret_for: SecretLookup,
+    *,
+    clock: Clock = system_clock,
+    region: str | None = None,
+) -> Verified:
+    """Check a presigned URL's ``X-Amz-*`` query parameters (see ``verify_request``).
+
+    The payload is ``UNSIGNED-PAYLOAD`` unless the URL itself carries
+    ``X-Amz-Content-Sha256``; the signature is valid from ``X-Amz-Date`` (give or take
+    the allowed skew) for ``X-Amz-Expires`` seconds.
+    """
+    error = AuthorizationQueryParametersError
+    params: dict[str, str] = {}
+    for name, value in _query_pairs(query_string):
+        if name in params and name.startswith("X-Amz-"):
+            raise error(f"The {name} parameter is given more than once.")
+        params.setdefault(name, value)
+    missing = [name for name in _PRESIGN_PARAMS if name not in params]
+    if missing:
+        raise error(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+            "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
+            "and X-Amz-Expires parameters."
+        )
+    if params["X-Amz-Algorithm"] != ALGORITHM:
+        raise error(f'X-Amz-Algorithm only supports "{ALGORITHM}"')
+    access_key, scope_date, scope_region = _parse_credential(params["X-Amz-Credential"], error)
+    signed = _parse_signed_headers(params["X-Amz-SignedHeaders"], error)
+    signature = params["X-Amz-Signature"]
+    if not _HEX_SHA256.fullmatch(signature):
+        raise error("X-Amz-Signature is not a lowercase hex SHA-256 HMAC.")
+    timestamp = params["X-Amz-Date"]
+    when = _parse_amz_date(timestamp, error)
+    expires_text = params["X-Amz-Expires"]
+    if not expires_text.isdigit() or len(expires_text) > 9:
+        raise error("X-Amz-Expires should be a number")
+    expires = int(expires_text)
+    if expires > MAX_PRESIGNED_EXPIRES:
+        raise error(
+            f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_EXPIRES}"
+        )
+    if scope_date != timestamp[:8]:
+        raise error("Invalid credential date. Date is not the same as X-Amz-Date.")
+    _check_region(scope_region, region, error)
+    payload_hash = params.get("X-Amz-Content-Sha256", PayloadMode.UNSIGNED.value)
+    if _payload_mode(payload_hash).streaming:
+        raise InvalidRequest("A presigned request cannot carry a streaming payload.")
+    now = clock()
+    if when - now > MAX_SKEW_SECONDS:
+        raise AccessDenied("Request is not valid yet")
+    if now > when + expires:
+        raise AccessDenied("Request has expired")
+    lowered = _lower_headers(headers)
+    _check_all_amz_headers_signed(lowered, signed, exempt=("x-amz-content-sha256",))
+
+    return _check_claim(
+        _Claim(access_key, scope_date, scope_region, timestamp, signed, signature, payload_hash),
+        method,
+        raw_path,
+        query_string,
+        lowered,
+        secret_for,
+        presigned=True,
+    )
+
+
+# -- the canonical forms ------------------------------------------------------------
+
+
+def signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> bytes:
+    """The key derived from a secret for one day, region and service."""
+    key = _hmac(f"AWS4{secret}".encode(), date)
+    key = _hmac(key, region)
+    key = _hmac(key, service)
+    return _hmac(key, TERMINATOR)
+
+
+def credential_scope(date: str, region: str, service: str = SERVICE) -> str:
+    return f"{date}/{region}/{service}/{TERMINATOR}"
+
+
+def canonical_uri(raw_path: str) -> str:
+    """S3's canonical URI: every segment decoded, then percent-encoded once."""
+    return "/".join(
+        quote(unquote_to_bytes(segment), safe=UNRESERVED) for segment in raw_path.split("/")
+    )
+
+
+def canonical_query_string(query_string: str, *, exclude: Iterable[str] = ()) -> str:
+    """Pairs decoded, re-encoded with the unreserved set, sorted by name then value.
+
+    Only ``%XX`` escapes are decoded: a ``+`` is a literal plus, as S3 clients mean it.
+    """
+    skip = set(exclude)
+    pairs = sorted(
+        (
+            quote(unquote_to_bytes(name), safe=UNRESERVED),
+            quote(unquote_to_bytes(value), safe=UNRESERVED),
+        )
+        for name, value in _raw_query_pairs(query_string)
+        if _decode(name) not in skip
+    )
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def canonical_headers(lowered: Mapping[str, str], signed: list[str]) -> str:
+    """``name:value`` lines (each ending in a newline) for the signed headers, in order.
+
+    ``lowered`` maps lowercase names to values; a signed header that is absent counts
+    as empty, which no honest client produces, so the signature then fails.
+    """
+    return "".join(f"{name}:{' '.join(lowered.get(name, '').split())}\n" for name in signed)
+
+
+def canonical_request(
+    method: str,
+    uri: str,
+    query: str,
+    header_block: str,
+    signed: list[str],
+    payload_hash: str,
+) -> str:
+    return "\n".join([method.upper(), uri, query, header_block, ";".join(signed), payload_hash])
+
+
+def string_to_sign(timestamp: str, scope: str, request: str) -> str:
+    digest = hashlib.sha256(request.encode()).hexdigest()
+    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+
+
+def sign(key: bytes, text: str) -> str:
+    """The hex HMAC-SHA256 of ``text`` under a derived signing key."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def _decode(text: str) -> str:
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+
+
+def _raw_query_pairs(query_string: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in query_string.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
+def _query_pairs(query_string: str) -> list[tuple[str, str]]:
+    return [(_decode(name), _decode(value)) for name, value in _raw_query_pairs(query_string)]
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    return lowered
+
+
+def _candidates(
+    raw_path: str, query_string: str, *, exclude: tuple[str, ...]
+) -> Iterable[tuple[str, str]]:
+    """The canonical URI and query string: S3's encoding first; then, lazily, the path
+    and the pairs exactly as sent, for a client that signed its own (different but
+    equivalent) escaping of the same request line, as botocore does."""
+    uri = canonical_uri(raw_path or "/")
+    query = canonical_query_string(query_string, exclude=exclude)
+    raw_query = "&".join(
+        f"{name}={value}"
+        for name, value in sorted(_raw_query_pairs(query_string))
+        if _decode(name) not in exclude
+    )
+    uris = [uri] + ([raw_path] if raw_path and raw_path != uri else [])
+    queries = [query] + ([raw_query] if raw_query != query else [])
+    for candidate_uri in uris:
+        for candidate_query in queries:
+            yield candidate_uri, candidate_query
+
+
+def _parse_authorization(value: str) -> dict[str, str]:
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        if algorithm == "AWS":
+            raise InvalidRequest(
+                "The authorization mechanism you have provided is not supported. "
+                f"Please use {ALGORITHM}."
+            )
+        raise AuthorizationHeaderMalformed(f"The authorization header must start with {ALGORITHM}.")
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, sep, field_value = part.strip().partition("=")
+        if not sep or name in fields:
+            raise AuthorizationHeaderMalformed()
+        fields[name] = field_value.strip()
+    if set(fields) != {"Credential", "SignedHeaders", "Signature"}:
+        raise AuthorizationHeaderMalformed(
+            "The authorization header needs exactly Credential, SignedHeaders and Signature."
+        )
+    return fields
+
+
+def _parse_credential(value: str, error: type[S3Error]) -> tuple[str, str, str]:
+    parts = value.split("/")
+    if len(parts) != 5 or not parts[0] or not parts[2]:
+        raise error(
+            "The credential is malformed; expecting "
+            '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+        )
+    access_key, date, scope_region, service, terminator = parts
+    if not (len(date) == 8 and date.isdigit()):
+        raise error(f"Invalid credential date {date!r}; expecting YYYYMMDD.")
+    if service != SERVICE:
+        raise error(f"The credential is scoped to the service {service!r}; expecting 's3'.")
+    if terminator != TERMINATOR:
+        raise error(f"The credential's terminator is {terminator!r}; expecting 'aws4_request'.")
+    return access_key, date, scope_region
+
+
+def _parse_signed_headers(value: str, error: type[S3Error]) -> list[str]:
+    names = value.split(";")
+    if not all(_HEADER_NAME.fullmatch(name) for name in names) or len(set(names)) != len(names):
+        raise error("SignedHeaders must be lowercase header names separated by ';'.")
+    if "host" not in names:
+        raise error("SignedHeaders must include 'host'.")
+    return names
+
+
+def _payload_mode(payload_hash: str) -> PayloadMode:
+    if _HEX_SHA256.fullmatch(payload_hash):
+        return PayloadMode.SHA256
+    try:
+        mode = PayloadMode(payload_hash)
+    except ValueError:
+        raise InvalidArgument(
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING- mode, "
+            "or a valid sha256 value."
+        ) from None
+    if mode is PayloadMode.SHA256:
+        raise InvalidArgument("x-amz-content-sha256 must be a valid sha256 value.")
+    return mode
+
+
+def _parse_amz_date(value: str, error: type[S3Error]) -> float:
+    if not _TIMESTAMP.fullmatch(value):
+        raise error(f"X-Amz-Date must be in the ISO8601 basic format; got {value[:32]!r}.")
+    try:
+        moment = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise error(f"X-Amz-Date is not a valid date: {value!r}.") from None
+    return moment.timestamp()
+
+
+def _header_timestamp(lowered: Mapping[str, str]) -> tuple[str, float]:
+    """The signing timestamp: ``x-amz-date``, else the ``Date`` header."""
+    denied = "AWS authentication requires a valid Date or x-amz-date header"
+    amz_date = lowered.get("x-amz-date")
+    if amz_date is not None:
+        if not _TIMESTAMP.fullmatch(amz_date):
+            raise AccessDenied(denied)
+        return amz_date, _parse_amz_date(amz_date, AccessDenied)
+    date = lowered.get("date")
+    if date is None:
+        raise AccessDenied(denied)
+    try:
+        moment = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        raise AccessDenied(denied) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"), moment.timestamp()
+
+
+def _check_region(scope_region: str, expected: str | None, error: type[S3Error]) -> None:
+    if expected is not None and scope_region != expected:
+        raise error(f"the region '{scope_region}' is wrong; expecting '{expected}'")
+
+
+def _check_all_amz_headers_signed(
+    lowered: Mapping[str, str], signed: list[str], *, exempt: Iterable[str]
+) -> None:
+    allowed = set(signed) | set(exempt)
+    unsigned = sorted(n for n in lowered if n.startswith("x-amz-") and n not in allowed)
+    if unsigned:
+        raise AccessDenied(
+            "There were headers present in the request which were not signed: "
+            + ", ".join(unsigned)
+        )
+
+
+def _signing_key_for(
+    secret_for: SecretLookup, access_key: str, date: str, scope_region: str
+) -> bytes:
+    secret = secret_for(access_key)
+    if secret is None:
+        raise InvalidAccessKeyId()
+    return signing_key(secret, date, scope_region)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What a request says about its own signature, once parsed."""
+
+    access_key: str
+    date: str
+    region: str
+    timestamp: str
+    signed: list[str]
+    signature: str
+    payload_hash: str
+
+
+def _check_claim(
+    claim: _Claim,
+    method: str,
+    raw_path: str,
+    query_string: str,
+    lowered: Mapping[str, str],
+    secret_for: SecretLookup,
+    *,
+    presigned: bool,
+) -> Verified:
+    key = _signing_key_for(secret_for, claim.access_key, claim.date, claim.region)
+    scope = credential_scope(claim.date, claim.region)
+    header_block = canonical_headers(lowered, claim.signed)
+    exclude = ("X-Amz-Signature",) if presigned else ()
+    requests = (
+        canonical_request(method, uri, query, header_block, claim.signed, claim.payload_hash)
+        for uri, query in _candidates(raw_path, query_string, exclude=exclude)
+    )
+    for request in requests:
+        expected = sign(key, string_to_sign(claim.timestamp, scope, request))
+        if hmac.compare_digest(expected, claim.signature):
+            break
+    else:
+        raise SignatureDoesNotMatch()
+    mode = _payload_mode(claim.payload_hash)
+    return Verified(
+        access_key_id=claim.access_key,
+        region=claim.region,
+        timestamp=claim.timestamp,
+        scope=scope,
+        signing_key=key,
+        seed_signature=claim.signature,
+        payload_mode=mode,
+        payload_sha256=claim.payload_hash if mode is PayloadMode.SHA256 else None,
+        presigned=presigned,
+    )

@@ -164,6 +164,27 @@ def precondition(request: Request, etag: str, last_modified: float) -> int | Non
     return None
 
 
+def response_window(
+    request: Request, size: int, etag: str, last_modified: float, headers: dict[str, str]
+) -> tuple[int, int, int]:
+    """The ``(offset, length, status)`` of the answer to a GET or HEAD of ``size``
+    bytes: the whole body (200) or the single range asked for (206), honouring
+    If-Range. Sets ``Content-Range`` (for a range) and ``Content-Length`` in
+    ``headers``. Raises RangeNotSatisfiable for a range wholly past the end."""
+    byte_range = (
+        parse_range(request.headers.get("range"), size)
+        if range_applies(request, etag, last_modified)
+        else None
+    )
+    if byte_range is None:
+        offset, length, status = 0, size, 200
+    else:
+        offset, length, status = byte_range.start, byte_range.length, 206
+        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
+    headers["Content-Length"] = str(length)
+    return offset, length, status
+
+
 def range_applies(request: Request, etag: str, last_modified: float) -> bool:
     """If-Range: serve the range only if the representation is unchanged."""
     if_range = request.headers.get("if-range")

@@ -13,13 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from api.requests import client_address, core_of, optional_principal, rate_limit
-from api.transfer import (
-    RangeNotSatisfiable,
-    parse_range,
-    precondition,
-    range_applies,
-    stream_blocks,
-)
+from api.transfer import RangeNotSatisfiable, precondition, response_window, stream_blocks
 from gateway.disposition import content_disposition
 from gateway.errors import Forbidden
 from gateway.storage import Entry
@@ -78,20 +72,10 @@ async def download(request: Request) -> Response:
         return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
     media_type = entry.content_type or "application/octet-stream"
     try:
-        byte_range = (
-            parse_range(request.headers.get("range"), entry.size)
-            if range_applies(request, etag, entry.mtime)
-            else None
-        )
+        offset, length, code = response_window(request, entry.size, etag, entry.mtime, headers)
     except RangeNotSatisfiable:
         headers["Content-Range"] = f"bytes */{entry.size}"
         return Response(status_code=416, headers=headers)
-    if byte_range is None:
-        offset, length, code = 0, entry.size, 200
-    else:
-        offset, length, code = byte_range.start, byte_range.length, 206
-        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{entry.size}"
-    headers["Content-Length"] = str(length)
     if request.method == "HEAD":
         return Response(status_code=code, headers=headers, media_type=media_type)
     blocks = core.storage.open(entry, offset, length)

@@ -76,7 +76,7 @@ class Server:
 def start_lockr(data: Path, *, config: Path | None = None) -> Server:
     """``lockr serve`` over ``data`` (with the TOML file ``config`` if given); raises
     :class:`ServerExited` with its message when it refuses the configuration."""
-    port, dav = free_port(), free_port()
+    port, dav, s3 = free_port(), free_port(), free_port()
     # Cheap argon2 so that signing up does not raise the peak RSS the cases measure.
     env = {
         **os.environ,
@@ -98,6 +98,8 @@ def start_lockr(data: Path, *, config: Path | None = None) -> Server:
             f"127.0.0.1:{port}",
             "--dav",
             f"127.0.0.1:{dav}",
+            "--s3",
+            f"127.0.0.1:{s3}",
             *(["--config", str(config)] if config else []),
         ],
         f"http://127.0.0.1:{port}",

@@ -327,13 +327,15 @@ def wait_until_answering(
 
 
 class LockrProcess:
-    """A ``lockr serve`` subprocess on free ports."""
+    """A ``lockr serve`` subprocess on free ports (HTTP, WebDAV and S3)."""
 
     def __init__(self, data: Path, *, env: dict[str, str] | None = None) -> None:
         self.data = data
         self.http_port = free_port()
         self.dav_port = free_port()
+        self.s3_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
+        self.s3_url = f"http://127.0.0.1:{self.s3_port}"
         self.log = data.parent / f"lockr-{self.http_port}.log"
         self._env = {
             **os.environ,
@@ -357,6 +359,8 @@ class LockrProcess:
                     f"127.0.0.1:{self.http_port}",
                     "--dav",
                     f"127.0.0.1:{self.dav_port}",
+                    "--s3",
+                    f"127.0.0.1:{self.s3_port}",
                 ],
                 stdout=handle,
                 stderr=subprocess.STDOUT,

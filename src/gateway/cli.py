@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--http", metavar="HOST:PORT", help="HTTP listener (127.0.0.1:8080)")
     serve.add_argument("--dav", metavar="HOST:PORT", help="WebDAV listener (127.0.0.1:8081)")
+    serve.add_argument("--s3", metavar="HOST:PORT", help="S3 listener (127.0.0.1:8082)")
 
     user = commands.add_parser("user", help="manage accounts")
     user_commands = user.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> Config:
     flags = {"data": args.data}
     if args.command == "serve":
-        flags |= {"http": args.http, "dav": args.dav}
+        flags |= {"http": args.http, "dav": args.dav, "s3": args.s3}
     return load_config(file=args.config, flags=flags)
 
 

@@ -189,6 +189,7 @@ SETTINGS: dict[str, Setting] = {
     "data": Setting(parse_str, "lockr-data", "Folder for the database, blobs and server secret."),
     "http": Setting(parse_listen, "127.0.0.1:8080", "Where the HTTP (JSON API, pages) listens."),
     "dav": Setting(parse_listen, "127.0.0.1:8081", "Where the WebDAV listener listens."),
+    "s3": Setting(parse_listen, "127.0.0.1:8082", "Where the S3-compatible listener listens."),
     "dav_mount": Setting(parse_mount, "/", "URL path under which WebDAV is served."),
     "database_url": Setting(
         parse_optional_str, None, "SQLAlchemy URL; empty means SQLite in the data folder."
@@ -301,6 +302,7 @@ class Config:
     data: Path
     http: Listen
     dav: Listen
+    s3: Listen
     dav_mount: str
     database_url: str
     public_url: str
@@ -415,6 +417,7 @@ def load_config(
         data=data,
         http=values["http"],
         dav=values["dav"],
+        s3=values["s3"],
         dav_mount=values["dav_mount"],
         database_url=database_url,
         public_url=public_url,

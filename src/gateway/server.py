@@ -1,29 +1,34 @@
 """The composition root of ``lockr serve``: builds the core once and runs the fronts.
 
-The ASGI app (JSON API, pages) runs on uvicorn; WebDAV gets its own cheroot listener
-in a background thread of the same process. SIGINT and SIGTERM stop the process
-cleanly: uvicorn stops accepting and lets requests in flight finish (an upload that
-cannot finish aborts and leaves nothing visible), cheroot does the same, then the
-core unregisters.
+The ASGI app (JSON API, pages) runs on uvicorn; the S3-compatible front is a second
+uvicorn server on its own listener in the same event loop; WebDAV gets its own cheroot
+listener in a background thread of the same process. SIGINT and SIGTERM stop the
+process cleanly: both uvicorn servers stop accepting and let requests in flight finish
+(an upload that cannot finish aborts and leaves nothing visible), cheroot does the
+same, then the core unregisters.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from api.app import create_app
-from gateway.config import Config
+from gateway.config import Config, Listen
 from gateway.core import Core, build_core
 from gateway.listeners import BoundedHttpToolsProtocol
 from linkservice.routes import link_routes
+from s3.app import create_s3_app
 from webdav.app import DavServer
 
 log = logging.getLogger("lockr")
@@ -48,6 +53,7 @@ def banner(core: Core) -> str:
         "lockr is running",
         f"  HTTP    {config.public_url}  (JSON API /api/v1, sign-up and sign-in at /account)",
         f"  WebDAV  http://{config.dav}{config.dav_mount}<username>/  (rclone: vendor = owncloud)",
+        f"  S3      http://{config.s3}  (path-style; keys from POST /api/v1/s3-keys)",
         f"  data    {config.data}",
     ]
     if core.accounts.count() == 0:
@@ -59,10 +65,76 @@ def banner(core: Core) -> str:
     return "\n".join(lines)
 
 
+def _uvicorn_config(app: Any, listen: Listen) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=listen.host,
+        port=listen.port,
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+        server_header=False,
+        # The fronts read X-Forwarded-For themselves, only when configured to.
+        proxy_headers=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        http=BoundedHttpToolsProtocol,
+    )
+
+
+def _listening_socket(listen: Listen) -> socket.socket:
+    """A socket bound and listening on ``listen``, so that connections queue from now
+    on, before its server runs; raises OSError (the address is taken, say)."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((listen.host, listen.port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Companion(uvicorn.Server):
+    """A uvicorn server run beside the main one, in its event loop: the main server
+    handles the signals and stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, core: Core) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        core: Core,
+        *,
+        companions: list[tuple[_Companion, socket.socket]] | None = None,
+    ) -> None:
         super().__init__(config)
         self.core = core
+        self.companions = companions or []
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        running = [
+            asyncio.create_task(companion.serve(sockets=[sock]))
+            for companion, sock in self.companions
+        ]
+        try:
+            await super().serve(sockets)
+        finally:
+            for companion, _ in self.companions:
+                companion.should_exit = True
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        for companion, _ in self.companions:
+            companion.should_exit = True
+            companion.force_exit = self.force_exit
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -97,24 +169,18 @@ def serve(config: Config) -> int:
         except OSError as error:
             log.error("cannot listen for WebDAV on %s: %s", config.dav, error)
             return 1
+        try:
+            s3_socket = _listening_socket(config.s3)
+        except OSError as error:
+            log.error("cannot listen for S3 on %s: %s", config.s3, error)
+            return 1
+        s3 = _Companion(_uvicorn_config(create_s3_app(core), config.s3))
         app = create_app(core, extra_routes=link_routes(core))
-        server = _Server(
-            uvicorn.Config(
-                app,
-                host=config.http.host,
-                port=config.http.port,
-                access_log=False,
-                log_config=None,
-                lifespan="off",
-                server_header=False,
-                # The fronts read X-Forwarded-For themselves, only when configured to.
-                proxy_headers=False,
-                timeout_graceful_shutdown=GRACEFUL_SECONDS,
-                http=BoundedHttpToolsProtocol,
-            ),
-            core,
-        )
-        server.run()
+        server = _Server(_uvicorn_config(app, config.http), core, companions=[(s3, s3_socket)])
+        try:
+            server.run()
+        finally:
+            s3_socket.close()
         return 0 if server.started else 1
     finally:
         if dav is not None:

@@ -105,3 +105,95 @@ class MissingSecurityHeader(S3Error):
     status = 400
     code = "MissingSecurityHeader"
     default_message = "Your request was missing a required header."
+
+
+class NoSuchBucket(S3Error):
+    status = 404
+    code = "NoSuchBucket"
+    default_message = "The specified bucket does not exist"
+
+
+class NoSuchKey(S3Error):
+    status = 404
+    code = "NoSuchKey"
+    default_message = "The specified key does not exist."
+
+
+class BucketNotEmpty(S3Error):
+    status = 409
+    code = "BucketNotEmpty"
+    default_message = "The bucket you tried to delete is not empty"
+
+
+class BucketAlreadyOwnedByYou(S3Error):
+    status = 409
+    code = "BucketAlreadyOwnedByYou"
+    default_message = "The bucket you tried to create already exists, and you own it."
+
+
+class InvalidBucketName(S3Error):
+    status = 400
+    code = "InvalidBucketName"
+    default_message = "The specified bucket is not valid."
+
+
+class KeyConflict(S3Error):
+    """The key cannot be written as asked: a file and a folder would share a name (a
+    key ``a`` beside keys under ``a/``), or a name is taken. Not an AWS code: lockr's
+    tree has no room for both, where S3's flat namespace has."""
+
+    status = 409
+    code = "KeyConflict"
+    default_message = "A file and a folder would share this name."
+
+
+class EntityTooLarge(S3Error):
+    status = 400
+    code = "EntityTooLarge"
+    default_message = "Your proposed upload exceeds the maximum allowed object size."
+
+
+class QuotaExceeded(S3Error):
+    """The account is full (bytes or entries); S3 has no code of its own for this."""
+
+    status = 403
+    code = "QuotaExceeded"
+    default_message = "The account's storage quota is used up."
+
+
+class SlowDown(S3Error):
+    status = 503
+    code = "SlowDown"
+    default_message = "Please reduce your request rate."
+
+
+class InvalidRange(S3Error):
+    status = 416
+    code = "InvalidRange"
+    default_message = "The requested range is not satisfiable"
+
+
+class PreconditionFailed(S3Error):
+    status = 412
+    code = "PreconditionFailed"
+    default_message = "At least one of the pre-conditions you specified did not hold"
+
+
+class MethodNotAllowed(S3Error):
+    status = 405
+    code = "MethodNotAllowed"
+    default_message = "The specified method is not allowed against this resource."
+
+
+class NotImplementedYet(S3Error):
+    status = 501
+    code = "NotImplemented"
+    default_message = (
+        "A header or query you provided implies functionality that is not implemented."
+    )
+
+
+class InternalError(S3Error):
+    status = 500
+    code = "InternalError"
+    default_message = "We encountered an internal error. Please try again."

@@ -1,0 +1,240 @@
+"""The S3-compatible front: an ASGI app on its own listener (``s3``, see
+:mod:`gateway.server`). Path-style addressing: ``/`` is the service, ``/bucket`` a
+bucket, ``/bucket/key`` an object.
+
+Every request is signed (SigV4, :mod:`s3.auth`), counted by the shared burst limiter,
+then dispatched on its method, its path and its query. Every answer carries an
+``x-amz-request-id``; every error is S3's XML error document. The domain errors of
+the core are translated here (:func:`as_s3_error`); the handlers in
+:mod:`s3.buckets` and :mod:`s3.objects` only translate too.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.auth import client_address
+from gateway.core import Core
+from gateway.errors import (
+    BadRequest,
+    Busy,
+    Conflict,
+    Forbidden,
+    Gone,
+    LockrError,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from s3 import buckets, objects
+from s3.auth import authenticate
+from s3.context import S3Request
+from s3.errors import (
+    AccessDenied,
+    EntityTooLarge,
+    InternalError,
+    InvalidArgument,
+    KeyConflict,
+    MethodNotAllowed,
+    NoSuchBucket,
+    NoSuchKey,
+    NotImplementedYet,
+    S3Error,
+    SlowDown,
+)
+from s3.errors import QuotaExceeded as S3QuotaExceeded
+from s3.xml import error_document
+
+log = logging.getLogger("lockr")
+
+Handler = Callable[[S3Request], Awaitable[Response]]
+
+UNSUPPORTED = frozenset(
+    {
+        "accelerate",
+        "acl",
+        "analytics",
+        "attributes",
+        "cors",
+        "delete",
+        "encryption",
+        "intelligent-tiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "location",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "ownershipControls",
+        "partNumber",
+        "policy",
+        "publicAccessBlock",
+        "replication",
+        "requestPayment",
+        "restore",
+        "retention",
+        "select",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versioning",
+        "versions",
+        "website",
+    }
+)
+"""Sub-resources this front does not serve yet: ``NotImplemented`` (501)."""
+
+
+def as_s3_error(error: LockrError, *, key: str) -> S3Error:
+    """The S3 error for a domain error of the core (``key``: the request's, if any)."""
+    if isinstance(error, S3Error):
+        return error
+    message = error.message
+    if isinstance(error, NotFound | Gone):
+        return NoSuchKey() if key else NoSuchBucket()
+    if isinstance(error, QuotaExceeded):
+        return S3QuotaExceeded(message)
+    if isinstance(error, TooLarge):
+        return EntityTooLarge(message)
+    if isinstance(error, Conflict):
+        return KeyConflict(message)
+    if isinstance(error, BadRequest | UnsupportedMediaType):
+        return InvalidArgument(message)
+    if isinstance(error, RateLimited | Busy):
+        return SlowDown(message)
+    if isinstance(error, Forbidden | Unauthorized):
+        return AccessDenied(message)
+    return InternalError()
+
+
+def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
+    if query & UNSUPPORTED:
+        raise NotImplementedYet(
+            f"This S3 operation is not supported yet ({', '.join(sorted(query & UNSUPPORTED))})."
+        )
+    if not bucket:
+        if method == "GET":
+            return buckets.list_buckets
+        raise MethodNotAllowed()
+    if not key:
+        if method == "GET":
+            if "list-type" not in query:
+                raise NotImplementedYet("ListObjects (version 1) is not supported yet.")
+            return buckets.list_objects_v2
+        table = {
+            "PUT": buckets.create_bucket,
+            "HEAD": buckets.head_bucket,
+            "DELETE": buckets.delete_bucket,
+        }
+    else:
+        table = {
+            "PUT": objects.put_object,
+            "GET": objects.get_object,
+            "HEAD": objects.get_object,
+            "DELETE": objects.delete_object,
+        }
+    handler = table.get(method)
+    if handler is None:
+        raise MethodNotAllowed()
+    return handler
+
+
+def _split(raw_path: str) -> tuple[str, str]:
+    """The bucket and the key of a path-style request path (percent-decoded)."""
+    bucket, _, key = raw_path.lstrip("/").partition("/")
+    try:
+        return unquote(bucket, errors="strict"), unquote(key, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidArgument("The path must be UTF-8, percent-encoded.") from None
+
+
+class _BodyWatch:
+    """Tells whether a request's body has been read to its end."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length", b"0").strip()
+        self.finished = length in (b"", b"0") and b"transfer-encoding" not in headers
+        self._receive = receive
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            self.finished = True
+        return message
+
+
+class S3App:
+    """The ASGI app of the S3 front over one core."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = _BodyWatch(scope, receive)
+        request = Request(scope, body.receive)
+        request_id = secrets.token_hex(8).upper()
+        key = ""
+        try:
+            raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
+            bucket, key = _split(raw_path)
+            response = await self._handle(request, raw_path, bucket, key)
+        except Exception as error:  # every failure becomes S3's XML error document
+            response = self._error(request, error, key, request_id)
+        response.headers["x-amz-request-id"] = request_id
+        if not body.finished:
+            # The client may still send (or be about to send, after Expect:
+            # 100-continue) a body nobody reads: the connection cannot be reused.
+            response.headers["Connection"] = "close"
+        await response(scope, body.receive, send)
+
+    async def _handle(self, request: Request, raw_path: str, bucket: str, key: str) -> Response:
+        core = self.core
+        query_string = request.scope.get("query_string", b"").decode("latin-1")
+        caller = await run_in_threadpool(
+            authenticate, core, request.method, raw_path, query_string, request.headers
+        )
+        address = client_address(
+            request.client.host if request.client else "",
+            request.headers.get("x-forwarded-for"),
+            trust_proxy=core.config.trust_proxy_headers,
+        )
+        await run_in_threadpool(core.limiter.check, account_id=caller.account_id, address=address)
+        handler = _route(request.method, bucket, key, set(request.query_params.keys()))
+        return await handler(S3Request(core, request, caller, bucket, key))
+
+    def _error(self, request: Request, error: Exception, key: str, request_id: str) -> Response:
+        if isinstance(error, LockrError):
+            s3_error = as_s3_error(error, key=key)
+        else:
+            log.exception("S3 %s %s failed", request.method, request.url.path)
+            s3_error = InternalError()
+        headers = {}
+        if error_retry := getattr(error, "retry_after", None):
+            headers["Retry-After"] = str(error_retry)
+        if request.method == "HEAD":
+            return Response(status_code=s3_error.status, headers=headers)
+        body = error_document(s3_error.code, s3_error.message, request.url.path, request_id)
+        return Response(
+            body, status_code=s3_error.status, headers=headers, media_type="application/xml"
+        )
+
+
+def create_s3_app(core: Core) -> S3App:
+    return S3App(core)

@@ -1,0 +1,24 @@
+"""One S3 request as the handlers see it: the core, the request, who signed it, and
+the bucket and key its path names (path-style: ``/bucket/key``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from gateway.core import Core
+from s3.auth import Caller
+
+
+@dataclass(frozen=True)
+class S3Request:
+    core: Core
+    request: Request
+    caller: Caller
+    bucket: str
+    key: str
+
+    @property
+    def account_id(self) -> int:
+        return self.caller.account_id

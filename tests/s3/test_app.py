@@ -1,0 +1,264 @@
+"""The S3 front against a real ``lockr serve``, driven by boto3 with its default
+settings (its default checksums and payload signing included): buckets, objects,
+ranges, listings with pagination and a delimiter, S3 errors, and a file put over S3
+seen by the REST API."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.client import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from tests.conftest import LockrProcess, signup
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
+    process = LockrProcess(tmp_path_factory.mktemp("s3front") / "data").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def token(server: LockrProcess) -> str:
+    return signup(server, "alice")
+
+
+@pytest.fixture(scope="module")
+def keys(server: LockrProcess, token: str) -> dict[str, Any]:
+    response = httpx.post(
+        server.url + "/api/v1/s3-keys",
+        json={"name": "boto3"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def make_client(server: LockrProcess, access_key_id: str, secret: str) -> Any:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=server.s3_url,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+        config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture(scope="module")
+def s3(server: LockrProcess, keys: dict[str, Any]) -> Iterator[Any]:
+    client = make_client(server, keys["accessKeyId"], keys["secretAccessKey"])
+    yield client
+    client.close()
+
+
+def ensure_bucket(s3: Any, name: str) -> None:
+    try:
+        s3.create_bucket(Bucket=name)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "BucketAlreadyOwnedByYou"
+
+
+def error_code(info: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(info.value.response["Error"]["Code"])
+
+
+def test_buckets_are_created_listed_and_deleted(s3: Any) -> None:
+    s3.create_bucket(Bucket="photos")
+    names = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+    assert "photos" in names
+    s3.head_bucket(Bucket="photos")
+    with pytest.raises(ClientError) as again:
+        s3.create_bucket(Bucket="photos")
+    assert error_code(again) == "BucketAlreadyOwnedByYou"
+    assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    with pytest.raises(ClientError) as bad:
+        s3.create_bucket(Bucket="Not_A_Bucket")
+    assert error_code(bad) == "InvalidBucketName"
+    s3.put_object(Bucket="photos", Key="a.txt", Body=b"a")
+    with pytest.raises(ClientError) as full:
+        s3.delete_bucket(Bucket="photos")
+    assert error_code(full) == "BucketNotEmpty"
+    s3.delete_object(Bucket="photos", Key="a.txt")
+    s3.delete_bucket(Bucket="photos")
+    with pytest.raises(ClientError) as gone:
+        s3.head_bucket(Bucket="photos")
+    assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+@pytest.mark.parametrize("key", ["plain.txt", "with space/and more.txt", "ünïcødé/日本語 ✓.bin"])
+def test_put_get_head_delete(s3: Any, key: str) -> None:
+    ensure_bucket(s3, "objects")
+    body = os.urandom(3000)
+    put = s3.put_object(
+        Bucket="objects",
+        Key=key,
+        Body=body,
+        ContentType="text/x-test",
+        Metadata={"mtime": "1700000000.5"},
+    )
+    etag = f'"{hashlib.md5(body).hexdigest()}"'
+    assert put["ETag"] == etag
+    got = s3.get_object(Bucket="objects", Key=key)
+    assert got["Body"].read() == body
+    assert got["ETag"] == etag and got["ContentLength"] == len(body)
+    assert got["ContentType"] == "text/x-test"
+    assert got["Metadata"]["mtime"].startswith("1700000000.5")
+    head = s3.head_object(Bucket="objects", Key=key)
+    assert head["ContentLength"] == len(body) and head["ETag"] == etag
+    assert "x-amz-request-id" in head["ResponseMetadata"]["HTTPHeaders"]
+    s3.delete_object(Bucket="objects", Key=key)
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket="objects", Key=key)
+    assert error_code(missing) == "NoSuchKey"
+    s3.delete_object(Bucket="objects", Key=key)  # a missing key: still 204
+
+
+def test_large_object_streams_and_ranges(s3: Any, tmp_path: Path) -> None:
+    s3.create_bucket(Bucket="large")
+    data = os.urandom(20 * MiB)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    with source.open("rb") as handle:
+        s3.put_object(Bucket="large", Key="nested/deep/big.bin", Body=handle)
+    head = s3.head_object(Bucket="large", Key="nested/deep/big.bin")
+    assert head["ContentLength"] == len(data)
+    got = s3.get_object(Bucket="large", Key="nested/deep/big.bin")
+    assert hashlib.md5(got["Body"].read()).digest() == hashlib.md5(data).digest()
+    ranged = s3.get_object(Bucket="large", Key="nested/deep/big.bin", Range="bytes=100-199")
+    assert ranged["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert ranged["ContentRange"] == f"bytes 100-199/{len(data)}"
+    assert ranged["Body"].read() == data[100:200]
+    tail = s3.get_object(Bucket="large", Key="nested/deep/big.bin", Range="bytes=-10")
+    assert tail["Body"].read() == data[-10:]
+    with pytest.raises(ClientError) as beyond:
+        s3.get_object(Bucket="large", Key="nested/deep/big.bin", Range=f"bytes={len(data)}-")
+    assert error_code(beyond) == "InvalidRange"
+
+
+def test_list_objects_v2_pages_and_delimiter(s3: Any) -> None:
+    s3.create_bucket(Bucket="listing")
+    keys = sorted(["a.txt", "b/1.txt", "b/2.txt", "b/c/3.txt", "d e.txt", "z/9.txt", "ü.txt"])
+    for key in keys:
+        s3.put_object(Bucket="listing", Key=key, Body=key.encode())
+    paginator = s3.get_paginator("list_objects_v2")
+    pages = list(paginator.paginate(Bucket="listing", PaginationConfig={"PageSize": 2}))
+    listed = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    assert listed == keys
+    assert len(pages) == 4 and pages[0]["IsTruncated"] and not pages[-1]["IsTruncated"]
+    first = pages[0]["Contents"][0]
+    assert first["Size"] == len(b"a.txt") and first["StorageClass"] == "STANDARD"
+    assert first["ETag"] == f'"{hashlib.md5(b"a.txt").hexdigest()}"'
+
+    top = s3.list_objects_v2(Bucket="listing", Delimiter="/")
+    assert [item["Key"] for item in top["Contents"]] == ["a.txt", "d e.txt", "ü.txt"]
+    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["b/", "z/"]
+    assert top["KeyCount"] == 5
+
+    under = s3.list_objects_v2(Bucket="listing", Prefix="b/", Delimiter="/")
+    assert [item["Key"] for item in under["Contents"]] == ["b/1.txt", "b/2.txt"]
+    assert [p["Prefix"] for p in under["CommonPrefixes"]] == ["b/c/"]
+
+    delimited = list(
+        paginator.paginate(Bucket="listing", Delimiter="/", PaginationConfig={"PageSize": 1})
+    )
+    seen = [
+        item.get("Key") or item.get("Prefix")
+        for page in delimited
+        for item in page.get("Contents", []) + page.get("CommonPrefixes", [])
+    ]
+    assert sorted(seen) == ["a.txt", "b/", "d e.txt", "z/", "ü.txt"]
+
+    after = s3.list_objects_v2(Bucket="listing", StartAfter="b/2.txt")
+    assert [item["Key"] for item in after["Contents"]] == keys[3:]
+    none = s3.list_objects_v2(Bucket="listing", MaxKeys=0)
+    assert none["KeyCount"] == 0 and "Contents" not in none
+
+
+def test_errors(server: LockrProcess, s3: Any, keys: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as no_bucket:
+        s3.get_object(Bucket="nosuchbucket", Key="x")
+    assert error_code(no_bucket) == "NoSuchBucket"
+    with pytest.raises(ClientError) as no_bucket_list:
+        s3.list_objects_v2(Bucket="nosuchbucket")
+    assert error_code(no_bucket_list) == "NoSuchBucket"
+    s3.create_bucket(Bucket="errors")
+    with pytest.raises(ClientError) as no_key:
+        s3.head_object(Bucket="errors", Key="missing")
+    assert no_key.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    wrong = make_client(server, keys["accessKeyId"], "x" * 40)
+    with pytest.raises(ClientError) as bad_signature:
+        wrong.list_buckets()
+    assert error_code(bad_signature) == "SignatureDoesNotMatch"
+    unknown = make_client(server, "LK" + "A" * 18, keys["secretAccessKey"])
+    with pytest.raises(ClientError) as bad_key:
+        unknown.list_buckets()
+    assert error_code(bad_key) == "InvalidAccessKeyId"
+
+    anonymous = httpx.get(server.s3_url + "/")
+    assert anonymous.status_code == 403
+    assert "<Code>AccessDenied</Code>" in anonymous.text
+    assert anonymous.headers["x-amz-request-id"]
+
+    s3.put_object(Bucket="errors", Key="file", Body=b"x")
+    with pytest.raises(ClientError) as conflict:
+        s3.put_object(Bucket="errors", Key="file/inside", Body=b"y")
+    assert conflict.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    with pytest.raises(ClientError) as digest:
+        s3.put_object(
+            Bucket="errors", Key="digest", Body=b"abc", ContentMD5="AAAAAAAAAAAAAAAAAAAAAA=="
+        )
+    assert error_code(digest) == "BadDigest"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="errors", Key="digest")  # nothing stored
+    s3.put_object(Bucket="errors", Key="after", Body=b"the connection is still usable")
+
+
+def test_a_bad_body_stores_nothing(server: LockrProcess, s3: Any) -> None:
+    """A body whose declared SHA-256 does not match is refused, and nothing is kept."""
+    s3.create_bucket(Bucket="bodies")
+    request = s3._request_signer  # a signed request, with its body swapped afterwards
+    from botocore.awsrequest import AWSRequest
+
+    url = f"{server.s3_url}/bodies/tampered.bin"
+    signed = AWSRequest(
+        method="PUT",
+        url=url,
+        data=b"good body",
+        headers={"x-amz-content-sha256": hashlib.sha256(b"good body").hexdigest()},
+    )
+    request.sign("PutObject", signed)
+    headers = dict(signed.headers.items())
+    answer = httpx.put(url, content=b"evil body", headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert "<Code>XAmzContentSHA256Mismatch</Code>" in answer.text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="bodies", Key="tampered.bin")
+
+
+def test_an_object_put_over_s3_is_a_file_of_the_rest_api(
+    server: LockrProcess, s3: Any, token: str
+) -> None:
+    s3.create_bucket(Bucket="shared")
+    body = b"seen from both sides" * 100
+    s3.put_object(Bucket="shared", Key="docs/report.txt", Body=body)
+    files = httpx.get(
+        server.url + "/api/v1/files", headers={"Authorization": f"Bearer {token}"}
+    ).json()["files"]
+    found = [f for f in files if f["name"] == "report.txt"]
+    assert len(found) == 1
+    assert found[0]["md5"] == hashlib.md5(body).hexdigest()
+    assert found[0]["path"].strip("/").endswith("shared/docs/report.txt")

@@ -81,6 +81,17 @@ def test_port_in_use_fails_with_a_message(tmp_path: Path) -> None:
         first.stop()
 
 
+def test_s3_port_in_use_fails_with_a_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = LockrProcess(tmp_path / "data")
+        server.s3_port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match="exited early"):
+            server.start()
+    assert "cannot listen for S3" in server.output()
+
+
 def _slow_body(first: bytes, gate: threading.Event, rest: bytes) -> Iterator[bytes]:
     yield first
     gate.wait(30)

@@ -24,11 +24,11 @@ from typing import Any
 import uvicorn
 
 from api.app import create_app
+from api.s3.app import create_s3_app
 from gateway.config import Config, Listen
 from gateway.core import Core, build_core
 from gateway.listeners import BoundedHttpToolsProtocol
 from linkservice.routes import link_routes
-from s3.app import create_s3_app
 from webdav.app import DavServer
 
 log = logging.getLogger("lockr")

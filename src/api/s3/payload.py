@@ -27,8 +27,8 @@ import re
 from collections.abc import Mapping
 from typing import Protocol
 
-from s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
-from s3.errors import (
+from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
+from api.s3.errors import (
     IncompleteBody,
     InvalidArgument,
     InvalidRequest,
@@ -36,7 +36,7 @@ from s3.errors import (
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
 )
-from s3.sigv4 import EMPTY_SHA256, PayloadMode, Verified, sign
+from api.s3.sigv4 import EMPTY_SHA256, PayloadMode, Verified, sign
 
 MAX_CHUNK_SIZE = 64 * 1024 * 1024
 MAX_LINE = 4096

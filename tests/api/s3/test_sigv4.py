@@ -17,9 +17,9 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from s3 import errors
-from s3.payload import payload_verifier
-from s3.sigv4 import PayloadMode, Verified, verify_request
+from api.s3 import errors
+from api.s3.payload import payload_verifier
+from api.s3.sigv4 import PayloadMode, Verified, verify_request
 
 ACCESS_KEY = "AKIDLOCKRTEST"
 SECRET = "s3cr3t/with+odd=chars"

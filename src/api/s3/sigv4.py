@@ -25,8 +25,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote_to_bytes
 
-from gateway.clock import Clock, system_clock
-from s3.errors import (
+from api.s3.errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
@@ -37,6 +36,7 @@ from s3.errors import (
     S3Error,
     SignatureDoesNotMatch,
 )
+from gateway.clock import Clock, system_clock
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"

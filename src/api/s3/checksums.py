@@ -13,7 +13,7 @@ import hashlib
 import zlib
 from typing import Protocol
 
-from s3.errors import BadDigest, InvalidDigest, InvalidRequest
+from api.s3.errors import BadDigest, InvalidDigest, InvalidRequest
 
 _CRC32C_POLY = 0x82F63B78
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from api.s3.sigv4 import Verified, verify_request
 from gateway.core import Core
 from gateway.errors import UnknownAccessKey
 from gateway.s3keys import S3Secret
-from s3.sigv4 import Verified, verify_request
 
 
 @dataclass(frozen=True)

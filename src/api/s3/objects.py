@@ -21,6 +21,20 @@ import math
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
+from api.s3.buckets import etag, require_bucket
+from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
+from api.s3.context import S3Request
+from api.s3.errors import (
+    BadDigest,
+    IncompleteBody,
+    InvalidArgument,
+    InvalidDigest,
+    InvalidRange,
+    NoSuchKey,
+    NotImplementedYet,
+    PreconditionFailed,
+)
+from api.s3.payload import PayloadVerifier, payload_verifier
 from api.transfer import (
     RangeNotSatisfiable,
     declared_length,
@@ -34,20 +48,6 @@ from gateway.numbers import whole_number_or_none
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
-from s3.buckets import etag, require_bucket
-from s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
-from s3.context import S3Request
-from s3.errors import (
-    BadDigest,
-    IncompleteBody,
-    InvalidArgument,
-    InvalidDigest,
-    InvalidRange,
-    NoSuchKey,
-    NotImplementedYet,
-    PreconditionFailed,
-)
-from s3.payload import PayloadVerifier, payload_verifier
 
 MAX_PUT_SIZE = 5 * 1024**3
 """S3's limit for one PutObject; larger objects need multipart."""

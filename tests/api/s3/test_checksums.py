@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3 import errors
-from s3.checksums import check_checksum, crc32c, new_checksum
+from api.s3 import errors
+from api.s3.checksums import check_checksum, crc32c, new_checksum
 
 
 def test_crc32c_check_values() -> None:

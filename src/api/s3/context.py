@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from api.s3.auth import Caller
 from gateway.core import Core
-from s3.auth import Caller
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,8 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from gateway.errors import Exists, NotFound
-from gateway.listing import MAX_KEYS, list_keys
-from gateway.storage import Entry
-from gateway.timefmt import iso
-from s3.context import S3Request
-from s3.errors import (
+from api.s3.context import S3Request
+from api.s3.errors import (
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
     InvalidArgument,
@@ -32,13 +28,17 @@ from s3.errors import (
     NoSuchBucket,
     NotImplementedYet,
 )
-from s3.xml import (
+from api.s3.xml import (
     Bucket,
     ObjectItem,
     ObjectPage,
     list_buckets_document,
     list_objects_v2_document,
 )
+from gateway.errors import Exists, NotFound
+from gateway.listing import MAX_KEYS, list_keys
+from gateway.storage import Entry
+from gateway.timefmt import iso
 
 XML = "application/xml"
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

@@ -21,6 +21,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from api.s3 import buckets, objects
+from api.s3.auth import authenticate
+from api.s3.context import S3Request
+from api.s3.errors import (
+    AccessDenied,
+    EntityTooLarge,
+    InternalError,
+    InvalidArgument,
+    KeyConflict,
+    MethodNotAllowed,
+    NoSuchBucket,
+    NoSuchKey,
+    NotImplementedYet,
+    S3Error,
+    SlowDown,
+)
+from api.s3.errors import QuotaExceeded as S3QuotaExceeded
+from api.s3.xml import error_document
 from gateway.auth import client_address
 from gateway.core import Core
 from gateway.errors import (
@@ -37,24 +55,6 @@ from gateway.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from s3 import buckets, objects
-from s3.auth import authenticate
-from s3.context import S3Request
-from s3.errors import (
-    AccessDenied,
-    EntityTooLarge,
-    InternalError,
-    InvalidArgument,
-    KeyConflict,
-    MethodNotAllowed,
-    NoSuchBucket,
-    NoSuchKey,
-    NotImplementedYet,
-    S3Error,
-    SlowDown,
-)
-from s3.errors import QuotaExceeded as S3QuotaExceeded
-from s3.xml import error_document
 
 log = logging.getLogger("lockr")
 

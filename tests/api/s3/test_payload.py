@@ -15,10 +15,10 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha256Checks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3 import errors
-from s3.checksums import crc32c
-from s3.payload import PayloadVerifier, payload_verifier
-from s3.sigv4 import PayloadMode, Verified, signing_key, verify_request
+from api.s3 import errors
+from api.s3.checksums import crc32c
+from api.s3.payload import PayloadVerifier, payload_verifier
+from api.s3.sigv4 import PayloadMode, Verified, signing_key, verify_request
 
 # The examples of AWS's "Signature Calculations for the Authorization Header:
 # Transferring Payload in Multiple Chunks" and "... Including Trailing Headers" pages.

@@ -507,12 +507,14 @@ def s3_region_toml(
     return toml
 
 
-@pytest.fixture
-def s3_core(make_core: CoreFactory, s3_server: S3Server, tmp_path: Path) -> Core:
-    """A started core whose default region is on the test S3 server (10 MiB quota)."""
-    return make_core(
-        config_file=s3_region_toml(s3_server, tmp_path / "data"), default_quota="10MiB"
-    )
+@pytest.fixture(params=["local", "s3"])
+def region_core(request: pytest.FixtureRequest, make_core: CoreFactory, tmp_path: Path) -> Core:
+    """A started core whose default region is local, or on the test S3 server (100 MiB
+    quota): a test taking it runs against both kinds of object store."""
+    if request.param == "local":
+        return make_core(default_quota="100MiB")
+    server: S3Server = request.getfixturevalue("s3_server")
+    return make_core(config_file=s3_region_toml(server, tmp_path / "data"), default_quota="100MiB")
 
 
 # -- a real browser -----------------------------------------------------------------------

@@ -31,13 +31,6 @@ class Unauthorized(LockrError):
     code = "unauthorized"
 
 
-class UnknownAccessKey(Unauthorized):
-    """No active S3 access key has this id (never made, or revoked): the S3 front's
-    ``InvalidAccessKeyId``, as opposed to a signature that does not match."""
-
-    code = "unknown_access_key"
-
-
 class Forbidden(LockrError):
     status = 403
     code = "forbidden"

@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, select, update
 
 from gateway.clock import Clock
 from gateway.db import Database
-from gateway.errors import BadRequest, Forbidden, LockrError, NotFound, UnknownAccessKey
+from gateway.errors import BadRequest, Forbidden, LockrError, NotFound
 from gateway.models import Account, S3Key
 
 log = logging.getLogger("lockr")
@@ -75,7 +75,7 @@ class S3Secret:
 
     account_id: int
     key_id: int
-    access_key_id: str
+    last_used_at: float | None
     secret_access_key: str = field(repr=False)
 
 
@@ -149,34 +149,37 @@ class S3Keys:
         if not gone:
             raise NotFound("no such S3 access key")
 
-    def secret_for(self, access_key_id: str) -> S3Secret:
-        """The secret of an active key, to check a request signed with it.
-
-        Raises :class:`UnknownAccessKey` (an ``Unauthorized``) when no active key has
-        this id, never made or revoked, so that the S3 front can answer
-        ``InvalidAccessKeyId``; and a plain :class:`LockrError` (500) when the stored
-        secret does not open: the server secret is not the one it was sealed under,
-        or the row was altered. It does not record a use: call :meth:`touch` once the
-        signature is found right."""
-        if not isinstance(access_key_id, str) or len(access_key_id) != ACCESS_KEY_LENGTH:
-            raise UnknownAccessKey("the access key id is not one of this server's")
+    def secret_for(self, access_key_id: str) -> S3Secret | None:
+        """The secret of an active key, to check a request signed with it; ``None``
+        when no active key has this id (never made, or revoked: the S3 front's
+        ``InvalidAccessKeyId``). A stored secret that does not open (the server secret
+        is not the one it was sealed under, or the row was altered) is a plain
+        :class:`LockrError` (500). It does not record a use: call :meth:`touch` once
+        the signature is found right."""
+        if len(access_key_id) != ACCESS_KEY_LENGTH:
+            return None
         with self.db.read() as session:
-            row = session.scalars(
-                select(S3Key).where(S3Key.access_key_id == access_key_id)
+            row = session.execute(
+                select(
+                    S3Key.account_id, S3Key.id, S3Key.last_used_at, S3Key.secret_ciphertext
+                ).where(S3Key.access_key_id == access_key_id)
             ).one_or_none()
-            if row is None:
-                raise UnknownAccessKey("the access key id is not one of this server's")
-            account_id, key_id, sealed = row.account_id, row.id, row.secret_ciphertext
-        return S3Secret(account_id, key_id, access_key_id, self._open(access_key_id, sealed))
+        if row is None:
+            return None
+        account_id, key_id, last_used_at, sealed = row
+        return S3Secret(account_id, key_id, last_used_at, self._open(access_key_id, sealed))
 
-    def touch(self, key_id: int) -> None:
-        """Record that the key signed a request, at most once a minute per key."""
+    def touch(self, secret: S3Secret) -> None:
+        """Record that the key signed a request, at most once a minute per key: no
+        write at all while the use :meth:`secret_for` read is recent."""
         now = self.clock()
+        if secret.last_used_at is not None and secret.last_used_at > now - TOUCH_EVERY:
+            return
         with self.db.write() as session:
             session.execute(
                 update(S3Key)
                 .where(
-                    S3Key.id == key_id,
+                    S3Key.id == secret.key_id,
                     (S3Key.last_used_at.is_(None)) | (S3Key.last_used_at <= now - TOUCH_EVERY),
                 )
                 .values(last_used_at=now)

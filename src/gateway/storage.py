@@ -563,7 +563,7 @@ class Storage:
         """The node to copy and the folder its copy goes in, checked."""
         source, parent = self._source_and_parent(session, account_id, src, dst_parts, "copied")
         target = self._child(session, parent.id, dst_parts[-1])
-        if target is not None and self._is_within(session, source.id, target.id):
+        if target is not None and _inside(source.key, target):
             raise Conflict("a copy cannot replace its source or a folder holding it")
         return source, parent
 
@@ -649,7 +649,7 @@ class Storage:
         if source.parent_id is None or not dst_parts:
             raise Forbidden(f"the root folder cannot be {verb} or replaced")
         parent = self._parent_folder(session, account_id, dst_parts)
-        if source.is_dir and self._is_within(session, parent.id, source.id):
+        if source.is_dir and _inside(parent.key, source):
             raise Conflict(f"a folder cannot be {verb} into itself")
         # The folder's key as it is now (PostgreSQL: after any move of it committed).
         set_committed_value(parent, "key", self._lock_folder(session, parent.id, parent.key))
@@ -669,13 +669,6 @@ class Storage:
         if current is None or current.startswith(HIDDEN):
             raise NotFound("the folder was deleted meanwhile")
         return str(current)
-
-    def _is_within(self, session: Session, node_id: int | None, ancestor_id: int) -> bool:
-        while node_id is not None:
-            if node_id == ancestor_id:
-                return True
-            node_id = session.scalar(select(Node.parent_id).where(Node.id == node_id))
-        return False
 
     def _child(self, session: Session, parent_id: int, name: str) -> Node | None:
         return session.scalars(
@@ -711,3 +704,9 @@ def _at(account_id: int, parts: list[str]) -> tuple[ColumnElement[bool], ...]:
         Node.account_id == account_id,
         or_(key_is(key_of(parts, False)), key_is(key_of(parts, True))),
     )
+
+
+def _inside(key: str, ancestor: Node) -> bool:
+    """Whether the entry keyed ``key`` is ``ancestor`` or below it (a key column read,
+    not a walk up the tree)."""
+    return key == ancestor.key or (ancestor.is_dir and key.startswith(ancestor.key))

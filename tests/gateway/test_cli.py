@@ -167,7 +167,8 @@ def test_s3_key_commands(tmp_path: Path) -> None:
 
     core = build_core(make_config(data))
     try:
-        assert core.s3_keys.secret_for(access_key_id).secret_access_key == secret
+        found = core.s3_keys.secret_for(access_key_id)
+        assert found is not None and found.secret_access_key == secret
     finally:
         core.close()
 

@@ -3,22 +3,10 @@ progress, and a discarded write leaves nothing of its own in the store."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from gateway.blobkeys import blob_key_of, new_key, object_key, tail_key
 from gateway.core import Core
 from gateway.strays import discard_write, sweep_uploads
-from tests.conftest import PASSWORD, CoreFactory, S3Server, s3_region_toml, unfinished
-
-
-@pytest.fixture(params=["local", "s3"])
-def region_core(request: pytest.FixtureRequest, make_core: CoreFactory, tmp_path: Path) -> Core:
-    if request.param == "local":
-        return make_core()
-    server: S3Server = request.getfixturevalue("s3_server")
-    return make_core(config_file=s3_region_toml(server, tmp_path / "data"))
+from tests.conftest import PASSWORD, unfinished
 
 
 def test_the_sweep_aborts_only_lockrs_uploads_that_no_write_records(region_core: Core) -> None:

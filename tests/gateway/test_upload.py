@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 
 import pytest
 
@@ -13,18 +12,9 @@ from gateway.blobkeys import object_key
 from gateway.core import Core
 from gateway.errors import Exists, TooLarge
 from gateway.upload import SMALL
-from tests.conftest import PASSWORD, CoreFactory, S3Server, s3_region_toml, unfinished
+from tests.conftest import PASSWORD, unfinished
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(params=["local", "s3"])
-def region_core(request: pytest.FixtureRequest, make_core: CoreFactory, tmp_path: Path) -> Core:
-    """A core whose default region is local, or on the test S3 server."""
-    if request.param == "local":
-        return make_core(default_quota="100MiB")
-    server: S3Server = request.getfixturevalue("s3_server")
-    return make_core(config_file=s3_region_toml(server, tmp_path / "data"), default_quota="100MiB")
 
 
 def _region(core: Core) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from api.s3.sigv4 import Verified, verify_request
 from gateway.core import Core
-from gateway.errors import UnknownAccessKey
 from gateway.s3keys import S3Secret
 
 
@@ -22,25 +21,22 @@ class Caller:
     """The account a request acts for, and its verified signature (for the body)."""
 
     account_id: int
-    key_id: int
     verified: Verified
 
 
 def authenticate(
     core: Core, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
 ) -> Caller:
-    """Blocking (database reads and a write): run it in a worker thread."""
-    found: list[S3Secret] = []
+    """Blocking (database reads, and a write at most once a minute per key): run it in
+    a worker thread."""
+    found: S3Secret | None = None
 
     def secret_for(access_key_id: str) -> str | None:
-        try:
-            secret = core.s3_keys.secret_for(access_key_id)
-        except UnknownAccessKey:
-            return None  # verify_request answers InvalidAccessKeyId
-        found.append(secret)
-        return secret.secret_access_key
+        nonlocal found
+        found = core.s3_keys.secret_for(access_key_id)  # None: InvalidAccessKeyId
+        return None if found is None else found.secret_access_key
 
     verified = verify_request(method, raw_path, query_string, headers, secret_for, clock=core.clock)
-    secret = found[-1]
-    core.s3_keys.touch(secret.key_id)
-    return Caller(secret.account_id, secret.key_id, verified)
+    assert found is not None  # the signature was checked with it
+    core.s3_keys.touch(found)
+    return Caller(found.account_id, verified)

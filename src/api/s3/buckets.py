@@ -37,6 +37,7 @@ from api.s3.xml import (
 )
 from gateway.errors import Exists, NotFound
 from gateway.listing import MAX_KEYS, list_keys
+from gateway.numbers import whole_number_or_none
 from gateway.storage import Entry
 from gateway.timefmt import iso
 
@@ -138,9 +139,10 @@ async def delete_bucket(s3: S3Request) -> Response:
 def _max_keys(text: str | None) -> int:
     if text is None:
         return MAX_KEYS
-    if not text.strip().isdigit():
+    number = whole_number_or_none(text.strip())
+    if number is None:
         raise InvalidArgument("Provided max-keys not an integer or within integer range")
-    return min(int(text), MAX_KEYS)
+    return min(number, MAX_KEYS)
 
 
 def _encode_token(key: str) -> str:

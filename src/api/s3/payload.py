@@ -37,6 +37,7 @@ from api.s3.errors import (
     XAmzContentSHA256Mismatch,
 )
 from api.s3.sigv4 import EMPTY_SHA256, PayloadMode, Verified, sign
+from gateway.numbers import whole_number_or_none
 
 MAX_CHUNK_SIZE = 64 * 1024 * 1024
 MAX_LINE = 4096
@@ -307,10 +308,10 @@ class AwsChunkedDecoder:
 def _decoded_length(value: str | None) -> int | None:
     if value is None:
         return None
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
+    length = whole_number_or_none(value.strip())
+    if length is None:
         raise InvalidArgument("x-amz-decoded-content-length must be a non-negative integer.")
-    return int(text)
+    return length
 
 
 def _trailer_name(value: str | None) -> str:

@@ -37,6 +37,7 @@ from api.s3.errors import (
     SignatureDoesNotMatch,
 )
 from gateway.clock import Clock, system_clock
+from gateway.numbers import whole_number_or_none
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -213,10 +214,9 @@ def verify_presigned(
         raise error("X-Amz-Signature is not a lowercase hex SHA-256 HMAC.")
     timestamp = params["X-Amz-Date"]
     when = _parse_amz_date(timestamp, error)
-    expires_text = params["X-Amz-Expires"]
-    if not expires_text.isdigit() or len(expires_text) > 9:
+    expires = whole_number_or_none(params["X-Amz-Expires"])
+    if expires is None:
         raise error("X-Amz-Expires should be a number")
-    expires = int(expires_text)
     if expires > MAX_PRESIGNED_EXPIRES:
         raise error(
             f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_EXPIRES}"

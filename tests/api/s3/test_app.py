@@ -17,6 +17,7 @@ import pytest
 from botocore.client import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from api.s3.errors import InvalidArgument
 from tests.conftest import LockrProcess, signup
 
 MiB = 1024 * 1024
@@ -262,3 +263,12 @@ def test_an_object_put_over_s3_is_a_file_of_the_rest_api(
     assert len(found) == 1
     assert found[0]["md5"] == hashlib.md5(body).hexdigest()
     assert found[0]["path"].strip("/").endswith("shared/docs/report.txt")
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "1" * 30, "ten"])
+def test_max_keys_that_are_not_a_number_are_invalid_argument(value: str) -> None:
+    """Not a 500: "²" passes str.isdigit but not int()."""
+    from api.s3.buckets import _max_keys
+
+    with pytest.raises(InvalidArgument):
+        _max_keys(value)

@@ -336,3 +336,12 @@ def test_a_declared_sha256_is_checked_at_the_end() -> None:
 
 def test_an_unsigned_payload_passes_through() -> None:
     assert run(payload_verifier(simple(PayloadMode.UNSIGNED, None), {}), [b"a", b"", b"b"]) == b"ab"
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "1" * 30, "1e3", ""])
+def test_a_decoded_length_that_is_not_a_number_is_invalid_argument(value: str) -> None:
+    """Not a 500: "²" passes str.isdigit but not int()."""
+    from api.s3.payload import _decoded_length
+
+    with pytest.raises(errors.InvalidArgument):
+        _decoded_length(value)

@@ -287,6 +287,8 @@ def test_tiny_chunks_wait_in_the_tail_and_never_run_out_of_parts(core: Core) -> 
     data = os.urandom(SMALLEST_PART + 300)
     info, secret = create(core, alice, len(data))  # type: ignore[misc]
     for start in range(0, len(data), 100_000):
+        if start + 100_000 <= SMALLEST_PART:
+            assert _parts(core) == []  # each small chunk joined the tail, none is a part
         chunk = core.sessions.begin(core.sessions.get(info.id, secret), start)
         chunk.write(data[start : start + 100_000])
         result = chunk.finish()

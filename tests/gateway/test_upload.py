@@ -31,6 +31,7 @@ def test_stored_whole_and_read_back(region_core: Core, size: int) -> None:
             upload.write(data[start : start + 300_000])
         entry = upload.commit(checksums={"md5": hashlib.md5(data).hexdigest()})
     assert entry.region == _region(core)
+    assert entry.md5 == hashlib.md5(data).hexdigest()
     assert entry.sha1 == hashlib.sha1(data).hexdigest()
     assert b"".join(core.storage.open(entry)) == data
     assert b"".join(core.storage.open(entry, size // 3, 1000)) == data[size // 3 : size // 3 + 1000]

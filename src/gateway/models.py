@@ -177,7 +177,8 @@ class Reservation(Base):
 
 class UploadPart(Base):
     """One stored part of a write made of parts (a resumable upload): its place in the
-    object (``offset``), size and MD5, and the store's token for it (``etag``)."""
+    object (``offset``), size, the store's token for it (``etag``) and, when the
+    writer needed it (an S3 part's ETag), its MD5."""
 
     __tablename__ = "upload_parts"
 
@@ -187,7 +188,7 @@ class UploadPart(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     offset: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(BigInteger)
-    md5: Mapped[str] = mapped_column(String(32))
+    md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
     etag: Mapped[str] = mapped_column(String(1024))
 
 

@@ -36,12 +36,12 @@ _SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 class Part:
     """One uploaded part of a multipart upload, as :meth:`ObjectStore.put_part` reports it.
 
-    ``etag`` is the backend's own token for this part's bytes; pass the ``Part`` back
-    unchanged to :meth:`ObjectStore.complete_multipart`."""
+    ``etag`` is the backend's own token for this part's bytes (not necessarily their
+    MD5: a caller that needs a part's MD5 computes it from the bytes it sends); pass
+    the ``Part`` back unchanged to :meth:`ObjectStore.complete_multipart`."""
 
     number: int
     size: int
-    md5: str
     etag: str
 
 

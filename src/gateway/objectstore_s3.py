@@ -260,7 +260,7 @@ class S3ObjectStore:
             etag = self._client.upload_part(
                 Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number, **spool.body()
             )["ETag"]
-        return Part(number, spool.size, spool.md5.hexdigest(), etag)
+        return Part(number, spool.size, etag)
 
     def _complete(self, name: str, upload_id: str, parts: Sequence[Part]) -> None:
         with _translated():

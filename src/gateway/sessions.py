@@ -250,7 +250,7 @@ class UploadSessions:
                 select(Reservation.multipart_id).where(Reservation.id == info.reservation_id)
             )
             parts = [
-                Part(row.number, row.size, row.md5, row.etag)
+                Part(row.number, row.size, row.etag)
                 for row in session.scalars(
                     select(UploadPart)
                     .where(UploadPart.reservation_id == info.reservation_id)
@@ -305,7 +305,6 @@ class UploadSessions:
                         number=part.number,
                         offset=offset,
                         size=part.size,
-                        md5=part.md5,
                         etag=part.etag,
                     )
                 )

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from api.access_log import AccessLog
 from api.s3 import buckets, objects
 from api.s3.auth import authenticate
 from api.s3.context import S3Request
@@ -236,5 +237,6 @@ class S3App:
         )
 
 
-def create_s3_app(core: Core) -> S3App:
-    return S3App(core)
+def create_s3_app(core: Core) -> AccessLog:
+    """The S3 front, with one access-log line per request (as the other fronts)."""
+    return AccessLog(S3App(core))

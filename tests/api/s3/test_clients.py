@@ -181,6 +181,7 @@ def test_virtual_host_style(server: LockrProcess, keys: dict[str, str], token: s
     assert sent[0] == f"virtual.{DOMAIN}:{server.s3_port}"  # the bucket was in the host
     assert f"{DOMAIN}:{server.s3_port}" in sent  # ListBuckets: the domain itself
     assert_same_files_everywhere(server, token, "virtual", {"2024/a b.txt": body})
+    assert f"path-style, and BUCKET.{DOMAIN}" in server.output()  # the banner says so
 
     # The same server still answers path-style, on its address and on the domain.
     path_style = boto3_client(

@@ -79,6 +79,19 @@ def signup(server: LockrProcess, name: str) -> str:
     return token
 
 
+def create_s3_key(server: LockrProcess, token: str, name: str = "tests") -> dict[str, str]:
+    """A new S3 access key of the token's account, as ``POST /api/v1/s3-keys`` answers
+    it (``accessKeyId``, ``secretAccessKey``, ...)."""
+    response = httpx.post(
+        server.url + "/api/v1/s3-keys",
+        json={"name": name},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, str] = response.json()
+    return body
+
+
 def unfinished(store: ObjectStore) -> list[str]:
     """What a store holds that is not a finished object: its multipart uploads and,
     for a local store, anything in its scratch folder."""
@@ -398,11 +411,14 @@ def rclone() -> str:
     return str(Path(sys.executable).with_name("rclone"))
 
 
-def run_rclone(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run rclone without a config file (remotes inline) or pauses between WebDAV
-    calls; with ``check``, fail with its output unless it succeeds."""
+def run_rclone(
+    *args: str, check: bool = True, config: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run rclone with no pauses between WebDAV calls and without a config file
+    (remotes inline) unless ``config`` is given; with ``check``, fail with its output
+    unless it succeeds."""
     result = subprocess.run(
-        [rclone(), "--config", "/dev/null", "--webdav-pacer-min-sleep", "0", *args],
+        [rclone(), "--config", str(config or "/dev/null"), "--webdav-pacer-min-sleep", "0", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,7 +11,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
+from gateway.accounts import AccountInfo
 from gateway.config import Config, ConfigError, load_config, parse_size
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
@@ -97,7 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(remote)
     remote.add_argument("name", help="the account's username or email")
     remote.add_argument("--remote", default="lockr", help="the remote's name (lockr)")
-    remote.add_argument("--url", help="the WebDAV URL clients use (default from --dav)")
+    remote.add_argument(
+        "--s3",
+        action="store_true",
+        help="an S3 remote (type = s3, with a new S3 access key) instead of WebDAV",
+    )
+    remote.add_argument(
+        "--url",
+        help="the URL clients use: WebDAV's (default from the dav setting), or with --s3 "
+        "the S3 endpoint (default from the s3 and s3_domain settings)",
+    )
     return parser
 
 
@@ -173,11 +184,17 @@ def _token_create(core: Core, args: argparse.Namespace) -> None:
     print(secret)
 
 
+def _new_s3_key(core: Core, account_id: int, label: str) -> str:
+    """Create an S3 access key; its ``access_key_id = …`` and ``secret_access_key = …``
+    lines (the secret shown this once)."""
+    info, secret = core.s3_keys.create(account_id, label)
+    print("# the secret is shown only now; keep it somewhere safe", file=sys.stderr)
+    return f"access_key_id = {info.access_key_id}\nsecret_access_key = {secret}"
+
+
 def _s3_key_create(core: Core, args: argparse.Namespace) -> None:
     account = core.accounts.find(args.name)
-    info, secret = core.s3_keys.create(account.id, args.label)
-    print(f"access_key_id = {info.access_key_id}\nsecret_access_key = {secret}")
-    print("# the secret is shown only now; keep it somewhere safe", file=sys.stderr)
+    print(_new_s3_key(core, account.id, args.label))
 
 
 def _s3_key_list(core: Core, args: argparse.Namespace) -> None:
@@ -195,6 +212,9 @@ def _s3_key_revoke(core: Core, args: argparse.Namespace) -> None:
 
 def _rclone_config(core: Core, args: argparse.Namespace) -> None:
     account = core.accounts.find(args.name)
+    if args.s3:
+        _rclone_s3_config(core, args, account)
+        return
     _info, secret = core.accounts.create_token(account.id, "rclone")
     url = args.url or f"http://{core.config.dav}{core.config.dav_mount}".rstrip("/")
     print(
@@ -204,6 +224,34 @@ def _rclone_config(core: Core, args: argparse.Namespace) -> None:
         "vendor = owncloud\n"
         f"bearer_token = {secret}\n"
         f"# rclone sync SOURCE {args.remote}:{account.username}/ --transfers=16 --checkers=8"
+    )
+
+
+def _rclone_s3_config(core: Core, args: argparse.Namespace, account: AccountInfo) -> None:
+    """An rclone ``type = s3`` remote: virtual-host style when the endpoint's host is
+    ``s3_domain``, else path-style; listings with ListObjectsV2, URL-encoded; the
+    account's region in the signature's scope (lockr accepts any, and answers
+    GetBucketLocation with it)."""
+    config = core.config
+    if args.url:
+        endpoint = args.url.rstrip("/")
+    elif config.s3_domain:
+        endpoint = f"http://{config.s3_domain}:{config.s3.port}"
+    else:
+        endpoint = f"http://{config.s3}"
+    virtual_host = config.s3_domain is not None and urlsplit(endpoint).hostname == config.s3_domain
+    keys = _new_s3_key(core, account.id, "rclone")
+    print(
+        f"[{args.remote}]\n"
+        "type = s3\n"
+        "provider = Other\n"
+        f"endpoint = {endpoint}\n"
+        f"{keys}\n"
+        f"region = {account.default_region}\n"
+        f"force_path_style = {'false' if virtual_host else 'true'}\n"
+        "list_version = 2\n"
+        "list_url_encode = true\n"
+        f"# rclone sync SOURCE {args.remote}:BUCKET/ --transfers=16 --checkers=8"
     )
 
 

@@ -173,6 +173,24 @@ def parse_optional_str(value: object) -> str | None:
     return text or None
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def parse_domain(value: object) -> str | None:
+    """A DNS name such as ``s3.example.com`` (any case, a final dot ignored), lowercased;
+    empty means none. No scheme, port or path: the port is the listener's."""
+    text = str(value).strip().lower().removesuffix(".")
+    if not text:
+        return None
+    if "://" in text or "/" in text or ":" in text:
+        raise ValueError(
+            f"{text!r} must be a bare domain such as s3.example.com (no scheme, port or path)"
+        )
+    if len(text) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in text.split(".")):
+        raise ValueError(f"{text!r} is not a domain name (labels of a-z, 0-9 and '-')")
+    return text
+
+
 def parse_mount(value: object) -> str:
     text = "/" + str(value).strip().strip("/")
     return text if text == "/" else text + "/"
@@ -190,6 +208,11 @@ SETTINGS: dict[str, Setting] = {
     "http": Setting(parse_listen, "127.0.0.1:8080", "Where the HTTP (JSON API, pages) listens."),
     "dav": Setting(parse_listen, "127.0.0.1:8081", "Where the WebDAV listener listens."),
     "s3": Setting(parse_listen, "127.0.0.1:8082", "Where the S3-compatible listener listens."),
+    "s3_domain": Setting(
+        parse_domain,
+        None,
+        "Domain for virtual-host style S3 (BUCKET.DOMAIN); empty: path-style only.",
+    ),
     "dav_mount": Setting(parse_mount, "/", "URL path under which WebDAV is served."),
     "database_url": Setting(
         parse_optional_str, None, "SQLAlchemy URL; empty means SQLite in the data folder."
@@ -303,6 +326,7 @@ class Config:
     http: Listen
     dav: Listen
     s3: Listen
+    s3_domain: str | None
     dav_mount: str
     database_url: str
     public_url: str
@@ -418,6 +442,7 @@ def load_config(
         http=values["http"],
         dav=values["dav"],
         s3=values["s3"],
+        s3_domain=values["s3_domain"],
         dav_mount=values["dav_mount"],
         database_url=database_url,
         public_url=public_url,

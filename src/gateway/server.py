@@ -47,13 +47,18 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _s3_addressing(domain: str | None) -> str:
+    return f"path-style, and BUCKET.{domain}" if domain else "path-style"
+
+
 def banner(core: Core) -> str:
     config = core.config
     lines = [
         "lockr is running",
         f"  HTTP    {config.public_url}  (JSON API /api/v1, sign-up and sign-in at /account)",
         f"  WebDAV  http://{config.dav}{config.dav_mount}<username>/  (rclone: vendor = owncloud)",
-        f"  S3      http://{config.s3}  (path-style; keys from POST /api/v1/s3-keys)",
+        f"  S3      http://{config.s3}  ({_s3_addressing(config.s3_domain)}; "
+        "keys from POST /api/v1/s3-keys)",
         f"  data    {config.data}",
     ]
     if core.accounts.count() == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 import httpx
@@ -147,12 +148,17 @@ def signup_token(server: LockrProcess, name: str) -> str:
     return token
 
 
-def test_s3_key_commands(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    lockr(
-        "user", "add", "erin", "--email", "e@example.com", "--password-stdin",
+def add_user(data: Path, name: str, email: str) -> None:
+    added = lockr(
+        "user", "add", name, "--email", email, "--password-stdin",
         "--data", str(data), stdin=PASSWORD + "\n",
     )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
+def test_s3_key_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add_user(data, "erin", "e@example.com")
     created = lockr("s3-key", "create", "erin", "--name", "backup box", "--data", str(data))
     assert created.returncode == 0, created.stderr
     printed = dict(line.split(" = ", 1) for line in created.stdout.splitlines())
@@ -179,3 +185,51 @@ def test_s3_key_commands(tmp_path: Path) -> None:
     again = lockr("s3-key", "revoke", "erin", key_id, "--data", str(data))
     assert again.returncode == 2 and "no such S3 access key" in again.stderr
     assert lockr("s3-key", "list", "erin", "--data", str(data)).stdout == ""
+
+
+def test_rclone_config_s3_prints_a_remote_for_the_s3_listener(tmp_path: Path) -> None:
+    """The remote's shape and endpoint; tests/api/s3/test_clients.py runs rclone with it."""
+    data = tmp_path / "data"
+    add_user(data, "fay", "f@example.com")
+
+    def remote(*args: str, **env: str) -> configparser.SectionProxy:
+        printed = lockr("rclone-config", "fay", "--s3", *args, "--data", str(data), env=ENV | env)
+        assert printed.returncode == 0, printed.stderr
+        assert "shown only now" in printed.stderr
+        parsed = configparser.ConfigParser()
+        parsed.read_string(printed.stdout)
+        return parsed[parsed.sections()[0]]
+
+    path_style = remote("--remote", "mine", LOCKR_S3="127.0.0.1:9082")
+    assert path_style.name == "mine"
+    assert dict(path_style) | {"access_key_id": "", "secret_access_key": ""} == {
+        "type": "s3",
+        "provider": "Other",
+        "endpoint": "http://127.0.0.1:9082",
+        "access_key_id": "",
+        "secret_access_key": "",
+        "region": "local",
+        "force_path_style": "true",
+        "list_version": "2",
+        "list_url_encode": "true",
+    }
+    core = build_core(make_config(data))
+    try:
+        key = core.s3_keys.secret_for(path_style["access_key_id"])
+        assert key is not None and key.secret_access_key == path_style["secret_access_key"]
+    finally:
+        core.close()
+
+    virtual = remote(LOCKR_S3_DOMAIN="s3.example.test", LOCKR_S3="0.0.0.0:8082")
+    assert virtual.name == "lockr"
+    assert (virtual["endpoint"], virtual["force_path_style"]) == (
+        "http://s3.example.test:8082",
+        "false",
+    )
+    behind_a_proxy = remote("--url", "https://s3.example.test/", LOCKR_S3_DOMAIN="s3.example.test")
+    assert (behind_a_proxy["endpoint"], behind_a_proxy["force_path_style"]) == (
+        "https://s3.example.test",
+        "false",
+    )
+    by_address = remote("--url", "http://10.0.0.5:8082", LOCKR_S3_DOMAIN="s3.example.test")
+    assert by_address["force_path_style"] == "true"  # no bucket.10.0.0.5 names

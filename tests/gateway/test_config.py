@@ -21,6 +21,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.max_object_size == 100 * GiB
     assert config.max_guest_object_size == 5 * GiB
     assert config.public_url == "http://127.0.0.1:8080"
+    assert config.s3 == Listen("127.0.0.1", 8082) and config.s3_domain is None
     assert list(config.regions) == ["local"]
     assert config.regions["local"].path == tmp_path / "lockr-data" / "blobs" / "local"
 
@@ -93,6 +94,30 @@ def test_listen_forms() -> None:
     assert load_config(env={}, flags={"http": ":8080"}).http == Listen("127.0.0.1", 8080)
     with pytest.raises(ConfigError):
         load_config(env={}, flags={"http": "127.0.0.1:99999"})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", None), ("s3.example.test", "s3.example.test"), ("S3.Example.TEST.", "s3.example.test")],
+)
+def test_s3_domain_forms(value: str, expected: str | None) -> None:
+    assert load_config(env={"LOCKR_S3_DOMAIN": value}).s3_domain == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("https://s3.example.test", "bare domain"),
+        ("s3.example.test:8082", "bare domain"),
+        ("s3.example.test/x", "bare domain"),
+        ("s3..example.test", "not a domain"),
+        ("-s3.example.test", "not a domain"),
+        ("s3_x.example.test", "not a domain"),
+    ],
+)
+def test_a_bad_s3_domain_is_refused(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"LOCKR_S3_DOMAIN.*{message}"):
+        load_config(env={"LOCKR_S3_DOMAIN": value})
 
 
 S3_REGION = """

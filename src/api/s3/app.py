@@ -1,6 +1,7 @@
 """The S3-compatible front: an ASGI app on its own listener (``s3``, see
 :mod:`gateway.server`). Path-style addressing: ``/`` is the service, ``/bucket`` a
-bucket, ``/bucket/key`` an object.
+bucket, ``/bucket/key`` an object; virtual-host style too when ``s3_domain`` is set
+(:mod:`api.s3.addressing`).
 
 Every request is signed (SigV4, :mod:`s3.auth`), counted by the shared burst limiter,
 then dispatched on its method, its path and its query. Every answer carries an
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,6 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api.access_log import AccessLog
 from api.s3 import buckets, objects
+from api.s3.addressing import address
 from api.s3.auth import authenticate
 from api.s3.context import S3Request
 from api.s3.errors import (
@@ -154,15 +155,6 @@ def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
     return handler
 
 
-def _split(raw_path: str) -> tuple[str, str]:
-    """The bucket and the key of a path-style request path (percent-decoded)."""
-    bucket, _, key = raw_path.lstrip("/").partition("/")
-    try:
-        return unquote(bucket, errors="strict"), unquote(key, errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidArgument("The path must be UTF-8, percent-encoded.") from None
-
-
 class _BodyWatch:
     """Tells whether a request's body has been read to its end."""
 
@@ -194,7 +186,9 @@ class S3App:
         key = ""
         try:
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
-            bucket, key = _split(raw_path)
+            bucket, key = address(
+                raw_path, request.headers.get("host", ""), self.core.config.s3_domain
+            )
             response = await self._handle(request, raw_path, bucket, key)
         except Exception as error:  # every failure becomes S3's XML error document
             response = self._error(request, error, key, request_id)

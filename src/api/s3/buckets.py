@@ -123,12 +123,28 @@ async def head_bucket(s3: S3Request) -> Response:
     return Response(status_code=200, headers={"x-amz-bucket-region": s3.caller.verified.region})
 
 
+def holds_an_object(s3: S3Request) -> bool:
+    """Whether a listing of the bucket without a delimiter shows a key: folders alone
+    (left empty by deletes, or made over WebDAV) are no objects. Blocking."""
+    after: str | None = None
+    while True:
+        page = list_keys(s3.core.db, s3.account_id, s3.bucket + "/", after=after)
+        if any(not entry.is_dir for entry in page.entries):
+            return True
+        if page.next_after is None:
+            return False
+        after = page.next_after
+
+
 async def delete_bucket(s3: S3Request) -> Response:
+    """204, the bucket's folder gone with any empty folders in it, as S3 clients
+    expect once they have deleted every key (``aws s3 rb``, ``rclone purge``);
+    ``BucketNotEmpty`` while it holds an object."""
     storage = s3.core.storage
 
     def delete() -> None:
         bucket = require_bucket(s3)
-        if storage.children_of(bucket, limit=1):
+        if holds_an_object(s3):
             raise BucketNotEmpty()
         storage.delete(s3.account_id, bucket)
 

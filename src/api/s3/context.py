@@ -1,5 +1,5 @@
 """One S3 request as the handlers see it: the core, the request, who signed it, and
-the bucket and key its path names (path-style: ``/bucket/key``)."""
+the bucket and key it addresses (:mod:`api.s3.addressing`)."""
 
 from __future__ import annotations
 

@@ -126,6 +126,8 @@ def verify_request(
         return verify_authorization(
             method, raw_path, query_string, headers, secret_for, clock=clock, region=region
         )
+    if "AWSAccessKeyId" in params and "Signature" in params:
+        raise _unsupported()  # a SigV2 presigned URL
     raise AccessDenied()
 
 
@@ -367,14 +369,18 @@ def _candidates(
             yield candidate_uri, candidate_query
 
 
+def _unsupported() -> InvalidRequest:
+    """What a Signature Version 2 request gets, in the header or the query."""
+    return InvalidRequest(
+        f"The authorization mechanism you have provided is not supported. Please use {ALGORITHM}."
+    )
+
+
 def _parse_authorization(value: str) -> dict[str, str]:
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
         if algorithm == "AWS":
-            raise InvalidRequest(
-                "The authorization mechanism you have provided is not supported. "
-                f"Please use {ALGORITHM}."
-            )
+            raise _unsupported()
         raise AuthorizationHeaderMalformed(f"The authorization header must start with {ALGORITHM}.")
     fields: dict[str, str] = {}
     for part in rest.split(","):

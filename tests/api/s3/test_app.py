@@ -18,7 +18,7 @@ from botocore.client import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from api.s3.errors import InvalidArgument
-from tests.conftest import LockrProcess, signup
+from tests.conftest import LockrProcess, create_s3_key, signup
 
 MiB = 1024 * 1024
 
@@ -36,15 +36,8 @@ def token(server: LockrProcess) -> str:
 
 
 @pytest.fixture(scope="module")
-def keys(server: LockrProcess, token: str) -> dict[str, Any]:
-    response = httpx.post(
-        server.url + "/api/v1/s3-keys",
-        json={"name": "boto3"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+def keys(server: LockrProcess, token: str) -> dict[str, str]:
+    return create_s3_key(server, token, "boto3")
 
 
 def make_client(server: LockrProcess, access_key_id: str, secret: str) -> Any:
@@ -97,6 +90,23 @@ def test_buckets_are_created_listed_and_deleted(s3: Any) -> None:
     with pytest.raises(ClientError) as gone:
         s3.head_bucket(Bucket="photos")
     assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_a_bucket_is_empty_once_its_objects_are_deleted(s3: Any) -> None:
+    """The folders the keys implied stay in the tree, but hold no object: DeleteBucket
+    takes them along (as `aws s3 rb` and `rclone purge` expect after deleting every key)."""
+    s3.create_bucket(Bucket="emptied")
+    s3.put_object(Bucket="emptied", Key="a/b/c.txt", Body=b"c")
+    s3.put_object(Bucket="emptied", Key="a/d/e/f.txt", Body=b"f")
+    s3.delete_object(Bucket="emptied", Key="a/b/c.txt")
+    with pytest.raises(ClientError) as full:
+        s3.delete_bucket(Bucket="emptied")
+    assert error_code(full) == "BucketNotEmpty"  # a/d/e/f.txt, deep down
+    s3.delete_object(Bucket="emptied", Key="a/d/e/f.txt")
+    listed = s3.list_objects_v2(Bucket="emptied", Delimiter="/")
+    assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["a/"]  # the empty folder
+    s3.delete_bucket(Bucket="emptied")
+    assert "emptied" not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
 
 
 @pytest.mark.parametrize("key", ["plain.txt", "with space/and more.txt", "ünïcødé/日本語 ✓.bin"])

@@ -285,6 +285,14 @@ def test_sigv2_is_refused_as_unsupported() -> None:
         verify(sent)
 
 
+def test_a_sigv2_presigned_url_is_refused_as_unsupported() -> None:
+    """As botocore presigns by default for us-east-1 unless told ``s3v4``."""
+    query = "AWSAccessKeyId=AK&Signature=c2ln&Expires=1700000000"
+    sent = Sent("GET", "/bucket/key", query, {"Host": HOST}, b"")
+    with pytest.raises(errors.InvalidRequest, match="AWS4-HMAC-SHA256"):
+        verify(sent)
+
+
 def test_the_payload_hash_header_is_required_and_checked() -> None:
     sent = signed()
     del sent.headers["X-Amz-Content-SHA256"]

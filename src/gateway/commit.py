@@ -9,7 +9,7 @@ not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -50,12 +50,18 @@ def commit_blob(
     claim_hash: str | None = None,
     also: Callable[[Session, int], object] | None = None,
     uid: str | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> tuple[Entry, list[int]]:
     """In one transaction: settle the write's reservation, charge ``size``, record
     the durable blob and create (or update) the file at ``parts``, and run ``also``
     (the caller's own bookkeeping, given the file's node id). Returns the entry
-    and the ids of blobs to free once committed."""
+    and the ids of blobs to free once committed.
+
+    ``meta`` is the file's metadata beyond its type (names to values, kept as given);
+    it replaces whatever metadata a file being replaced had, so a writer that gives
+    none (``None`` or empty) leaves the file with none."""
     now = storage.clock()
+    meta = dict(meta) if meta else None
     freed: list[int] = []
     with storage.db.write() as session:
         folder = storage._resolve_as(session, account_id, parts[:-1], "folder")
@@ -119,6 +125,7 @@ def commit_blob(
                     "key_hash": key_hash,
                     "claim_hash": claim_hash,
                     "key": child_key(folder_key, name, False),
+                    "meta": meta,
                 },
             ).scalar_one()
         else:
@@ -135,6 +142,7 @@ def commit_blob(
                     "content_type": content_type,
                     "mtime": mtime,
                     "key_hash": key_hash,
+                    "meta": meta,
                 },
             )
         if also is not None:
@@ -159,5 +167,6 @@ def commit_blob(
         key_hash=key_hash,
         claim_hash=claim_hash,
         key=child_key(folder_key, name, False),
+        meta=meta,
     )
     return entry, freed

@@ -7,6 +7,7 @@ time keeps its sub-second part on every database.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Float,
@@ -119,6 +120,10 @@ class Node(Base):
     file, ``docs/`` for a folder, ``""`` for the root; a key starting with ``/`` is
     outside the namespace (a detached tree: a large delete or copy in progress), as
     is a row written without one (the default)."""
+    meta: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    """What the writer of the file's content said about it beyond its type, names to
+    values (the S3 front keeps user metadata and headers such as Cache-Control here).
+    It follows the file through a move or copy; writing new content replaces it."""
 
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),

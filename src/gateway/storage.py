@@ -15,8 +15,8 @@ large copies and deletes run in batches (:mod:`gateway.subtrees`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +40,7 @@ from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
 from gateway.secret import same_secret
 from gateway.strays import drop_unreferenced
-from gateway.subtrees import Removal, Subtrees, attached, walk
+from gateway.subtrees import CopyTop, Removal, Subtrees, attached, walk
 from gateway.tree import (
     CHILD_BY_NAME,
     HIDDEN,
@@ -312,12 +312,19 @@ class Storage:
         key_hash: str | None = None,
         claim_hash: str | None = None,
         holder: str | None = None,
+        meta: Mapping[str, str] | None = None,
     ) -> Upload:
         """Start streaming a file to ``path``. Its folder must exist when the upload
         commits. A declared ``expected_size`` over ``max_size`` or over the remaining
         quota is refused here, before any byte is stored. ``region`` defaults to the
         account's; ``key_hash`` and ``claim_hash`` are stored with the file as given.
-        A ``holder`` (a guest's client address) keeps the write within its cap."""
+        A ``holder`` (a guest's client address) keeps the write within its cap.
+
+        ``meta`` is the file's metadata beyond its type: names to values, which the
+        engine keeps as given and answers in :attr:`Entry.meta` (a front decides what
+        they mean; the S3 front keeps header names and values). It replaces the
+        metadata of a file the upload replaces: a write without any leaves none. A
+        move keeps it; a copy keeps it unless told otherwise (:meth:`copy`)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -362,6 +369,7 @@ class Storage:
             key_hash=key_hash,
             claim_hash=claim_hash,
             holder=holder,
+            meta=meta,
         )
 
     def store_for(self, region: str) -> ObjectStore:
@@ -391,6 +399,29 @@ class Storage:
         with self.db.write() as session:
             node = self._require(session, account_id, path)
             node.mtime = mtime
+            session.flush()
+            return self._load(session, node.id)
+
+    def set_metadata(
+        self,
+        account_id: int,
+        target: str | Entry,
+        *,
+        mtime: float | None = None,
+        content_type: str | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> Entry:
+        """Change what is said about a file or folder (at a path, or an entry found
+        by its id) without touching its content: the ``mtime``, ``content_type`` and
+        ``meta`` given (an empty ``meta``: none); what is not given stays."""
+        with self.db.write() as session:
+            node = self._require(session, account_id, target)
+            if mtime is not None:
+                node.mtime = mtime
+            if content_type is not None:
+                node.content_type = content_type
+            if meta is not None:
+                node.meta = dict(meta) or None
             session.flush()
             return self._load(session, node.id)
 
@@ -507,26 +538,32 @@ class Storage:
         dst: str,
         *,
         overwrite: bool = True,
+        keep_folders: bool = False,
         mtime: float | None = None,
+        content_type: str | None = None,
+        meta: Mapping[str, str] | None = None,
     ) -> Entry:
         """Copy a file or folder tree (at a path, or an entry found by its id) inside the
         account. Blobs are shared, not copied;
         the copy's entries and bytes count against the quota, all or nothing. A large
-        tree is copied in batches out of sight and appears whole in one transaction."""
+        tree is copied in batches out of sight and appears whole in one transaction.
+        The copy keeps the source's mtime, content type and metadata, except those of
+        ``mtime``, ``content_type`` and ``meta`` (an empty one: none) given for its top.
+        With ``keep_folders``, a folder at ``dst`` is never replaced (:class:`Exists`)."""
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
+        replace: bool | Literal["files"] = "files" if overwrite and keep_folders else overwrite
         with self.db.write() as session:
             source, parent = self._copy_source(session, account_id, src, dst_parts)
             tree = walk(session, source, limit=self.subtrees.batch, depth=len(dst_parts))
+            top = CopyTop(dst_parts[-1], mtime, content_type, meta)
             if tree is not None:
-                removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
-                copy_id = self.subtrees.copy_here(
-                    session, source, tree, parent, dst_parts[-1], mtime
-                )
+                removal = self._clear_target(session, account_id, parent.id, dst_parts, replace)
+                copy_id = self.subtrees.copy_here(session, source, tree, parent, top)
                 entry = self._load(session, copy_id)
         if tree is None:
-            entry, removal = self._copy_large(account_id, src, dst_parts, overwrite, mtime)
+            entry, removal = self._copy_large(account_id, src, dst_parts, replace, top)
         self.subtrees.finish(removal)
         return entry
 
@@ -535,22 +572,21 @@ class Storage:
         account_id: int,
         src: str | Entry,
         dst_parts: list[str],
-        overwrite: bool,
-        mtime: float | None,
+        replace: bool | Literal["files"],
+        change: CopyTop,
     ) -> tuple[Entry, Removal]:
         """Check and walk the source without a write lock, build the copy detached in
         batches, then attach it (replacing the target) in one short transaction."""
         with self.db.read() as session:
             source, parent = self._copy_source(session, account_id, src, dst_parts)
-            if not overwrite and self._child(session, parent.id, dst_parts[-1]) is not None:
-                raise Exists(f"{'/'.join(dst_parts)} exists")
+            self._check_target(self._child(session, parent.id, dst_parts[-1]), dst_parts, replace)
             tree = walk(session, source, depth=len(dst_parts))
             assert tree is not None
-        top = self.subtrees.build_copy(source, tree, dst_parts[-1], mtime)
+        top = self.subtrees.build_copy(source, tree, change)
         try:
             with self.db.write() as session:
                 parent = self._parent_folder(session, account_id, dst_parts)
-                removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
+                removal = self._clear_target(session, account_id, parent.id, dst_parts, replace)
                 self.subtrees.attach_copy(session, top, parent)
                 return self._load(session, top), removal
         except BaseException:
@@ -681,14 +717,22 @@ class Storage:
         account_id: int,
         parent_id: int,
         parts: list[str],
-        overwrite: bool,
+        replace: bool | Literal["files"],
     ) -> Removal:
+        """Remove what is at ``parts`` for a write there, if ``replace`` allows
+        (``"files"``: a file, not a folder), else :class:`Exists`."""
         existing = self._child(session, parent_id, parts[-1])
         if existing is None:
             return Removal()
-        if not overwrite:
-            raise Exists(f"{'/'.join(parts)} exists")
+        self._check_target(existing, parts, replace)
         return self.subtrees.remove(session, existing)
+
+    @staticmethod
+    def _check_target(
+        existing: Node | None, parts: list[str], replace: bool | Literal["files"]
+    ) -> None:
+        if existing is not None and (not replace or (replace == "files" and existing.is_dir)):
+            raise Exists(f"{'/'.join(parts)} exists")
 
     def drop_blobs(self, blob_ids: list[int]) -> None:
         """Free blobs nothing references any more (:func:`~gateway.strays.drop_unreferenced`)."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -62,6 +62,7 @@ _COPY_COLUMNS = (
     Node.size,
     Node.content_type,
     Node.mtime,
+    Node.meta,
 )
 _INSERT_NODES = insert(Node).returning(Node.id, sort_by_parameter_order=True)
 # A batch runs only while its instance still owns the tree (recovery may have taken
@@ -138,6 +139,18 @@ def walk(
             )
         folders = below
     return Subtree(levels, total)
+
+
+@dataclass(frozen=True)
+class CopyTop:
+    """How the copy of a subtree's top differs from its source: its ``name``, and,
+    where given, its ``mtime``, ``content_type`` and ``meta`` (an empty mapping: no
+    metadata). What is not given is the source's."""
+
+    name: str
+    mtime: float | None = None
+    content_type: str | None = None
+    meta: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -248,20 +261,17 @@ class Subtrees:
         source: Node,
         tree: Subtree,
         parent: Node,
-        name: str,
-        mtime: float | None,
+        top: CopyTop,
     ) -> int:
         """Inside the caller's transaction: charge and copy a small subtree under
-        ``parent`` as ``name``. Returns the copy's id."""
+        ``parent`` as ``top`` says. Returns the copy's id."""
         self.entries.charge(session, source.account_id, tree.entries)
         charge(session, source.account_id, tree.bytes)
         mapping: dict[int | None, int | None] = {source.parent_id: parent.id}
         keys: dict[int | None, str] = {parent.id: parent.key}
         made = (0, 0)
         for level in tree.levels:
-            made = _add(
-                made, self._copy_rows(session, level, mapping, keys, (source.id, name, mtime))
-            )
+            made = _add(made, self._copy_rows(session, level, mapping, keys, (source.id, top)))
         if source.id not in mapping:
             raise NotFound("the source is gone")
         # What changed since the walk (another transaction, on PostgreSQL) is settled.
@@ -271,9 +281,9 @@ class Subtrees:
         assert copy_id is not None
         return copy_id
 
-    def build_copy(self, source: Node, tree: Subtree, name: str, mtime: float | None) -> int:
+    def build_copy(self, source: Node, tree: Subtree, top: CopyTop) -> int:
         """Charge a large subtree's entries and bytes (QuotaExceeded leaves nothing
-        behind), then copy it in batches under a detached top, named ``name``, whose
+        behind), then copy it in batches under a detached top (as ``top`` says), whose
         id is returned for :meth:`attach_copy`. The source is copied as each batch
         finds it."""
         account_id = source.account_id
@@ -283,11 +293,11 @@ class Subtrees:
             # Built out of sight: the top's key starts with "/" until it is attached.
             mapping: dict[int | None, int | None] = {source.parent_id: None}
             keys: dict[int | None, str] = {None: f"{HIDDEN}copy/"}
-            made = self._copy_rows(session, [source.id], mapping, keys, (source.id, name, mtime))
-            top = mapping.get(source.id)
-            if top is None:
+            made = self._copy_rows(session, [source.id], mapping, keys, (source.id, top))
+            top_id = mapping.get(source.id)
+            if top_id is None:
                 raise NotFound("the source is gone")
-            self._record(session, top, "copy", tree.entries - made[0], tree.bytes - made[1])
+            self._record(session, top_id, "copy", tree.entries - made[0], tree.bytes - made[1])
         try:
             for level in tree.levels[1:]:
                 for start in range(0, len(level), self.batch):
@@ -295,12 +305,12 @@ class Subtrees:
                         made = self._copy_rows(
                             session, level[start : start + self.batch], mapping, keys
                         )
-                        if not self._own(session, top, "copy", made):
+                        if not self._own(session, top_id, "copy", made):
                             raise Conflict("the copy was interrupted; try again")
         except BaseException:
-            self.discard_copy(top)
+            self.discard_copy(top_id)
             raise
-        return top
+        return top_id
 
     def attach_copy(self, session: Session, top: int, parent: Node) -> None:
         """Inside the caller's transaction: settle what the source changed while the
@@ -336,12 +346,12 @@ class Subtrees:
         ids: list[int],
         mapping: dict[int | None, int | None],
         keys: dict[int | None, str],
-        top: tuple[int, str, float | None] | None = None,
+        top: tuple[int, CopyTop] | None = None,
     ) -> tuple[int, int]:
         """Copy the nodes ``ids`` (as they are now) whose parents ``mapping`` maps to
         their copies, adding theirs (and ``keys`` the copies' keys: a copy's is its
         parent copy's and its name; a top built out of sight gets its own uid under the
-        key of ``None``); ``top`` renames one (source id, name, mtime).
+        key of ``None``); ``top`` changes one (source id, and how).
         Returns the entries and bytes made. The sources are locked until commit
         (PostgreSQL), so no blob they share can be freed meanwhile."""
         connection = session.connection()
@@ -357,9 +367,13 @@ class Subtrees:
         now = self.clock()
         params = []
         for row in rows:
-            name, mtime = row.name, row.mtime
+            name, mtime, content_type, meta = row.name, row.mtime, row.content_type, row.meta
             if top is not None and row.id == top[0]:
-                name, mtime = top[1], row.mtime if top[2] is None else top[2]
+                change = top[1]
+                name = change.name
+                mtime = mtime if change.mtime is None else change.mtime
+                content_type = content_type if change.content_type is None else change.content_type
+                meta = meta if change.meta is None else dict(change.meta) or None
             uid = new_uid()
             parent = mapping[row.parent_id]
             if parent is None:
@@ -376,11 +390,12 @@ class Subtrees:
                     "is_dir": row.is_dir,
                     "blob_id": row.blob_id,
                     "size": row.size,
-                    "content_type": row.content_type,
+                    "content_type": content_type,
                     "mtime": mtime,
                     "created_at": now,
                     "key_hash": None,
                     "claim_hash": None,
+                    "meta": meta,
                 }
             )
         new_ids = connection.execute(_INSERT_NODES, params).scalars().all()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import secrets
 from base64 import b32encode
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -58,6 +59,9 @@ class Entry:
     claim_hash: str | None = None
     key: str = ""
     """The full key in the account: ``docs/a.txt``, ``docs/`` for a folder."""
+    meta: Mapping[str, str] | None = field(default=None, hash=False)
+    """The file's metadata beyond its type, as its writer gave it (see
+    :meth:`gateway.storage.Storage.upload`); ``None`` for none."""
 
     @property
     def path(self) -> str:
@@ -146,6 +150,7 @@ ENTRY_COLUMNS = (
     Node.key_hash,
     Node.claim_hash,
     Node.key,
+    Node.meta,
 )
 
 

@@ -12,6 +12,7 @@ The reservation names the blob, so a crash at any point is cleaned up by recover
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from gateway.blobkeys import new_key, object_key
@@ -53,6 +54,7 @@ class Upload:
         key_hash: str | None = None,
         claim_hash: str | None = None,
         holder: str | None = None,
+        meta: Mapping[str, str] | None = None,
     ) -> None:
         self._storage = storage
         self.holder = holder
@@ -65,6 +67,7 @@ class Upload:
         self.expected_size = expected_size
         self.content_type = content_type
         self.mtime = mtime
+        self.meta = meta
         self.on_conflict = on_conflict
         self.size = 0
         self.key = new_key()
@@ -204,6 +207,7 @@ class Upload:
                 on_conflict=self.on_conflict,
                 key_hash=self.key_hash,
                 claim_hash=self.claim_hash,
+                meta=self.meta,
             )
         except BaseException:
             self._done = True

@@ -293,6 +293,46 @@ def test_copy_shares_blobs_and_counts_quota(pg_core: Core) -> None:
         pg_core.storage.copy(alice, "src/a", "dst/a", overwrite=False)
 
 
+@pytest.mark.parametrize("batch", [1000, 1])
+def test_metadata_follows_the_file_until_new_content(pg_core: Core, batch: int) -> None:
+    """A file's metadata goes with it through a move and a copy (of one transaction or
+    in batches), is replaced or dropped on the copy's top when asked, and a write of
+    new content that gives none (a WebDAV or REST overwrite) leaves none."""
+    storage = pg_core.storage
+    storage.subtrees.batch = batch
+    alice = account(pg_core)
+    meta = {"x-amz-meta-colour": "blue", "cache-control": "no-cache"}
+    storage.mkdir(alice, "d")
+    written = put(pg_core, alice, "d/a", b"a", content_type="text/plain", meta=meta)
+    assert written.meta == meta and storage.stat(alice, "d/a").meta == meta
+    assert storage.move(alice, "d/a", "d/b").meta == meta
+    tree = storage.copy(alice, "d", "e", meta={"x-amz-meta-top": "1"})
+    assert tree.meta == {"x-amz-meta-top": "1"} and storage.stat(alice, "e/b").meta == meta
+    replaced = storage.copy(alice, "d/b", "c", content_type="image/png", meta={"a": "1"})
+    assert (replaced.content_type, replaced.meta) == ("image/png", {"a": "1"})
+    cleared = storage.copy(alice, "d/b", "c", meta={})
+    assert (cleared.content_type, cleared.meta) == ("text/plain", None)
+    changed = storage.set_metadata(alice, "c", mtime=5.0, meta={"b": "2"})
+    assert (changed.mtime, changed.meta, changed.content_type) == (5.0, {"b": "2"}, "text/plain")
+    assert storage.set_metadata(alice, changed, content_type="x/y").meta == {"b": "2"}
+    put(pg_core, alice, "d/b", b"new content")
+    assert storage.stat(alice, "d/b").meta is None
+    assert storage.stat(alice, "e/b").meta == meta
+
+
+def test_a_copy_that_keeps_folders_replaces_files_only(core: Core) -> None:
+    alice = account(core)
+    core.storage.mkdir(alice, "folder")
+    put(core, alice, "folder/inside", b"kept")
+    put(core, alice, "file", b"f")
+    put(core, alice, "other", b"o")
+    with pytest.raises(Exists):
+        core.storage.copy(alice, "file", "folder", keep_folders=True)
+    assert read(core, alice, "folder/inside") == b"kept"
+    core.storage.copy(alice, "file", "other", keep_folders=True)
+    assert read(core, alice, "other") == b"f"
+
+
 def test_copy_over_quota_is_refused(core: Core) -> None:
     from gateway.errors import QuotaExceeded
 
@@ -510,7 +550,7 @@ def test_every_write_counts_the_entries_it_makes(pg_core: Core) -> None:
     guest = core.accounts.guest().id
     core.storage.mkdir(guest, "uploads")
     uploaded = put(core, guest, "uploads/g", b"g", claim_hash="proof")
-    core.storage.adopt(uploaded.uid, alice, "uploads", proof_hash="proof")  # type: ignore[attr-defined]
+    core.storage.adopt(uploaded.uid, alice, "uploads", proof_hash="proof")
     assert (entry_count(core, alice), entry_count(core, guest)) == (5, 1)
     assert (node_rows(core, alice), node_rows(core, guest)) == (5, 1)
 

@@ -4,10 +4,12 @@ bucket, ``/bucket/key`` an object; virtual-host style too when ``s3_domain`` is 
 (:mod:`api.s3.addressing`).
 
 Every request is signed (SigV4, :mod:`s3.auth`), counted by the shared burst limiter,
-then dispatched on its method, its path and its query. Every answer carries an
-``x-amz-request-id``; every error is S3's XML error document. The domain errors of
-the core are translated here (:func:`as_s3_error`); the handlers in
-:mod:`s3.buckets` and :mod:`s3.objects` only translate too.
+then dispatched on its method, its path, its query and (CopyObject) its
+``x-amz-copy-source`` header. Every answer carries an ``x-amz-request-id``; every
+error is S3's XML error document. The domain errors of the core are translated here
+(:func:`~api.s3.errors.as_s3_error`); the handlers (:mod:`s3.buckets`,
+:mod:`s3.listing`, :mod:`s3.multidelete`, :mod:`s3.objects`, :mod:`s3.copy`) only
+translate too.
 """
 
 from __future__ import annotations
@@ -22,41 +24,20 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from api.access_log import AccessLog
-from api.s3 import buckets, objects
+from api.s3 import buckets, copy, listing, multidelete, objects
 from api.s3.addressing import address
 from api.s3.auth import authenticate
 from api.s3.context import S3Request
 from api.s3.errors import (
-    AccessDenied,
-    EntityTooLarge,
     InternalError,
-    InvalidArgument,
-    KeyConflict,
     MethodNotAllowed,
-    NoSuchBucket,
-    NoSuchKey,
     NotImplementedYet,
-    S3Error,
-    SlowDown,
+    as_s3_error,
 )
-from api.s3.errors import QuotaExceeded as S3QuotaExceeded
 from api.s3.xml import error_document
 from gateway.auth import client_address
 from gateway.core import Core
-from gateway.errors import (
-    BadRequest,
-    Busy,
-    Conflict,
-    Forbidden,
-    Gone,
-    LockrError,
-    NotFound,
-    QuotaExceeded,
-    RateLimited,
-    TooLarge,
-    Unauthorized,
-    UnsupportedMediaType,
-)
+from gateway.errors import LockrError
 
 log = logging.getLogger("lockr")
 
@@ -69,13 +50,11 @@ UNSUPPORTED = frozenset(
         "analytics",
         "attributes",
         "cors",
-        "delete",
         "encryption",
         "intelligent-tiering",
         "inventory",
         "legal-hold",
         "lifecycle",
-        "location",
         "logging",
         "metrics",
         "notification",
@@ -93,37 +72,23 @@ UNSUPPORTED = frozenset(
         "torrent",
         "uploadId",
         "uploads",
-        "versioning",
-        "versions",
         "website",
     }
 )
 """Sub-resources this front does not serve yet: ``NotImplemented`` (501)."""
 
-
-def as_s3_error(error: LockrError, *, key: str) -> S3Error:
-    """The S3 error for a domain error of the core (``key``: the request's, if any)."""
-    if isinstance(error, S3Error):
-        return error
-    message = error.message
-    if isinstance(error, NotFound | Gone):
-        return NoSuchKey() if key else NoSuchBucket()
-    if isinstance(error, QuotaExceeded):
-        return S3QuotaExceeded(message)
-    if isinstance(error, TooLarge):
-        return EntityTooLarge(message)
-    if isinstance(error, Conflict):
-        return KeyConflict(message)
-    if isinstance(error, BadRequest | UnsupportedMediaType):
-        return InvalidArgument(message)
-    if isinstance(error, RateLimited | Busy):
-        return SlowDown(message)
-    if isinstance(error, Forbidden | Unauthorized):
-        return AccessDenied(message)
-    return InternalError()
+BUCKET_QUERIES: dict[tuple[str, str], Handler] = {
+    ("GET", "location"): buckets.get_bucket_location,
+    ("GET", "versioning"): buckets.get_bucket_versioning,
+    ("GET", "versions"): listing.list_object_versions,
+    ("POST", "delete"): multidelete.delete_objects,
+}
+"""The bucket sub-resources served, by method and query parameter; another method
+on one of them (PutBucketVersioning) is ``NotImplemented``."""
+_SUBRESOURCES = frozenset(name for _, name in BUCKET_QUERIES)
 
 
-def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
+def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool) -> Handler:
     if query & UNSUPPORTED:
         raise NotImplementedYet(
             f"This S3 operation is not supported yet ({', '.join(sorted(query & UNSUPPORTED))})."
@@ -133,10 +98,14 @@ def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
             return buckets.list_buckets
         raise MethodNotAllowed()
     if not key:
+        named = sorted(query & _SUBRESOURCES)
+        if named:
+            served = BUCKET_QUERIES.get((method, named[0]))
+            if served is None:
+                raise NotImplementedYet(f"This S3 operation is not supported yet ({named[0]}).")
+            return served
         if method == "GET":
-            if "list-type" not in query:
-                raise NotImplementedYet("ListObjects (version 1) is not supported yet.")
-            return buckets.list_objects_v2
+            return listing.list_objects_v2 if "list-type" in query else listing.list_objects_v1
         table = {
             "PUT": buckets.create_bucket,
             "HEAD": buckets.head_bucket,
@@ -144,7 +113,7 @@ def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
         }
     else:
         table = {
-            "PUT": objects.put_object,
+            "PUT": copy.copy_object if copying else objects.put_object,
             "GET": objects.get_object,
             "HEAD": objects.get_object,
             "DELETE": objects.delete_object,
@@ -211,7 +180,13 @@ class S3App:
             trust_proxy=core.config.trust_proxy_headers,
         )
         await run_in_threadpool(core.limiter.check, account_id=caller.account_id, address=address)
-        handler = _route(request.method, bucket, key, set(request.query_params.keys()))
+        handler = _route(
+            request.method,
+            bucket,
+            key,
+            set(request.query_params.keys()),
+            copying=copy.SOURCE in request.headers,
+        )
         return await handler(S3Request(core, request, caller, bucket, key))
 
     def _error(self, request: Request, error: Exception, key: str, request_id: str) -> Response:

@@ -1,19 +1,12 @@
 """Bucket operations. A bucket is a top-level folder of the caller's home, so each
 account has a bucket namespace of its own: ListBuckets, CreateBucket, HeadBucket,
-DeleteBucket and ListObjectsV2.
-
-Listing maps S3 keys onto the tree's keys (``bucket/`` + the S3 key). Folders are
-implied by the keys under them, as S3 prefixes are: without a delimiter a listing
-shows files only; with ``/`` as the delimiter, every folder (an empty one too) is a
-common prefix. Only ``/`` is supported as a delimiter.
+DeleteBucket, GetBucketLocation and GetBucketVersioning (listing a bucket's objects
+is :mod:`api.s3.listing`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -22,22 +15,19 @@ from api.s3.context import S3Request
 from api.s3.errors import (
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
-    InvalidArgument,
     InvalidBucketName,
     KeyConflict,
     NoSuchBucket,
-    NotImplementedYet,
 )
 from api.s3.xml import (
     Bucket,
-    ObjectItem,
-    ObjectPage,
+    Owner,
     list_buckets_document,
-    list_objects_v2_document,
+    location_document,
+    versioning_document,
 )
 from gateway.errors import Exists, NotFound
 from gateway.listing import MAX_KEYS, list_keys
-from gateway.numbers import whole_number_or_none
 from gateway.storage import Entry
 from gateway.timefmt import iso
 
@@ -57,12 +47,14 @@ def valid_bucket_name(name: str) -> bool:
     )
 
 
-def require_bucket(s3: S3Request) -> Entry:
-    """The bucket's folder, or ``NoSuchBucket``. Blocking."""
-    if s3.bucket in ("", ".", ".."):
+def require_bucket(s3: S3Request, bucket: str | None = None) -> Entry:
+    """The folder of the request's bucket (or of ``bucket``), or ``NoSuchBucket``.
+    Blocking."""
+    bucket = s3.bucket if bucket is None else bucket
+    if bucket in ("", ".", "..") or "/" in bucket:
         raise NoSuchBucket()
     try:
-        entry = s3.core.storage.stat(s3.account_id, s3.bucket)
+        entry = s3.core.storage.stat(s3.account_id, bucket)
     except NotFound:
         raise NoSuchBucket() from None
     if not entry.is_dir:
@@ -70,9 +62,18 @@ def require_bucket(s3: S3Request) -> Entry:
     return entry
 
 
+def last_modified(entry: Entry) -> float:
+    """S3's LastModified: when the object got its bytes at its key, by an upload
+    (when the bytes were stored) or a copy (when the copy was made). A folder's
+    modification time for a folder."""
+    if entry.uploaded_at is None:
+        return entry.mtime
+    return max(entry.uploaded_at, entry.created_at)
+
+
 def iso_time(entry: Entry) -> str:
-    """When the entry's bytes were stored (S3's LastModified)."""
-    return iso(entry.uploaded_at or entry.mtime)
+    """:func:`last_modified`, as S3 writes it in XML."""
+    return iso(last_modified(entry))
 
 
 def etag(entry: Entry) -> str:
@@ -97,7 +98,7 @@ async def list_buckets(s3: S3Request) -> Response:
             after = page[-1].name
 
     owner, found = await run_in_threadpool(buckets)
-    body = list_buckets_document(str(s3.account_id), owner, found)
+    body = list_buckets_document(Owner(str(s3.account_id), owner), found)
     return Response(body, media_type=XML)
 
 
@@ -116,6 +117,25 @@ async def create_bucket(s3: S3Request) -> Response:
 
     await run_in_threadpool(create)
     return Response(status_code=200, headers={"Location": f"/{s3.bucket}"})
+
+
+async def get_bucket_location(s3: S3Request) -> Response:
+    """The account's region, where its files are stored (S3 names us-east-1 by
+    an empty LocationConstraint)."""
+    core = s3.core
+
+    def region() -> str:
+        require_bucket(s3)
+        return core.accounts.get(s3.account_id).default_region
+
+    name = await run_in_threadpool(region)
+    return Response(location_document("" if name == "us-east-1" else name), media_type=XML)
+
+
+async def get_bucket_versioning(s3: S3Request) -> Response:
+    """Buckets are unversioned: versioning was never enabled (an empty configuration)."""
+    await run_in_threadpool(require_bucket, s3)
+    return Response(versioning_document(), media_type=XML)
 
 
 async def head_bucket(s3: S3Request) -> Response:
@@ -150,90 +170,3 @@ async def delete_bucket(s3: S3Request) -> Response:
 
     await run_in_threadpool(delete)
     return Response(status_code=204)
-
-
-def _max_keys(text: str | None) -> int:
-    if text is None:
-        return MAX_KEYS
-    number = whole_number_or_none(text.strip())
-    if number is None:
-        raise InvalidArgument("Provided max-keys not an integer or within integer range")
-    return min(number, MAX_KEYS)
-
-
-def _encode_token(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode()
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidArgument("The continuation token provided is incorrect") from None
-
-
-async def list_objects_v2(s3: S3Request) -> Response:
-    query = s3.request.query_params
-    prefix = query.get("prefix", "")
-    delimiter = query.get("delimiter") or None
-    if delimiter is not None and delimiter != "/":
-        raise NotImplementedYet("Only '/' is supported as a delimiter.")
-    encoding = query.get("encoding-type")
-    if encoding is not None and encoding != "url":
-        raise InvalidArgument("Invalid Encoding Method specified in Request")
-    max_keys = _max_keys(query.get("max-keys"))
-    token = query.get("continuation-token")
-    start_after = query.get("start-after")
-    base = s3.bucket + "/"
-    if token is not None:
-        after: str | None = base + _decode_token(token)
-    elif start_after:
-        after = base + start_after
-    else:
-        after = None
-    core = s3.core
-
-    def scan() -> tuple[list[Entry], list[str], str | None]:
-        require_bucket(s3)
-        entries: list[Entry] = []
-        prefixes: list[str] = []
-        cursor = after
-        while max_keys > 0:
-            room = max_keys - len(entries) - len(prefixes)
-            page = list_keys(
-                core.db,
-                s3.account_id,
-                base + prefix,
-                delimiter=delimiter is not None,
-                after=cursor,
-                limit=room,
-            )
-            entries += [entry for entry in page.entries if not entry.is_dir]
-            prefixes += page.prefixes
-            cursor = page.next_after
-            if cursor is None or len(entries) + len(prefixes) >= max_keys:
-                break
-        return entries, prefixes, cursor if max_keys > 0 else None
-
-    entries, prefixes, cursor = await run_in_threadpool(scan)
-
-    def wire(text: str) -> str:
-        return quote(text, safe="/") if encoding else text
-
-    page = ObjectPage(
-        bucket=s3.bucket,
-        prefix=wire(prefix),
-        delimiter=None if delimiter is None else wire(delimiter),
-        max_keys=max_keys,
-        objects=[
-            ObjectItem(wire(entry.key[len(base) :]), iso_time(entry), etag(entry), entry.size)
-            for entry in entries
-        ],
-        prefixes=[wire(common[len(base) :]) for common in prefixes],
-        truncated=cursor is not None,
-        continuation_token=token,
-        next_continuation_token=None if cursor is None else _encode_token(cursor[len(base) :]),
-        start_after=None if start_after is None else wire(start_after),
-        encoding_type=encoding,
-    )
-    return Response(list_objects_v2_document(page), media_type=XML)

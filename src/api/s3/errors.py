@@ -8,7 +8,20 @@ client sees them verbatim.
 
 from __future__ import annotations
 
-from gateway.errors import LockrError
+from gateway.errors import (
+    BadRequest,
+    Busy,
+    Conflict,
+    Forbidden,
+    Gone,
+    LockrError,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from gateway.errors import QuotaExceeded as FullAccount
 
 
 class S3Error(LockrError):
@@ -167,6 +180,28 @@ class SlowDown(S3Error):
     default_message = "Please reduce your request rate."
 
 
+class NoSuchVersion(S3Error):
+    """A version other than ``null``: lockr's buckets are unversioned."""
+
+    status = 404
+    code = "NoSuchVersion"
+    default_message = "The specified version does not exist."
+
+
+class MetadataTooLarge(S3Error):
+    status = 400
+    code = "MetadataTooLarge"
+    default_message = "Your metadata headers exceed the maximum allowed metadata size."
+
+
+class MalformedXML(S3Error):
+    status = 400
+    code = "MalformedXML"
+    default_message = (
+        "The XML you provided was not well-formed or did not validate against our published schema."
+    )
+
+
 class InvalidRange(S3Error):
     status = 416
     code = "InvalidRange"
@@ -197,3 +232,25 @@ class InternalError(S3Error):
     status = 500
     code = "InternalError"
     default_message = "We encountered an internal error. Please try again."
+
+
+def as_s3_error(error: LockrError, *, key: str) -> S3Error:
+    """The S3 error for a domain error of the core (``key``: the request's, if any)."""
+    if isinstance(error, S3Error):
+        return error
+    message = error.message
+    if isinstance(error, NotFound | Gone):
+        return NoSuchKey() if key else NoSuchBucket()
+    if isinstance(error, FullAccount):
+        return QuotaExceeded(message)
+    if isinstance(error, TooLarge):
+        return EntityTooLarge(message)
+    if isinstance(error, Conflict):
+        return KeyConflict(message)
+    if isinstance(error, BadRequest | UnsupportedMediaType):
+        return InvalidArgument(message)
+    if isinstance(error, RateLimited | Busy):
+        return SlowDown(message)
+    if isinstance(error, Forbidden | Unauthorized):
+        return AccessDenied(message)
+    return InternalError()

@@ -6,35 +6,29 @@ folders a key implies are made on PutObject, as ``mkdir -p`` would. A key ending
 folder, and it reads back as an empty object. Keys with empty segments (``a//b``,
 a leading ``/``) or ``.``/``..`` segments are refused: the tree has no place for them.
 
-PutObject streams: the body passes through the payload verifier of
-:mod:`s3.payload` into an :class:`gateway.upload.Upload`; the object is committed
-only once the verifier, the additional checksums and ``Content-MD5`` agree, so a bad
-body stores nothing.
+PutObject streams: the body passes through the checks of :mod:`api.s3.body` into an
+:class:`gateway.upload.Upload`; the object is committed only once the payload
+verifier, the additional checksums and ``Content-MD5`` agree, so a bad body stores
+nothing. The object keeps the metadata its headers give (:mod:`api.s3.metadata`),
+which GetObject and HeadObject answer with.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from api.s3.buckets import etag, require_bucket
-from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
+from api.s3.body import CheckedBody
+from api.s3.buckets import etag, last_modified, require_bucket
 from api.s3.context import S3Request
 from api.s3.errors import (
-    BadDigest,
     IncompleteBody,
     InvalidArgument,
-    InvalidDigest,
     InvalidRange,
     NoSuchKey,
-    NotImplementedYet,
     PreconditionFailed,
 )
-from api.s3.payload import PayloadVerifier, payload_verifier
+from api.s3.metadata import answer_headers, from_headers
 from api.transfer import (
     RangeNotSatisfiable,
     declared_length,
@@ -54,9 +48,8 @@ MAX_PUT_SIZE = 5 * 1024**3
 MAX_KEY_BYTES = 1024
 
 
-def object_path(s3: S3Request) -> str:
-    """The path in the caller's tree of the request's key (without a folder's ``/``)."""
-    key = s3.key
+def key_path(bucket: str, key: str) -> str:
+    """The path in the caller's tree of ``key`` of ``bucket`` (without a folder's ``/``)."""
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise InvalidArgument(f"An object key is at most {MAX_KEY_BYTES} bytes.")
     body = key.removesuffix("/")
@@ -65,63 +58,62 @@ def object_path(s3: S3Request) -> str:
             "lockr keeps objects in folders: a key may not be empty, start with '/', "
             "hold '//', or have '.' or '..' segments"
         )
-    return f"{s3.bucket}/{body}"
+    return f"{bucket}/{body}"
 
 
-def find_object(s3: S3Request) -> Entry:
-    """The file (or folder, for a key ending in ``/``) the key names, or
-    ``NoSuchBucket`` / ``NoSuchKey``. Blocking."""
-    path = object_path(s3)
+def object_path(s3: S3Request) -> str:
+    """The path in the caller's tree of the request's key."""
+    return key_path(s3.bucket, s3.key)
+
+
+def find_object(s3: S3Request, bucket: str | None = None, key: str | None = None) -> Entry:
+    """The file (or folder, for a key ending in ``/``) the key names (the request's,
+    unless another bucket and key are given), or ``NoSuchBucket`` / ``NoSuchKey``.
+    Blocking."""
+    bucket = s3.bucket if bucket is None else bucket
+    key = s3.key if key is None else key
     try:
-        entry = s3.core.storage.stat(s3.account_id, path)
+        entry = s3.core.storage.stat(s3.account_id, key_path(bucket, key))
     except NotFound:
-        require_bucket(s3)
+        require_bucket(s3, bucket)
         raise NoSuchKey() from None
-    if entry.is_dir != s3.key.endswith("/"):
+    if entry.is_dir != key.endswith("/"):
         raise NoSuchKey()
     return entry
 
 
-def _mtime(value: str | None) -> float | None:
-    """``x-amz-meta-mtime`` (seconds since the epoch, as rclone writes it)."""
-    if value is None:
-        return None
+def delete_key(s3: S3Request, key: str) -> None:
+    """Delete ``key`` of the request's bucket if it is there (``NoSuchBucket`` if the
+    bucket is not). The marker of a folder that still holds something is left: the
+    keys under it stay. Blocking."""
+    storage = s3.core.storage
     try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _content_md5(value: str | None) -> str | None:
-    if value is None:
-        return None
+        entry = storage.stat(s3.account_id, key_path(s3.bucket, key))
+    except NotFound:
+        require_bucket(s3)
+        return
+    if entry.is_dir != key.endswith("/"):
+        return
+    if entry.is_dir and storage.children_of(entry, limit=1):
+        return
     try:
-        digest = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidDigest() from None
-    if len(digest) != 16:
-        raise InvalidDigest()
-    return digest.hex()
+        storage.delete(s3.account_id, entry)
+    except NotFound:
+        pass
 
 
 async def put_object(s3: S3Request) -> Response:
     request = s3.request
     headers = request.headers
-    if "x-amz-copy-source" in headers:
-        raise NotImplementedYet("CopyObject is not supported yet.")
-    verifier = payload_verifier(s3.caller.verified, headers)
-    expected_md5 = _content_md5(headers.get("content-md5"))
-    checks: dict[str, Checksum] = {
-        name: new_checksum(name) for name in SUPPORTED if name in headers
-    }
+    described = from_headers(headers)
+    body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
     if s3.caller.verified.payload_mode.streaming:
         expected_size = whole_number_or_none(headers.get("x-amz-decoded-content-length"))
     else:
         expected_size = declared_length(request)
     path = object_path(s3)
     if s3.key.endswith("/"):
-        return await _put_folder(s3, verifier, path)
+        return await _put_folder(s3, body, path)
     storage = s3.core.storage
     folder = path.rpartition("/")[0]
 
@@ -134,8 +126,9 @@ async def put_object(s3: S3Request) -> Response:
             path,
             max_size=min(s3.core.config.max_object_size, MAX_PUT_SIZE),
             expected_size=expected_size,
-            content_type=headers.get("content-type") or "binary/octet-stream",
-            mtime=_mtime(headers.get("x-amz-meta-mtime")),
+            content_type=described.content_type,
+            mtime=described.mtime,
+            meta=described.meta,
             on_conflict="replace",
         )
 
@@ -143,9 +136,7 @@ async def put_object(s3: S3Request) -> Response:
     with upload:
 
         def write(block: bytes) -> None:
-            for piece in verifier.feed(block):
-                for checksum in checks.values():
-                    checksum.update(piece)
+            for piece in body.feed(block):
                 upload.write(piece)
 
         _, complete = await pump(request, write)
@@ -153,31 +144,27 @@ async def put_object(s3: S3Request) -> Response:
             raise IncompleteBody()
 
         def finish() -> Entry:
-            verifier.finish()
-            for name, checksum in checks.items():
-                check_checksum(name, checksum, headers[name])
-            if expected_md5 is not None and upload.md5 != expected_md5:
-                raise BadDigest("The Content-MD5 you specified did not match what we received.")
+            body.finish(upload.md5)
             return upload.commit()
 
         entry = await run_in_threadpool(finish)
     answer = {"ETag": etag(entry)}
-    answer |= {name: headers[name] for name in checks}
+    answer |= body.answer_headers()
     return Response(status_code=200, headers=answer)
 
 
-async def _put_folder(s3: S3Request, verifier: PayloadVerifier, path: str) -> Response:
+async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
     """A key ending in ``/``: the folder, made with its parents; no bytes allowed."""
     received = 0
 
     def count(block: bytes) -> None:
         nonlocal received
-        received += sum(len(piece) for piece in verifier.feed(block))
+        received += sum(len(piece) for piece in body.feed(block))
 
     _, complete = await pump(s3.request, count)
     if not complete:
         raise IncompleteBody()
-    verifier.finish()
+    body.finish()
     if received:
         raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
 
@@ -194,13 +181,13 @@ async def get_object(s3: S3Request) -> Response:
     request = s3.request
     entry = await run_in_threadpool(find_object, s3)
     tag = etag(entry)
-    modified = entry.uploaded_at or entry.mtime
+    modified = last_modified(entry)
     headers = {
         "ETag": tag,
         "Last-Modified": http_date(modified),
         "Accept-Ranges": "bytes",
-        "x-amz-meta-mtime": f"{entry.mtime:.6f}",
     }
+    headers |= answer_headers(entry, request.query_params)
     status = precondition(request, tag, modified)
     if status == 304:
         return Response(status_code=304, headers=headers)
@@ -210,8 +197,6 @@ async def get_object(s3: S3Request) -> Response:
         offset, length, code = response_window(request, entry.size, tag, modified, headers)
     except RangeNotSatisfiable:
         raise InvalidRange() from None
-    # As stored: no charset added.
-    headers["Content-Type"] = entry.content_type or "binary/octet-stream"
     if request.method == "HEAD" or entry.is_dir or length == 0:
         return Response(status_code=code, headers=headers)
     blocks = s3.core.storage.open(entry, offset, length)
@@ -219,25 +204,6 @@ async def get_object(s3: S3Request) -> Response:
 
 
 async def delete_object(s3: S3Request) -> Response:
-    """204 whether or not the key was there (S3's answer). The marker of a folder
-    that still holds something is left: the keys under it stay."""
-    storage = s3.core.storage
-
-    def delete() -> None:
-        path = object_path(s3)
-        try:
-            entry = storage.stat(s3.account_id, path)
-        except NotFound:
-            require_bucket(s3)
-            return
-        if entry.is_dir != s3.key.endswith("/"):
-            return
-        if entry.is_dir and storage.children_of(entry, limit=1):
-            return
-        try:
-            storage.delete(s3.account_id, entry)
-        except NotFound:
-            pass
-
-    await run_in_threadpool(delete)
+    """204 whether or not the key was there (S3's answer)."""
+    await run_in_threadpool(delete_key, s3, s3.key)
     return Response(status_code=204)

@@ -1,10 +1,11 @@
-"""The XML documents the S3 front answers with: errors, ListBuckets and
-ListObjectsV2. Text is escaped here; callers pass plain values."""
+"""The XML documents the S3 front answers with: errors, ListBuckets, the object
+listings, GetBucketLocation, GetBucketVersioning, CopyObject and DeleteObjects.
+Text is escaped here; callers pass plain values."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -30,13 +31,23 @@ def error_document(code: str, message: str, resource: str, request_id: str) -> b
 
 
 @dataclass(frozen=True)
+class Owner:
+    id: str
+    name: str
+
+
+def _owner(owner: Owner) -> str:
+    return "<Owner>" + _element("ID", owner.id) + _element("DisplayName", owner.name) + "</Owner>"
+
+
+@dataclass(frozen=True)
 class Bucket:
     name: str
     created: str
     """ISO 8601, as S3 writes it."""
 
 
-def list_buckets_document(owner_id: str, owner_name: str, buckets: Iterable[Bucket]) -> bytes:
+def list_buckets_document(owner: Owner, buckets: Iterable[Bucket]) -> bytes:
     items = "".join(
         "<Bucket>" + _element("Name", b.name) + _element("CreationDate", b.created) + "</Bucket>"
         for b in buckets
@@ -44,10 +55,7 @@ def list_buckets_document(owner_id: str, owner_name: str, buckets: Iterable[Buck
     return (
         HEAD
         + f'<ListAllMyBucketsResult xmlns="{NAMESPACE}">'
-        + "<Owner>"
-        + _element("ID", owner_id)
-        + _element("DisplayName", owner_name)
-        + "</Owner>"
+        + _owner(owner)
         + f"<Buckets>{items}</Buckets>"
         + "</ListAllMyBucketsResult>"
     ).encode()
@@ -63,8 +71,8 @@ class ObjectItem:
 
 @dataclass(frozen=True)
 class ObjectPage:
-    """One page of ListObjectsV2; keys and prefixes as they go on the wire (already
-    URL-encoded when ``encoding_type`` says so)."""
+    """One page of a listing; keys, prefixes and markers as they go on the wire
+    (already URL-encoded when ``encoding_type`` says so)."""
 
     bucket: str
     prefix: str
@@ -73,45 +81,102 @@ class ObjectPage:
     objects: list[ObjectItem]
     prefixes: list[str]
     truncated: bool
-    continuation_token: str | None
-    next_continuation_token: str | None
-    start_after: str | None
     encoding_type: str | None
+    markers: list[tuple[str, str]] = field(default_factory=list)
+    """The listing's own elements (markers, continuation tokens), names and values."""
+    owner: Owner | None = None
+    """The objects' owner, when the listing names it."""
 
 
-def list_objects_v2_document(page: ObjectPage) -> bytes:
+def listing_document(
+    root: str, page: ObjectPage, *, key_count: bool = False, versions: bool = False
+) -> bytes:
+    """ListObjects (``ListBucketResult``), ListObjectsV2 (the same, with
+    ``key_count``) or ListObjectVersions (``ListVersionsResult`` with ``versions``:
+    every object is its one version, ``null``, the latest)."""
     parts = [
         HEAD,
-        f'<ListBucketResult xmlns="{NAMESPACE}">',
+        f'<{root} xmlns="{NAMESPACE}">',
         _element("Name", page.bucket),
         _element("Prefix", page.prefix),
     ]
+    parts += [_element(name, value) for name, value in page.markers]
     if page.delimiter is not None:
         parts.append(_element("Delimiter", page.delimiter))
-    parts += [
-        _element("MaxKeys", page.max_keys),
-        _element("KeyCount", len(page.objects) + len(page.prefixes)),
-        _element("IsTruncated", page.truncated),
-    ]
+    parts.append(_element("MaxKeys", page.max_keys))
+    if key_count:
+        parts.append(_element("KeyCount", len(page.objects) + len(page.prefixes)))
+    parts.append(_element("IsTruncated", page.truncated))
     if page.encoding_type is not None:
         parts.append(_element("EncodingType", page.encoding_type))
-    if page.continuation_token is not None:
-        parts.append(_element("ContinuationToken", page.continuation_token))
-    if page.next_continuation_token is not None:
-        parts.append(_element("NextContinuationToken", page.next_continuation_token))
-    if page.start_after is not None:
-        parts.append(_element("StartAfter", page.start_after))
+    tag = "Version" if versions else "Contents"
+    version = _element("VersionId", "null") + _element("IsLatest", True) if versions else ""
+    owner = "" if page.owner is None else _owner(page.owner)
     for item in page.objects:
         parts.append(
-            "<Contents>"
+            f"<{tag}>"
             + _element("Key", item.key)
+            + version
             + _element("LastModified", item.last_modified)
             + _element("ETag", item.etag)
             + _element("Size", item.size)
+            + owner
             + _element("StorageClass", "STANDARD")
-            + "</Contents>"
+            + f"</{tag}>"
         )
     for prefix in page.prefixes:
         parts.append("<CommonPrefixes>" + _element("Prefix", prefix) + "</CommonPrefixes>")
-    parts.append("</ListBucketResult>")
+    parts.append(f"</{root}>")
+    return "".join(parts).encode()
+
+
+def location_document(region: str) -> bytes:
+    """GetBucketLocation: S3 answers us-east-1 with an empty constraint."""
+    body = f'<LocationConstraint xmlns="{NAMESPACE}">{escape(region)}</LocationConstraint>'
+    return (HEAD + body).encode()
+
+
+def versioning_document() -> bytes:
+    """GetBucketVersioning of a bucket that was never versioned."""
+    return (HEAD + f'<VersioningConfiguration xmlns="{NAMESPACE}"/>').encode()
+
+
+def copy_result_document(etag: str, last_modified: str) -> bytes:
+    return (
+        HEAD
+        + f'<CopyObjectResult xmlns="{NAMESPACE}">'
+        + _element("LastModified", last_modified)
+        + _element("ETag", etag)
+        + "</CopyObjectResult>"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """One key of a DeleteObjects request: deleted (``code`` ``None``) or not."""
+
+    key: str
+    version_id: str | None = None
+    code: str | None = None
+    message: str = ""
+
+
+def delete_result_document(results: Iterable[Deleted], *, quiet: bool) -> bytes:
+    """DeleteObjects: every key's outcome; in quiet mode, only the failures."""
+    parts = [HEAD, f'<DeleteResult xmlns="{NAMESPACE}">']
+    for result in results:
+        version = "" if result.version_id is None else _element("VersionId", result.version_id)
+        if result.code is None:
+            if not quiet:
+                parts.append("<Deleted>" + _element("Key", result.key) + version + "</Deleted>")
+            continue
+        parts.append(
+            "<Error>"
+            + _element("Key", result.key)
+            + version
+            + _element("Code", result.code)
+            + _element("Message", result.message)
+            + "</Error>"
+        )
+    parts.append("</DeleteResult>")
     return "".join(parts).encode()

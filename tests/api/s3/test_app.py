@@ -1,72 +1,22 @@
 """The S3 front against a real ``lockr serve``, driven by boto3 with its default
 settings (its default checksums and payload signing included): buckets, objects,
-ranges, listings with pagination and a delimiter, S3 errors, and a file put over S3
-seen by the REST API."""
+ranges, S3 errors, and a file put over S3 seen by the REST API."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.client import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from api.s3.errors import InvalidArgument
-from tests.conftest import LockrProcess, create_s3_key, signup
+from tests.api.s3.conftest import ensure_bucket, error_code, make_client
+from tests.conftest import LockrProcess
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
-    process = LockrProcess(tmp_path_factory.mktemp("s3front") / "data").start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def token(server: LockrProcess) -> str:
-    return signup(server, "alice")
-
-
-@pytest.fixture(scope="module")
-def keys(server: LockrProcess, token: str) -> dict[str, str]:
-    return create_s3_key(server, token, "boto3")
-
-
-def make_client(server: LockrProcess, access_key_id: str, secret: str) -> Any:
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=server.s3_url,
-        aws_access_key_id=access_key_id,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
-@pytest.fixture(scope="module")
-def s3(server: LockrProcess, keys: dict[str, Any]) -> Iterator[Any]:
-    client = make_client(server, keys["accessKeyId"], keys["secretAccessKey"])
-    yield client
-    client.close()
-
-
-def ensure_bucket(s3: Any, name: str) -> None:
-    try:
-        s3.create_bucket(Bucket=name)
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "BucketAlreadyOwnedByYou"
-
-
-def error_code(info: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(info.value.response["Error"]["Code"])
 
 
 def test_buckets_are_created_listed_and_deleted(s3: Any) -> None:
@@ -159,45 +109,6 @@ def test_large_object_streams_and_ranges(s3: Any, tmp_path: Path) -> None:
     assert error_code(beyond) == "InvalidRange"
 
 
-def test_list_objects_v2_pages_and_delimiter(s3: Any) -> None:
-    s3.create_bucket(Bucket="listing")
-    keys = sorted(["a.txt", "b/1.txt", "b/2.txt", "b/c/3.txt", "d e.txt", "z/9.txt", "ü.txt"])
-    for key in keys:
-        s3.put_object(Bucket="listing", Key=key, Body=key.encode())
-    paginator = s3.get_paginator("list_objects_v2")
-    pages = list(paginator.paginate(Bucket="listing", PaginationConfig={"PageSize": 2}))
-    listed = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    assert listed == keys
-    assert len(pages) == 4 and pages[0]["IsTruncated"] and not pages[-1]["IsTruncated"]
-    first = pages[0]["Contents"][0]
-    assert first["Size"] == len(b"a.txt") and first["StorageClass"] == "STANDARD"
-    assert first["ETag"] == f'"{hashlib.md5(b"a.txt").hexdigest()}"'
-
-    top = s3.list_objects_v2(Bucket="listing", Delimiter="/")
-    assert [item["Key"] for item in top["Contents"]] == ["a.txt", "d e.txt", "ü.txt"]
-    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["b/", "z/"]
-    assert top["KeyCount"] == 5
-
-    under = s3.list_objects_v2(Bucket="listing", Prefix="b/", Delimiter="/")
-    assert [item["Key"] for item in under["Contents"]] == ["b/1.txt", "b/2.txt"]
-    assert [p["Prefix"] for p in under["CommonPrefixes"]] == ["b/c/"]
-
-    delimited = list(
-        paginator.paginate(Bucket="listing", Delimiter="/", PaginationConfig={"PageSize": 1})
-    )
-    seen = [
-        item.get("Key") or item.get("Prefix")
-        for page in delimited
-        for item in page.get("Contents", []) + page.get("CommonPrefixes", [])
-    ]
-    assert sorted(seen) == ["a.txt", "b/", "d e.txt", "z/", "ü.txt"]
-
-    after = s3.list_objects_v2(Bucket="listing", StartAfter="b/2.txt")
-    assert [item["Key"] for item in after["Contents"]] == keys[3:]
-    none = s3.list_objects_v2(Bucket="listing", MaxKeys=0)
-    assert none["KeyCount"] == 0 and "Contents" not in none
-
-
 def test_errors(server: LockrProcess, s3: Any, keys: dict[str, Any]) -> None:
     with pytest.raises(ClientError) as no_bucket:
         s3.get_object(Bucket="nosuchbucket", Key="x")
@@ -273,12 +184,3 @@ def test_an_object_put_over_s3_is_a_file_of_the_rest_api(
     assert len(found) == 1
     assert found[0]["md5"] == hashlib.md5(body).hexdigest()
     assert found[0]["path"].strip("/").endswith("shared/docs/report.txt")
-
-
-@pytest.mark.parametrize("value", ["²", "-1", "1" * 30, "ten"])
-def test_max_keys_that_are_not_a_number_are_invalid_argument(value: str) -> None:
-    """Not a 500: "²" passes str.isdigit but not int()."""
-    from api.s3.buckets import _max_keys
-
-    with pytest.raises(InvalidArgument):
-        _max_keys(value)

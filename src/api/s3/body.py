@@ -1,0 +1,85 @@
+"""Every check of a request body, made while it streams: its payload signature or
+hash (:mod:`api.s3.payload`), the ``x-amz-checksum-*`` headers (:mod:`api.s3.checksums`;
+a trailing one is the payload verifier's) and ``Content-MD5``.
+
+The contract is the payload verifier's: :meth:`CheckedBody.feed` returns the payload
+bytes a block completes, which are not vouched for until :meth:`CheckedBody.finish`
+returns, so a caller MUST NOT act on them (commit an object, delete keys) before.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+from starlette.datastructures import Headers
+
+from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
+from api.s3.errors import BadDigest, InvalidDigest
+from api.s3.payload import payload_verifier
+from api.s3.sigv4 import PayloadMode, Verified
+
+
+def content_md5(value: str | None) -> str | None:
+    """The hex digest a ``Content-MD5`` header gives; ``InvalidDigest`` if malformed."""
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidDigest() from None
+    if len(digest) != 16:
+        raise InvalidDigest()
+    return digest.hex()
+
+
+class CheckedBody:
+    """The checks of one request body. With ``hash_md5``, a ``Content-MD5`` is
+    checked against an MD5 computed here; without, the caller gives the body's MD5
+    to :meth:`finish` (an upload computes one anyway)."""
+
+    def __init__(self, verified: Verified, headers: Headers, *, hash_md5: bool) -> None:
+        self._headers = headers
+        self._verifier = payload_verifier(verified, headers)
+        self._mode = verified.payload_mode
+        self.expected_md5 = content_md5(headers.get("content-md5"))
+        self._md5 = hashlib.md5() if hash_md5 and self.expected_md5 is not None else None
+        self.checksums: dict[str, Checksum] = {
+            name: new_checksum(name) for name in SUPPORTED if name in headers
+        }
+
+    @property
+    def has_checksum(self) -> bool:
+        """Whether the request gives a checksum of its body: ``Content-MD5``, an
+        ``x-amz-checksum-*`` header or a trailing one."""
+        trailing = self._mode in (
+            PayloadMode.STREAMING_SIGNED_TRAILER,
+            PayloadMode.STREAMING_UNSIGNED_TRAILER,
+        )
+        return self.expected_md5 is not None or bool(self.checksums) or trailing
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The payload bytes ``data`` (bytes as they arrive) completes."""
+        pieces = self._verifier.feed(data)
+        for piece in pieces:
+            for checksum in self.checksums.values():
+                checksum.update(piece)
+            if self._md5 is not None:
+                self._md5.update(piece)
+        return pieces
+
+    def finish(self, md5: str | None = None) -> None:
+        """Check everything once the body has ended; ``md5`` is the body's hex MD5
+        when this does not compute it."""
+        self._verifier.finish()
+        for name, checksum in self.checksums.items():
+            check_checksum(name, checksum, self._headers[name])
+        if self._md5 is not None:
+            md5 = self._md5.hexdigest()
+        if self.expected_md5 is not None and md5 != self.expected_md5:
+            raise BadDigest("The Content-MD5 you specified did not match what we received.")
+
+    def answer_headers(self) -> dict[str, str]:
+        """The checksums to echo in the answer, as S3 does."""
+        return {name: self._headers[name] for name in self.checksums}

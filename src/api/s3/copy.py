@@ -1,0 +1,137 @@
+"""CopyObject: ``PUT /bucket/key`` with ``x-amz-copy-source: /bucket/key``
+(percent-encoded; the source may be in any bucket of the caller).
+
+A copy is made by reference: the new file shares the source's stored bytes
+(:meth:`gateway.storage.Storage.copy`), so no byte is read or written whatever the
+size, and it counts against the quota as any copy does (its bytes and its entry).
+
+- ``x-amz-metadata-directive``: ``COPY`` (the default) keeps the source's content
+  type, metadata and modification time; ``REPLACE`` takes them from the request's
+  headers, as PutObject does (:mod:`api.s3.metadata`).
+- ``x-amz-copy-source-if-match``, ``-if-none-match``, ``-if-modified-since`` and
+  ``-if-unmodified-since`` are checked against the source: ``PreconditionFailed``.
+- Copying an object onto itself is allowed only with ``REPLACE`` (else
+  ``InvalidRequest``, as S3): its metadata changes in place (how rclone sets a
+  modification time). Its bytes, ETag and LastModified stay.
+- The buckets are never versioned: a source ``?versionId=`` other than ``null`` is
+  ``NoSuchVersion``. A source over 5 GiB is ``InvalidRequest``, as on S3.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.s3.buckets import XML, etag, iso_time, last_modified, require_bucket
+from api.s3.context import S3Request
+from api.s3.errors import (
+    InvalidArgument,
+    InvalidRequest,
+    NoSuchVersion,
+    PreconditionFailed,
+)
+from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, from_headers
+from api.s3.objects import MAX_PUT_SIZE, find_object, object_path
+from api.s3.xml import copy_result_document
+from api.transfer import precondition
+from gateway.storage import Entry
+
+SOURCE = "x-amz-copy-source"
+DIRECTIVE = "x-amz-metadata-directive"
+MAX_COPY_SIZE = MAX_PUT_SIZE
+"""S3's limit for a CopyObject source; larger objects are copied in parts."""
+SELF_COPY = (
+    "This copy request is illegal because it is trying to copy an object to itself "
+    "without changing the object's metadata, storage class, website redirect location "
+    "or encryption attributes."
+)
+
+
+def copy_source(value: str) -> tuple[str, str]:
+    """The bucket and key an ``x-amz-copy-source`` header names."""
+    text, _, query = value.strip().partition("?")
+    for name, version in parse_qsl(query, keep_blank_values=True):
+        if name == "versionId" and version != "null":
+            raise NoSuchVersion()
+    try:
+        text = unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidArgument("The copy source must be UTF-8, percent-encoded.") from None
+    bucket, _, key = text.lstrip("/").partition("/")
+    if not bucket or not key:
+        raise InvalidArgument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
+        )
+    return bucket, key
+
+
+def _replacement(s3: S3Request) -> ObjectMeta | None:
+    """The request's metadata with ``REPLACE``; ``None`` with ``COPY``."""
+    headers = s3.request.headers
+    directive = headers.get(DIRECTIVE, "COPY").strip()
+    if directive not in ("COPY", "REPLACE"):
+        raise InvalidArgument(f"Unknown metadata directive: {directive[:32]!r}")
+    return from_headers(headers) if directive == "REPLACE" else None
+
+
+async def copy_object(s3: S3Request) -> Response:
+    request = s3.request
+    source_bucket, source_key = copy_source(request.headers[SOURCE])
+    replacement = _replacement(s3)
+    path = object_path(s3)
+    storage = s3.core.storage
+    account_id = s3.account_id
+
+    def copy() -> Entry:
+        source = find_object(s3, source_bucket, source_key)
+        status = precondition(
+            request, etag(source), last_modified(source), prefix=SOURCE + "-", reading=True
+        )
+        if status is not None:
+            raise PreconditionFailed()
+        if source.size > MAX_COPY_SIZE:
+            raise InvalidRequest(
+                "The specified copy source is larger than the maximum allowable size for a "
+                f"copy source: {MAX_COPY_SIZE}"
+            )
+        require_bucket(s3)
+        content_type = replacement.content_type if replacement else None
+        meta = replacement.meta if replacement else None
+        mtime = replacement.mtime if replacement else None
+        if source.key == path + ("/" if s3.key.endswith("/") else ""):
+            if replacement is None:
+                raise InvalidRequest(SELF_COPY)
+            return storage.set_metadata(
+                account_id, source, mtime=mtime, content_type=content_type, meta=meta
+            )
+        if s3.key.endswith("/"):
+            if source.size:
+                raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
+            return storage.mkdir(account_id, path, parents=True, exist_ok=True)
+        folder = path.rpartition("/")[0]
+        if folder != s3.bucket:
+            storage.mkdir(account_id, folder, parents=True, exist_ok=True)
+        if source.is_dir:  # a folder marker, copied to a file's key: an empty object
+            with storage.upload(
+                account_id,
+                path,
+                max_size=0,
+                content_type=content_type or DEFAULT_CONTENT_TYPE,
+                mtime=mtime,
+                meta=meta,
+            ) as upload:
+                return upload.commit()
+        return storage.copy(
+            account_id,
+            source,
+            path,
+            keep_folders=True,
+            mtime=mtime,
+            content_type=content_type,
+            meta=meta,
+        )
+
+    entry = await run_in_threadpool(copy)
+    return Response(copy_result_document(etag(entry), iso_time(entry)), media_type=XML)

@@ -1,0 +1,136 @@
+"""Object metadata: what PutObject (and CopyObject with ``REPLACE``) keeps of a
+request's headers, and what GetObject and HeadObject answer with.
+
+The file keeps, in :attr:`gateway.storage.Entry.meta`, header names (lowercase) to
+values as they were received:
+
+- user metadata, the ``x-amz-meta-*`` headers: at most 2 KB in all, counting names
+  (without the prefix) and values, as S3 does (``MetadataTooLarge``);
+- ``Cache-Control``, ``Content-Disposition``, ``Content-Encoding`` (without the
+  ``aws-chunked`` of a streaming upload), ``Content-Language`` and ``Expires``.
+
+``Content-Type`` is the file's own content type, and ``x-amz-meta-mtime`` (as rclone
+writes it) its modification time: both are answered from the file, so a change made
+over WebDAV or REST shows here too. GetObject's and HeadObject's ``response-*`` query
+parameters replace the headers they name in the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+
+from api.s3.errors import InvalidArgument, MetadataTooLarge
+from gateway.storage import Entry
+
+USER_PREFIX = "x-amz-meta-"
+MTIME = "x-amz-meta-mtime"
+MAX_USER_METADATA = 2 * 1024
+"""S3's limit on user metadata, in bytes of names (without the prefix) and values."""
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+STANDARD = (
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+)
+"""Standard headers an object keeps, besides its Content-Type."""
+OVERRIDES = {
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+    "response-content-language": "content-language",
+    "response-content-type": "content-type",
+    "response-expires": "expires",
+}
+"""GetObject's query parameters that replace a header of the answer."""
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """What a write says about its object. A write commits it as the file's
+    ``content_type``, ``mtime`` (``None``: the time of the write) and ``meta``
+    (see :meth:`gateway.storage.Storage.upload`)."""
+
+    content_type: str
+    mtime: float | None
+    meta: dict[str, str]
+
+
+def from_headers(headers: Headers) -> ObjectMeta:
+    """The metadata a PutObject (or CreateMultipartUpload, or CopyObject with
+    ``REPLACE``) gives with its headers; ``MetadataTooLarge`` past S3's limit."""
+    meta: dict[str, str] = {}
+    user_size = 0
+    for name in headers:
+        if not name.startswith(USER_PREFIX):
+            continue
+        value = ",".join(headers.getlist(name))
+        user_size += _size(name.removeprefix(USER_PREFIX)) + _size(value)
+        if name != MTIME:
+            meta[name] = value
+    if user_size > MAX_USER_METADATA:
+        raise MetadataTooLarge(
+            f"Your metadata headers exceed the maximum allowed metadata size "
+            f"({user_size} bytes; the limit is {MAX_USER_METADATA})."
+        )
+    for name in STANDARD:
+        given = headers.get(name)
+        if given is not None and name == "content-encoding":
+            given = _without_aws_chunked(given)
+        if given:
+            meta[name] = given
+    return ObjectMeta(
+        content_type=headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+        mtime=_mtime(headers.get(MTIME)),
+        meta=dict(sorted(meta.items())),
+    )
+
+
+def answer_headers(entry: Entry, query: Mapping[str, str]) -> dict[str, str]:
+    """The metadata headers of a GetObject or HeadObject answer for ``entry``, with
+    the request's ``response-*`` overrides."""
+    headers = {MTIME: f"{entry.mtime:.6f}"}
+    headers.update(entry.meta or {})
+    headers["content-type"] = entry.content_type or DEFAULT_CONTENT_TYPE
+    for parameter, name in OVERRIDES.items():
+        value = query.get(parameter)
+        if value is None:
+            continue
+        if any(character in value for character in "\r\n\x00"):
+            raise InvalidArgument(f"{parameter} cannot hold line breaks or NUL.")
+        headers[name] = _on_the_wire(value)
+    return headers
+
+
+def _size(text: str) -> int:
+    """The bytes of a header's text (which arrived as Latin-1: one byte each)."""
+    return len(text.encode("latin-1", "replace"))
+
+
+def _without_aws_chunked(value: str) -> str:
+    """Content-Encoding without ``aws-chunked``, which names how the request's body
+    was sent, not how the object is encoded (S3 keeps the others)."""
+    codings = [coding.strip() for coding in value.split(",")]
+    return ",".join(coding for coding in codings if coding and coding.lower() != "aws-chunked")
+
+
+def _mtime(value: str | None) -> float | None:
+    """``x-amz-meta-mtime``: seconds since the epoch, as rclone writes it."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _on_the_wire(value: str) -> str:
+    """A query parameter's text as a header value: its UTF-8 bytes, as S3 sends them
+    (headers go out as Latin-1, one byte a character)."""
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")

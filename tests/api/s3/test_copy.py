@@ -1,0 +1,219 @@
+"""CopyObject over S3 with boto3 and rclone: copies by reference (the copy's bytes
+are the source's blob, no new bytes stored, the quota charged), metadata copied or
+replaced, the copy-source conditions, and S3's refusals."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.api.s3.conftest import ensure_bucket, error_code, status_of
+from tests.conftest import LockrProcess, run_cli, run_rclone
+
+MiB = 1024 * 1024
+HOUR = datetime.timedelta(hours=1)
+
+
+def stored_blobs(server: LockrProcess) -> list[Path]:
+    """The finished objects of the server's (local) blob store."""
+    root = server.data / "blobs"
+    found = (path for path in root.rglob("*") if path.is_file())
+    return sorted(path for path in found if "tmp" not in path.relative_to(root).parts)
+
+
+def used_bytes(server: LockrProcess, token: str) -> int:
+    account = httpx.get(
+        server.url + "/api/v1/account", headers={"Authorization": f"Bearer {token}"}
+    )
+    return int(account.json()["account"]["usedBytes"])
+
+
+def test_a_copy_shares_the_sources_bytes(server: LockrProcess, token: str, s3: Any) -> None:
+    ensure_bucket(s3, "originals")
+    ensure_bucket(s3, "copies")
+    data = os.urandom(3 * MiB)
+    s3.put_object(
+        Bucket="originals",
+        Key="photo.jpg",
+        Body=data,
+        ContentType="image/jpeg",
+        CacheControl="max-age=5",
+        Metadata={"camera": "x100", "mtime": "1600000000"},
+    )
+    blobs, used = stored_blobs(server), used_bytes(server, token)
+    assert blobs
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+    same_bucket = s3.copy_object(
+        Bucket="originals", Key="again/photo.jpg", CopySource="originals/photo.jpg"
+    )
+    other_bucket = s3.copy_object(
+        Bucket="copies",
+        Key="2024/photo.jpg",
+        CopySource={"Bucket": "originals", "Key": "photo.jpg"},
+    )
+
+    etag = f'"{hashlib.md5(data).hexdigest()}"'
+    for answer in (same_bucket, other_bucket):
+        assert answer["CopyObjectResult"]["ETag"] == etag
+        assert answer["CopyObjectResult"]["LastModified"] >= before
+    for bucket, key in [("originals", "again/photo.jpg"), ("copies", "2024/photo.jpg")]:
+        got = s3.get_object(Bucket=bucket, Key=key)
+        assert got["Body"].read() == data
+        assert got["ETag"] == etag and got["ContentType"] == "image/jpeg"
+        assert got["CacheControl"] == "max-age=5"
+        assert got["Metadata"] == {"camera": "x100", "mtime": "1600000000.000000"}
+    assert stored_blobs(server) == blobs  # no byte was copied
+    assert used_bytes(server, token) == used + 2 * len(data)  # each copy counts
+
+
+def test_replace_takes_the_metadata_from_the_request(s3: Any) -> None:
+    ensure_bucket(s3, "originals")
+    s3.put_object(
+        Bucket="originals",
+        Key="doc.txt",
+        Body=b"text",
+        ContentType="text/plain",
+        Metadata={"old": "1"},
+        ContentLanguage="en",
+    )
+    s3.copy_object(
+        Bucket="originals",
+        Key="doc-replaced.txt",
+        CopySource="originals/doc.txt",
+        MetadataDirective="REPLACE",
+        ContentType="text/markdown",
+        Metadata={"new": "2"},
+    )
+    head = s3.head_object(Bucket="originals", Key="doc-replaced.txt")
+    assert head["ContentType"] == "text/markdown" and "ContentLanguage" not in head
+    assert head["Metadata"]["new"] == "2" and "old" not in head["Metadata"]
+    source = s3.head_object(Bucket="originals", Key="doc.txt")
+    assert source["Metadata"]["old"] == "1" and source["ContentLanguage"] == "en"
+    with pytest.raises(ClientError) as unknown:
+        s3.copy_object(
+            Bucket="originals", Key="x", CopySource="originals/doc.txt", MetadataDirective="MOVE"
+        )
+    assert error_code(unknown) == "InvalidArgument"
+
+
+def test_a_copy_onto_itself_must_replace_the_metadata(s3: Any) -> None:
+    ensure_bucket(s3, "originals")
+    s3.put_object(Bucket="originals", Key="self.bin", Body=b"self", Metadata={"a": "1"})
+    with pytest.raises(ClientError) as same:
+        s3.copy_object(Bucket="originals", Key="self.bin", CopySource="originals/self.bin")
+    assert error_code(same) == "InvalidRequest" and status_of(same) == 400
+    # rclone sets a modification time so.
+    s3.copy_object(
+        Bucket="originals",
+        Key="self.bin",
+        CopySource="originals/self.bin",
+        MetadataDirective="REPLACE",
+        ContentType="application/x-self",
+        Metadata={"mtime": "1234567890.5"},
+    )
+    got = s3.get_object(Bucket="originals", Key="self.bin")
+    assert got["Body"].read() == b"self" and got["ContentType"] == "application/x-self"
+    assert got["Metadata"] == {"mtime": "1234567890.500000"}
+
+
+def test_copy_source_conditions(s3: Any) -> None:
+    ensure_bucket(s3, "originals")
+    s3.put_object(Bucket="originals", Key="cond", Body=b"conditional")
+    etag = s3.head_object(Bucket="originals", Key="cond")["ETag"]
+    now = datetime.datetime.now(datetime.UTC)
+    failing = [
+        {"CopySourceIfMatch": '"0123456789abcdef0123456789abcdef"'},
+        {"CopySourceIfNoneMatch": etag},
+        {"CopySourceIfModifiedSince": now + HOUR},
+        {"CopySourceIfUnmodifiedSince": now - HOUR},
+        # If-None-Match decides over If-Modified-Since, as S3 documents.
+        {"CopySourceIfNoneMatch": etag, "CopySourceIfModifiedSince": now - HOUR},
+    ]
+    for condition in failing:
+        with pytest.raises(ClientError) as refused:
+            s3.copy_object(
+                Bucket="originals", Key="cond-copy", CopySource="originals/cond", **condition
+            )
+        assert error_code(refused) == "PreconditionFailed" and status_of(refused) == 412
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="originals", Key="cond-copy")
+    holding = [
+        {"CopySourceIfMatch": etag},
+        {"CopySourceIfNoneMatch": '"other"', "CopySourceIfModifiedSince": now - HOUR},
+        # If-Match decides over If-Unmodified-Since.
+        {"CopySourceIfMatch": etag, "CopySourceIfUnmodifiedSince": now - HOUR},
+    ]
+    for condition in holding:
+        copied = s3.copy_object(
+            Bucket="originals", Key="cond-copy", CopySource="originals/cond", **condition
+        )
+        assert copied["CopyObjectResult"]["ETag"] == etag
+
+
+def test_copy_errors(s3: Any) -> None:
+    ensure_bucket(s3, "originals")
+    s3.put_object(Bucket="originals", Key="kept/inside.txt", Body=b"in a folder")
+    s3.put_object(Bucket="originals", Key="file.txt", Body=b"a file")
+    cases = [
+        ({"CopySource": "originals/missing"}, "NoSuchKey", 404),
+        ({"CopySource": "nosuchbucket/file.txt"}, "NoSuchBucket", 404),
+        (
+            {"CopySource": {"Bucket": "originals", "Key": "file.txt", "VersionId": "v2"}},
+            "NoSuchVersion",
+            404,
+        ),
+        # A key that names a folder (keys under "kept/" exist) is not replaced.
+        ({"CopySource": "originals/file.txt", "Key": "kept"}, "KeyConflict", 409),
+    ]
+    for arguments, code, status in cases:
+        with pytest.raises(ClientError) as failed:
+            s3.copy_object(**{"Bucket": "originals", "Key": "copy.txt", **arguments})
+        assert (error_code(failed), status_of(failed)) == (code, status), arguments
+    assert s3.get_object(Bucket="originals", Key="kept/inside.txt")["Body"].read() == b"in a folder"
+    with pytest.raises(ClientError) as no_target_bucket:
+        s3.copy_object(Bucket="nosuchbucket", Key="x", CopySource="originals/file.txt")
+    assert error_code(no_target_bucket) == "NoSuchBucket"
+    null = s3.copy_object(
+        Bucket="originals",
+        Key="null-version.txt",
+        CopySource={"Bucket": "originals", "Key": "file.txt", "VersionId": "null"},
+    )
+    assert null["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(b"a file").hexdigest()}"'
+
+
+def test_rclone_copies_and_moves_server_side(server: LockrProcess, s3: Any, tmp_path: Path) -> None:
+    """rclone's s3 backend (provider Other, the remote ``lockr rclone-config --s3``
+    prints) copies with CopyObject and moves with CopyObject and DeleteObject: no byte
+    goes through rclone or into the store, and the modification time goes along."""
+    printed = run_cli(
+        "rclone-config", "alice", "--s3", "--data", str(server.data), "--url", server.s3_url
+    )
+    assert printed.returncode == 0, printed.stderr
+    config = tmp_path / "rclone.conf"
+    config.write_text(printed.stdout)
+    ensure_bucket(s3, "rclone")
+    data = os.urandom(MiB)
+    s3.put_object(Bucket="rclone", Key="a.bin", Body=data, Metadata={"mtime": "1500000000.5"})
+    blobs = stored_blobs(server)
+
+    copied = run_rclone("copyto", "-vv", "lockr:rclone/a.bin", "lockr:rclone/c.bin", config=config)
+    assert "server-side copy" in copied.stderr
+    moved = run_rclone(
+        "moveto", "-vv", "lockr:rclone/c.bin", "lockr:rclone/sub/d.bin", config=config
+    )
+    assert "server-side" in moved.stderr
+
+    assert s3.get_object(Bucket="rclone", Key="sub/d.bin")["Body"].read() == data
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="rclone", Key="c.bin")
+    listed = run_rclone("lsjson", "lockr:rclone/sub/d.bin", config=config).stdout
+    assert '"ModTime":"2017-07-14T02:40:00.5' in listed.replace(" ", "")
+    assert stored_blobs(server) == blobs

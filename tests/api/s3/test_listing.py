@@ -1,0 +1,193 @@
+"""Listing a bucket over S3 with boto3: ListObjects (version 1), ListObjectsV2 and
+ListObjectVersions, paged with and without a delimiter, and the bucket
+sub-resources clients ask about first (location, versioning)."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from api.s3.errors import InvalidArgument
+from tests.api.s3.conftest import dav, dav_url, error_code, send_signed, status_of
+from tests.conftest import LockrProcess
+
+KEYS = sorted(
+    ["a.txt", "b/1.txt", "b/2.txt", "b/c/3.txt", "d e.txt", "pct%41+.txt", "z/9.txt", "ü.txt"]
+)
+"""``pct%41+.txt`` reads back right only if the answer is URL-encoded as asked
+(boto3 asks for ``encoding-type=url`` on ListObjects and decodes the keys)."""
+TOP = ["a.txt", "b/", "d e.txt", "pct%41+.txt", "z/", "ü.txt"]
+"""The keys and common prefixes at the top, with ``/`` as the delimiter."""
+
+
+@pytest.fixture(scope="module")
+def bucket(s3: Any) -> str:
+    s3.create_bucket(Bucket="listing")
+    for key in KEYS:
+        s3.put_object(Bucket="listing", Key=key, Body=key.encode())
+    return "listing"
+
+
+def walk(s3: Any, operation: str, page_size: int, **arguments: Any) -> list[dict[str, Any]]:
+    paginator = s3.get_paginator(operation)
+    config = {"PageSize": page_size}
+    return list(paginator.paginate(PaginationConfig=config, **arguments))
+
+
+def names(pages: list[dict[str, Any]], items: str = "Contents") -> list[str]:
+    """Every key and then every common prefix of each page, page by page."""
+    return [
+        item.get("Key") or item["Prefix"]
+        for page in pages
+        for item in page.get(items, []) + page.get("CommonPrefixes", [])
+    ]
+
+
+def test_list_objects_v2_pages_and_delimiter(s3: Any, bucket: str) -> None:
+    pages = walk(s3, "list_objects_v2", 2, Bucket=bucket)
+    assert names(pages) == KEYS
+    assert len(pages) == 4 and pages[0]["IsTruncated"] and not pages[-1]["IsTruncated"]
+    first = pages[0]["Contents"][0]
+    assert first["Size"] == len(b"a.txt") and first["StorageClass"] == "STANDARD"
+    assert first["ETag"] == f'"{hashlib.md5(b"a.txt").hexdigest()}"'
+
+    top = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert [item["Key"] for item in top["Contents"]] == ["a.txt", "d e.txt", "pct%41+.txt", "ü.txt"]
+    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["b/", "z/"]
+    assert top["KeyCount"] == 6
+
+    under = s3.list_objects_v2(Bucket=bucket, Prefix="b/", Delimiter="/")
+    assert [item["Key"] for item in under["Contents"]] == ["b/1.txt", "b/2.txt"]
+    assert [p["Prefix"] for p in under["CommonPrefixes"]] == ["b/c/"]
+
+    assert sorted(names(walk(s3, "list_objects_v2", 1, Bucket=bucket, Delimiter="/"))) == TOP
+
+    after = s3.list_objects_v2(Bucket=bucket, StartAfter="b/2.txt")
+    assert [item["Key"] for item in after["Contents"]] == KEYS[3:]
+    none = s3.list_objects_v2(Bucket=bucket, MaxKeys=0)
+    assert none["KeyCount"] == 0 and "Contents" not in none
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 1000])
+def test_list_objects_v1_walks_every_key_once(s3: Any, bucket: str, page_size: int) -> None:
+    pages = walk(s3, "list_objects", page_size, Bucket=bucket)
+    assert names(pages) == KEYS
+    for page in pages:
+        # Without a delimiter S3 sends no NextMarker: the next marker is the last key.
+        assert "NextMarker" not in page
+        assert page["Contents"][0]["Owner"]["DisplayName"] == "alice"
+    assert [page["IsTruncated"] for page in pages][-1] is False
+    assert all(page["IsTruncated"] for page in pages[:-1])
+
+    delimited = walk(s3, "list_objects", page_size, Bucket=bucket, Delimiter="/")
+    assert sorted(names(delimited)) == TOP
+    for page in delimited[:-1]:
+        assert page["IsTruncated"] and page["NextMarker"] == max(names([page]))
+
+    nested = walk(s3, "list_objects", page_size, Bucket=bucket, Prefix="b/", Delimiter="/")
+    assert names(nested) == ["b/1.txt", "b/2.txt", "b/c/"]
+
+
+def test_list_objects_v1_markers_and_limits(s3: Any, bucket: str) -> None:
+    after = s3.list_objects(Bucket=bucket, Marker="b/2.txt")
+    assert [item["Key"] for item in after["Contents"]] == KEYS[3:]
+    assert after["Marker"] == "b/2.txt"
+    # A marker that is a common prefix skips everything under it.
+    past = s3.list_objects(Bucket=bucket, Marker="b/", Delimiter="/")
+    assert sorted(names([past])) == ["d e.txt", "pct%41+.txt", "z/", "ü.txt"]
+    none = s3.list_objects(Bucket=bucket, MaxKeys=0)
+    assert "Contents" not in none and none["MaxKeys"] == 0 and not none["IsTruncated"]
+    with pytest.raises(ClientError) as bad:
+        s3.list_objects(Bucket=bucket, MaxKeys=-1)
+    assert error_code(bad) == "InvalidArgument"
+    with pytest.raises(ClientError) as missing:
+        s3.list_objects(Bucket="nosuchbucket")
+    assert error_code(missing) == "NoSuchBucket"
+
+
+def test_list_objects_v1_answers_url_encoded_keys_when_asked(
+    server: LockrProcess, keys: dict[str, Any], bucket: str
+) -> None:
+    encoded = send_signed(server, keys, "GET", f"/{bucket}?prefix=pct&encoding-type=url").text
+    assert "<Key>pct%2541%2B.txt</Key>" in encoded and "<EncodingType>url</EncodingType>" in encoded
+    plain = send_signed(server, keys, "GET", f"/{bucket}").text
+    assert "<Key>pct%41+.txt</Key>" in plain and "<Key>d e.txt</Key>" in plain
+    assert "<Marker></Marker>" in plain and "EncodingType" not in plain
+
+
+@pytest.mark.parametrize("page_size", [1, 3, 1000])
+def test_list_object_versions_answers_as_unversioned(s3: Any, bucket: str, page_size: int) -> None:
+    pages = walk(s3, "list_object_versions", page_size, Bucket=bucket)
+    assert names(pages, "Versions") == KEYS
+    for page in pages:
+        assert "DeleteMarkers" not in page
+        for version in page["Versions"]:
+            assert version["VersionId"] == "null" and version["IsLatest"] is True
+            assert version["ETag"] == f'"{hashlib.md5(version["Key"].encode()).hexdigest()}"'
+            assert version["Owner"]["DisplayName"] == "alice"
+        if page["IsTruncated"]:
+            assert page["NextKeyMarker"] == page["Versions"][-1]["Key"]
+            assert page["NextVersionIdMarker"] == "null"
+    delimited = walk(s3, "list_object_versions", page_size, Bucket=bucket, Delimiter="/")
+    assert sorted(names(delimited, "Versions")) == TOP
+    under = s3.list_object_versions(Bucket=bucket, Prefix="b/", KeyMarker="b/1.txt")
+    assert [version["Key"] for version in under["Versions"]] == ["b/2.txt", "b/c/3.txt"]
+
+
+def test_list_object_versions_markers_are_checked(s3: Any, bucket: str) -> None:
+    with pytest.raises(ClientError) as alone:
+        s3.list_object_versions(Bucket=bucket, VersionIdMarker="null")
+    assert error_code(alone) == "InvalidArgument"
+    with pytest.raises(ClientError) as unknown:
+        s3.list_object_versions(Bucket=bucket, KeyMarker="a.txt", VersionIdMarker="v1")
+    assert error_code(unknown) == "InvalidArgument"
+    resumed = s3.list_object_versions(Bucket=bucket, KeyMarker="a.txt", VersionIdMarker="null")
+    assert resumed["Versions"][0]["Key"] == "b/1.txt"
+
+
+def test_thousands_of_keys_are_paged_by_every_listing(
+    server: LockrProcess, token: str, s3: Any
+) -> None:
+    s3.create_bucket(Bucket="many")
+    first = [f"k/00/{number:02d}" for number in range(50)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda key: s3.put_object(Bucket="many", Key=key, Body=b""), first))
+    for folder in range(1, 50):  # a WebDAV COPY copies a folder's 50 keys at once
+        target = {"Destination": dav_url(server, f"many/k/{folder:02d}")}
+        assert dav(server, token, "COPY", "many/k/00", headers=target).status_code == 201
+    keys = [f"k/{folder:02d}/{number:02d}" for folder in range(50) for number in range(50)]
+    for operation, items in [
+        ("list_objects", "Contents"),
+        ("list_objects_v2", "Contents"),
+        ("list_object_versions", "Versions"),
+    ]:
+        pages = walk(s3, operation, 1000, Bucket="many")
+        assert names(pages, items) == keys, operation
+        assert len(pages) == 3
+
+
+def test_bucket_location_and_versioning(s3: Any, bucket: str) -> None:
+    # The account's region: new accounts' default, "local" unless configured.
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "local"
+    versioning = s3.get_bucket_versioning(Bucket=bucket)
+    assert "Status" not in versioning and "MFADelete" not in versioning
+    with pytest.raises(ClientError) as enable:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert status_of(enable) == 501 and error_code(enable) == "NotImplemented"
+    for call in (s3.get_bucket_location, s3.get_bucket_versioning, s3.list_object_versions):
+        with pytest.raises(ClientError) as missing:
+            call(Bucket="nosuchbucket")
+        assert error_code(missing) == "NoSuchBucket"
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "1" * 30, "ten"])
+def test_max_keys_that_are_not_a_number_are_invalid_argument(value: str) -> None:
+    """Not a 500: "²" passes str.isdigit but not int()."""
+    from api.s3.listing import _max_keys
+
+    with pytest.raises(InvalidArgument):
+        _max_keys(value)

@@ -11,8 +11,11 @@ values as they were received:
 
 ``Content-Type`` is the file's own content type, and ``x-amz-meta-mtime`` (as rclone
 writes it) its modification time: both are answered from the file, so a change made
-over WebDAV or REST shows here too. GetObject's and HeadObject's ``response-*`` query
-parameters replace the headers they name in the answer.
+over WebDAV or REST shows here too. The mtime's text as given is kept as well and
+answered while it still names the file's time: rclone writes nanoseconds, which a
+stored float cannot hold, and compares them to the nanosecond on its next sync.
+GetObject's and HeadObject's ``response-*`` query parameters replace the headers
+they name in the answer.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ USER_PREFIX = "x-amz-meta-"
 MTIME = "x-amz-meta-mtime"
 MAX_USER_METADATA = 2 * 1024
 """S3's limit on user metadata, in bytes of names (without the prefix) and values."""
+MTIME_SLACK = 1e-6
+"""How far a kept ``x-amz-meta-mtime`` text may be from the file's stored time (a
+float: about 0.2 µs apart at today's times) and still be answered as given."""
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 STANDARD = (
     "cache-control",
@@ -71,7 +77,7 @@ def from_headers(headers: Headers) -> ObjectMeta:
             continue
         value = ",".join(headers.getlist(name))
         user_size += _size(name.removeprefix(USER_PREFIX)) + _size(value)
-        if name != MTIME:
+        if name != MTIME or _mtime(value) is not None:
             meta[name] = value
     if user_size > MAX_USER_METADATA:
         raise MetadataTooLarge(
@@ -94,8 +100,10 @@ def from_headers(headers: Headers) -> ObjectMeta:
 def answer_headers(entry: Entry, query: Mapping[str, str]) -> dict[str, str]:
     """The metadata headers of a GetObject or HeadObject answer for ``entry``, with
     the request's ``response-*`` overrides."""
-    headers = {MTIME: f"{entry.mtime:.6f}"}
-    headers.update(entry.meta or {})
+    headers = dict(entry.meta or {})
+    given = _mtime(headers.get(MTIME))
+    if given is None or abs(given - entry.mtime) > MTIME_SLACK:
+        headers[MTIME] = f"{entry.mtime:.6f}"
     headers["content-type"] = entry.content_type or DEFAULT_CONTENT_TYPE
     for parameter, name in OVERRIDES.items():
         value = query.get(parameter)

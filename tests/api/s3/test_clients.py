@@ -92,7 +92,8 @@ def s3(server: LockrProcess, keys: dict[str, str]) -> Iterator[Any]:
 
 def make_tree(root: Path) -> dict[str, bytes]:
     """A small nested tree of files (an empty one, a 1 MiB one), each with an old
-    modification time of its own; returns its files by relative path."""
+    modification time of its own (to the nanosecond); returns its files by relative
+    path."""
     files = {
         "readme.txt": b"hello from the top\n",
         "empty.dat": b"",
@@ -105,8 +106,9 @@ def make_tree(root: Path) -> dict[str, bytes]:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
-        moment = 1_600_000_000 + number * 86_400 + 0.25
-        os.utime(path, (moment, moment))
+        # Nanoseconds, as real files have: rclone writes and compares all nine digits.
+        moment = (1_600_000_000 + number * 86_400) * 10**9 + 250_000_001
+        os.utime(path, ns=(moment, moment))
     return files
 
 
@@ -442,11 +444,13 @@ def test_rclone(server: LockrProcess, token: str, tmp_path: Path) -> None:
     over_dav = webdav_listing(server, token, "rclone/tree")
     for item in over_s3:
         local = (source / item["Path"]).stat().st_mtime
-        assert abs(_epoch(item["ModTime"]) - local) < 0.001, item
+        assert _epoch(item["ModTime"]) == pytest.approx(local, abs=1e-6), item
         assert _epoch(over_dav[item["Path"]]["ModTime"]) == int(local), item
 
     again = rclone("sync", "-v", "--stats-one-line", str(source), "lockr:rclone/tree")
+    # Nothing copied, and no time touched: the nanoseconds rclone wrote read back.
     assert "Copied" not in again and "0 B / 0 B" in again, again
+    assert "Updated modification time" not in again, again
     rclone("check", str(source), "lockr:rclone/tree")  # MD5s from the ETags
     rclone("copy", str(source / "readme.txt"), "lockr:rclone/extra")
     assert rclone("cat", "lockr:rclone/extra/readme.txt").encode() == files["readme.txt"]

@@ -69,7 +69,7 @@ def test_a_copy_shares_the_sources_bytes(server: LockrProcess, token: str, s3: A
         assert got["Body"].read() == data
         assert got["ETag"] == etag and got["ContentType"] == "image/jpeg"
         assert got["CacheControl"] == "max-age=5"
-        assert got["Metadata"] == {"camera": "x100", "mtime": "1600000000.000000"}
+        assert got["Metadata"] == {"camera": "x100", "mtime": "1600000000"}
     assert stored_blobs(server) == blobs  # no byte was copied
     assert used_bytes(server, token) == used + 2 * len(data)  # each copy counts
 
@@ -121,7 +121,7 @@ def test_a_copy_onto_itself_must_replace_the_metadata(s3: Any) -> None:
     )
     got = s3.get_object(Bucket="originals", Key="self.bin")
     assert got["Body"].read() == b"self" and got["ContentType"] == "application/x-self"
-    assert got["Metadata"] == {"mtime": "1234567890.500000"}
+    assert got["Metadata"] == {"mtime": "1234567890.5"}
 
 
 def test_copy_source_conditions(s3: Any) -> None:

@@ -256,6 +256,14 @@ SETTINGS: dict[str, Setting] = {
     "rate_limit_per_address": Setting(
         parse_positive_int, 300, "API requests a client address may make per window."
     ),
+    "s3_rate_limit_per_account": Setting(
+        parse_positive_int,
+        5000,
+        "S3 requests an account may make per window (then SlowDown): S3 clients send many at once.",
+    ),
+    "s3_rate_limit_per_address": Setting(
+        parse_positive_int, 5000, "S3 requests a client address may make per window."
+    ),
     "argon2_time_cost": Setting(parse_positive_int, 3, "argon2id iterations for passwords."),
     "argon2_memory_cost": Setting(parse_positive_int, 65536, "argon2id memory in KiB."),
     "argon2_parallelism": Setting(parse_positive_int, 4, "argon2id lanes."),
@@ -344,6 +352,8 @@ class Config:
     rate_limit_window: int
     rate_limit_per_account: int
     rate_limit_per_address: int
+    s3_rate_limit_per_account: int
+    s3_rate_limit_per_address: int
     argon2_time_cost: int
     argon2_memory_cost: int
     argon2_parallelism: int
@@ -460,6 +470,8 @@ def load_config(
         rate_limit_window=values["rate_limit_window"],
         rate_limit_per_account=values["rate_limit_per_account"],
         rate_limit_per_address=values["rate_limit_per_address"],
+        s3_rate_limit_per_account=values["s3_rate_limit_per_account"],
+        s3_rate_limit_per_address=values["s3_rate_limit_per_address"],
         argon2_time_cost=values["argon2_time_cost"],
         argon2_memory_cost=values["argon2_memory_cost"],
         argon2_parallelism=values["argon2_parallelism"],

@@ -46,6 +46,7 @@ class Core:
     files: Files
     sessions: UploadSessions
     limiter: BurstLimiter
+    s3_limiter: BurstLimiter
     dav_locks: DavLocks
     dav_properties: DavProperties
 
@@ -120,6 +121,13 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         per_account=config.rate_limit_per_account,
         per_address=config.rate_limit_per_address,
     )
+    s3_limiter = BurstLimiter(
+        counters,
+        window=config.rate_limit_window,
+        per_account=config.s3_rate_limit_per_account,
+        per_address=config.s3_rate_limit_per_address,
+        name="s3",
+    )
     return Core(
         config=config,
         clock=clock,
@@ -137,6 +145,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         files=Files(db, storage, counters, secret, clock),
         sessions=sessions,
         limiter=limiter,
+        s3_limiter=s3_limiter,
         dav_locks=DavLocks(db, clock),
         dav_properties=DavProperties(db),
     )

@@ -87,13 +87,21 @@ class Counters:
         """Add ``amount`` to the counter's current window and return the new state."""
         return self.hit_many([key], window, amount)[0]
 
-    def hit_many(self, keys: list[str], window: float, amount: int = 1) -> list[Window]:
-        """:meth:`hit` for several counters in one transaction (one commit)."""
+    def hit_many(
+        self,
+        keys: list[str],
+        window: float,
+        amount: int = 1,
+        *,
+        amounts: Sequence[int] | None = None,
+    ) -> list[Window]:
+        """:meth:`hit` for several counters in one transaction (one commit); each key
+        gets ``amount``, or its own of ``amounts``."""
         start = self._start(window)
         counts = []
         with self.db.write() as session:
-            for key in keys:
-                statement = self._upsert(key, start, amount)
+            for key, added in zip(keys, amounts or [amount] * len(keys), strict=True):
+                statement = self._upsert(key, start, added)
                 counts.append(int(session.scalar(statement) or 0))
         return [Window(count, start + window) for count in counts]
 

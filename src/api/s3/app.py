@@ -179,7 +179,9 @@ class S3App:
             request.headers.get("x-forwarded-for"),
             trust_proxy=core.config.trust_proxy_headers,
         )
-        await run_in_threadpool(core.limiter.check, account_id=caller.account_id, address=address)
+        await run_in_threadpool(
+            core.s3_limiter.check, account_id=caller.account_id, address=address
+        )
         handler = _route(
             request.method,
             bucket,

@@ -1,0 +1,86 @@
+"""Burst protection: exact for the first requests of a window, never over the limit
+across processes under parallel load, and a database write per block, not per
+request, for a busy key."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gateway.clock import ManualClock
+from gateway.core import Core
+from gateway.errors import RateLimited
+from gateway.ratelimit import BLOCK_MAX, BurstLimiter
+from tests.conftest import CoreFactory
+
+
+def limiter(
+    core: Core, *, per_account: int = 1_000_000, per_address: int = 1_000_000
+) -> BurstLimiter:
+    return BurstLimiter(core.counters, window=10, per_account=per_account, per_address=per_address)
+
+
+def test_a_small_limit_holds_exactly_and_resets_with_the_window(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    clock.now = 1_800_000_003.0
+    burst = limiter(make_core(database_url, clock=clock), per_address=5)
+    for _ in range(5):
+        burst.check(account_id=1, address="192.0.2.1")
+    with pytest.raises(RateLimited) as refused:
+        burst.check(account_id=1, address="192.0.2.1")
+    assert refused.value.retry_after == 7
+    burst.check(account_id=1, address="192.0.2.2")  # another address: its own count
+    clock.advance(7)
+    burst.check(account_id=1, address="192.0.2.1")
+
+
+def test_processes_together_never_pass_the_limit(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    clock.now = 1_800_000_000.0
+    limit = 300
+    # Two processes' limiters over one database, four threads each, far more
+    # requests than the limit.
+    limiters = [limiter(make_core(database_url, clock=clock), per_account=limit) for _ in range(2)]
+    admitted = [0] * 8
+    barrier = threading.Barrier(8)
+
+    def hammer(index: int) -> None:
+        barrier.wait()
+        for _ in range(150):
+            try:
+                limiters[index % 2].check(account_id=7, address="")
+            except RateLimited:
+                continue
+            admitted[index] += 1
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limit - 2 * (BLOCK_MAX - 1) <= sum(admitted) <= limit
+
+
+def test_a_busy_key_writes_a_block_at_a_time(
+    make_core: CoreFactory, database_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.now = 1_800_000_000.0
+    core = make_core(database_url, clock=clock)
+    burst = limiter(core)
+    writes = 0
+    hit_many = core.counters.hit_many
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal writes
+        writes += 1
+        return hit_many(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core.counters, "hit_many", counted)
+    for _ in range(1000):
+        burst.check(account_id=3, address="192.0.2.9")
+    assert writes < 60
+    # Every admitted request was counted in the shared counters first.
+    assert core.counters.peek("burst:account:3", 10).count >= 1000

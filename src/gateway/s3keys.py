@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from gateway.clock import Clock
 from gateway.db import Database
@@ -77,6 +77,12 @@ class S3Secret:
     key_id: int
     last_used_at: float | None
     secret_access_key: str = field(repr=False)
+
+
+_SECRET_OF = select(S3Key.account_id, S3Key.id, S3Key.last_used_at, S3Key.secret_ciphertext).where(
+    S3Key.access_key_id == bindparam("access_key_id")
+)
+"""Built once: every S3 request runs it (building it would cost more than running it)."""
 
 
 class S3Keys:
@@ -159,11 +165,7 @@ class S3Keys:
         if len(access_key_id) != ACCESS_KEY_LENGTH:
             return None
         with self.db.read() as session:
-            row = session.execute(
-                select(
-                    S3Key.account_id, S3Key.id, S3Key.last_used_at, S3Key.secret_ciphertext
-                ).where(S3Key.access_key_id == access_key_id)
-            ).one_or_none()
+            row = session.execute(_SECRET_OF, {"access_key_id": access_key_id}).one_or_none()
         if row is None:
             return None
         account_id, key_id, last_used_at, sealed = row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks import davfloor, engine, namespace, rest, s3, trees, webdav
+from benchmarks import davfloor, engine, namespace, rest, s3, s3front, trees, webdav
 
 
 def main() -> None:
@@ -11,6 +11,7 @@ def main() -> None:
     namespace.main()
     rest.main()
     s3.main()
+    s3front.main()
     webdav.main()
     davfloor.main()
 

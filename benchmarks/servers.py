@@ -39,6 +39,7 @@ class Server:
     def __init__(self, args: list[str], url: str, health: str, env: dict[str, str]) -> None:
         self.url = url
         self.dav_port = 0
+        self.s3_port = 0
         self._output = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             args, stdout=self._output, stderr=subprocess.STDOUT, env=env
@@ -107,6 +108,7 @@ def start_lockr(data: Path, *, config: Path | None = None) -> Server:
         env,
     )
     server.dav_port = dav
+    server.s3_port = s3
     return server
 
 

@@ -1,0 +1,187 @@
+"""lockr's S3 front against ``rclone serve s3`` (a local folder behind it) in one run,
+in alternating rounds (:mod:`benchmarks.rounds`), the same clients for both:
+
+- rclone (``type = s3``) syncing 1,000 4 KiB files in 10 folders into a fresh bucket
+  (``--transfers=16 --checkers=8``), then the no-change second sync of the same tree;
+- the AWS CLI uploading one large file (``aws s3 cp``: multipart, its default 8 MiB
+  parts, 10 at once) and downloading it again.
+
+Targets: lockr no slower than the peer on the large-object rows, no slower than 1.5x
+on the small-file rows. Peak RSS of both servers is printed.
+
+    python -m benchmarks.s3front   # LOCKR_BENCH_MIB sets the large object's size
+                                   # (default 1024), LOCKR_BENCH_ROUNDS the rounds
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import MiB, bench_size, make_source, workspace
+from benchmarks.rounds import (
+    Case,
+    Run,
+    alternate,
+    comparison,
+    ratio,
+    round_count,
+    run_client,
+    watched,
+)
+from benchmarks.servers import Server, rclone_binary, sign_up, start_lockr, start_rclone_s3
+from benchmarks.webdav import make_small_tree
+
+PEER_KEY_ID = "lockr-bench-access-key"
+PEER_SECRET = "lockr-bench-secret-access-key"
+
+
+class Target:
+    """One S3 endpoint under test, with the credentials and the clients' settings."""
+
+    def __init__(self, name: str, server: Server, url: str, key_id: str, secret: str) -> None:
+        self.name = name
+        self.server = server
+        self.url = url
+        self.key_id = key_id
+        self.secret = secret
+
+    def rclone_env(self) -> dict[str, str]:
+        remote = "RCLONE_CONFIG_BENCH_"
+        return {
+            **os.environ,
+            remote + "TYPE": "s3",
+            remote + "PROVIDER": "Rclone" if self.name == "peer" else "Other",
+            remote + "ENDPOINT": self.url,
+            remote + "ACCESS_KEY_ID": self.key_id,
+            remote + "SECRET_ACCESS_KEY": self.secret,
+            remote + "REGION": "us-east-1",
+            remote + "FORCE_PATH_STYLE": "true",
+        }
+
+    def aws_env(self, work: Path) -> dict[str, str]:
+        config = work / f"aws-{self.name}.ini"
+        config.write_text("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n")
+        return {
+            **os.environ,
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_ACCESS_KEY_ID": self.key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+        }
+
+    def rclone(self, *args: str) -> float:
+        seconds, _ = run_client(
+            [rclone_binary(), "--config", "/dev/null", *args], env=self.rclone_env(), name="rclone"
+        )
+        return seconds
+
+    def aws(self, work: Path, *args: str) -> float:
+        aws = shutil.which("aws") or str(Path(sys.executable).parent / "aws")
+        seconds, _ = run_client(
+            [aws, "--endpoint-url", self.url, *args], env=self.aws_env(work), name="aws"
+        )
+        return seconds
+
+
+def lockr_target(lockr: Server) -> Target:
+    token = sign_up(lockr, "bench", "bench-password")
+    response = httpx.post(
+        lockr.url + "/api/v1/s3-keys", headers={"Authorization": f"Bearer {token}"}, json={}
+    )
+    response.raise_for_status()
+    key = response.json()
+    url = f"http://127.0.0.1:{lockr.s3_port}"
+    return Target("lockr", lockr, url, key["accessKeyId"], key["secretAccessKey"])
+
+
+def cases(target: Target, work: Path, tree: Path, big: Path) -> dict[str, Case]:
+    size = big.stat().st_size
+    small = sum(path.stat().st_size for path in tree.rglob("*") if path.is_file())
+    watch = {target.name: target.server.pid}
+    sync = ["sync", str(tree), "--transfers=16", "--checkers=8"]
+
+    def first(number: int) -> Run:
+        target.rclone("mkdir", f"bench:sync-{number}")
+        return watched(small, watch, lambda: target.rclone(*sync, f"bench:sync-{number}"))
+
+    def again(number: int) -> Run:
+        return watched(small, watch, lambda: target.rclone(*sync, f"bench:sync-{number}"))
+
+    def upload(number: int) -> Run:
+        return watched(
+            size, watch, lambda: target.aws(work, "s3", "cp", str(big), f"s3://big/{number}.bin")
+        )
+
+    def download(number: int) -> Run:
+        out = work / f"down-{target.name}.bin"
+        try:
+            return watched(
+                size,
+                watch,
+                lambda: target.aws(work, "s3", "cp", f"s3://big/{number}.bin", str(out)),
+            )
+        finally:
+            out.unlink(missing_ok=True)
+
+    return {"sync": first, "again": again, "upload": upload, "download": download}
+
+
+def main() -> None:
+    size = bench_size()
+    rounds = round_count()
+    with workspace() as work:
+        tree = work / "small"
+        make_small_tree(tree)
+        big = make_source(work / "big.bin", size)
+        peer_server = start_rclone_s3(
+            work / "buckets", access_key_id=PEER_KEY_ID, secret_access_key=PEER_SECRET
+        )
+        lockr = start_lockr(work / "lockr")
+        try:
+            peer = Target("peer", peer_server, peer_server.url, PEER_KEY_ID, PEER_SECRET)
+            mine = lockr_target(lockr)
+            for target in (peer, mine):
+                target.rclone("mkdir", "bench:big")
+            peer_cases, lockr_cases = cases(peer, work, tree, big), cases(mine, work, tree, big)
+            runs: dict[str, dict[str, list[Run]]] = {}
+            for step in ("sync", "again", "upload", "download"):
+                result = alternate(
+                    {"peer": peer_cases[step], "lockr": lockr_cases[step]},
+                    rounds,
+                )
+                runs[step] = result
+        finally:
+            lockr.stop()
+            peer_server.stop()
+
+    titles = {
+        "sync": ("rclone sync of 1,000 x 4 KiB into a new bucket", "target: lockr <= 1.5x"),
+        "again": ("the same sync again: nothing to transfer", "target: lockr <= 1.5x"),
+        "upload": (f"aws s3 cp upload, {size // MiB} MiB (multipart)", "target: lockr <= 1.0x"),
+        "download": (f"aws s3 cp download, {size // MiB} MiB", "target: lockr <= 1.0x"),
+    }
+    for step, (title, goal) in titles.items():
+        comparison(
+            f"S3: {title} (RSS: the server's)",
+            ("rclone serve s3", runs[step]["peer"]),
+            [("lockr S3", runs[step]["lockr"])],
+            target="; " + goal,
+        )
+    print(
+        json.dumps(
+            {
+                f"s3_{step}_vs_rclone_serve_s3": ratio(r["lockr"], r["peer"])
+                for step, r in runs.items()
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -58,6 +58,9 @@ class Entry:
     claim_hash: str | None = None
     key: str = ""
     """The full key in the account: ``docs/a.txt``, ``docs/`` for a folder."""
+    multipart_etag: str | None = None
+    """A file sent as the parts of a multipart upload: its S3 ETag (see
+    :attr:`gateway.models.Blob.multipart_etag`); ``None`` when that is its MD5."""
 
     @property
     def path(self) -> str:
@@ -146,6 +149,7 @@ ENTRY_COLUMNS = (
     Node.key_hash,
     Node.claim_hash,
     Node.key,
+    Blob.multipart_etag,
 )
 
 

@@ -142,25 +142,30 @@ def _etag_matches(header: str, etag: str, *, weak: bool) -> bool:
     return False
 
 
-def precondition(request: Request, etag: str, last_modified: float) -> int | None:
-    """304 or 412 when a conditional request says so, else None (RFC 9110 13.2.2)."""
+def precondition(
+    request: Request, etag: str, last_modified: float, *, prefix: str = ""
+) -> int | None:
+    """304 or 412 when a conditional request says so, else None (RFC 9110 13.2.2).
+    With a ``prefix`` (S3's ``x-amz-copy-source-``), the conditions so named are
+    read, about the source a request copies from: each that fails is 412."""
     headers = request.headers
-    if_match = headers.get("if-match")
+    reading = bool(prefix) or request.method in ("GET", "HEAD")
+    if_match = headers.get(prefix + "if-match")
     if if_match is not None:
         if not _etag_matches(if_match, etag, weak=False):
             return 412
     else:
-        since = _http_time(headers.get("if-unmodified-since"))
+        since = _http_time(headers.get(prefix + "if-unmodified-since"))
         if since is not None and int(last_modified) > since:
             return 412
-    if_none_match = headers.get("if-none-match")
+    if_none_match = headers.get(prefix + "if-none-match")
     if if_none_match is not None:
         if _etag_matches(if_none_match, etag, weak=True):
-            return 304 if request.method in ("GET", "HEAD") else 412
-    elif request.method in ("GET", "HEAD"):
-        modified_since = _http_time(headers.get("if-modified-since"))
+            return 304 if reading and not prefix else 412
+    elif reading:
+        modified_since = _http_time(headers.get(prefix + "if-modified-since"))
         if modified_since is not None and int(last_modified) <= modified_since:
-            return 304
+            return 412 if prefix else 304
     return None
 
 

@@ -5,15 +5,14 @@ bucket, ``/bucket/key`` an object.
 Every request is signed (SigV4, :mod:`s3.auth`), counted by the shared burst limiter,
 then dispatched on its method, its path and its query. Every answer carries an
 ``x-amz-request-id``; every error is S3's XML error document. The domain errors of
-the core are translated here (:func:`as_s3_error`); the handlers in
-:mod:`s3.buckets` and :mod:`s3.objects` only translate too.
+the core are translated here (:func:`s3.errors.as_s3_error`); the handlers in
+:mod:`s3.buckets`, :mod:`s3.objects` and :mod:`s3.multipart` only translate too.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
@@ -21,44 +20,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from api.s3 import buckets, objects
+from api.s3 import buckets, multipart, objects
 from api.s3.auth import authenticate
-from api.s3.context import S3Request
+from api.s3.context import Handler, S3Request
 from api.s3.errors import (
-    AccessDenied,
-    EntityTooLarge,
     InternalError,
     InvalidArgument,
-    KeyConflict,
     MethodNotAllowed,
-    NoSuchBucket,
-    NoSuchKey,
     NotImplementedYet,
-    S3Error,
-    SlowDown,
+    as_s3_error,
 )
-from api.s3.errors import QuotaExceeded as S3QuotaExceeded
 from api.s3.xml import error_document
 from gateway.auth import client_address
 from gateway.core import Core
-from gateway.errors import (
-    BadRequest,
-    Busy,
-    Conflict,
-    Forbidden,
-    Gone,
-    LockrError,
-    NotFound,
-    QuotaExceeded,
-    RateLimited,
-    TooLarge,
-    Unauthorized,
-    UnsupportedMediaType,
-)
+from gateway.errors import LockrError
 
 log = logging.getLogger("lockr")
-
-Handler = Callable[[S3Request], Awaitable[Response]]
 
 UNSUPPORTED = frozenset(
     {
@@ -79,7 +56,6 @@ UNSUPPORTED = frozenset(
         "notification",
         "object-lock",
         "ownershipControls",
-        "partNumber",
         "policy",
         "publicAccessBlock",
         "replication",
@@ -89,36 +65,12 @@ UNSUPPORTED = frozenset(
         "select",
         "tagging",
         "torrent",
-        "uploadId",
-        "uploads",
         "versioning",
         "versions",
         "website",
     }
 )
 """Sub-resources this front does not serve yet: ``NotImplemented`` (501)."""
-
-
-def as_s3_error(error: LockrError, *, key: str) -> S3Error:
-    """The S3 error for a domain error of the core (``key``: the request's, if any)."""
-    if isinstance(error, S3Error):
-        return error
-    message = error.message
-    if isinstance(error, NotFound | Gone):
-        return NoSuchKey() if key else NoSuchBucket()
-    if isinstance(error, QuotaExceeded):
-        return S3QuotaExceeded(message)
-    if isinstance(error, TooLarge):
-        return EntityTooLarge(message)
-    if isinstance(error, Conflict):
-        return KeyConflict(message)
-    if isinstance(error, BadRequest | UnsupportedMediaType):
-        return InvalidArgument(message)
-    if isinstance(error, RateLimited | Busy):
-        return SlowDown(message)
-    if isinstance(error, Forbidden | Unauthorized):
-        return AccessDenied(message)
-    return InternalError()
 
 
 def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
@@ -130,6 +82,8 @@ def _route(method: str, bucket: str, key: str, query: set[str]) -> Handler:
         if method == "GET":
             return buckets.list_buckets
         raise MethodNotAllowed()
+    if query & multipart.QUERIES:
+        return multipart.route(method, key, query)
     if not key:
         if method == "GET":
             if "list-type" not in query:
@@ -194,7 +148,7 @@ class S3App:
         try:
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
             bucket, key = _split(raw_path)
-            response = await self._handle(request, raw_path, bucket, key)
+            response = await self._handle(request, raw_path, bucket, key, request_id)
         except Exception as error:  # every failure becomes S3's XML error document
             response = self._error(request, error, key, request_id)
         response.headers["x-amz-request-id"] = request_id
@@ -204,7 +158,9 @@ class S3App:
             response.headers["Connection"] = "close"
         await response(scope, body.receive, send)
 
-    async def _handle(self, request: Request, raw_path: str, bucket: str, key: str) -> Response:
+    async def _handle(
+        self, request: Request, raw_path: str, bucket: str, key: str, request_id: str
+    ) -> Response:
         core = self.core
         query_string = request.scope.get("query_string", b"").decode("latin-1")
         caller = await run_in_threadpool(
@@ -217,7 +173,7 @@ class S3App:
         )
         await run_in_threadpool(core.limiter.check, account_id=caller.account_id, address=address)
         handler = _route(request.method, bucket, key, set(request.query_params.keys()))
-        return await handler(S3Request(core, request, caller, bucket, key))
+        return await handler(S3Request(core, request, caller, bucket, key, request_id))
 
     def _error(self, request: Request, error: Exception, key: str, request_id: str) -> Response:
         if isinstance(error, LockrError):

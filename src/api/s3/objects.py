@@ -6,45 +6,36 @@ folders a key implies are made on PutObject, as ``mkdir -p`` would. A key ending
 folder, and it reads back as an empty object. Keys with empty segments (``a//b``,
 a leading ``/``) or ``.``/``..`` segments are refused: the tree has no place for them.
 
-PutObject streams: the body passes through the payload verifier of
-:mod:`s3.payload` into an :class:`gateway.upload.Upload`; the object is committed
-only once the verifier, the additional checksums and ``Content-MD5`` agree, so a bad
-body stores nothing.
+PutObject streams: the body passes through the checks of :mod:`s3.body` into an
+:class:`gateway.upload.Upload`; the object is committed only once the payload's
+signature, the additional checksums and ``Content-MD5`` agree, so a bad body stores
+nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
+from api.s3.body import CheckedBody
 from api.s3.buckets import etag, require_bucket
-from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
 from api.s3.context import S3Request
 from api.s3.errors import (
-    BadDigest,
-    IncompleteBody,
     InvalidArgument,
-    InvalidDigest,
     InvalidRange,
     NoSuchKey,
     NotImplementedYet,
     PreconditionFailed,
 )
-from api.s3.payload import PayloadVerifier, payload_verifier
 from api.transfer import (
     RangeNotSatisfiable,
-    declared_length,
     precondition,
-    pump,
     response_window,
     stream_blocks,
 )
 from gateway.errors import NotFound
-from gateway.numbers import whole_number_or_none
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
@@ -82,7 +73,7 @@ def find_object(s3: S3Request) -> Entry:
     return entry
 
 
-def _mtime(value: str | None) -> float | None:
+def meta_mtime(value: str | None) -> float | None:
     """``x-amz-meta-mtime`` (seconds since the epoch, as rclone writes it)."""
     if value is None:
         return None
@@ -93,35 +84,14 @@ def _mtime(value: str | None) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _content_md5(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        digest = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidDigest() from None
-    if len(digest) != 16:
-        raise InvalidDigest()
-    return digest.hex()
-
-
 async def put_object(s3: S3Request) -> Response:
-    request = s3.request
-    headers = request.headers
+    headers = s3.request.headers
     if "x-amz-copy-source" in headers:
         raise NotImplementedYet("CopyObject is not supported yet.")
-    verifier = payload_verifier(s3.caller.verified, headers)
-    expected_md5 = _content_md5(headers.get("content-md5"))
-    checks: dict[str, Checksum] = {
-        name: new_checksum(name) for name in SUPPORTED if name in headers
-    }
-    if s3.caller.verified.payload_mode.streaming:
-        expected_size = whole_number_or_none(headers.get("x-amz-decoded-content-length"))
-    else:
-        expected_size = declared_length(request)
+    body = CheckedBody(s3)
     path = object_path(s3)
     if s3.key.endswith("/"):
-        return await _put_folder(s3, verifier, path)
+        return await _put_folder(s3, body, path)
     storage = s3.core.storage
     folder = path.rpartition("/")[0]
 
@@ -133,51 +103,34 @@ async def put_object(s3: S3Request) -> Response:
             s3.account_id,
             path,
             max_size=min(s3.core.config.max_object_size, MAX_PUT_SIZE),
-            expected_size=expected_size,
+            expected_size=body.size,
             content_type=headers.get("content-type") or "binary/octet-stream",
-            mtime=_mtime(headers.get("x-amz-meta-mtime")),
+            mtime=meta_mtime(headers.get("x-amz-meta-mtime")),
             on_conflict="replace",
         )
 
     upload = await run_in_threadpool(start)
     with upload:
-
-        def write(block: bytes) -> None:
-            for piece in verifier.feed(block):
-                for checksum in checks.values():
-                    checksum.update(piece)
-                upload.write(piece)
-
-        _, complete = await pump(request, write)
-        if not complete:
-            raise IncompleteBody()
+        await body.pump(upload.write)
 
         def finish() -> Entry:
-            verifier.finish()
-            for name, checksum in checks.items():
-                check_checksum(name, checksum, headers[name])
-            if expected_md5 is not None and upload.md5 != expected_md5:
-                raise BadDigest("The Content-MD5 you specified did not match what we received.")
+            body.verify(upload.md5)
             return upload.commit()
 
         entry = await run_in_threadpool(finish)
-    answer = {"ETag": etag(entry)}
-    answer |= {name: headers[name] for name in checks}
-    return Response(status_code=200, headers=answer)
+    return Response(status_code=200, headers={"ETag": etag(entry)} | body.echoed())
 
 
-async def _put_folder(s3: S3Request, verifier: PayloadVerifier, path: str) -> Response:
+async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
     """A key ending in ``/``: the folder, made with its parents; no bytes allowed."""
     received = 0
 
-    def count(block: bytes) -> None:
+    def count(piece: bytes) -> None:
         nonlocal received
-        received += sum(len(piece) for piece in verifier.feed(block))
+        received += len(piece)
 
-    _, complete = await pump(s3.request, count)
-    if not complete:
-        raise IncompleteBody()
-    verifier.finish()
+    await body.pump(count)
+    body.verifier.finish()
     if received:
         raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
 

@@ -32,7 +32,8 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -554,7 +555,7 @@ class PartWriter:
         if not data:
             return
         size = self.size + len(data)
-        try:
+        with self._or_give_up():
             if size > self._ceiling:
                 if size > MAX_PART_SIZE:
                     raise TooLarge(f"a part is at most {MAX_PART_SIZE} bytes")
@@ -573,19 +574,13 @@ class PartWriter:
                 )
             self._md5.update(data)
             self._feed.write(data)
-        except NotFound:
-            self.abort()
-            raise NoSuchUpload(_GONE) from None
-        except BaseException:
-            self.abort()
-            raise
         self.size = size
 
     def finish(self) -> PartInfo:
         """Store the part and record it (replacing an earlier one of its number)."""
         if self._done:
             raise Conflict("the part is already finished")
-        try:
+        with self._or_give_up():
             if self._expected is not None and self.size != self._expected:
                 raise BadRequest(
                     f"the body has {self.size} bytes but {self._expected} were declared"
@@ -594,14 +589,21 @@ class PartWriter:
             stored = self._uploads._record(
                 self.info, self.number, part, self.md5, self._reservation
             )
+        self._done = True
+        return stored
+
+    @contextmanager
+    def _or_give_up(self) -> Iterator[None]:
+        """Give the part up (:meth:`abort`) if the block fails; a store or a
+        reservation that no longer knows the upload means it is gone."""
+        try:
+            yield
         except NotFound:
             self.abort()
             raise NoSuchUpload(_GONE) from None
         except BaseException:
             self.abort()
             raise
-        self._done = True
-        return stored
 
     def abort(self) -> None:
         """Give the part up: its bytes are not stored and its quota is given back.

@@ -172,7 +172,7 @@ def precondition(
     elif reading:
         modified_since = _http_time(headers.get(prefix + "if-modified-since"))
         if modified_since is not None and int(last_modified) <= modified_since:
-            return 304
+            return 412 if prefix else 304
     return None
 
 

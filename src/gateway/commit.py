@@ -1,6 +1,6 @@
 """Committing a stored object as a file: the last step of every write.
 
-Whatever wrote the bytes (a direct upload, a resumable session, later S3 multipart),
+Whatever wrote the bytes (a direct upload, a resumable session, an S3 multipart upload),
 the object is durable in its region's store before this runs; then, in one
 transaction, the write's reservation is settled, its bytes charged, the blob recorded
 and the file created or replaced (or given a free name), so the file appears whole or
@@ -51,9 +51,11 @@ def commit_blob(
     also: Callable[[Session, int], object] | None = None,
     uid: str | None = None,
     meta: Mapping[str, str] | None = None,
+    multipart_etag: str | None = None,
 ) -> tuple[Entry, list[int]]:
     """In one transaction: settle the write's reservation, charge ``size``, record
-    the durable blob and create (or update) the file at ``parts``, and run ``also``
+    the durable blob (with its ``multipart_etag``, for bytes sent as the parts of a
+    multipart upload) and create (or update) the file at ``parts``, and run ``also``
     (the caller's own bookkeeping, given the file's node id). Returns the entry
     and the ids of blobs to free once committed.
 
@@ -102,6 +104,7 @@ def commit_blob(
                 "sha256": digests.get("sha256"),
                 "refcount": 1,
                 "created_at": now,
+                "multipart_etag": multipart_etag,
             },
         ).scalar_one()
         mtime = now if mtime is None else mtime
@@ -168,5 +171,6 @@ def commit_blob(
         claim_hash=claim_hash,
         key=child_key(folder_key, name, False),
         meta=meta,
+        multipart_etag=multipart_etag,
     )
     return entry, freed

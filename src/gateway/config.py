@@ -240,6 +240,11 @@ SETTINGS: dict[str, Setting] = {
     "upload_session_hours": Setting(
         parse_positive_int, 24, "How long a resumable upload session stays open."
     ),
+    "multipart_upload_days": Setting(
+        parse_positive_int,
+        7,
+        "How long an unfinished S3 multipart upload is kept before it is aborted.",
+    ),
     "instance_lease_seconds": Setting(
         parse_positive_int,
         60,
@@ -348,6 +353,7 @@ class Config:
     max_entries_per_account: int
     max_guest_entries: int
     upload_session_hours: int
+    multipart_upload_days: int
     instance_lease_seconds: int
     rate_limit_window: int
     rate_limit_per_account: int
@@ -466,6 +472,7 @@ def load_config(
         max_entries_per_account=values["max_entries_per_account"],
         max_guest_entries=values["max_guest_entries"],
         upload_session_hours=values["upload_session_hours"],
+        multipart_upload_days=values["multipart_upload_days"],
         instance_lease_seconds=values["instance_lease_seconds"],
         rate_limit_window=values["rate_limit_window"],
         rate_limit_per_account=values["rate_limit_per_account"],

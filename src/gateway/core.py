@@ -15,6 +15,7 @@ from gateway.db import Database
 from gateway.errors import LockrError
 from gateway.files import Files
 from gateway.migrate import upgrade
+from gateway.multipart import MultipartUploads
 from gateway.objectstore import ObjectStore
 from gateway.passwords import Gate, Passwords
 from gateway.private import private_folder
@@ -45,6 +46,7 @@ class Core:
     auth: Authenticator
     files: Files
     sessions: UploadSessions
+    multipart: MultipartUploads
     limiter: BurstLimiter
     s3_limiter: BurstLimiter
     dav_locks: DavLocks
@@ -113,6 +115,13 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
     sessions = UploadSessions(
         db, storage, reservations, clock, ttl_seconds=config.upload_session_hours * 3600
     )
+    multipart = MultipartUploads(
+        db,
+        storage,
+        clock,
+        lifetime_seconds=config.multipart_upload_days * 86400,
+        max_object_size=config.max_object_size,
+    )
     recovery.tasks.append(sessions.expire)
     recovery.tasks.append(storage.subtrees.recover)
     limiter = BurstLimiter(
@@ -144,6 +153,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         auth=auth,
         files=Files(db, storage, counters, secret, clock),
         sessions=sessions,
+        multipart=multipart,
         limiter=limiter,
         s3_limiter=s3_limiter,
         dav_locks=DavLocks(db, clock),

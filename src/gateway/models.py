@@ -83,6 +83,9 @@ class Blob(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     refcount: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[float] = mapped_column(Float)
+    multipart_etag: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    """For bytes a client sent as the parts of a multipart upload, the S3 ETag they
+    have there: the MD5 of the parts' binary MD5s, ``-`` and the number of parts."""
 
     __table_args__ = (Index(None, "refcount"),)
 
@@ -181,9 +184,11 @@ class Reservation(Base):
 
 
 class UploadPart(Base):
-    """One stored part of a write made of parts (a resumable upload): its place in the
-    object (``offset``), size, the store's token for it (``etag``) and, when the
-    writer needed it (an S3 part's ETag), its MD5."""
+    """One stored part of a write made of parts (a resumable upload, a client's
+    multipart upload): its place in the object (``offset``; 0 for a client's part,
+    whose place is known only once the upload completes), size, the store's token for
+    it (``etag``) and, when the writer needed them (an S3 part's ETag and date), its
+    MD5 and when it was stored."""
 
     __tablename__ = "upload_parts"
 
@@ -195,6 +200,37 @@ class UploadPart(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
     etag: Mapped[str] = mapped_column(String(1024))
+    stored_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MultipartUpload(Base):
+    """A client's multipart upload of one file (S3's CreateMultipartUpload): where the
+    file goes (``path`` in the account's tree) and what it will say, and the
+    reservation that holds its parts. The reservation names the store's upload
+    (``multipart_id``), its parts are the reservation's ``upload_parts``, and its
+    expiry is the upload's lifetime: releasing it removes this row too.
+
+    ``busy_until`` keeps a completion or an abort to one request at a time;
+    ``assembled`` is the ETag of the part list a completion assembled in the store
+    and then could not commit (only that list can complete the upload now)."""
+
+    __tablename__ = "multipart_uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(KEY_TYPE)
+    content_type: Mapped[str] = mapped_column(String(255))
+    mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    meta: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Metadata to store with the file, as a JSON object of strings."""
+    reservation_id: Mapped[str] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[float] = mapped_column(Float)
+    busy_until: Mapped[float] = mapped_column(Float, default=0.0)
+    assembled: Mapped[str | None] = mapped_column(String(48), nullable=True)
+
+    __table_args__ = (Index(None, "account_id"),)
 
 
 class UploadSession(Base):

@@ -25,6 +25,8 @@ from gateway.errors import NotFound, QuotaExceeded, RateLimited
 from gateway.models import Account, Reservation
 
 QUOTA_MESSAGE = "storage quota exceeded: delete files or ask for a larger quota"
+RESERVE_STEP_MAX = 64 * 1024 * 1024
+"""The most a streaming write reserves in one step (:meth:`Reservations.grow_stepwise`)."""
 
 
 def charge(session: Session, account_id: int, nbytes: int) -> None:
@@ -329,6 +331,29 @@ class Reservations:
         finally:
             self._set_waiting(reservation_id, False)
 
+    def grow_stepwise(
+        self,
+        reservation_id: str,
+        account_id: int,
+        *,
+        held: int,
+        need: int,
+        ceiling: int,
+        holder: str | None = None,
+    ) -> int:
+        """Reserve at least ``need`` more for a streaming write whose reservation holds
+        ``held``: as much again as it holds (up to :data:`RESERVE_STEP_MAX`, never past
+        ``ceiling`` in all), so that a long write asks rarely; when that does not fit,
+        exactly ``need``, waiting as :meth:`grow_or_wait` does. Returns what the
+        reservation holds now."""
+        want = min(max(need, min(held, RESERVE_STEP_MAX)), ceiling - held)
+        try:
+            self.grow(reservation_id, account_id, want, holder=holder)
+            return held + want
+        except QuotaExceeded:
+            self.grow_or_wait(reservation_id, account_id, need, holder=holder)
+            return held + need
+
     def _set_waiting(self, reservation_id: str, waiting: bool) -> None:
         with self.db.write() as session:
             session.connection().execute(
@@ -349,7 +374,12 @@ class Reservations:
             rows = (
                 session.connection()
                 .execute(
-                    select(Reservation.id, Reservation.bytes, Reservation.waiting)
+                    select(
+                        Reservation.id,
+                        Reservation.bytes,
+                        Reservation.waiting,
+                        Reservation.expires_at.is_not(None),
+                    )
                     .where(Reservation.account_id == account_id)
                     .order_by(Reservation.created_at, Reservation.id)
                 )
@@ -359,12 +389,16 @@ class Reservations:
         if mine is None:
             return False
         used, quota, reserved = account
-        if used + mine[1] + nbytes > quota:
+        # An upload that lasts (a resumable session, a multipart upload) holds its
+        # room for hours or days: as good as used, for a write deciding to wait.
+        writes = [row for row in rows if row[0] == reservation_id or not row[3]]
+        lasting = sum(row[1] for row in rows if row not in writes)
+        if used + lasting + mine[1] + nbytes > quota:
             return False  # full even if every other write gave up
-        others = [row for row in rows if row[0] != reservation_id]
+        others = [row for row in writes if row[0] != reservation_id]
         if not others or used + reserved + nbytes <= quota:
             return True  # room has appeared (or will, once the numbers settle): try again
-        if all(row[2] for row in others) and rows[-1][0] == reservation_id:
+        if all(row[2] for row in others) and writes[-1][0] == reservation_id:
             return False  # everyone waits: the youngest yields
         return True
 
@@ -387,6 +421,25 @@ class Reservations:
         )
         if result.rowcount != 1:
             raise QuotaExceeded(QUOTA_MESSAGE)
+
+    def transfer(self, session: Session, source_id: str, target_id: str, nbytes: int) -> None:
+        """Inside a transaction: drop the reservation ``source_id`` and add ``nbytes``
+        of what it held to ``target_id`` of the same account, giving the rest back
+        (a negative ``nbytes`` gives back bytes ``target_id`` held too). ``nbytes``
+        MUST NOT be more than ``source_id`` holds. :class:`NotFound` if either is gone."""
+        connection = session.connection()
+        row = connection.execute(_TAKE, {"r_id": source_id}).one_or_none()
+        if row is None:
+            raise NotFound("the upload's reservation is gone (reclaimed after a restart)")
+        owner, held = row
+        result = connection.execute(
+            update(Reservation)
+            .where(Reservation.id == target_id, Reservation.account_id == owner)
+            .values(bytes=Reservation.bytes + nbytes)
+        )
+        if result.rowcount != 1:
+            raise NotFound("the upload's reservation is gone")
+        connection.execute(_UNHOLD, {"a_id": owner, "held": held - nbytes})
 
     def release(self, reservation_id: str) -> None:
         """Give a reservation's bytes back (an aborted write). Idempotent."""

@@ -13,7 +13,8 @@ process dies however it dies. So a restarted node reclaims a crashed process's w
 at once, and nothing is guessed from host names or process ids (which repeat across
 containers). Other nodes' instances die by their lease.
 
-Resumable uploads keep their reservation across restarts until the upload expires.
+Resumable uploads and multipart uploads keep their reservation across restarts until
+the upload expires.
 Blobs no file references any more are collected. Both run at start-up and then
 periodically, so a process killed mid-write leaves no visible partial file and no
 leaked quota. Each node reclaims its own dead processes' work; the rest of a pass
@@ -143,7 +144,8 @@ class Recovery:
 
     def reclaim(self, *, only: list[str] | None = None) -> int:
         """Release the reservations of dead instances (or of ``only`` these) and of
-        expired resumable uploads, and discard their blobs unless a committed file
+        expired uploads (resumable sessions, multipart uploads: the latter's rows go
+        with their reservation), and discard their blobs unless a committed file
         refers to them. Returns how many were released."""
         instance_ids = self.dead_instances() if only is None else only
         held_by_dead = and_(

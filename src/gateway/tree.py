@@ -62,6 +62,9 @@ class Entry:
     meta: Mapping[str, str] | None = field(default=None, hash=False)
     """The file's metadata beyond its type, as its writer gave it (see
     :meth:`gateway.storage.Storage.upload`); ``None`` for none."""
+    multipart_etag: str | None = None
+    """A file sent as the parts of a multipart upload: its S3 ETag (see
+    :attr:`gateway.models.Blob.multipart_etag`); ``None`` when that is its MD5."""
 
     @property
     def path(self) -> str:
@@ -151,6 +154,7 @@ ENTRY_COLUMNS = (
     Node.claim_hash,
     Node.key,
     Node.meta,
+    Blob.multipart_etag,
 )
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from gateway.blobkeys import new_key, object_key
 from gateway.commit import commit_blob
-from gateway.errors import BadRequest, Conflict, QuotaExceeded, TooLarge
+from gateway.errors import BadRequest, Conflict, TooLarge
 from gateway.feed import Feed
 from gateway.objectstore import ObjectStore
 from gateway.storage import Entry, OnConflict, too_large_message
@@ -25,7 +25,6 @@ from gateway.storage import Entry, OnConflict, too_large_message
 if TYPE_CHECKING:
     from gateway.storage import Storage
 
-RESERVE_STEP_MAX = 64 * 1024 * 1024
 SMALL = 1024 * 1024
 """Bodies up to this size are stored in one call at commit, without a thread."""
 
@@ -135,14 +134,14 @@ class Upload:
         self._feed.write(data)
 
     def _reserve(self, need: int) -> None:
-        want = min(max(need, min(self._reserved, RESERVE_STEP_MAX)), self.max_size - self._reserved)
-        reservations = self._storage.reservations
-        try:
-            reservations.grow(self._reservation, self.account_id, want, holder=self.holder)
-            self._reserved += want
-        except QuotaExceeded:
-            reservations.grow_or_wait(self._reservation, self.account_id, need, holder=self.holder)
-            self._reserved += need
+        self._reserved = self._storage.reservations.grow_stepwise(
+            self._reservation,
+            self.account_id,
+            held=self._reserved,
+            need=need,
+            ceiling=self.max_size,
+            holder=self.holder,
+        )
 
     @property
     def md5(self) -> str:

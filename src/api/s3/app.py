@@ -8,15 +8,14 @@ then dispatched on its method, its path, its query and (CopyObject) its
 ``x-amz-copy-source`` header. Every answer carries an ``x-amz-request-id``; every
 error is S3's XML error document. The domain errors of the core are translated here
 (:func:`~api.s3.errors.as_s3_error`); the handlers (:mod:`s3.buckets`,
-:mod:`s3.listing`, :mod:`s3.multidelete`, :mod:`s3.objects`, :mod:`s3.copy`) only
-translate too.
+:mod:`s3.listing`, :mod:`s3.multidelete`, :mod:`s3.objects`, :mod:`s3.copy`,
+:mod:`s3.multipart`) only translate too.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,10 +23,10 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from api.access_log import AccessLog
-from api.s3 import buckets, copy, listing, multidelete, objects
+from api.s3 import buckets, copy, listing, multidelete, multipart, objects
 from api.s3.addressing import address
 from api.s3.auth import authenticate
-from api.s3.context import S3Request
+from api.s3.context import Handler, S3Request
 from api.s3.errors import (
     InternalError,
     MethodNotAllowed,
@@ -40,8 +39,6 @@ from gateway.core import Core
 from gateway.errors import LockrError
 
 log = logging.getLogger("lockr")
-
-Handler = Callable[[S3Request], Awaitable[Response]]
 
 UNSUPPORTED = frozenset(
     {
@@ -60,7 +57,6 @@ UNSUPPORTED = frozenset(
         "notification",
         "object-lock",
         "ownershipControls",
-        "partNumber",
         "policy",
         "publicAccessBlock",
         "replication",
@@ -70,8 +66,6 @@ UNSUPPORTED = frozenset(
         "select",
         "tagging",
         "torrent",
-        "uploadId",
-        "uploads",
         "website",
     }
 )
@@ -97,6 +91,8 @@ def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool
         if method == "GET":
             return buckets.list_buckets
         raise MethodNotAllowed()
+    if query & multipart.QUERIES:
+        return multipart.route(method, key, query)
     if not key:
         named = sorted(query & _SUBRESOURCES)
         if named:
@@ -158,7 +154,7 @@ class S3App:
             bucket, key = address(
                 raw_path, request.headers.get("host", ""), self.core.config.s3_domain
             )
-            response = await self._handle(request, raw_path, bucket, key)
+            response = await self._handle(request, raw_path, bucket, key, request_id)
         except Exception as error:  # every failure becomes S3's XML error document
             response = self._error(request, error, key, request_id)
         response.headers["x-amz-request-id"] = request_id
@@ -168,20 +164,20 @@ class S3App:
             response.headers["Connection"] = "close"
         await response(scope, body.receive, send)
 
-    async def _handle(self, request: Request, raw_path: str, bucket: str, key: str) -> Response:
+    async def _handle(
+        self, request: Request, raw_path: str, bucket: str, key: str, request_id: str
+    ) -> Response:
         core = self.core
         query_string = request.scope.get("query_string", b"").decode("latin-1")
         caller = await run_in_threadpool(
             authenticate, core, request.method, raw_path, query_string, request.headers
         )
-        address = client_address(
+        client = client_address(
             request.client.host if request.client else "",
             request.headers.get("x-forwarded-for"),
             trust_proxy=core.config.trust_proxy_headers,
         )
-        await run_in_threadpool(
-            core.s3_limiter.check, account_id=caller.account_id, address=address
-        )
+        await run_in_threadpool(core.s3_limiter.check, account_id=caller.account_id, address=client)
         handler = _route(
             request.method,
             bucket,
@@ -189,7 +185,7 @@ class S3App:
             set(request.query_params.keys()),
             copying=copy.SOURCE in request.headers,
         )
-        return await handler(S3Request(core, request, caller, bucket, key))
+        return await handler(S3Request(core, request, caller, bucket, key, request_id))
 
     def _error(self, request: Request, error: Exception, key: str, request_id: str) -> Response:
         if isinstance(error, LockrError):

@@ -12,13 +12,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
-from api.s3.errors import BadDigest, InvalidDigest
+from api.s3.errors import BadDigest, IncompleteBody, InvalidDigest
 from api.s3.payload import payload_verifier
 from api.s3.sigv4 import PayloadMode, Verified
+from api.transfer import declared_length, pump
+from gateway.numbers import whole_number_or_none
 
 
 def content_md5(value: str | None) -> str | None:
@@ -83,3 +87,25 @@ class CheckedBody:
     def answer_headers(self) -> dict[str, str]:
         """The checksums to echo in the answer, as S3 does."""
         return {name: self._headers[name] for name in self.checksums}
+
+
+def declared_size(verified: Verified, request: Request) -> int | None:
+    """The payload's size as the request declares it (an aws-chunked body's decoded
+    size, else its Content-Length), if it does."""
+    if verified.payload_mode.streaming:
+        return whole_number_or_none(request.headers.get("x-amz-decoded-content-length"))
+    return declared_length(request)
+
+
+async def pump_checked(request: Request, body: CheckedBody, write: Callable[[bytes], None]) -> None:
+    """Hand the payload of ``request`` to ``write`` (in a worker thread) as ``body``
+    decodes it; ``IncompleteBody`` if the client stops short. Call
+    :meth:`CheckedBody.finish` before acting on what was written."""
+
+    def take(block: bytes) -> None:
+        for piece in body.feed(block):
+            write(piece)
+
+    _, complete = await pump(request, take)
+    if not complete:
+        raise IncompleteBody()

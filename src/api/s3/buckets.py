@@ -77,7 +77,8 @@ def iso_time(entry: Entry) -> str:
 
 
 def etag(entry: Entry) -> str:
-    return f'"{entry.md5 or "d41d8cd98f00b204e9800998ecf8427e"}"'
+    """The quoted MD5, or the ETag an object made of parts has (``"…-N"``)."""
+    return f'"{entry.multipart_etag or entry.md5 or "d41d8cd98f00b204e9800998ecf8427e"}"'
 
 
 async def list_buckets(s3: S3Request) -> Response:

@@ -1,11 +1,14 @@
-"""One S3 request as the handlers see it: the core, the request, who signed it, and
-the bucket and key it addresses (:mod:`api.s3.addressing`)."""
+"""One S3 request as the handlers see it: the core, the request, who signed it, the
+bucket and key it addresses (:mod:`api.s3.addressing`), and the id its answer carries
+(``x-amz-request-id``)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from api.s3.auth import Caller
 from gateway.core import Core
@@ -18,7 +21,11 @@ class S3Request:
     caller: Caller
     bucket: str
     key: str
+    request_id: str = ""
 
     @property
     def account_id(self) -> int:
         return self.caller.account_id
+
+
+Handler = Callable[[S3Request], Awaitable[Response]]

@@ -1,4 +1,5 @@
-"""S3 errors: each carries the S3 error ``code``, the HTTP ``status`` and a message.
+"""S3 errors: each carries the S3 error ``code``, the HTTP ``status`` and a message;
+and :func:`as_s3_error`, the S3 error of each domain error of the core.
 
 The front renders them as the S3 XML error document. They are domain errors
 (``LockrError``), so a handler that knows nothing of S3 still answers with the right
@@ -8,6 +9,7 @@ client sees them verbatim.
 
 from __future__ import annotations
 
+from gateway import multipart
 from gateway.errors import (
     BadRequest,
     Busy,
@@ -21,7 +23,7 @@ from gateway.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from gateway.errors import QuotaExceeded as FullAccount
+from gateway.errors import QuotaExceeded as DomainQuotaExceeded
 
 
 class S3Error(LockrError):
@@ -228,6 +230,47 @@ class NotImplementedYet(S3Error):
     )
 
 
+class NoSuchUpload(S3Error):
+    status = 404
+    code = "NoSuchUpload"
+    default_message = (
+        "The specified upload does not exist. The upload ID may be invalid, or the upload "
+        "may have been aborted or completed."
+    )
+
+
+class InvalidPart(S3Error):
+    status = 400
+    code = "InvalidPart"
+    default_message = (
+        "One or more of the specified parts could not be found. The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag."
+    )
+
+
+class InvalidPartOrder(S3Error):
+    status = 400
+    code = "InvalidPartOrder"
+    default_message = (
+        "The list of parts was not in ascending order. Parts must be ordered by part number."
+    )
+
+
+class EntityTooSmall(S3Error):
+    status = 400
+    code = "EntityTooSmall"
+    default_message = "Your proposed upload is smaller than the minimum allowed object size."
+
+
+class OperationAborted(S3Error):
+    status = 409
+    code = "OperationAborted"
+    default_message = (
+        "A conflicting conditional operation is currently in progress against this "
+        "resource. Try again."
+    )
+
+
 class InternalError(S3Error):
     status = 500
     code = "InternalError"
@@ -239,9 +282,12 @@ def as_s3_error(error: LockrError, *, key: str) -> S3Error:
     if isinstance(error, S3Error):
         return error
     message = error.message
+    specific = _MULTIPART.get(type(error))
+    if specific is not None:
+        return specific(message)
     if isinstance(error, NotFound | Gone):
         return NoSuchKey() if key else NoSuchBucket()
-    if isinstance(error, FullAccount):
+    if isinstance(error, DomainQuotaExceeded):
         return QuotaExceeded(message)
     if isinstance(error, TooLarge):
         return EntityTooLarge(message)
@@ -254,3 +300,12 @@ def as_s3_error(error: LockrError, *, key: str) -> S3Error:
     if isinstance(error, Forbidden | Unauthorized):
         return AccessDenied(message)
     return InternalError()
+
+
+_MULTIPART: dict[type[LockrError], type[S3Error]] = {
+    multipart.NoSuchUpload: NoSuchUpload,
+    multipart.InvalidPart: InvalidPart,
+    multipart.InvalidPartOrder: InvalidPartOrder,
+    multipart.PartTooSmall: EntityTooSmall,
+    multipart.UploadBusy: OperationAborted,
+}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from api.s3.body import CheckedBody
+from api.s3.body import CheckedBody, declared_size, pump_checked
 from api.s3.buckets import etag, last_modified, require_bucket
 from api.s3.context import S3Request
 from api.s3.errors import (
@@ -31,14 +31,12 @@ from api.s3.errors import (
 from api.s3.metadata import answer_headers, from_headers
 from api.transfer import (
     RangeNotSatisfiable,
-    declared_length,
     precondition,
     pump,
     response_window,
     stream_blocks,
 )
 from gateway.errors import NotFound
-from gateway.numbers import whole_number_or_none
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
@@ -107,10 +105,7 @@ async def put_object(s3: S3Request) -> Response:
     headers = request.headers
     described = from_headers(headers)
     body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
-    if s3.caller.verified.payload_mode.streaming:
-        expected_size = whole_number_or_none(headers.get("x-amz-decoded-content-length"))
-    else:
-        expected_size = declared_length(request)
+    expected_size = declared_size(s3.caller.verified, request)
     path = object_path(s3)
     if s3.key.endswith("/"):
         return await _put_folder(s3, body, path)
@@ -134,14 +129,7 @@ async def put_object(s3: S3Request) -> Response:
 
     upload = await run_in_threadpool(start)
     with upload:
-
-        def write(block: bytes) -> None:
-            for piece in body.feed(block):
-                upload.write(piece)
-
-        _, complete = await pump(request, write)
-        if not complete:
-            raise IncompleteBody()
+        await pump_checked(request, body, upload.write)
 
         def finish() -> Entry:
             body.finish(upload.md5)

@@ -1,6 +1,6 @@
 """The XML documents the S3 front answers with: errors, ListBuckets, the object
-listings, GetBucketLocation, GetBucketVersioning, CopyObject and DeleteObjects.
-Text is escaped here; callers pass plain values."""
+listings, GetBucketLocation, GetBucketVersioning, CopyObject, DeleteObjects and those
+of multipart uploads. Text is escaped here; callers pass plain values."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ class Owner:
     name: str
 
 
-def _owner(owner: Owner) -> str:
-    return "<Owner>" + _element("ID", owner.id) + _element("DisplayName", owner.name) + "</Owner>"
+def _owner(owner: Owner, tag: str = "Owner") -> str:
+    """``<Owner>`` (or ``tag``: a multipart upload's ``<Initiator>``) of ``owner``."""
+    return f"<{tag}>" + _element("ID", owner.id) + _element("DisplayName", owner.name) + f"</{tag}>"
 
 
 @dataclass(frozen=True)
@@ -179,4 +180,153 @@ def delete_result_document(results: Iterable[Deleted], *, quiet: bool) -> bytes:
             + "</Error>"
         )
     parts.append("</DeleteResult>")
+    return "".join(parts).encode()
+
+
+def initiate_multipart_document(bucket: str, key: str, upload_id: str) -> bytes:
+    return (
+        HEAD
+        + f'<InitiateMultipartUploadResult xmlns="{NAMESPACE}">'
+        + _element("Bucket", bucket)
+        + _element("Key", key)
+        + _element("UploadId", upload_id)
+        + "</InitiateMultipartUploadResult>"
+    ).encode()
+
+
+def complete_multipart_document(location: str, bucket: str, key: str, etag: str) -> bytes:
+    """Without the XML declaration: it may follow one sent long before (see
+    :mod:`s3.multipart`)."""
+    return (
+        f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}">'
+        + _element("Location", location)
+        + _element("Bucket", bucket)
+        + _element("Key", key)
+        + _element("ETag", etag)
+        + "</CompleteMultipartUploadResult>"
+    ).encode()
+
+
+def copy_part_document(etag: str, last_modified: str) -> bytes:
+    return (
+        HEAD
+        + f'<CopyPartResult xmlns="{NAMESPACE}">'
+        + _element("LastModified", last_modified)
+        + _element("ETag", etag)
+        + "</CopyPartResult>"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class PartItem:
+    number: int
+    last_modified: str
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PartsPage:
+    """One page of ListParts."""
+
+    bucket: str
+    key: str
+    upload_id: str
+    owner_id: str
+    owner_name: str
+    marker: int
+    next_marker: int
+    max_parts: int
+    truncated: bool
+    parts: list[PartItem]
+
+
+def list_parts_document(page: PartsPage) -> bytes:
+    parts = [
+        HEAD,
+        f'<ListPartsResult xmlns="{NAMESPACE}">',
+        _element("Bucket", page.bucket),
+        _element("Key", page.key),
+        _element("UploadId", page.upload_id),
+        _owner(Owner(page.owner_id, page.owner_name), "Initiator"),
+        _owner(Owner(page.owner_id, page.owner_name)),
+        _element("StorageClass", "STANDARD"),
+        _element("PartNumberMarker", page.marker),
+        _element("NextPartNumberMarker", page.next_marker),
+        _element("MaxParts", page.max_parts),
+        _element("IsTruncated", page.truncated),
+    ]
+    for part in page.parts:
+        parts.append(
+            "<Part>"
+            + _element("PartNumber", part.number)
+            + _element("LastModified", part.last_modified)
+            + _element("ETag", part.etag)
+            + _element("Size", part.size)
+            + "</Part>"
+        )
+    parts.append("</ListPartsResult>")
+    return "".join(parts).encode()
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    key: str
+    upload_id: str
+    initiated: str
+
+
+@dataclass(frozen=True)
+class UploadsPage:
+    """One page of ListMultipartUploads; keys and prefixes as they go on the wire
+    (already URL-encoded when ``encoding_type`` says so)."""
+
+    bucket: str
+    owner_id: str
+    owner_name: str
+    prefix: str
+    delimiter: str | None
+    key_marker: str
+    upload_id_marker: str
+    next_key_marker: str | None
+    next_upload_id_marker: str | None
+    max_uploads: int
+    truncated: bool
+    uploads: list[UploadItem]
+    prefixes: list[str]
+    encoding_type: str | None
+
+
+def list_uploads_document(page: UploadsPage) -> bytes:
+    parts = [
+        HEAD,
+        f'<ListMultipartUploadsResult xmlns="{NAMESPACE}">',
+        _element("Bucket", page.bucket),
+        _element("KeyMarker", page.key_marker),
+        _element("UploadIdMarker", page.upload_id_marker),
+    ]
+    if page.next_key_marker is not None:
+        parts.append(_element("NextKeyMarker", page.next_key_marker))
+    if page.next_upload_id_marker is not None:
+        parts.append(_element("NextUploadIdMarker", page.next_upload_id_marker))
+    if page.encoding_type is not None:
+        parts.append(_element("EncodingType", page.encoding_type))
+    parts.append(_element("Prefix", page.prefix))
+    if page.delimiter is not None:
+        parts.append(_element("Delimiter", page.delimiter))
+    parts += [_element("MaxUploads", page.max_uploads), _element("IsTruncated", page.truncated)]
+    for upload in page.uploads:
+        parts.append(
+            "<Upload>"
+            + _element("Key", upload.key)
+            + _element("UploadId", upload.upload_id)
+            + _owner(Owner(page.owner_id, page.owner_name), "Initiator")
+            + _owner(Owner(page.owner_id, page.owner_name))
+            + _element("StorageClass", "STANDARD")
+            + _element("Initiated", upload.initiated)
+            + "</Upload>"
+        )
+    for prefix in page.prefixes:
+        parts.append("<CommonPrefixes>" + _element("Prefix", prefix) + "</CommonPrefixes>")
+    parts.append("</ListMultipartUploadsResult>")
     return "".join(parts).encode()

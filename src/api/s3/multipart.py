@@ -1,0 +1,400 @@
+"""Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
+CompleteMultipartUpload, AbortMultipartUpload, ListParts and ListMultipartUploads,
+over :mod:`gateway.multipart` (which holds every rule; this module translates).
+
+A part's body is checked as a PutObject body is (:mod:`s3.body`) and recorded only
+once it checks out; its ETag is its quoted MD5. A completed object's ETag is
+``"<md5 of the part MD5s>-<N>"``. Assembling and hashing a large object takes a
+while, so CompleteMultipartUpload answers as S3 does when it is slow: after
+:data:`KEEPALIVE_SECONDS` without a result it sends ``200 OK`` and the XML
+declaration, then a space every :data:`KEEPALIVE_SECONDS` until the result or an
+``Error`` document ends the body (clients read an ``Error`` in a 200 as a failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from api.s3.body import CheckedBody, declared_size, pump_checked
+from api.s3.buckets import XML, etag, last_modified, require_bucket
+from api.s3.context import Handler, S3Request
+from api.s3.copy import SOURCE, copy_source
+from api.s3.errors import (
+    InternalError,
+    InvalidArgument,
+    InvalidRange,
+    MalformedXML,
+    MethodNotAllowed,
+    NotImplementedYet,
+    PreconditionFailed,
+    as_s3_error,
+)
+from api.s3.metadata import from_headers
+from api.s3.objects import find_object, object_path
+from api.s3.xml import (
+    HEAD,
+    PartItem,
+    PartsPage,
+    UploadItem,
+    UploadsPage,
+    complete_multipart_document,
+    copy_part_document,
+    error_document,
+    initiate_multipart_document,
+    list_parts_document,
+    list_uploads_document,
+)
+from api.s3.xmlrequest import XmlNode, parse_xml
+from api.transfer import precondition
+from gateway.errors import LockrError
+from gateway.multipart import (
+    MAX_LISTED,
+    Completion,
+    MultipartInfo,
+    PartInfo,
+    PartWriter,
+    UploadPage,
+)
+from gateway.numbers import whole_number_or_none
+from gateway.objectstore import MAX_PART_NUMBER
+from gateway.timefmt import iso
+
+log = logging.getLogger("lockr")
+
+QUERIES = frozenset({"uploads", "uploadId", "partNumber"})
+"""The sub-resources of multipart uploads: a request naming one is routed here."""
+KEEPALIVE_SECONDS = 10.0
+MAX_PART_LIST = 4 * 1024 * 1024
+"""The largest CompleteMultipartUpload document read (10,000 parts fit, checksums too)."""
+META_PREFIX = "x-amz-meta-"
+_COPY_RANGE = re.compile(r"bytes=([0-9]{1,18})-([0-9]{1,18})")
+
+
+def route(method: str, key: str, query: set[str]) -> Handler:
+    """The handler of a request whose query names a multipart sub-resource."""
+    if not key:
+        if method == "GET" and "uploads" in query:
+            return list_multipart_uploads
+        raise MethodNotAllowed()
+    if "uploadId" in query:
+        table: dict[str, Handler] = {
+            "PUT": upload_part,
+            "POST": complete_multipart_upload,
+            "GET": list_parts,
+            "DELETE": abort_multipart_upload,
+        }
+    elif "uploads" in query:
+        table = {"POST": create_multipart_upload}
+    else:
+        raise NotImplementedYet("Reading one part of an object (partNumber) is not supported yet.")
+    handler = table.get(method)
+    if handler is None:
+        raise MethodNotAllowed()
+    return handler
+
+
+def _upload(s3: S3Request) -> MultipartInfo:
+    """The upload the request's ``uploadId`` names, for its key, or NoSuchUpload.
+    Blocking."""
+    return s3.core.multipart.get(
+        s3.account_id, s3.request.query_params["uploadId"], object_path(s3)
+    )
+
+
+def _owner(s3: S3Request) -> tuple[str, str]:
+    return str(s3.account_id), s3.core.accounts.get(s3.account_id).username
+
+
+def _number(text: str | None, what: str, default: int) -> int:
+    if text is None:
+        return default
+    number = whole_number_or_none(text.strip())
+    if number is None:
+        raise InvalidArgument(f"{what} must be a whole number.")
+    return number
+
+
+async def create_multipart_upload(s3: S3Request) -> Response:
+    """``POST /bucket/key?uploads``: keeps the metadata its headers give
+    (:mod:`api.s3.metadata`) for the file the upload makes."""
+    path = object_path(s3)
+    if s3.key.endswith("/"):
+        raise InvalidArgument("A key ending in '/' names a folder: it cannot be uploaded.")
+    described = from_headers(s3.request.headers)
+
+    def create() -> MultipartInfo:
+        require_bucket(s3)
+        return s3.core.multipart.create(
+            s3.account_id,
+            path,
+            content_type=described.content_type,
+            mtime=described.mtime,
+            meta=described.meta or None,
+        )
+
+    info = await run_in_threadpool(create)
+    return Response(initiate_multipart_document(s3.bucket, s3.key, info.id), media_type=XML)
+
+
+def _part_number(s3: S3Request) -> int:
+    number = whole_number_or_none(s3.request.query_params.get("partNumber", "").strip())
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
+        raise InvalidArgument(
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+        )
+    return number
+
+
+async def upload_part(s3: S3Request) -> Response:
+    """``PUT /bucket/key?partNumber=N&uploadId=ID``, or UploadPartCopy with
+    ``x-amz-copy-source``."""
+    number = _part_number(s3)
+    if SOURCE in s3.request.headers:
+        return await upload_part_copy(s3, number)
+    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=False)
+    size = declared_size(s3.caller.verified, s3.request)
+
+    def start() -> PartWriter:
+        return s3.core.multipart.part(_upload(s3), number, size=size)
+
+    writer = await run_in_threadpool(start)
+    with writer:
+        await pump_checked(s3.request, body, writer.write)
+
+        def finish() -> PartInfo:
+            body.finish(writer.md5)
+            return writer.finish()
+
+        part = await run_in_threadpool(finish)
+    return Response(status_code=200, headers={"ETag": f'"{part.md5}"'} | body.answer_headers())
+
+
+def _copy_range(text: str | None, size: int) -> tuple[int, int]:
+    """The offset and length ``x-amz-copy-source-range`` (``bytes=first-last``) names
+    in an object of ``size`` bytes; the whole object without one."""
+    if text is None:
+        return 0, size
+    match = _COPY_RANGE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidArgument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+            "first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    first, last = int(match.group(1)), int(match.group(2))
+    if first > last or last >= size:
+        raise InvalidRange(f"Range specified is not valid for source object of size: {size}")
+    return first, last - first + 1
+
+
+async def upload_part_copy(s3: S3Request, number: int) -> Response:
+    """Part ``number`` from bytes of one of the caller's objects (the range given by
+    ``x-amz-copy-source-range``, or all of it), if the ``x-amz-copy-source-if-*``
+    conditions hold."""
+    headers = s3.request.headers
+    source_bucket, source_key = copy_source(headers[SOURCE])
+
+    def copy() -> PartInfo:
+        info = _upload(s3)
+        source = find_object(s3, source_bucket, source_key)
+        if source.is_dir:
+            raise InvalidArgument("A key ending in '/' names a folder: it has no bytes to copy.")
+        status = precondition(
+            s3.request, etag(source), last_modified(source), prefix=SOURCE + "-", reading=True
+        )
+        if status is not None:
+            raise PreconditionFailed()
+        offset, length = _copy_range(headers.get("x-amz-copy-source-range"), source.size)
+        return s3.core.multipart.copy_part(info, number, source, offset, length)
+
+    part = await run_in_threadpool(copy)
+    return Response(copy_part_document(f'"{part.md5}"', iso(part.stored_at)), media_type=XML)
+
+
+async def _part_list(s3: S3Request) -> list[tuple[int, str]]:
+    """The ``(PartNumber, ETag)`` pairs of a CompleteMultipartUpload body, read (at
+    most :data:`MAX_PART_LIST` bytes) and checked as any body is."""
+    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=False)
+    data = bytearray()
+    md5 = hashlib.md5()
+
+    def take(piece: bytes) -> None:
+        if len(data) + len(piece) > MAX_PART_LIST:
+            raise MalformedXML(f"The part list is larger than {MAX_PART_LIST} bytes.")
+        data.extend(piece)
+        md5.update(piece)
+
+    await pump_checked(s3.request, body, take)
+    body.finish(md5.hexdigest())
+    root = parse_xml(bytes(data))
+    if root.tag != "CompleteMultipartUpload":
+        raise MalformedXML()
+    parts = root.find_all("Part")
+    if not parts or len(parts) > MAX_PART_NUMBER:
+        raise MalformedXML(f"A part list holds 1 to {MAX_PART_NUMBER} parts.")
+    return [_listed(part) for part in parts]
+
+
+def _listed(part: XmlNode) -> tuple[int, str]:
+    number = whole_number_or_none(part.child_text("PartNumber"))
+    tag = part.child_text("ETag")
+    if number is None or not tag:
+        raise MalformedXML("Every Part needs a PartNumber and an ETag.")
+    return number, tag
+
+
+async def complete_multipart_upload(s3: S3Request) -> Response:
+    """``POST /bucket/key?uploadId=ID`` with the part list. The list is checked at
+    once (errors with their own status); the object is then assembled, hashed and
+    committed, answered as the module's docstring says."""
+    listed = await _part_list(s3)
+
+    def prepare() -> Completion:
+        return s3.core.multipart.complete(_upload(s3), listed)
+
+    completion = await run_in_threadpool(prepare)
+    location = str(s3.request.url).partition("?")[0]
+
+    def run() -> bytes:
+        entry = completion.run()
+        return complete_multipart_document(location, s3.bucket, s3.key, etag(entry))
+
+    work = asyncio.ensure_future(run_in_threadpool(run))
+    done, _ = await asyncio.wait({work}, timeout=KEEPALIVE_SECONDS)
+    if done:
+        return Response(HEAD.encode() + work.result(), media_type=XML)
+
+    def failure(error: BaseException) -> bytes:
+        if isinstance(error, LockrError):
+            s3_error = as_s3_error(error, key=s3.key)
+        else:
+            log.error("S3 CompleteMultipartUpload failed", exc_info=error)
+            s3_error = InternalError()
+        document = error_document(
+            s3_error.code, s3_error.message, s3.request.url.path, s3.request_id
+        )
+        return document.removeprefix(HEAD.encode())
+
+    return StreamingResponse(answer_when_done(work, failure, KEEPALIVE_SECONDS), media_type=XML)
+
+
+async def answer_when_done(
+    work: asyncio.Future[bytes],
+    failure: Callable[[BaseException], bytes],
+    interval: float,
+) -> AsyncIterator[bytes]:
+    """The body of a 200 whose result is not known yet: the XML declaration at once,
+    a space every ``interval`` seconds while ``work`` runs, then what it returns (a
+    document without its declaration) or ``failure`` of what it raised."""
+    yield HEAD.encode()
+    while True:
+        done, _ = await asyncio.wait({work}, timeout=interval)
+        if done:
+            break
+        yield b" "
+    error = work.exception()
+    yield work.result() if error is None else failure(error)
+
+
+async def abort_multipart_upload(s3: S3Request) -> Response:
+    """``DELETE /bucket/key?uploadId=ID``: 204, and the parts and quota are freed."""
+
+    def abort() -> None:
+        s3.core.multipart.abort(_upload(s3))
+
+    await run_in_threadpool(abort)
+    return Response(status_code=204)
+
+
+async def list_parts(s3: S3Request) -> Response:
+    """``GET /bucket/key?uploadId=ID``: ``max-parts`` (up to 1,000) after
+    ``part-number-marker``."""
+    query = s3.request.query_params
+    max_parts = min(_number(query.get("max-parts"), "max-parts", MAX_LISTED), MAX_LISTED)
+    marker = _number(query.get("part-number-marker"), "part-number-marker", 0)
+
+    def read() -> tuple[MultipartInfo, list[PartInfo], tuple[str, str]]:
+        info = _upload(s3)
+        return info, s3.core.multipart.parts(info, after=marker, limit=max_parts + 1), _owner(s3)
+
+    info, parts, (owner_id, owner_name) = await run_in_threadpool(read)
+    shown = parts[:max_parts]
+    page = PartsPage(
+        bucket=s3.bucket,
+        key=s3.key,
+        upload_id=info.id,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        marker=marker,
+        next_marker=shown[-1].number if shown else marker,
+        max_parts=max_parts,
+        truncated=len(parts) > max_parts,
+        parts=[
+            PartItem(part.number, iso(part.stored_at), f'"{part.md5}"', part.size) for part in shown
+        ],
+    )
+    return Response(list_parts_document(page), media_type=XML)
+
+
+async def list_multipart_uploads(s3: S3Request) -> Response:
+    """``GET /bucket?uploads``: ``prefix``, ``delimiter``, ``key-marker``,
+    ``upload-id-marker``, ``max-uploads`` (up to 1,000), ``encoding-type=url``."""
+    query = s3.request.query_params
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter") or None
+    key_marker = query.get("key-marker", "")
+    upload_id_marker = query.get("upload-id-marker", "")
+    encoding = query.get("encoding-type")
+    if encoding is not None and encoding != "url":
+        raise InvalidArgument("Invalid Encoding Method specified in Request")
+    max_uploads = min(_number(query.get("max-uploads"), "max-uploads", MAX_LISTED), MAX_LISTED)
+    base = s3.bucket + "/"
+
+    def read() -> tuple[UploadPage, tuple[str, str]]:
+        require_bucket(s3)
+        listing = s3.core.multipart.list_uploads(
+            s3.account_id,
+            base + prefix,
+            delimiter=delimiter,
+            key_marker=base + key_marker if key_marker else None,
+            upload_id_marker=(upload_id_marker or None) if key_marker else None,
+            limit=max_uploads,
+        )
+        return listing, _owner(s3)
+
+    listing, (owner_id, owner_name) = await run_in_threadpool(read)
+
+    def wire(text: str) -> str:
+        return quote(text, safe="/") if encoding else text
+
+    next_key = next_id = None
+    if listing.truncated and listing.next_marker is not None:
+        next_key = wire(listing.next_marker[0][len(base) :])
+        next_id = listing.next_marker[1] or ""
+    page = UploadsPage(
+        bucket=s3.bucket,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        prefix=wire(prefix),
+        delimiter=None if delimiter is None else wire(delimiter),
+        key_marker=wire(key_marker),
+        upload_id_marker=upload_id_marker,
+        next_key_marker=next_key,
+        next_upload_id_marker=next_id,
+        max_uploads=max_uploads,
+        truncated=listing.truncated,
+        uploads=[
+            UploadItem(wire(upload.path[len(base) :]), upload.id, iso(upload.created_at))
+            for upload in listing.uploads
+        ],
+        prefixes=[wire(common[len(base) :]) for common in listing.prefixes],
+        encoding_type=encoding,
+    )
+    return Response(list_uploads_document(page), media_type=XML)

@@ -1,0 +1,698 @@
+"""Multipart uploads a client drives, one file each (S3's CreateMultipartUpload,
+UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts
+and ListMultipartUploads): :class:`MultipartUploads`, built once per process.
+
+A client opens an upload for a path, sends numbered parts (1 to
+:data:`MAX_PART_NUMBER`) in any order and as often as it likes (a part sent again
+replaces the earlier one), then completes the upload with the list of the parts that
+make the file, or aborts it. Everything is in the database and the region's store, so
+an upload survives restarts and any node may continue it:
+
+- the upload's *reservation* names its blob and the store's multipart upload, holds
+  the bytes of its stored parts, and expires when the upload's lifetime ends; recovery
+  then releases it like any expired reservation (:meth:`gateway.recovery.Recovery.reclaim`
+  aborts the store's upload and gives the quota back) and the upload's row and parts
+  go with it (their foreign keys cascade);
+- a part streams into the store's upload (:meth:`ObjectStore.put_part`), its MD5
+  computed as it passes, with quota reserved while it streams in a reservation of its
+  own, tied to this process as a direct upload's is (a process that dies mid-part
+  holds nothing for long); once stored, its bytes move to the upload's reservation and
+  it is recorded (size, MD5, the store's token) in one transaction, and a part it
+  replaces gives its bytes back;
+- completing checks the client's list against the recorded parts, assembles the
+  object in the store, reads it back once for its MD5 and SHA-1 (memory stays flat
+  whatever its size) and commits the file as every write does
+  (:func:`gateway.commit.commit_blob`: S3's rule, an existing file is replaced). The
+  file keeps the upload's S3 ETag, :func:`multipart_etag` of its parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+
+from gateway.blobkeys import new_key, object_key
+from gateway.clock import Clock
+from gateway.commit import commit_blob
+from gateway.db import Database
+from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
+from gateway.feed import Feed
+from gateway.models import Account, MultipartUpload, Reservation, UploadPart
+from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
+from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
+from gateway.strays import discard_write
+from gateway.tree import successor
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB
+"""Every part of a completed upload but the last is at least this large (S3's rule)."""
+MAX_PART_SIZE = 5 * 1024 * MiB
+MAX_LISTED = 1000
+"""The most parts or uploads one listing page holds."""
+BUSY_SECONDS = 120.0
+"""How long a completion or abort holds its upload before another request may try."""
+RENEW_SECONDS = 30.0
+_GONE = "no such upload (it was completed or aborted meanwhile)"
+
+
+class NoSuchUpload(NotFound):
+    """No such upload: never opened, completed, aborted or past its lifetime."""
+
+
+class InvalidPart(BadRequest):
+    """A listed part was not uploaded, or not with the ETag the list gives."""
+
+
+class InvalidPartOrder(BadRequest):
+    """A part list not in ascending order of part numbers."""
+
+
+class PartTooSmall(BadRequest):
+    """A listed part other than the last is smaller than :data:`MIN_PART_SIZE`."""
+
+
+class UploadBusy(Conflict):
+    """Another request is completing or aborting the upload."""
+
+
+@dataclass(frozen=True)
+class MultipartInfo:
+    """One unfinished upload. ``path`` is in the account's tree; ``meta`` is what the
+    client asked to store with the file, passed through as given."""
+
+    id: str
+    account_id: int
+    path: str
+    content_type: str
+    mtime: float | None
+    meta: dict[str, str] | None
+    region: str
+    blob_key: str
+    multipart_id: str
+    reservation_id: str
+    created_at: float
+    expires_at: float
+    assembled: str | None
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """A stored part: its number, size, MD5 (hex; a part's S3 ETag) and when it was
+    stored."""
+
+    number: int
+    size: int
+    md5: str
+    stored_at: float
+
+
+@dataclass(frozen=True)
+class UploadPage:
+    """One page of an account's unfinished uploads in (path, id) order, with the
+    common prefixes a delimiter rolled up; ``next_marker`` is the path and upload id
+    (``None`` after a common prefix) to continue after, when ``truncated``."""
+
+    uploads: list[MultipartInfo]
+    prefixes: list[str]
+    truncated: bool
+    next_marker: tuple[str, str | None] | None
+
+
+def multipart_etag(md5s: Sequence[str]) -> str:
+    """S3's ETag of an object made of parts with these (hex) MD5s: the MD5 of their
+    binary MD5s, ``-`` and how many there are."""
+    digest = hashlib.md5(b"".join(bytes.fromhex(md5) for md5 in md5s)).hexdigest()
+    return f"{digest}-{len(md5s)}"
+
+
+def _info(upload: MultipartUpload, reservation: Reservation) -> MultipartInfo:
+    assert reservation.multipart_id is not None and reservation.expires_at is not None
+    return MultipartInfo(
+        id=upload.id,
+        account_id=upload.account_id,
+        path=upload.path,
+        content_type=upload.content_type,
+        mtime=upload.mtime,
+        meta=None if upload.meta is None else json.loads(upload.meta),
+        region=reservation.region,
+        blob_key=reservation.blob_key,
+        multipart_id=reservation.multipart_id,
+        reservation_id=reservation.id,
+        created_at=upload.created_at,
+        expires_at=reservation.expires_at,
+        assembled=upload.assembled,
+    )
+
+
+_WITH_RESERVATION = select(MultipartUpload, Reservation).join(
+    Reservation, Reservation.id == MultipartUpload.reservation_id
+)
+
+
+class MultipartUploads:
+    """The multipart uploads of every account; see the module's docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        clock: Clock,
+        *,
+        lifetime_seconds: float,
+        max_object_size: int,
+    ) -> None:
+        self.db = db
+        self.storage = storage
+        self.clock = clock
+        self.lifetime = lifetime_seconds
+        self.max_object_size = max_object_size
+
+    # -- opening and finding -------------------------------------------------------------
+
+    def create(
+        self,
+        account_id: int,
+        path: str,
+        *,
+        content_type: str,
+        mtime: float | None = None,
+        meta: dict[str, str] | None = None,
+    ) -> MultipartInfo:
+        """Open an upload of the file ``path`` in the account's default region. Its
+        folders need not exist yet (completing makes them). A full account (entries)
+        is refused now."""
+        parts = split_path(path)
+        if not parts:
+            raise BadRequest("a file needs a name")
+        check_new_name(parts[-1])
+        if len(content_type) > 255:
+            raise BadRequest("a content type is at most 255 characters")
+        now = self.clock()
+        reservations = self.storage.reservations
+        blob_key = new_key()
+        with self.db.write() as session:
+            region = session.scalar(select(Account.default_region).where(Account.id == account_id))
+            if region is None:
+                raise NotFound("no such account")
+            store = self.storage.store_for(region)
+            self.storage.entries.require_room(session, account_id)
+            # Recorded before the store hears of it, so that no sweep takes the
+            # store's upload for a stray.
+            reservation_id = reservations.open(
+                account_id, region, blob_key, 0, expires_at=now + self.lifetime, session=session
+            )
+        upload = MultipartUpload(
+            # Ids sort as the uploads were opened (S3 lists one key's uploads so).
+            id=f"{int(now * 1_000_000):015x}{secrets.token_hex(12)}",
+            account_id=account_id,
+            path="/".join(parts),
+            content_type=content_type,
+            mtime=mtime,
+            meta=None if meta is None else json.dumps(meta, sort_keys=True),
+            reservation_id=reservation_id,
+            created_at=now,
+            busy_until=0.0,
+        )
+        multipart_id = None
+        try:
+            multipart_id = store.create_multipart(object_key(blob_key))
+            with self.db.write() as session:
+                reservation = session.get(Reservation, reservation_id)
+                if reservation is None:
+                    raise NotFound("the upload's reservation is gone")
+                reservation.multipart_id = multipart_id
+                session.add(upload)
+                session.flush()
+                return _info(upload, reservation)
+        except BaseException:
+            discard_write(store, blob_key, multipart_id, committed=False)
+            reservations.release(reservation_id)
+            raise
+
+    def get(self, account_id: int, upload_id: str, path: str | None = None) -> MultipartInfo:
+        """The account's unfinished upload ``upload_id`` (of ``path``, when given), or
+        :class:`NoSuchUpload`."""
+        with self.db.read() as session:
+            row = session.execute(
+                _WITH_RESERVATION.where(MultipartUpload.id == upload_id)
+            ).one_or_none()
+        if row is None:
+            raise NoSuchUpload("no such upload")
+        info = _info(*row)
+        if (
+            info.account_id != account_id
+            or (path is not None and info.path != "/".join(split_path(path)))
+            or info.expires_at < self.clock()
+        ):
+            raise NoSuchUpload("no such upload")
+        return info
+
+    # -- parts ---------------------------------------------------------------------------
+
+    def part(self, info: MultipartInfo, number: int, *, size: int | None = None) -> PartWriter:
+        """Start part ``number`` (of ``size`` bytes, when known: they are reserved at
+        once, so a full account is refused before any byte)."""
+        if not 1 <= number <= MAX_PART_NUMBER:
+            raise BadRequest(f"part numbers go from 1 to {MAX_PART_NUMBER}")
+        if size is not None and size > MAX_PART_SIZE:
+            raise TooLarge(f"a part is at most {MAX_PART_SIZE} bytes")
+        with self.db.read() as session:
+            others = sum(
+                session.scalars(
+                    select(UploadPart.size).where(
+                        UploadPart.reservation_id == info.reservation_id,
+                        UploadPart.number != number,
+                    )
+                )
+            )
+        if size is not None and others + size > self.max_object_size:
+            raise TooLarge(too_large_message(self.max_object_size))
+        store = self.storage.store_for(info.region)
+        return PartWriter(self, info, number, store, others=others, size=size)
+
+    def copy_part(
+        self, info: MultipartInfo, number: int, source: Entry, offset: int, length: int
+    ) -> PartInfo:
+        """Make part ``number`` of ``length`` bytes of the file ``source`` from
+        ``offset`` (read and stored again: a part is bytes of its own upload)."""
+        with self.part(info, number, size=length) as writer:
+            for block in self.storage.open(source, offset, length):
+                writer.write(block)
+            return writer.finish()
+
+    def _record(
+        self, info: MultipartInfo, number: int, part: Part, md5: str, held: str
+    ) -> PartInfo:
+        """Record a stored part, moving its bytes from the reservation ``held`` (the
+        part's own) to the upload's, and giving back those of a part it replaces."""
+        now = self.clock()
+        with self.db.write() as session:
+            locked = session.scalar(
+                select(MultipartUpload.id).where(MultipartUpload.id == info.id).with_for_update()
+            )
+            if locked is None:
+                raise NoSuchUpload(_GONE)
+            old = session.get(UploadPart, (info.reservation_id, number))
+            replaced = 0 if old is None else old.size
+            self.storage.reservations.transfer(
+                session, held, info.reservation_id, part.size - replaced
+            )
+            if old is None:
+                session.add(
+                    UploadPart(
+                        reservation_id=info.reservation_id,
+                        number=number,
+                        offset=0,
+                        size=part.size,
+                        md5=md5,
+                        etag=part.etag,
+                        stored_at=now,
+                    )
+                )
+            else:
+                old.size, old.md5, old.etag, old.stored_at = part.size, md5, part.etag, now
+        return PartInfo(number, part.size, md5, now)
+
+    def parts(
+        self, info: MultipartInfo, *, after: int = 0, limit: int = MAX_LISTED
+    ) -> list[PartInfo]:
+        """The upload's parts numbered above ``after``, in order, at most ``limit``."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(UploadPart)
+                .where(UploadPart.reservation_id == info.reservation_id, UploadPart.number > after)
+                .order_by(UploadPart.number)
+                .limit(max(0, limit))
+            ).all()
+        return [_part_info(row) for row in rows]
+
+    # -- listing uploads -----------------------------------------------------------------
+
+    def list_uploads(
+        self,
+        account_id: int,
+        prefix: str,
+        *,
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        upload_id_marker: str | None = None,
+        limit: int = MAX_LISTED,
+    ) -> UploadPage:
+        """The account's unfinished uploads whose paths start with ``prefix``, in
+        (path, id) order: after ``key_marker`` (and, with ``upload_id_marker``, after
+        that upload of ``key_marker`` itself), at most ``limit`` uploads and common
+        prefixes together. With a ``delimiter``, paths holding it after the prefix
+        roll up into one common prefix each (up to and including it), and a
+        ``key_marker`` that is a common prefix skips all it holds."""
+        uploads: list[MultipartInfo] = []
+        prefixes: list[str] = []
+        last: tuple[str, str | None] | None = None
+        cursor = _after(key_marker, upload_id_marker)
+        if delimiter and key_marker and key_marker.endswith(delimiter) and not upload_id_marker:
+            # After a common prefix (a page may end on one): past everything under it.
+            cursor = MultipartUpload.path >= successor(key_marker)
+        now = self.clock()
+        if limit <= 0:
+            return UploadPage([], [], False, None)
+        while True:
+            room = limit - len(uploads) - len(prefixes)
+            query = (
+                _WITH_RESERVATION.where(
+                    MultipartUpload.account_id == account_id,
+                    Reservation.expires_at >= now,
+                    *_under(prefix),
+                    *([] if cursor is None else [cursor]),
+                )
+                .order_by(MultipartUpload.path, MultipartUpload.id)
+                .limit(room + 1)
+            )
+            with self.db.read() as session:
+                rows = session.execute(query).all()
+            jumped = False
+            for upload, reservation in rows:
+                if len(uploads) + len(prefixes) == limit:
+                    return UploadPage(uploads, prefixes, True, last)
+                rest = upload.path[len(prefix) :]
+                found = rest.find(delimiter) if delimiter else -1
+                if delimiter and found >= 0:
+                    common = prefix + rest[: found + len(delimiter)]
+                    prefixes.append(common)
+                    last = (common, None)
+                    cursor = MultipartUpload.path >= successor(common)
+                    jumped = True
+                    break
+                uploads.append(_info(upload, reservation))
+                last = (upload.path, upload.id)
+                cursor = _after(upload.path, upload.id)
+            if not jumped and len(rows) <= room:
+                return UploadPage(uploads, prefixes, False, None)
+
+    # -- completing and aborting ---------------------------------------------------------
+
+    def complete(self, info: MultipartInfo, listed: Sequence[tuple[int, str]]) -> Completion:
+        """Check the client's part list (``(number, ETag)`` pairs, ascending; each
+        part stored with that ETag, its MD5, quoted or not; every part but the last
+        at least :data:`MIN_PART_SIZE`; the whole within the object limit) and claim
+        the upload for the completion. The slow part, :meth:`Completion.run`,
+        assembles, hashes and commits."""
+        if not listed:
+            raise InvalidPart("a multipart upload is completed with at least one part")
+        numbers = [number for number, _ in listed]
+        if any(later <= earlier for earlier, later in zip(numbers, numbers[1:], strict=False)):
+            raise InvalidPartOrder("the parts must be listed in ascending order of number")
+        with self.db.read() as session:
+            recorded = {
+                row.number: row
+                for row in session.scalars(
+                    select(UploadPart).where(UploadPart.reservation_id == info.reservation_id)
+                )
+            }
+        chosen: list[UploadPart] = []
+        for number, etag in listed:
+            row = recorded.get(number)
+            if row is None or row.md5 != etag.strip().strip('"').lower():
+                raise InvalidPart(
+                    f"part {number} was not uploaded, or not with the ETag {etag.strip()[:80]}"
+                )
+            chosen.append(row)
+        for row in chosen[:-1]:
+            if row.size < MIN_PART_SIZE:
+                raise PartTooSmall(
+                    f"part {row.number} has {row.size} bytes; every part but the last "
+                    f"must have at least {MIN_PART_SIZE}"
+                )
+        size = sum(row.size for row in chosen)
+        if size > self.max_object_size:
+            raise TooLarge(too_large_message(self.max_object_size))
+        etag = multipart_etag([row.md5 or "" for row in chosen])
+        if info.assembled is not None and info.assembled != etag:
+            raise InvalidPart(
+                "this upload was assembled from another part list, whose parts are gone: "
+                "complete it with that list, or abort it"
+            )
+        self._claim(info)
+        parts = [Part(row.number, row.size, row.etag) for row in chosen]
+        return Completion(self, info, parts, etag, size)
+
+    def abort(self, info: MultipartInfo) -> None:
+        """Drop the upload at once: the store's upload and parts (or the object a
+        failed completion assembled), then its reservation, row and parts."""
+        self._claim(info)
+        store = self.storage.store_for(info.region)
+        # Bytes first, rows after: should this stop in between, the upload's lifetime
+        # ends and recovery finishes it.
+        discard_write(store, info.blob_key, info.multipart_id, committed=False)
+        self.storage.reservations.release(info.reservation_id)
+
+    def _claim(self, info: MultipartInfo) -> None:
+        now = self.clock()
+        with self.db.write() as session:
+            claimed = session.execute(
+                update(MultipartUpload)
+                .where(MultipartUpload.id == info.id, MultipartUpload.busy_until < now)
+                .values(busy_until=now + BUSY_SECONDS)
+            ).rowcount  # type: ignore[attr-defined]
+            if not claimed:
+                exists = session.scalar(
+                    select(MultipartUpload.id).where(MultipartUpload.id == info.id)
+                )
+                if exists is None:
+                    raise NoSuchUpload(_GONE)
+                raise UploadBusy("another request is completing or aborting this upload")
+
+    def _set(self, info: MultipartInfo, **values: object) -> None:
+        with self.db.write() as session:
+            session.execute(
+                update(MultipartUpload).where(MultipartUpload.id == info.id).values(**values)
+            )
+
+
+def _part_info(row: UploadPart) -> PartInfo:
+    return PartInfo(row.number, row.size, row.md5 or "", row.stored_at or 0.0)
+
+
+def _under(prefix: str) -> list[ColumnElement[bool]]:
+    if not prefix:
+        return []
+    return [MultipartUpload.path >= prefix, MultipartUpload.path < successor(prefix)]
+
+
+def _after(path: str | None, upload_id: str | None) -> ColumnElement[bool] | None:
+    """Uploads after ``path`` (after its upload ``upload_id`` when given, else after
+    all of its uploads)."""
+    if path is None:
+        return None
+    if not upload_id:
+        return MultipartUpload.path > path
+    return or_(
+        MultipartUpload.path > path,
+        and_(MultipartUpload.path == path, MultipartUpload.id > upload_id),
+    )
+
+
+class PartWriter:
+    """One part's bytes on their way into the store. Use as a context manager (or
+    call :meth:`abort`); :meth:`finish` stores and records the part.
+
+    ``write`` raises :class:`TooLarge` the moment the part or the object would pass its
+    limit and :class:`QuotaExceeded` the moment the account would; either way the part
+    is given up: nothing is stored (an earlier part of its number stays) or held."""
+
+    def __init__(
+        self,
+        uploads: MultipartUploads,
+        info: MultipartInfo,
+        number: int,
+        store: ObjectStore,
+        *,
+        others: int,
+        size: int | None,
+    ) -> None:
+        self._uploads = uploads
+        self.info = info
+        self.number = number
+        self.size = 0
+        self._expected = size
+        self._ceiling = min(MAX_PART_SIZE, uploads.max_object_size - others)
+        self._md5 = hashlib.md5()
+        reservations = uploads.storage.reservations
+        self._reserved = size or 0
+        # The part's own reservation, of a blob key nothing else names: should this
+        # process die, recovery releases it and finds nothing of that key to free.
+        self._reservation = reservations.open(info.account_id, info.region, new_key(), size or 0)
+        key, multipart_id = object_key(info.blob_key), info.multipart_id
+        try:
+            self._feed: Feed[Part] = Feed(
+                lambda blocks: store.put_part(key, multipart_id, number, blocks),
+                name="lockr-part",
+            )
+        except BaseException:
+            reservations.release(self._reservation)
+            raise
+        self._done = False
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    @property
+    def md5(self) -> str:
+        """The hex MD5 of the bytes written so far."""
+        return self._md5.hexdigest()
+
+    def write(self, data: bytes) -> None:
+        if self._done:
+            raise Conflict("the part is already finished")
+        if not data:
+            return
+        size = self.size + len(data)
+        with self._or_give_up():
+            if size > self._ceiling:
+                if size > MAX_PART_SIZE:
+                    raise TooLarge(f"a part is at most {MAX_PART_SIZE} bytes")
+                raise TooLarge(too_large_message(self._uploads.max_object_size))
+            if self._expected is not None and size > self._expected:
+                raise BadRequest(
+                    f"the body is longer than the declared size of {self._expected} bytes"
+                )
+            if size > self._reserved:
+                self._reserved = self._uploads.storage.reservations.grow_stepwise(
+                    self._reservation,
+                    self.info.account_id,
+                    held=self._reserved,
+                    need=size - self._reserved,
+                    ceiling=self._ceiling,
+                )
+            self._md5.update(data)
+            self._feed.write(data)
+        self.size = size
+
+    def finish(self) -> PartInfo:
+        """Store the part and record it (replacing an earlier one of its number)."""
+        if self._done:
+            raise Conflict("the part is already finished")
+        with self._or_give_up():
+            if self._expected is not None and self.size != self._expected:
+                raise BadRequest(
+                    f"the body has {self.size} bytes but {self._expected} were declared"
+                )
+            part = self._feed.finish()
+            stored = self._uploads._record(
+                self.info, self.number, part, self.md5, self._reservation
+            )
+        self._done = True
+        return stored
+
+    @contextmanager
+    def _or_give_up(self) -> Iterator[None]:
+        """Give the part up (:meth:`abort`) if the block fails; a store or a
+        reservation that no longer knows the upload means it is gone."""
+        try:
+            yield
+        except NotFound:
+            self.abort()
+            raise NoSuchUpload(_GONE) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Give the part up: its bytes are not stored and its quota is given back.
+        Idempotent; nothing happens after :meth:`finish`."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._feed.abort()
+        finally:
+            self._uploads.storage.reservations.release(self._reservation)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A claimed completion, made by :meth:`MultipartUploads.complete`: :meth:`run`
+    assembles the object, hashes it and commits the file. Should it fail, the upload
+    stays as it was (assembled, if it got that far) and may be completed again."""
+
+    uploads: MultipartUploads
+    info: MultipartInfo
+    parts: list[Part]
+    etag: str
+    size: int
+
+    def run(self) -> Entry:
+        """Blocking, and long for a large object: run it in a worker thread."""
+        uploads, info = self.uploads, self.info
+        storage = uploads.storage
+        store = storage.store_for(info.region)
+        key = object_key(info.blob_key)
+        try:
+            if info.assembled is None:
+                self._assemble(store, key)
+            digests = self._digests(store.open_reader(key))
+            parts = split_path(info.path)
+            if len(parts) > 1:
+                storage.mkdir(info.account_id, "/".join(parts[:-1]), parents=True, exist_ok=True)
+            entry, freed = commit_blob(
+                storage,
+                reservation_id=info.reservation_id,
+                account_id=info.account_id,
+                parts=parts,
+                region=info.region,
+                blob_key=info.blob_key,
+                size=self.size,
+                digests=digests,
+                # The file's attributes, as the upload was opened with them.
+                content_type=info.content_type,
+                mtime=info.mtime,
+                meta=info.meta,
+                on_conflict="replace",
+                multipart_etag=self.etag,
+            )
+        except BaseException:
+            uploads._set(info, busy_until=0.0)
+            raise
+        storage.drop_blobs(freed)
+        return entry
+
+    def _assemble(self, store: ObjectStore, key: str) -> None:
+        try:
+            size = store.complete_multipart(key, self.info.multipart_id, self.parts)
+        except NotFound:
+            raise NoSuchUpload("no such upload (it was aborted meanwhile)") from None
+        except BadRequest as error:
+            raise InvalidPart(f"the parts are not as uploaded: {error.message}") from None
+        if size != self.size:
+            raise InvalidPart(f"the parts hold {size} bytes, not the {self.size} recorded")
+        self.uploads._set(self.info, assembled=self.etag)
+
+    def _digests(self, blocks: Iterable[bytes]) -> dict[str, str]:
+        """MD5 here and SHA-1 on a thread beside it, renewing the claim meanwhile."""
+        md5, sha1 = hashlib.md5(), hashlib.sha1()
+        feed: Feed[None] = Feed(_drain, tap=sha1.update, name="lockr-hash")
+        renewed = time.monotonic()
+        try:
+            for block in blocks:
+                md5.update(block)
+                feed.write(block)
+                if time.monotonic() - renewed >= RENEW_SECONDS:
+                    self.uploads._set(self.info, busy_until=self.uploads.clock() + BUSY_SECONDS)
+                    renewed = time.monotonic()
+            feed.finish()
+        finally:
+            feed.abort()
+        return {"md5": md5.hexdigest(), "sha1": sha1.hexdigest()}
+
+
+def _drain(blocks: Iterable[bytes]) -> None:
+    for _ in blocks:
+        pass

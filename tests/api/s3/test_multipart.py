@@ -47,7 +47,8 @@ def test_parts_out_of_order_with_a_retry(server: LockrProcess, s3: Any, token: s
         Bucket="multi",
         Key="dir/big.bin",
         ContentType="video/x-test",
-        Metadata={"mtime": "1700000000.5"},
+        Metadata={"mtime": "1700000000.5", "camera": "x100"},
+        CacheControl="max-age=60",
     )
     upload_id = created["UploadId"]
     assert created["Bucket"] == "multi" and created["Key"] == "dir/big.bin"
@@ -85,7 +86,8 @@ def test_parts_out_of_order_with_a_retry(server: LockrProcess, s3: Any, token: s
     head = s3.head_object(Bucket="multi", Key="dir/big.bin")
     assert head["ETag"] == etag and head["ContentLength"] == len(whole)
     assert head["ContentType"] == "video/x-test"
-    assert head["Metadata"]["mtime"].startswith("1700000000.5")
+    assert head["Metadata"] == {"mtime": "1700000000.5", "camera": "x100"}
+    assert head["CacheControl"] == "max-age=60"
     got = s3.get_object(Bucket="multi", Key="dir/big.bin")
     assert got["ETag"] == etag and md5(got["Body"].read()) == md5(whole)
     listing = s3.list_objects_v2(Bucket="multi", Prefix="dir/")

@@ -29,6 +29,7 @@ import boto3
 import botocore.auth
 import httpx
 import pytest
+import requests
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.client import Config as BotoConfig
 from botocore.exceptions import ClientError
@@ -203,6 +204,13 @@ def test_virtual_host_style(server: LockrProcess, keys: dict[str, str], token: s
 # -- boto3: presigned URLs used by another client ----------------------------------
 
 
+@pytest.fixture(scope="module")
+def presigned(s3: Any) -> str:
+    """The bucket of the presigned URLs."""
+    s3.create_bucket(Bucket="presigned")
+    return "presigned"
+
+
 def presign(s3: Any, operation: str, key: str, expires: int = 3600) -> str:
     url: str = s3.generate_presigned_url(
         operation, Params={"Bucket": "presigned", "Key": key}, ExpiresIn=expires
@@ -215,8 +223,8 @@ def s3_error(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, code
 
 
+@pytest.mark.usefixtures("presigned")
 def test_presigned_get_and_put(s3: Any) -> None:
-    s3.create_bucket(Bucket="presigned")
     body = os.urandom(70_000)
     put = httpx.put(presign(s3, "put_object", "up/loaded.bin"), content=body)
     assert put.status_code == 200, put.text
@@ -227,6 +235,21 @@ def test_presigned_get_and_put(s3: Any) -> None:
     assert ranged.status_code == 206 and ranged.content == body[:10]
 
 
+@pytest.mark.usefixtures("presigned")
+def test_presigned_get_and_put_with_requests(s3: Any) -> None:
+    """The same URLs sent by ``requests``, which sends a body of its own way (a file
+    object: ``Content-Length`` from its size)."""
+    body = os.urandom(300_000)
+    with io.BytesIO(body) as source:
+        put = requests.put(presign(s3, "put_object", "requests/up.bin"), data=source, timeout=30)
+    assert put.status_code == 200, put.text
+    assert put.headers["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    got = requests.get(presign(s3, "get_object", "requests/up.bin"), timeout=30)
+    assert got.status_code == 200 and got.content == body
+    assert got.headers["Content-Length"] == str(len(body))
+
+
+@pytest.mark.usefixtures("presigned")
 def test_presigned_urls_that_must_be_refused(
     server: LockrProcess, keys: dict[str, str], s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -411,6 +434,110 @@ def test_aws_cli(server: LockrProcess, keys: dict[str, str], token: str, tmp_pat
     assert aws("s3", "rb", "s3://photos").decode().strip() == "remove_bucket: photos"
 
 
+MiB = 1024 * 1024
+
+
+def random_file(path: Path, size: int) -> Path:
+    """``path`` filled with ``size`` random bytes, written in blocks of 8 MiB (never
+    held whole)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        for start in range(0, size, 8 * MiB):
+            handle.write(os.urandom(min(8 * MiB, size - start)))
+    return path
+
+
+def multipart_etag(path: Path, part_size: int) -> str:
+    """S3's quoted ETag of ``path`` uploaded in parts of ``part_size`` bytes: the MD5
+    of the parts' binary MD5s, a dash and the number of parts."""
+    digests = []
+    with path.open("rb") as handle:
+        while part := handle.read(part_size):
+            digests.append(hashlib.md5(part).digest())
+    return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        while block := handle.read(8 * MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def test_aws_cli_multipart(
+    server: LockrProcess, keys: dict[str, str], token: str, tmp_path: Path
+) -> None:
+    """``aws s3 cp`` of a file over the CLI's default ``multipart_threshold`` (8 MiB,
+    in parts of 8 MiB) up and down, then a multipart upload driven by ``aws s3api``."""
+    aws = AwsCli(tmp_path, server, keys)
+    big = random_file(tmp_path / "big.bin", 20 * MiB)
+    aws("s3", "mb", "s3://multi")
+    aws("s3", "cp", "big.bin", "s3://multi/cp/big.bin")
+    head = json.loads(aws("s3api", "head-object", "--bucket", "multi", "--key", "cp/big.bin"))
+    assert head["ContentLength"] == 20 * MiB
+    assert head["ETag"] == multipart_etag(big, 8 * MiB)  # "…-3"
+    aws("s3", "cp", "s3://multi/cp/big.bin", "down.bin")  # ranged GETs, in parallel
+    assert (tmp_path / "down.bin").read_bytes() == big.read_bytes()
+    assert rest_files(server, token)["multi/cp/big.bin"]["md5"] == file_md5(big)
+
+    def s3api(operation: str, *args: str) -> dict[str, Any]:
+        output = aws("s3api", operation, "--bucket", "multi", *args)
+        return json.loads(output) if output.strip() else {}
+
+    first, second = os.urandom(5 * MiB), os.urandom(1000)
+    (tmp_path / "part1.bin").write_bytes(first)
+    (tmp_path / "part2.bin").write_bytes(second)
+    upload = s3api("create-multipart-upload", "--key", "api/joined.bin")["UploadId"]
+    sent = {}
+    for number in (2, 1):  # the last part first
+        answer = s3api(
+            "upload-part",
+            *("--key", "api/joined.bin", "--upload-id", upload),
+            *("--part-number", str(number), "--body", f"part{number}.bin"),
+        )
+        sent[number] = answer["ETag"]
+    assert sent == {
+        1: f'"{hashlib.md5(first).hexdigest()}"',
+        2: f'"{hashlib.md5(second).hexdigest()}"',
+    }
+    parts = s3api("list-parts", "--key", "api/joined.bin", "--upload-id", upload)["Parts"]
+    assert [(part["PartNumber"], part["ETag"], part["Size"]) for part in parts] == [
+        (1, sent[1], len(first)),
+        (2, sent[2], len(second)),
+    ]
+    listed = s3api("list-multipart-uploads")["Uploads"]
+    assert [(item["Key"], item["UploadId"]) for item in listed] == [("api/joined.bin", upload)]
+    (tmp_path / "parts.json").write_text(
+        json.dumps({"Parts": [{"PartNumber": n, "ETag": sent[n]} for n in (1, 2)]})
+    )
+    done = s3api(
+        "complete-multipart-upload",
+        *("--key", "api/joined.bin", "--upload-id", upload),
+        *("--multipart-upload", "file://parts.json"),
+    )
+    whole = hashlib.md5(hashlib.md5(first).digest() + hashlib.md5(second).digest())
+    assert done["ETag"] == f'"{whole.hexdigest()}-2"'
+    aws("s3", "cp", "s3://multi/api/joined.bin", "joined.bin")
+    assert (tmp_path / "joined.bin").read_bytes() == first + second
+
+    abandoned = s3api("create-multipart-upload", "--key", "api/abandoned.bin")["UploadId"]
+    s3api(
+        "upload-part",
+        *("--key", "api/abandoned.bin", "--upload-id", abandoned),
+        *("--part-number", "1", "--body", "part1.bin"),
+    )
+    assert [item["UploadId"] for item in s3api("list-multipart-uploads")["Uploads"]] == [abandoned]
+    s3api("abort-multipart-upload", "--key", "api/abandoned.bin", "--upload-id", abandoned)
+    assert "Uploads" not in s3api("list-multipart-uploads")
+    with pytest.raises(AssertionError, match="NoSuchUpload"):
+        s3api("list-parts", "--key", "api/abandoned.bin", "--upload-id", abandoned)
+    assert keys_of(aws("s3", "ls", "--recursive", "s3://multi")) == [
+        "api/joined.bin",
+        "cp/big.bin",
+    ]
+
+
 # -- rclone, with the remote `lockr rclone-config --s3` prints -----------------------
 
 
@@ -463,6 +590,42 @@ def test_rclone(server: LockrProcess, token: str, tmp_path: Path) -> None:
     rclone("purge", "lockr:rclone")
     assert "rclone" not in rclone("lsd", "lockr:").split()
     assert not [path for path in rest_files(server, token) if path.startswith("rclone/")]
+
+
+def test_rclone_multipart(
+    server: LockrProcess, keys: dict[str, str], token: str, tmp_path: Path
+) -> None:
+    """A nested tree with a file over rclone's default ``upload_cutoff`` (200 MiB),
+    which it sends as a multipart upload in parts of its default ``chunk_size`` (5 MiB);
+    the second sync transfers nothing and ``check --download`` reads every byte back."""
+    config = tmp_path / "rclone.conf"
+    config.write_text(fill(Examples("s3.md", "ini").take("type = s3"), server, keys))
+    remote = "lockr-s3:bigsync/tree"
+
+    def rclone(*args: str) -> str:
+        done = run_rclone(*args, config=config)
+        return done.stdout + done.stderr
+
+    source = tmp_path / "tree"
+    files = make_tree(source)
+    big = random_file(source / "video/raw/big.bin", 300 * MiB)
+    os.utime(big, ns=(1_650_000_000_123_456_789,) * 2)
+    rclone("mkdir", "lockr-s3:bigsync")
+    rclone("sync", str(source), remote)
+    s3 = boto3_client(server, keys, s3={"addressing_style": "path"})
+    head = s3.head_object(Bucket="bigsync", Key="tree/video/raw/big.bin")
+    assert head["ContentLength"] == 300 * MiB
+    assert head["ETag"] == multipart_etag(big, 5 * MiB)  # "…-60"
+    assert head["Metadata"]["md5chksum"]  # rclone's MD5 of the whole, for check
+    assert rest_files(server, token)["bigsync/tree/video/raw/big.bin"]["md5"] == file_md5(big)
+    again = rclone("sync", "-v", "--stats-one-line", str(source), remote)
+    assert "Copied" not in again and "0 B / 0 B" in again, again
+    assert "Updated modification time" not in again, again
+    checked = rclone("check", "--download", str(source), remote)
+    assert f"{len(files) + 1} matching files" in checked, checked
+    listed = rclone("lsf", "-R", "--fast-list", "--files-only", remote).splitlines()
+    assert sorted(listed) == sorted([*files, "video/raw/big.bin"])
+    rclone("purge", "lockr-s3:bigsync")
 
 
 def _epoch(text: str) -> float:

@@ -626,6 +626,7 @@ def test_rclone_multipart(
     listed = rclone("lsf", "-R", "--fast-list", "--files-only", remote).splitlines()
     assert sorted(listed) == sorted([*files, "video/raw/big.bin"])
     rclone("purge", "lockr-s3:bigsync")
+    big.unlink()  # pytest keeps the temporary folders of the last runs
 
 
 def _epoch(text: str) -> float:

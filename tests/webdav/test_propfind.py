@@ -13,6 +13,7 @@ from sqlalchemy import update
 from gateway.core import Core
 from gateway.models import Node
 from tests.conftest import PASSWORD, CoreFactory
+from tests.webdav.conftest import serving
 from webdav.app import create_dav_app
 
 RCLONE_LISTING = (
@@ -54,17 +55,13 @@ def clients(core: Core) -> Iterator[tuple[httpx.Client, httpx.Client]]:
             upload.commit()
     with core.db.write() as session:  # a name from before control characters were refused
         session.execute(update(Node).where(Node.name == "c").values(name="c\x01"))
-    made = [
-        httpx.Client(
-            transport=httpx.WSGITransport(app=create_dav_app(core, fast_propfind=fast)),
-            base_url="http://dav.test",
-            auth=("alice", PASSWORD),
-        )
-        for fast in (True, False)
-    ]
-    yield made[0], made[1]
-    for client in made:
-        client.close()
+    with (
+        serving(create_dav_app(core)) as fast,
+        serving(create_dav_app(core, fast=False)) as slow,
+        httpx.Client(base_url=fast, auth=("alice", PASSWORD)) as fast_client,
+        httpx.Client(base_url=slow, auth=("alice", PASSWORD)) as slow_client,
+    ):
+        yield fast_client, slow_client
 
 
 def canonical(body: bytes) -> list[object]:
@@ -185,11 +182,10 @@ def test_a_mounted_front_answers_under_its_mount(make_core: CoreFactory) -> None
     core.storage.mkdir(core.accounts.find("alice").id, "docs")
     answers = []
     for fast in (True, False):
-        with httpx.Client(
-            transport=httpx.WSGITransport(app=create_dav_app(core, fast_propfind=fast)),
-            base_url="http://dav.test",
-            auth=("alice", PASSWORD),
-        ) as client:
+        with (
+            serving(create_dav_app(core, fast=fast)) as url,
+            httpx.Client(base_url=url, auth=("alice", PASSWORD)) as client,
+        ):
             assert propfind(client, "/alice/", RCLONE_LISTING, "1").status_code == 404
             answer = propfind(client, "/dav/alice/", RCLONE_LISTING, "1")
             assert answer.status_code == 207

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,7 +35,7 @@ from gateway.errors import (
     QuotaExceeded,
     TooLarge,
 )
-from gateway.models import Account, Node
+from gateway.models import KEY_INDEX_CHARS, Account, Node
 from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
 from gateway.secret import same_secret
@@ -44,6 +44,7 @@ from gateway.subtrees import Removal, Subtrees, attached, walk
 from gateway.tree import (
     CHILD_BY_NAME,
     HIDDEN,
+    INDEXED_KEY,
     LOCK_FOLDER,
     MAX_NAME_BYTES,
     Entry,
@@ -53,7 +54,6 @@ from gateway.tree import (
     child_key,
     entry_query,
     free_name,
-    key_is,
     key_of,
     new_uid,
     not_a_folder,
@@ -146,7 +146,7 @@ class Storage:
 
     def _resolve(self, session: Session, account_id: int, parts: list[str]) -> Node | None:
         """The node at ``parts``: one indexed lookup of its key, whatever its depth."""
-        node = session.scalars(select(Node).where(*_at(account_id, parts))).one_or_none()
+        node = session.scalars(_NODE_AT, _at_params(account_id, parts)).one_or_none()
         if node is None and not parts:
             raise NotFound("no such account")
         return node
@@ -177,18 +177,8 @@ class Storage:
         """One row for the entry at ``parts``: ``entry`` the columns of an
         :class:`Entry`; ``folder`` its id, whether it is a folder, its key, and the
         account's default region, entry count and whether it is the guest account."""
-        if shape == "entry":
-            query = entry_query()
-        else:
-            query = select(
-                Node.id,
-                Node.is_dir,
-                Node.key,
-                Account.default_region,
-                Account.entry_count,
-                Account.is_guest,
-            ).join(Account, Account.id == Node.account_id)
-        return session.connection().execute(query.where(*_at(account_id, parts))).one_or_none()
+        query = _ENTRY_AT if shape == "entry" else _FOLDER_AT
+        return session.connection().execute(query, _at_params(account_id, parts)).one_or_none()
 
     def stat(self, account_id: int, path: str) -> Entry:
         """The entry at ``path`` in the account's tree (``""`` is the root)."""
@@ -586,6 +576,8 @@ class Storage:
             source, parent = self._source_and_parent(session, account_id, src, dst_parts, "moved")
             walk(session, source, depth=len(dst_parts))
             if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
+                if source.key.startswith(child_key(parent.key, dst_parts[-1], True)):
+                    raise Conflict("a folder holding what is moved cannot be replaced by it")
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 old_key = source.key
                 new_key = child_key(parent.key, dst_parts[-1], source.is_dir)
@@ -695,15 +687,42 @@ class Storage:
         drop_unreferenced(self.db, self.stores, blob_ids)
 
 
-def _at(account_id: int, parts: list[str]) -> tuple[ColumnElement[bool], ...]:
-    """Conditions for the entry at ``parts`` of the account: its key as a file or as a
-    folder (the root's is ``""``)."""
-    if not parts:
-        return (Node.account_id == account_id, key_is(""))
-    return (
-        Node.account_id == account_id,
-        or_(key_is(key_of(parts, False)), key_is(key_of(parts, True))),
+# The lookup of an entry by its path, asked several times by every request: built once
+# (building one costs more than running it). The entry's key as a file or as a folder
+# (the root's is ``""``, both), each through the index.
+_AT = (
+    Node.account_id == bindparam("account"),
+    or_(
+        and_(INDEXED_KEY == bindparam("file_prefix"), Node.key == bindparam("file")),
+        and_(INDEXED_KEY == bindparam("folder_prefix"), Node.key == bindparam("folder")),
+    ),
+)
+_NODE_AT = select(Node).where(*_AT)
+_ENTRY_AT = entry_query().where(*_AT)
+_FOLDER_AT = (
+    select(
+        Node.id,
+        Node.is_dir,
+        Node.key,
+        Account.default_region,
+        Account.entry_count,
+        Account.is_guest,
     )
+    .join(Account, Account.id == Node.account_id)
+    .where(*_AT)
+)
+
+
+def _at_params(account_id: int, parts: list[str]) -> dict[str, Any]:
+    """The parameters of the statements above for the entry at ``parts``."""
+    file, folder = key_of(parts, False), key_of(parts, True)
+    return {
+        "account": account_id,
+        "file": file,
+        "file_prefix": file[:KEY_INDEX_CHARS],
+        "folder": folder,
+        "folder_prefix": folder[:KEY_INDEX_CHARS],
+    }
 
 
 def _inside(key: str, ancestor: Node) -> bool:

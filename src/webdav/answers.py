@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from wsgidav.dav_error import get_http_status_string
+from wsgidav.dav_error import (
+    HTTP_INTERNAL_ERROR,
+    HTTP_NO_CONTENT,
+    HTTP_NOT_MODIFIED,
+    DAVError,
+    get_http_status_string,
+)
 
 Headers = list[tuple[bytes, bytes]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -51,6 +57,18 @@ def error_page(status: int, message: str = "") -> Answer:
 
 def empty(status: int, headers: Headers | None = None) -> Answer:
     return Answer(status, [NO_BODY, *(headers or [])])
+
+
+def dav_error_answer(error: DAVError) -> Answer:
+    """A DAVError raised by one of wsgidav's helpers, answered as wsgidav's side
+    answers it (:func:`webdav.errors.ErrorPages`)."""
+    added = [(name.lower().encode(), value.encode()) for name, value in error.add_headers or []]
+    if error.value in (HTTP_NOT_MODIFIED, HTTP_NO_CONTENT) or not error.add_body:
+        return empty(error.value, added)
+    message = "" if error.value == HTTP_INTERNAL_ERROR else str(error.context_info or "")
+    answer = error_page(error.value, message)
+    answer.headers.extend(added)
+    return answer
 
 
 async def send_answer(send: Send, answer: Answer, receive: Receive | None = None) -> None:

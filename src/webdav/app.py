@@ -1,8 +1,10 @@
 """The WebDAV front: an ASGI app, served by uvicorn on its own listener.
 
 Requests pass, in order: the access log (:mod:`api.access_log`), the mount (a path
-outside it is 404), the XML body limit, authentication (:mod:`webdav.auth`), then
-wsgidav (:mod:`webdav.reference`). The listener itself caps request heads
+outside it is 404), the XML body limit, then the fast path (:mod:`webdav.fast`), which
+answers the requests clients send all the time, or, for everything else,
+authentication (:mod:`webdav.auth`, the same for both) and wsgidav
+(:mod:`webdav.reference`). The listener itself caps request heads
 (:mod:`gateway.listeners`)."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from gateway.core import Core
 from gateway.errors import LockrError
 from webdav.answers import Answer, Receive, Send, empty, send_answer, text
 from webdav.auth import authenticate, refusal
+from webdav.fast import fast_path
 from webdav.reference import PRINCIPAL, wsgidav_app
 from webdav.request import DavRequest, Scope
 
@@ -44,7 +47,8 @@ class DavFront:
     def __init__(self, core: Core, *, fast: bool = True) -> None:
         self.core = core
         self.mount = core.config.dav_mount.rstrip("/")
-        self.reference = wsgidav_app(core, fast_propfind=fast)
+        self.reference = wsgidav_app(core)
+        self.fast = fast_path(core, self.mount) if fast else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,13 +66,34 @@ class DavFront:
         if refused is not None:
             await send_answer(send, refused)
             return
+        if self.fast is not None:
+            answer = await self.fast(request, receive)
+            if answer is not None:
+                await send_answer(send, answer, receive)
+                return
         try:
             await run_in_threadpool(authenticate, self.core, request)
         except LockrError as error:
             await send_answer(send, refusal(error))
             return
         scope[PRINCIPAL] = request.principal
+        if request.body is not None:
+            receive = _replaying(request.body, receive)
         await self.reference(scope, receive, send)  # type: ignore[arg-type]
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for a request whose whole ``body`` was read already."""
+    replayed = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
 
 
 def create_dav_app(core: Core, *, fast: bool = True) -> Any:

@@ -56,15 +56,12 @@ class _Handover:
         return self.app(environ, starting)
 
 
-def wsgidav_app(core: Core, *, fast_propfind: bool = True) -> WSGIMiddleware:
+def wsgidav_app(core: Core) -> WSGIMiddleware:
     """wsgidav over ``core``, as an ASGI app. It expects the caller in the scope under
-    :data:`PRINCIPAL` and the mount in ``root_path``. ``fast_propfind=False`` leaves
-    every PROPFIND to wsgidav's own machinery (tests compare the two answers)."""
+    :data:`PRINCIPAL` and the mount in ``root_path``."""
     mount = core.config.dav_mount.rstrip("/")
     locks = DbLockStorage(core.dav_locks)
-    provider = LockrProvider(core, locks)
-    if not fast_propfind:
-        provider.fast_propfind = None
+    provider = LockrProvider(core)
     dav = WsgiDAVApp(
         {
             "provider_mapping": {"/": provider},

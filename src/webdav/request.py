@@ -4,6 +4,7 @@ request headers both WebDAV paths (the fast path and wsgidav) read the same way.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from gateway.auth import Principal
 from gateway.errors import BadRequest
@@ -42,6 +43,13 @@ class DavRequest:
         """See :func:`home_path`, for this request's path and caller."""
         return home_path(self.caller.username, self.path)
 
+    @property
+    def normal_path(self) -> str:
+        """The path as wsgidav's pages show it: no empty segments (a trailing slash
+        kept)."""
+        path = "/" + "/".join(part for part in self.path.split("/") if part)
+        return path + "/" if self.path.endswith("/") and path != "/" else path
+
 
 def home_path(username: str, path: str) -> str | None:
     """The path inside the home of ``username`` of the WebDAV path ``/<username>/a/b``
@@ -74,3 +82,16 @@ def parse_checksums(raw: str | None) -> dict[str, str]:
         if algorithm.lower() in CHECKSUM_ALGORITHMS and value:
             checks[algorithm.lower()] = value.lower()
     return checks
+
+
+def destination_path(raw: str, *, hosts: tuple[str, ...], mount: str) -> str | None:
+    """The path inside the mount that a COPY or MOVE ``Destination`` names (parsed
+    before it is decoded, so names with ``?`` or ``#`` work), or ``None`` when it
+    names another host than ``hosts`` (the request's Host and X-Forwarded-Host)."""
+    split = urlsplit(raw)
+    if split.netloc and split.netloc.lower() not in [host.lower() for host in hosts]:
+        return None
+    path = unquote(split.path)
+    if mount and (path == mount or path.startswith(mount + "/")):
+        path = path[len(mount) :]
+    return path

@@ -3,7 +3,6 @@ created by a PUT (which exists only once its upload commits)."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +18,11 @@ from gateway.storage import Entry
 from gateway.upload import Upload
 from webdav import request as dav_request
 from webdav.errors import call, translated
+from webdav.names import OC, display_name
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
 
-OC = "{http://owncloud.org/ns}"
 CHECKSUMS = OC + "checksums"
 PERMISSIONS = OC + "permissions"
 
@@ -37,22 +36,6 @@ def home_path(environ: dict[str, Any], path: str) -> str | None:
     """The path inside the caller's home of the WebDAV path ``path`` (see
     :func:`webdav.request.home_path`)."""
     return dav_request.home_path(principal_of(environ).username, path)
-
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    """``text`` with the characters XML 1.0 cannot carry (even escaped) replaced by
-    U+FFFD, for names stored before control characters were refused: hrefs carry
-    them percent-encoded, a displayname cannot."""
-    return _NOT_XML.sub("\ufffd", text)
-
-
-def display_name(entry: Entry, username: str) -> str:
-    """What a file manager shows for ``entry``: its name, XML-safe; the home folder
-    (the tree's root, which has no name) shows the account's name."""
-    return xml_text(entry.name) if entry.parent_id is not None else username
 
 
 def parse_mtime(environ: dict[str, Any]) -> float | None:

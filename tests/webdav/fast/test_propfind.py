@@ -14,6 +14,7 @@ from gateway.core import Core
 from gateway.models import Node
 from tests.conftest import PASSWORD, CoreFactory
 from tests.webdav.conftest import serving
+from tests.webdav.fast.conftest import canonical
 from webdav.app import create_dav_app
 
 RCLONE_LISTING = (
@@ -64,23 +65,6 @@ def clients(core: Core) -> Iterator[tuple[httpx.Client, httpx.Client]]:
         yield fast_client, slow_client
 
 
-def canonical(body: bytes) -> list[object]:
-    """Every response as (href, [(status, [property as nested tuples])]), in order."""
-
-    def element(node: ElementTree.Element) -> object:
-        return (node.tag, (node.text or "").strip(), [element(child) for child in node])
-
-    out: list[object] = []
-    for response in ElementTree.fromstring(body):
-        href = response.findtext("{DAV:}href")
-        groups = [
-            (propstat.findtext("{DAV:}status"), [element(p) for p in propstat.find("{DAV:}prop")])
-            for propstat in response.findall("{DAV:}propstat")
-        ]
-        out.append((href, groups))
-    return out
-
-
 def propfind(client: httpx.Client, path: str, body: str, depth: str) -> httpx.Response:
     return client.request("PROPFIND", path, content=body.encode(), headers={"Depth": depth})
 
@@ -120,7 +104,6 @@ def test_fast_answer_equals_wsgidavs(
         ("/alice/docs/a.txt", RCLONE_LISTING, "0", {"If-None-Match": "*"}),
         ("/", RCLONE_LISTING, "1", {}),  # the root belongs to wsgidav
         ("/bob/", RCLONE_LISTING, "1", {}),  # so do other accounts (404)
-        ("/alice/nothing", RCLONE_LISTING, "0", {}),  # and missing paths (404)
     ],
 )
 def test_other_requests_are_left_to_wsgidav(
@@ -138,6 +121,17 @@ def test_other_requests_are_left_to_wsgidav(
     assert b'xmlns:d="DAV:"' not in ours.content
     if ours.status_code == 207:
         assert canonical(ours.content) == canonical(theirs.content)
+
+
+def test_a_missing_path_is_the_same_404(clients: tuple[httpx.Client, httpx.Client]) -> None:
+    fast, slow = clients
+    for path in ("/alice/nothing", "/alice/docs/nothing/"):
+        ours, theirs = (
+            propfind(fast, path, RCLONE_LISTING, "1"),
+            propfind(slow, path, RCLONE_LISTING, "1"),
+        )
+        assert ours.status_code == theirs.status_code == 404
+        assert ours.text == theirs.text == f"404 Not Found: {path}\n"
 
 
 def test_names_xml_cannot_carry_list_as_well_formed_xml(

@@ -1,0 +1,105 @@
+"""PUT of a file: its body streamed into the engine's :class:`~gateway.upload.Upload`.
+
+``X-OC-Mtime`` sets the modification time (answered with ``X-OC-Mtime: accepted``),
+``OC-Checksum`` is checked before the file appears (400 on a mismatch, nothing
+stored). A small body (up to :data:`SMALL_BODY`, declared) is read first and the
+whole PUT, credentials to commit, is one job in a worker thread; a larger or chunked
+one is pumped in 1 MiB blocks (:func:`api.transfer.pump`) once the caller and the
+target are checked, so ``Expect: 100-continue`` is answered only then. Answers as
+wsgidav's: 201 for a new file, 204 for a replaced one, with the ETag; 405 onto a
+folder, 409 when the parent folder is missing."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from api.transfer import pump
+from gateway.errors import Exists, LockrError, NotFound
+from gateway.numbers import whole_number_or_none
+from gateway.storage import Entry
+from gateway.upload import Upload
+from webdav.answers import Answer, Receive, empty, error_page
+from webdav.errors import dav_status
+from webdav.fast.dispatch import CONDITIONAL, Answered, Fast, read_body
+from webdav.request import DavRequest, parse_checksums, parse_mtime
+
+SMALL_BODY = 256 * 1024
+REFUSED = (*CONDITIONAL, "content-encoding", "content-range")
+"""Headers wsgidav answers (501, 400, or conditions against the current file)."""
+ACCEPTED = (b"x-oc-mtime", b"accepted")
+
+
+async def put(fast: Fast, request: DavRequest, receive: Receive) -> Answer | None:
+    """PUT of a file inside the caller's home, or ``None``."""
+    headers = request.headers
+    if any(name in headers for name in REFUSED):
+        return None
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    length = None if chunked else whole_number_or_none(headers.get("content-length") or "0")
+    if length is not None and length <= SMALL_BODY and "expect" not in headers:
+        body = await read_body(request, receive, SMALL_BODY)
+        if body is None:
+            return None
+        return await fast.run(_put_small, request, fast, body)
+    started = await fast.run(_start, request, fast, length)
+    if not isinstance(started, tuple):
+        return started
+    upload, existed = started
+    try:
+        _, complete = await pump(Request(request.scope, receive), upload.write)
+        if not complete:
+            await run_in_threadpool(upload.abort)
+            return error_page(400, "the request body ended early")
+    except LockrError as error:
+        await run_in_threadpool(upload.abort)
+        answer = error_page(dav_status(error), error.message)
+        answer.headers.append((b"connection", b"close"))  # the rest of the body is not read
+        return answer
+    except BaseException:
+        await run_in_threadpool(upload.abort)
+        raise
+    return await fast.run(_finish, request, upload, existed)
+
+
+def _start(request: DavRequest, fast: Fast, length: int | None) -> tuple[Upload, bool] | None:
+    """The upload of the file the request names, and whether a file was there."""
+    inner = fast.enter(request, plain=True)
+    if not inner:
+        return None
+    existing = fast.lookup(request, inner)
+    if existing is not None and existing.is_dir:
+        raise Answered(error_page(405, "Cannot PUT to a collection"))
+    principal = request.caller
+    headers = request.headers
+    mtime = parse_mtime(headers.get("x-oc-mtime"))
+    try:
+        upload = fast.core.storage.upload(
+            principal.account_id,
+            inner,
+            max_size=principal.max_object_size,
+            expected_size=length,
+            content_type=headers.get("content-type") or "",
+            mtime=mtime,
+        )
+    except (NotFound, Exists):
+        raise Answered(error_page(409, "PUT parent must be a collection")) from None
+    return upload, existing is not None
+
+
+def _put_small(request: DavRequest, fast: Fast, body: bytes) -> Answer | None:
+    started = _start(request, fast, len(body))
+    if started is None:
+        return None
+    upload, existed = started
+    with upload:
+        upload.write(body)
+        return _finish(request, upload, existed)
+
+
+def _finish(request: DavRequest, upload: Upload, existed: bool) -> Answer:
+    entry: Entry = upload.commit(checksums=parse_checksums(request.headers.get("oc-checksum")))
+    headers = [(b"etag", f'"{entry.md5}"'.encode())]
+    if "x-oc-mtime" in request.headers:
+        headers.append(ACCEPTED)
+    return empty(204 if existed else 201, headers)

@@ -84,25 +84,37 @@ def measure(
     results: dict[str, dict[str, float]] = {}
     for label, pacer_zero in (("default pacer", False), ("pacer 0", True)):
         remote = remote_for("pacer0" if pacer_zero else "default")
+        used = cpu_seconds(pid)
         seconds = rclone_sync(source, remote, pacer_zero=pacer_zero)
-        results[f"sync 1000 x 4 KiB, {label}"] = _row(seconds, small, pid)
+        results[f"sync 1000 x 4 KiB, {label}"] = _row(seconds, small, pid, used)
         # A no-change sync is short and changes nothing: the best of three runs is
-        # less at the mercy of a noisy machine.
+        # less at the mercy of a noisy machine (its CPU is the mean of the three).
+        used = cpu_seconds(pid)
         seconds = min(rclone_sync(source, remote, pacer_zero=pacer_zero) for _ in range(3))
-        results[f"no-change sync, {label}"] = _row(seconds, small, pid)
+        results[f"no-change sync, {label}"] = _row(seconds, small, pid, used, runs=3)
+    used = cpu_seconds(pid)
     seconds = curl(*auth, "-T", str(big), put_url)
-    results["PUT 1 object"] = _row(seconds, size, pid)
+    results["PUT 1 object"] = _row(seconds, size, pid, used)
+    used = cpu_seconds(pid)
     seconds = curl(*auth, put_url)
-    results["GET 1 object"] = _row(seconds, size, pid)
+    results["GET 1 object"] = _row(seconds, size, pid, used)
     return results
 
 
-def _row(seconds: float, size: int, pid: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) the process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _row(seconds: float, size: int, pid: int, used: float, *, runs: int = 1) -> dict[str, float]:
+    """A case's result; ``used`` is the server's CPU seconds when it began."""
     return {
         "seconds": seconds,
         "mib_s": size / MiB / seconds,
         "rss": rss_mib(pid),
         "rss_growth": 0.0,
+        "cpu": (cpu_seconds(pid) - used) / runs,
     }
 
 
@@ -158,6 +170,11 @@ def main() -> None:
         "server's peak)",
         rows,
     )
+    print("\nserver CPU seconds (user + system; a sync's is per 1,000 small files)")
+    for case in ours:
+        print(
+            f"{case:<34}{'lockr':>8}{ours[case]['cpu']:>7.2f}{'rclone':>9}{theirs[case]['cpu']:>7.2f}"
+        )
     print(json.dumps({case: ours[case]["seconds"] / theirs[case]["seconds"] for case in ours}))
 
 

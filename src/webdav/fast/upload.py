@@ -17,7 +17,6 @@ from starlette.requests import Request
 from api.transfer import pump
 from gateway.errors import Exists, LockrError, NotFound
 from gateway.numbers import whole_number_or_none
-from gateway.storage import Entry
 from gateway.upload import Upload
 from webdav.answers import Answer, Receive, empty, error_page
 from webdav.errors import dav_status
@@ -28,6 +27,7 @@ SMALL_BODY = 256 * 1024
 REFUSED = (*CONDITIONAL, "content-encoding", "content-range")
 """Headers wsgidav answers (501, 400, or conditions against the current file)."""
 ACCEPTED = (b"x-oc-mtime", b"accepted")
+ON_A_FOLDER = "Cannot PUT to a collection"
 
 
 async def put(fast: Fast, request: DavRequest, receive: Receive) -> Answer | None:
@@ -42,7 +42,7 @@ async def put(fast: Fast, request: DavRequest, receive: Receive) -> Answer | Non
         if body is None:
             return None
         return await fast.run(_put_small, request, fast, body)
-    started = await fast.run(_start, request, fast, length)
+    started = await fast.run(_start, request, fast, length, look=True)
     if not isinstance(started, tuple):
         return started
     upload, existed = started
@@ -59,17 +59,20 @@ async def put(fast: Fast, request: DavRequest, receive: Receive) -> Answer | Non
     except BaseException:
         await run_in_threadpool(upload.abort)
         raise
-    return await fast.run(_finish, request, upload, existed)
+    return await fast.run(_finish, request, fast, upload, existed)
 
 
-def _start(request: DavRequest, fast: Fast, length: int | None) -> tuple[Upload, bool] | None:
-    """The upload of the file the request names, and whether a file was there."""
+def _start(
+    request: DavRequest, fast: Fast, length: int | None, *, look: bool
+) -> tuple[Upload, bool | None] | None:
+    """The upload of the file the request names; with ``look``, whether a file was
+    there (a folder is refused before any byte)."""
     inner = fast.enter(request, plain=True)
     if not inner:
         return None
-    existing = fast.lookup(request, inner)
+    existing = fast.lookup(request, inner) if look else None
     if existing is not None and existing.is_dir:
-        raise Answered(error_page(405, "Cannot PUT to a collection"))
+        raise Answered(error_page(405, ON_A_FOLDER))
     principal = request.caller
     headers = request.headers
     mtime = parse_mtime(headers.get("x-oc-mtime"))
@@ -84,21 +87,32 @@ def _start(request: DavRequest, fast: Fast, length: int | None) -> tuple[Upload,
         )
     except (NotFound, Exists):
         raise Answered(error_page(409, "PUT parent must be a collection")) from None
-    return upload, existing is not None
+    return upload, (existing is not None) if look else None
 
 
 def _put_small(request: DavRequest, fast: Fast, body: bytes) -> Answer | None:
-    started = _start(request, fast, len(body))
+    """The whole PUT of a body in hand: no lookup before it, the commit tells whether
+    a file was replaced."""
+    started = _start(request, fast, len(body), look=False)
     if started is None:
         return None
-    upload, existed = started
+    upload, _ = started
     with upload:
         upload.write(body)
-        return _finish(request, upload, existed)
+        return _finish(request, fast, upload, None)
 
 
-def _finish(request: DavRequest, upload: Upload, existed: bool) -> Answer:
-    entry: Entry = upload.commit(checksums=parse_checksums(request.headers.get("oc-checksum")))
+def _finish(request: DavRequest, fast: Fast, upload: Upload, existed: bool | None) -> Answer:
+    try:
+        entry = upload.commit(checksums=parse_checksums(request.headers.get("oc-checksum")))
+    except Exists:
+        found = fast.lookup(request, request.home_path() or "")
+        if found is not None and found.is_dir:
+            return error_page(405, ON_A_FOLDER)
+        raise
+    if existed is None:
+        # A file this commit made was created when it was uploaded; a replaced one before.
+        existed = entry.created_at != entry.uploaded_at
     headers = [(b"etag", f'"{entry.md5}"'.encode())]
     if "x-oc-mtime" in request.headers:
         headers.append(ACCEPTED)

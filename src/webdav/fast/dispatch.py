@@ -31,6 +31,10 @@ CONDITIONAL = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-
 """HTTP conditions; a request with an ``If`` header (locks) never takes the fast path."""
 
 
+class BodyEnded(Exception):
+    """The client went away before its body was read whole."""
+
+
 class Answered(Exception):
     """Raised inside a job to answer at once (an auth refusal, a path over its limits)."""
 
@@ -54,7 +58,7 @@ class Fast:
         home holds a lock or a dead property (one indexed query), which a write, or a
         listing of lockdiscovery or of dead properties, must honour."""
         try:
-            principal = authenticate(self.core, request)
+            authenticate(self.core, request)
         except LockrError as error:
             raise Answered(refusal(error)) from None
         inner = request.home_path()
@@ -65,9 +69,13 @@ class Fast:
                 split_path(inner)
             except LockrError as error:
                 raise Answered(error_page(dav_status(error), error.message)) from None
-        if plain and not self.core.dav_locks.home_is_plain(principal.username):
+        if plain and not self.plain(request):
             return None
         return inner
+
+    def plain(self, request: DavRequest) -> bool:
+        """In a job: whether the caller's home holds no lock and no dead property."""
+        return self.core.dav_locks.home_is_plain(request.caller.username)
 
     def lookup(self, request: DavRequest, inner: str) -> Entry | None:
         """In a job: the entry at ``inner`` in the caller's home, or ``None``."""
@@ -120,7 +128,10 @@ class FastPath:
         handler = self.handlers.get(request.method)
         if handler is None or "if" in request.headers:
             return None
-        return await handler(self.fast, request, receive)
+        try:
+            return await handler(self.fast, request, receive)
+        except BodyEnded:
+            return error_page(400, "the request body ended early")
 
 
 def has_body(request: DavRequest) -> bool:
@@ -133,7 +144,8 @@ def has_body(request: DavRequest) -> bool:
 async def read_body(request: DavRequest, receive: Receive, limit: int) -> bytes | None:
     """The whole body of a request that declares a Content-Length of at most ``limit``
     (kept on the request, for wsgidav if it answers after all); ``None``, reading
-    nothing, for a longer or chunked body, or when the client went away."""
+    nothing, for a longer or chunked body. Raises :class:`BodyEnded` when the client
+    goes away before the end."""
     headers = request.headers
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return None
@@ -148,7 +160,7 @@ async def read_body(request: DavRequest, receive: Receive, limit: int) -> bytes 
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            return None
+            raise BodyEnded
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     request.body = b"".join(chunks)

@@ -22,11 +22,15 @@ async def mkcol(fast: Fast, request: DavRequest, receive: Receive) -> Answer | N
 
 
 def _mkcol(request: DavRequest, fast: Fast) -> Answer | None:
-    inner = fast.enter(request, plain=True)
+    inner = fast.enter(request, plain=False)
     if not inner:
         return None
+    # rclone asks before every upload: an existing name is answered with one lookup
+    # (as wsgidav does, before it looks at locks).
     if fast.lookup(request, inner) is not None:
-        return error_page(405, MKCOL_ON_MAPPED)  # every upload of rclone's asks: no write
+        return error_page(405, MKCOL_ON_MAPPED)
+    if not fast.plain(request):
+        return None
     try:
         fast.core.storage.mkdir(request.caller.account_id, inner)
     except (NotFound, Exists):

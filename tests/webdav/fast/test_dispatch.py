@@ -56,6 +56,9 @@ def test_a_lock_in_the_home_sends_its_requests_to_wsgidav(twins: Twins) -> None:
     assert b"activelock" in ours.content and ours.status_code == theirs.status_code == 207
     ours, theirs = twins.both("PUT", "/alice/docs/a.txt", content=b"no", fast_path=False)
     assert ours.status_code == theirs.status_code == 423
+    twins.same("MKCOL", "/alice/docs/a.txt")  # a name in use is 405 whatever the locks
+    ours, theirs = twins.both("MKCOL", "/alice/docs/new", fast_path=False)
+    assert ours.status_code == theirs.status_code == 201
     # A body the fast path read before it found the lock reaches wsgidav whole.
     ours, theirs = twins.both("PUT", "/alice/elsewhere.txt", content=b"read twice", fast_path=False)
     assert ours.status_code == theirs.status_code == 201

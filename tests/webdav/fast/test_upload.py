@@ -4,12 +4,17 @@ refusal."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import socket
+import time
 
+from tests.conftest import PASSWORD
 from tests.webdav.fast.conftest import Twins, md5
 from webdav.fast.upload import SMALL_BODY
 
+MiB = 1024 * 1024
 BODY = b"payload " * 500
 SHA1 = hashlib.sha1(BODY).hexdigest()
 
@@ -84,3 +89,31 @@ def test_unusual_puts_go_to_wsgidav(twins: Twins) -> None:
     for path in ("/", "/alice/", "/bob/x.txt"):
         ours, theirs = twins.both("PUT", path, content=b"x", fast_path=False)
         assert ours.status_code == theirs.status_code, path
+
+
+def test_a_client_gone_before_the_end_leaves_nothing(twins: Twins) -> None:
+    """A body cut short, small (read before the job) or large (pumped), stores
+    nothing and holds no quota."""
+    core = twins.cores[0]
+    alice = core.accounts.find("alice").id
+    before = twins.trees()[0], core.storage.usage(alice)
+    host, port = str(twins.fast.base_url).removeprefix("http://").split(":")
+    credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    chunk = b"%x\r\n%s\r\n" % (MiB, b"c" * MiB)
+    for name, framing, sent in (
+        ("small", "Content-Length: 4096", b"c" * 100),
+        ("large", f"Content-Length: {10 * MiB}", b"c" * 3 * MiB),
+        ("chunked", "Transfer-Encoding: chunked", chunk * 3),  # no last chunk: cut short
+    ):
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(
+                f"PUT /alice/{name}.bin HTTP/1.1\r\nHost: {host}\r\n{framing}\r\n"
+                f"Authorization: Basic {credentials}\r\n\r\n".encode()
+            )
+            sock.sendall(sent)
+            time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while (twins.trees()[0], core.storage.usage(alice)) != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (twins.trees()[0], core.storage.usage(alice)) == before
+    assert twins.fast.put("/alice/after.txt", content=b"still fine").status_code == 201

@@ -65,10 +65,7 @@ class Fast:
         if inner is None or "/." in request.path and _dotted(inner):
             return None
         if inner:
-            try:
-                split_path(inner)
-            except LockrError as error:
-                raise Answered(error_page(dav_status(error), error.message)) from None
+            split_path(inner)  # a 400 naming the limit, before any lookup
         if plain and not self.plain(request):
             return None
         return inner

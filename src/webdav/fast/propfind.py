@@ -8,9 +8,10 @@ answers exactly that shape itself:
 
 - Depth ``0`` or ``1`` inside the caller's home, no conditional headers;
 - a ``<prop>`` list of ``DAV:`` properties and ownCloud's ``checksums`` and
-  ``permissions`` (other namespaces may name dead properties);
-- a home that holds no locks (``lockdiscovery`` is then empty) and no dead
-  properties.
+  ``permissions`` (other namespaces may name dead properties; no ``DAV:`` one can be
+  dead, wsgidav stores none, and the ownCloud ones are always live);
+- when ``lockdiscovery`` is asked for, a home that holds no locks (it is then
+  empty); rclone's listings do not ask, so they need no look at the home's locks.
 
 Anything else (allprop, propname, other properties, locks, errors) goes to wsgidav,
 which gives the same properties the same values: a test compares the two answers.
@@ -50,6 +51,7 @@ MULTISTATUS = (
     '<d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
 )
 XML = (b"content-type", b"application/xml; charset=utf-8")
+LOCKS = DAV + "lockdiscovery"
 
 
 async def propfind(fast: Fast, request: DavRequest, receive: Receive) -> Answer | None:
@@ -66,7 +68,7 @@ async def propfind(fast: Fast, request: DavRequest, receive: Receive) -> Answer 
 
 
 def _listing(request: DavRequest, fast: Fast, names: list[str], children: bool) -> Answer | None:
-    inner = fast.enter(request, plain=True)
+    inner = fast.enter(request, plain=LOCKS in names)
     if inner is None:
         return None
     principal = request.caller

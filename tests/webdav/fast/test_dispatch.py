@@ -19,6 +19,12 @@ COLOR = (
     '<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:x"><D:{0}><D:prop>'
     "<x:color>red</x:color></D:prop></D:{0}></D:propertyupdate>"
 )
+LIVE = (
+    '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><d:displayname/>'
+    "<d:getcontentlength/><d:resourcetype/><oc:checksums/><oc:permissions/><d:x-none/>"
+    "</d:prop></d:propfind>"
+)
+"""What rclone lists, less the dates (the twins made their folders at other times)."""
 LISTING = (
     '<d:propfind xmlns:d="DAV:"><d:prop><d:getcontentlength/><d:resourcetype/>'
     "<d:lockdiscovery/></d:prop></d:propfind>"
@@ -54,6 +60,8 @@ def test_a_lock_in_the_home_sends_its_requests_to_wsgidav(twins: Twins) -> None:
     listing = {"content": LISTING, "headers": {"Depth": "1"}}
     ours, theirs = twins.both("PROPFIND", "/alice/docs/", fast_path=False, **listing)
     assert b"activelock" in ours.content and ours.status_code == theirs.status_code == 207
+    # A listing that does not ask for lockdiscovery does not depend on locks.
+    twins.same("PROPFIND", "/alice/docs/", content=LIVE, headers={"Depth": "1"})
     ours, theirs = twins.both("PUT", "/alice/docs/a.txt", content=b"no", fast_path=False)
     assert ours.status_code == theirs.status_code == 423
     twins.same("MKCOL", "/alice/docs/a.txt")  # a name in use is 405 whatever the locks
@@ -86,6 +94,7 @@ def test_a_dead_property_sends_the_homes_requests_to_wsgidav(twins: Twins) -> No
             client.request("PROPPATCH", "/alice/docs/", content=COLOR.format("set")).status_code
             == 207
         )
+    twins.same("PROPFIND", "/alice/docs/", content=LIVE, headers={"Depth": "1"})  # all live
     ours, theirs = twins.both(
         "MOVE", "/alice/docs/", fast_path=False, headers={"Destination": "/alice/moved/"}
     )

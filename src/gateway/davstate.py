@@ -111,8 +111,8 @@ class DavLocks:
         """Whether the home ``/<home>`` holds no lock (live or expired) and no dead
         property: then no request inside it needs either, and the WebDAV front may
         answer it without wsgidav. One indexed query."""
-        with self.db.read() as session:
-            found = session.connection().execute(_ANY_STATE, {"home": home}).first()
+        with self.db.lookup() as connection:
+            found = connection.execute(_ANY_STATE, {"home": home}).first()
         return found is None
 
     def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:

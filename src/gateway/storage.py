@@ -182,8 +182,9 @@ class Storage:
 
     def stat(self, account_id: int, path: str) -> Entry:
         """The entry at ``path`` in the account's tree (``""`` is the root)."""
-        with self.db.read() as session:
-            row = self._resolve_as(session, account_id, split_path(path), "entry")
+        params = _at_params(account_id, split_path(path))
+        with self.db.lookup() as connection:
+            row = connection.execute(_ENTRY_AT, params).one_or_none()
         if row is None:
             raise NotFound(f"{path.strip('/') or '/'} does not exist")
         return to_entry(row)

@@ -26,6 +26,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 TEXT = (b"content-type", b"text/plain; charset=utf-8")
 NO_BODY = (b"content-length", b"0")
+MTIME_ACCEPTED = (b"x-oc-mtime", b"accepted")
+"""What a PUT, COPY or MOVE that applied ``X-OC-Mtime`` answers (rclone checks it)."""
 
 
 @dataclass(slots=True)

@@ -71,11 +71,12 @@ class DavFront:
             if answer is not None:
                 await send_answer(send, answer, receive)
                 return
-        try:
-            await run_in_threadpool(authenticate, self.core, request)
-        except LockrError as error:
-            await send_answer(send, refusal(error))
-            return
+        if request.principal is None:  # the fast path may have authenticated it
+            try:
+                await run_in_threadpool(authenticate, self.core, request)
+            except LockrError as error:
+                await send_answer(send, refusal(error))
+                return
         scope[PRINCIPAL] = request.principal
         if request.body is not None:
             receive = _replaying(request.body, receive)

@@ -10,11 +10,9 @@ nested, a Depth 0 copy: wsgidav's (:mod:`webdav.copymove`)."""
 from __future__ import annotations
 
 from gateway.errors import NotFound
-from webdav.answers import Answer, Receive, empty, error_page
+from webdav.answers import MTIME_ACCEPTED, Answer, Receive, empty, error_page
 from webdav.fast.dispatch import CONDITIONAL, Fast
 from webdav.request import DavRequest, destination_path, home_path, parse_mtime
-
-ACCEPTED = (b"x-oc-mtime", b"accepted")
 
 
 async def copy_move(fast: Fast, request: DavRequest, receive: Receive) -> Answer | None:
@@ -61,4 +59,4 @@ def _copy_move(request: DavRequest, fast: Fast, overwrite: bool) -> Answer | Non
             storage.copy(account_id, source, dst, overwrite=True, mtime=mtime)
     except NotFound:
         return error_page(409, "destination folder missing")
-    return empty(204 if existed else 201, [ACCEPTED] if "x-oc-mtime" in headers else [])
+    return empty(204 if existed else 201, [MTIME_ACCEPTED] if "x-oc-mtime" in headers else [])

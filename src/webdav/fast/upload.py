@@ -18,7 +18,7 @@ from api.transfer import pump
 from gateway.errors import Exists, LockrError, NotFound
 from gateway.numbers import whole_number_or_none
 from gateway.upload import Upload
-from webdav.answers import Answer, Receive, empty, error_page
+from webdav.answers import MTIME_ACCEPTED, Answer, Receive, empty, error_page
 from webdav.errors import dav_status
 from webdav.fast.dispatch import CONDITIONAL, Answered, Fast, read_body
 from webdav.request import DavRequest, parse_checksums, parse_mtime
@@ -26,7 +26,6 @@ from webdav.request import DavRequest, parse_checksums, parse_mtime
 SMALL_BODY = 256 * 1024
 REFUSED = (*CONDITIONAL, "content-encoding", "content-range")
 """Headers wsgidav answers (501, 400, or conditions against the current file)."""
-ACCEPTED = (b"x-oc-mtime", b"accepted")
 ON_A_FOLDER = "Cannot PUT to a collection"
 
 
@@ -115,5 +114,5 @@ def _finish(request: DavRequest, fast: Fast, upload: Upload, existed: bool | Non
         existed = entry.created_at != entry.uploaded_at
     headers = [(b"etag", f'"{entry.md5}"'.encode())]
     if "x-oc-mtime" in request.headers:
-        headers.append(ACCEPTED)
+        headers.append(MTIME_ACCEPTED)
     return empty(204 if existed else 201, headers)

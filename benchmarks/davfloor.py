@@ -1,8 +1,9 @@
 """The floor under lockr's pacer-0 small-file sync: rclone sync of 1,000 4 KiB files
 (``--transfers=16 --checkers=8 --webdav-pacer-min-sleep 0``) against the smallest
-WSGI app that answers it on cheroot (an in-memory tree: no auth, no storage, no
-database, no wsgidav), against ``rclone serve webdav``, and against lockr, in one run.
-How far the minimal app stays behind rclone is what the Python stack itself costs.
+ASGI app that answers it on uvicorn, lockr's own server (an in-memory tree: no auth,
+no storage, no database, no wsgidav), against ``rclone serve webdav``, and against
+lockr, in one run. How far the minimal app stays behind rclone is what the Python
+stack itself costs.
 
     python -m benchmarks.davfloor
 """
@@ -23,7 +24,7 @@ _PROP = "<d:propstat><d:prop>{}</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:
 
 
 def minimal_app(tree: dict[str, int | None]) -> Any:
-    """A WSGI app answering PROPFIND, MKCOL and PUT over ``tree`` (path -> size, or
+    """An ASGI app answering PROPFIND, MKCOL and PUT over ``tree`` (path -> size, or
     ``None`` for a folder): exactly what an rclone sync of new files sends."""
 
     def response(path: str) -> str:
@@ -35,40 +36,50 @@ def minimal_app(tree: dict[str, int | None]) -> Any:
             props = f"<d:resourcetype/><d:getcontentlength>{size}</d:getcontentlength>{date}"
         return f"<d:response><d:href>{quote(path)}</d:href>{_PROP.format(props)}</d:response>"
 
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        method = environ["REQUEST_METHOD"]
-        path = environ["PATH_INFO"].encode("latin-1").decode()
-        path = path.rstrip("/") or "/"
-        body = environ["wsgi.input"]
-        while body.read(65536):
-            pass
-        status, out = "405 Method Not Allowed", b""
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        method, headers = scope["method"], dict(scope["headers"])
+        path = scope["path"].rstrip("/") or "/"
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        status, out = 405, b""
         parent = path.rsplit("/", 1)[0] or "/"
         if method == "PROPFIND" and path in tree:
             found = [response(path)]
-            if environ.get("HTTP_DEPTH") == "1" and tree[path] is None:
+            if headers.get(b"depth") == b"1" and tree[path] is None:
                 prefix = path.rstrip("/") + "/"
                 found += [response(p) for p in list(tree) if p.rpartition("/")[0] + "/" == prefix]
             xml = '<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">'
-            status, out = "207 Multi-Status", (xml + "".join(found) + "</d:multistatus>").encode()
+            status, out = 207, (xml + "".join(found) + "</d:multistatus>").encode()
         elif method == "PROPFIND":
-            status = "404 Not Found"
+            status = 404
         elif method == "MKCOL" and path not in tree and parent in tree:
-            tree[path], status = None, "201 Created"
+            tree[path], status = None, 201
         elif method == "MKCOL" and path not in tree:
-            status = "409 Conflict"
+            status = 409
         elif method == "PUT" and parent in tree:
-            tree[path], status = int(environ.get("CONTENT_LENGTH") or 0), "201 Created"
-        start_response(status, [("Content-Length", str(len(out)))])
-        return [out]
+            tree[path], status = int(headers.get(b"content-length") or 0), 201
+        length = str(len(out)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-length", length)],
+            }
+        )
+        await send({"type": "http.response.body", "body": out})
 
     return app
 
 
 def serve_minimal(port: int) -> None:
-    from cheroot import wsgi
+    import uvicorn
 
-    wsgi.Server(("127.0.0.1", port), minimal_app({"/": None}), numthreads=32).safe_start()
+    uvicorn.run(
+        minimal_app({"/": None}), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
 
 
 def main() -> None:
@@ -83,7 +94,7 @@ def main() -> None:
             [sys.executable, "-m", "benchmarks.davfloor", str(port)], url, "/", dict(os.environ)
         )
         try:
-            results["minimal WSGI app on cheroot"] = rclone_sync(
+            results["minimal ASGI app on uvicorn"] = rclone_sync(
                 source, f":webdav,url='{url}',vendor=owncloud:x", pacer_zero=True
             )
         finally:

@@ -256,8 +256,8 @@ class Accounts:
         return account
 
     def get(self, account_id: int) -> AccountInfo:
-        with self.db.read() as session:
-            row = session.connection().execute(_BY_ID, {"a_id": account_id}).one_or_none()
+        with self.db.lookup() as connection:
+            row = connection.execute(_BY_ID, {"a_id": account_id}).one_or_none()
         if row is None:
             raise NotFound("no such account")
         return _info(row)

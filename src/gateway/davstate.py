@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -46,6 +46,12 @@ def _at_or_below(url: str, root: str) -> bool:
 
 # Asked once per WebDAV request: built once.
 _ANY_LOCK = select(DavLock.token).where(DavLock.home == bindparam("home")).limit(1)
+_ANY_STATE = select(literal(1)).where(
+    or_(
+        exists().where(DavLock.home == bindparam("home")),
+        exists().where(DavProperty.home == bindparam("home")),
+    )
+)
 
 
 class DavLocks:
@@ -100,6 +106,14 @@ class DavLocks:
         with self.db.read() as session:
             found = session.connection().execute(_ANY_LOCK, {"home": home}).first()
         return found is not None
+
+    def home_is_plain(self, home: str) -> bool:
+        """Whether the home ``/<home>`` holds no lock (live or expired) and no dead
+        property: then no request inside it needs either, and the WebDAV front may
+        answer it without wsgidav. One indexed query."""
+        with self.db.lookup() as connection:
+            found = connection.execute(_ANY_STATE, {"home": home}).first()
+        return found is None
 
     def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:
         """Live locks rooted at ``root`` and/or below it."""

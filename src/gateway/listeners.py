@@ -2,16 +2,14 @@
 
 A request's head (request line and headers) is read into memory before any front
 sees it, so its size is capped where it is read: past :data:`MAX_HEAD_BYTES` the
-client gets ``431 Request Header Fields Too Large`` and the connection closes,
-whichever server (uvicorn for the ASGI listeners, cheroot for WebDAV) reads it.
+client gets ``431 Request Header Fields Too Large`` and the connection closes. Every
+listener is uvicorn's, with :class:`BoundedHttpToolsProtocol`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cheroot import errors as cheroot_errors
-from cheroot import server as cheroot_server
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -76,19 +74,3 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = True
         self.transport.write(_head_too_large())
         self.transport.close()
-
-
-class BoundedCherootRequest(cheroot_server.HTTPRequest):
-    """cheroot's request, answering 431 (not 413) when the headers pass the server's
-    ``max_request_header_size``."""
-
-    def read_request_headers(self) -> bool:
-        try:
-            return bool(super().read_request_headers())  # type: ignore[no-untyped-call]
-        except cheroot_errors.MaxSizeExceeded:
-            self.simple_response("431 Request Header Fields Too Large", TOO_LARGE_MESSAGE)
-            return False
-
-
-class BoundedCherootConnection(cheroot_server.HTTPConnection):
-    RequestHandlerClass = BoundedCherootRequest

@@ -1,11 +1,10 @@
 """The composition root of ``lockr serve``: builds the core once and runs the fronts.
 
-The ASGI app (JSON API, pages) runs on uvicorn; the S3-compatible front is a second
-uvicorn server on its own listener in the same event loop; WebDAV gets its own cheroot
-listener in a background thread of the same process. SIGINT and SIGTERM stop the
-process cleanly: both uvicorn servers stop accepting and let requests in flight finish
-(an upload that cannot finish aborts and leaves nothing visible), cheroot does the
-same, then the core unregisters.
+The ASGI app (JSON API, pages) runs on uvicorn; the WebDAV and the S3-compatible
+fronts are uvicorn servers of their own listeners in the same event loop. SIGINT and
+SIGTERM stop the process cleanly: the servers stop accepting and let requests in
+flight finish (an upload that cannot finish aborts and leaves nothing visible), then
+the core unregisters.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from gateway.config import Config, Listen
 from gateway.core import Core, build_core
 from gateway.listeners import BoundedHttpToolsProtocol
 from linkservice.routes import link_routes
-from webdav.app import DavServer
+from webdav.app import create_dav_app
 
 log = logging.getLogger("lockr")
 
@@ -166,29 +165,26 @@ def serve(config: Config) -> int:
     configure_logging(config.log_level)
     core = build_core(config)
     core.start()
-    dav: DavServer | None = None
+    sockets: list[socket.socket] = []
     try:
-        dav = DavServer(core)
-        try:
-            dav.start()
-        except OSError as error:
-            log.error("cannot listen for WebDAV on %s: %s", config.dav, error)
-            return 1
-        try:
-            s3_socket = _listening_socket(config.s3)
-        except OSError as error:
-            log.error("cannot listen for S3 on %s: %s", config.s3, error)
-            return 1
+        for name, listen in (("WebDAV", config.dav), ("S3", config.s3)):
+            try:
+                sockets.append(_listening_socket(listen))
+            except OSError as error:
+                log.error("cannot listen for %s on %s: %s", name, listen, error)
+                return 1
+        dav = _Companion(_uvicorn_config(create_dav_app(core), config.dav))
         s3 = _Companion(_uvicorn_config(create_s3_app(core), config.s3))
         app = create_app(core, extra_routes=link_routes(core))
-        server = _Server(_uvicorn_config(app, config.http), core, companions=[(s3, s3_socket)])
-        try:
-            server.run()
-        finally:
-            s3_socket.close()
+        server = _Server(
+            _uvicorn_config(app, config.http),
+            core,
+            companions=[(dav, sockets[0]), (s3, sockets[1])],
+        )
+        server.run()
         return 0 if server.started else 1
     finally:
-        if dav is not None:
-            dav.stop()
+        for sock in sockets:
+            sock.close()
         core.close()
         log.info("lockr stopped")

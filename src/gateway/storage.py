@@ -146,7 +146,7 @@ class Storage:
 
     def _resolve(self, session: Session, account_id: int, parts: list[str]) -> Node | None:
         """The node at ``parts``: one indexed lookup of its key, whatever its depth."""
-        node = session.scalars(_NODE_AT, _at(account_id, parts)).one_or_none()
+        node = session.scalars(_NODE_AT, _at_params(account_id, parts)).one_or_none()
         if node is None and not parts:
             raise NotFound("no such account")
         return node
@@ -178,12 +178,13 @@ class Storage:
         :class:`Entry`; ``folder`` its id, whether it is a folder, its key, and the
         account's default region, entry count and whether it is the guest account."""
         query = _ENTRY_AT if shape == "entry" else _FOLDER_AT
-        return session.connection().execute(query, _at(account_id, parts)).one_or_none()
+        return session.connection().execute(query, _at_params(account_id, parts)).one_or_none()
 
     def stat(self, account_id: int, path: str) -> Entry:
         """The entry at ``path`` in the account's tree (``""`` is the root)."""
-        with self.db.read() as session:
-            row = self._resolve_as(session, account_id, split_path(path), "entry")
+        params = _at_params(account_id, split_path(path))
+        with self.db.lookup() as connection:
+            row = connection.execute(_ENTRY_AT, params).one_or_none()
         if row is None:
             raise NotFound(f"{path.strip('/') or '/'} does not exist")
         return to_entry(row)
@@ -612,6 +613,8 @@ class Storage:
             source, parent = self._source_and_parent(session, account_id, src, dst_parts, "moved")
             walk(session, source, depth=len(dst_parts))
             if not (source.parent_id == parent.id and source.name == dst_parts[-1]):
+                if source.key.startswith(child_key(parent.key, dst_parts[-1], True)):
+                    raise Conflict("a folder holding what is moved cannot be replaced by it")
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 old_key = source.key
                 new_key = child_key(parent.key, dst_parts[-1], source.is_dir)
@@ -729,14 +732,14 @@ class Storage:
         drop_unreferenced(self.db, self.stores, blob_ids)
 
 
-# The entry at a path: one indexed lookup of its key as a file or as a folder (the
-# root's is "" both ways). Built once with bound parameters (see :func:`_at`):
-# building a statement costs more than running it.
+# The lookup of an entry by its path, asked several times by every request: built once
+# (building one costs more than running it). The entry's key as a file or as a folder
+# (the root's is ``""``, both), each through the index.
 _AT = (
-    Node.account_id == bindparam("account_id"),
+    Node.account_id == bindparam("account"),
     or_(
-        and_(INDEXED_KEY == bindparam("file_indexed"), Node.key == bindparam("file_key")),
-        and_(INDEXED_KEY == bindparam("folder_indexed"), Node.key == bindparam("folder_key")),
+        and_(INDEXED_KEY == bindparam("file_prefix"), Node.key == bindparam("file")),
+        and_(INDEXED_KEY == bindparam("folder_prefix"), Node.key == bindparam("folder")),
     ),
 )
 _NODE_AT = select(Node).where(*_AT)
@@ -755,15 +758,15 @@ _FOLDER_AT = (
 )
 
 
-def _at(account_id: int, parts: list[str]) -> dict[str, object]:
-    """The parameters of the ``_AT`` statements for the entry at ``parts``."""
-    file_key, folder_key = (key_of(parts, False), key_of(parts, True)) if parts else ("", "")
+def _at_params(account_id: int, parts: list[str]) -> dict[str, Any]:
+    """The parameters of the statements above for the entry at ``parts``."""
+    file, folder = key_of(parts, False), key_of(parts, True)
     return {
-        "account_id": account_id,
-        "file_indexed": file_key[:KEY_INDEX_CHARS],
-        "file_key": file_key,
-        "folder_indexed": folder_key[:KEY_INDEX_CHARS],
-        "folder_key": folder_key,
+        "account": account_id,
+        "file": file,
+        "file_prefix": file[:KEY_INDEX_CHARS],
+        "folder": folder,
+        "folder_prefix": folder[:KEY_INDEX_CHARS],
     }
 
 

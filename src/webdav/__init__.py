@@ -1,1 +1,1 @@
-"""The WebDAV front: a wsgidav provider over the engine, served by cheroot."""
+"""The WebDAV front: an ASGI app on uvicorn, wsgidav behind it for the whole protocol."""

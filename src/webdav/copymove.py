@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from wsgidav import util
 from wsgidav.dav_error import (
@@ -19,6 +18,7 @@ from wsgidav.dav_error import (
     DAVError,
 )
 
+from webdav import request
 from webdav.errors import translated
 from webdav.resources import home_path, parse_mtime, principal_of
 
@@ -38,16 +38,10 @@ def destination_path(provider: LockrProvider, environ: dict[str, Any]) -> str:
     raw = environ.get("HTTP_DESTINATION")
     if not raw:
         raise DAVError(HTTP_BAD_REQUEST, context_info="Missing required Destination header.")
-    split = urlsplit(raw)
-    if split.netloc and split.netloc.lower() not in (
-        environ.get("HTTP_HOST", "").lower(),
-        environ.get("HTTP_X_FORWARDED_HOST", "").lower(),
-    ):
+    hosts = (environ.get("HTTP_HOST", ""), environ.get("HTTP_X_FORWARDED_HOST", ""))
+    path = request.destination_path(raw, hosts=hosts, mount=provider.mount_path or "")
+    if path is None:
         raise DAVError(HTTP_BAD_GATEWAY, context_info="Destination is on another host.")
-    path = unquote(split.path)
-    mount = provider.mount_path or ""
-    if mount and (path == mount or path.startswith(mount + "/")):
-        path = path[len(mount) :]
     return util.normalize_path(path) if path else "/"
 
 

@@ -17,7 +17,6 @@ from gateway.errors import BadRequest, NotFound
 from gateway.storage import Entry, split_path
 from webdav.copymove import handle_copy_move
 from webdav.errors import call
-from webdav.propfind import FastPropfind
 from webdav.resources import (
     FileResource,
     FolderResource,
@@ -25,16 +24,14 @@ from webdav.resources import (
     home_path,
     principal_of,
 )
-from webdav.state import DbLockStorage
 
 HOME_ONLY = ("LOCK", "UNLOCK", "PROPPATCH")
 
 
 class LockrProvider(DAVProvider):  # type: ignore[misc]
-    def __init__(self, core: Core, locks: DbLockStorage) -> None:
+    def __init__(self, core: Core) -> None:
         super().__init__()
         self.core = core
-        self.fast_propfind: FastPropfind | None = FastPropfind(self, locks)
 
     def is_readonly(self) -> bool:
         return False
@@ -76,8 +73,4 @@ class LockrProvider(DAVProvider):  # type: ignore[misc]
             # default_handler is wsgidav's do_COPY/do_MOVE, bound to its request server.
             evaluate = default_handler.__self__._evaluate_if_headers
             return handle_copy_move(self, environ, start_response, evaluate)
-        if method == "PROPFIND" and self.fast_propfind is not None:
-            answered = self.fast_propfind(environ, start_response)
-            if answered is not None:
-                return answered
         return default_handler(environ, start_response)

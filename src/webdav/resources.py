@@ -3,7 +3,6 @@ created by a PUT (which exists only once its upload commits)."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +16,13 @@ from gateway.numbers import whole_number_or_none
 from gateway.objectfile import ObjectFile
 from gateway.storage import Entry
 from gateway.upload import Upload
+from webdav import request as dav_request
 from webdav.errors import call, translated
+from webdav.names import OC, display_name
 
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
 
-OC = "{http://owncloud.org/ns}"
 CHECKSUMS = OC + "checksums"
 PERMISSIONS = OC + "permissions"
 
@@ -33,53 +33,19 @@ def principal_of(environ: dict[str, Any]) -> Principal:
 
 
 def home_path(environ: dict[str, Any], path: str) -> str | None:
-    """The path inside the caller's home of the WebDAV path ``/<username>/a/b``
-    (``"a/b"``; ``""`` for the home itself), or ``None`` when ``path`` is the root or
-    anywhere outside the caller's home."""
-    parts = [part for part in path.split("/") if part]
-    if not parts or parts[0] != principal_of(environ).username:
-        return None
-    return "/".join(parts[1:])
-
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    """``text`` with the characters XML 1.0 cannot carry (even escaped) replaced by
-    U+FFFD, for names stored before control characters were refused: hrefs carry
-    them percent-encoded, a displayname cannot."""
-    return _NOT_XML.sub("\ufffd", text)
-
-
-def display_name(entry: Entry, username: str) -> str:
-    """What a file manager shows for ``entry``: its name, XML-safe; the home folder
-    (the tree's root, which has no name) shows the account's name."""
-    return xml_text(entry.name) if entry.parent_id is not None else username
+    """The path inside the caller's home of the WebDAV path ``path`` (see
+    :func:`webdav.request.home_path`)."""
+    return dav_request.home_path(principal_of(environ).username, path)
 
 
 def parse_mtime(environ: dict[str, Any]) -> float | None:
-    """``X-OC-Mtime: <unix seconds>`` (fractional and negative allowed)."""
-    raw = environ.get("HTTP_X_OC_MTIME")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise DAVError(HTTP_BAD_REQUEST, context_info="X-OC-Mtime must be unix seconds") from None
-    if value != value or abs(value) > 1e11:
-        raise DAVError(HTTP_BAD_REQUEST, context_info="X-OC-Mtime is out of range")
-    return value
+    """``X-OC-Mtime`` (:func:`webdav.request.parse_mtime`); 400 when malformed."""
+    return call(dav_request.parse_mtime, environ.get("HTTP_X_OC_MTIME"))
 
 
 def parse_checksums(environ: dict[str, Any]) -> dict[str, str]:
-    """``OC-Checksum: SHA1:<hex>`` or ``MD5:<hex>`` (several, space-separated)."""
-    checks: dict[str, str] = {}
-    for item in environ.get("HTTP_OC_CHECKSUM", "").split():
-        algorithm, _, value = item.partition(":")
-        if algorithm.lower() in ("sha1", "md5", "sha256") and value:
-            checks[algorithm.lower()] = value.lower()
-    return checks
+    """``OC-Checksum`` (:func:`webdav.request.parse_checksums`)."""
+    return dav_request.parse_checksums(environ.get("HTTP_OC_CHECKSUM"))
 
 
 def usage(environ: dict[str, Any]) -> tuple[int, int]:

@@ -43,12 +43,6 @@ class DbLockStorage:
         self._scope.home = f"/{username}"
         self._scope.lock_free = None
 
-    def home_is_lock_free(self) -> bool:
-        """True when no lock is held at or below the caller's home (the root holds
-        none: locks are taken only inside a home)."""
-        home = self._scope.home
-        return home is not None and self._lock_free(home, include_children=True)
-
     def _lock_free(self, root: str, *, include_children: bool) -> bool:
         scope = self._scope
         home = scope.home

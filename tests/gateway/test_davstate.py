@@ -56,3 +56,18 @@ def test_the_longest_urls_fit(pg_core: Core) -> None:
     assert properties.names(url + "2") == [] and properties.get(url + "3", "{urn:x}color")
     properties.remove_tree("/alice")
     assert properties.names(url) == [] and properties.names(url + "3") == []
+
+
+def test_a_home_is_plain_without_locks_and_dead_properties(pg_core: Core) -> None:
+    locks, properties = pg_core.dav_locks, pg_core.dav_properties
+    assert locks.home_is_plain("a_b")
+    properties.set("/a_b/x.txt", "{urn:x}color", b"red")
+    properties.set("/axb/y.txt", "{urn:x}color", b"red")  # another home
+    assert not locks.home_is_plain("a_b") and not locks.home_is_plain("axb")
+    assert locks.home_is_plain("a_b2")
+    properties.remove_tree("/a_b")
+    assert locks.home_is_plain("a_b")
+    lock(pg_core, "/a_b/docs", "opaquelocktoken:5")
+    assert not locks.home_is_plain("a_b")
+    locks.delete("opaquelocktoken:5")
+    assert locks.home_is_plain("a_b")

@@ -379,6 +379,18 @@ def test_move_keeps_uid_and_replaces(core: Core) -> None:
     assert [e.name for e in core.storage.children(alice, "")] == ["b", "y"]
 
 
+def test_a_move_cannot_replace_a_folder_holding_what_moves(core: Core) -> None:
+    alice = account(core)
+    core.storage.mkdir(alice, "a/b/c", parents=True)
+    put(core, alice, "a/b/c/f", b"f")
+    for source, target in (("a/b", "a"), ("a/b/c", "a"), ("a/b/c/f", "a/b")):
+        with pytest.raises(Conflict):
+            core.storage.move(alice, source, target)
+    assert read(core, alice, "a/b/c/f") == b"f"
+    core.storage.move(alice, "a/b/c/f", "a/b/c2")  # beside it: fine
+    assert read(core, alice, "a/b/c2") == b"f"
+
+
 def test_accounts_do_not_see_each_other(core: Core) -> None:
     alice, bob = account(core, "alice"), account(core, "bob")
     put(core, alice, "secret", b"s")

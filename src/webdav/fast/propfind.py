@@ -1,14 +1,17 @@
 """PROPFIND answered straight from engine entries, for the request clients send most.
 
-rclone lists every folder with a PROPFIND of Depth 1 naming a few live properties;
-a sync of a large tree is mostly such listings. wsgidav builds an ElementTree per
-response and looks every property up through its generic machinery, which costs
-more than the listing itself. This module answers exactly that shape itself:
+rclone lists every folder with a PROPFIND of Depth 1 naming a few live properties,
+and reads each file it uploaded back with Depth 0; a sync of a large tree is mostly
+such requests. wsgidav builds an ElementTree per response and looks every property up
+through its generic machinery, which costs more than the listing itself. This module
+answers exactly that shape itself:
 
 - Depth ``0`` or ``1`` inside the caller's home, no conditional headers;
 - a ``<prop>`` list of ``DAV:`` properties and ownCloud's ``checksums`` and
-  ``permissions`` (other namespaces may name dead properties);
-- an account that holds no locks (``lockdiscovery`` is then empty).
+  ``permissions`` (other namespaces may name dead properties; no ``DAV:`` one can be
+  dead, wsgidav stores none, and the ownCloud ones are always live);
+- when ``lockdiscovery`` is asked for, a home that holds no locks (it is then
+  empty); rclone's listings do not ask, so they need no look at the home's locks.
 
 Anything else (allprop, propname, other properties, locks, errors) goes to wsgidav,
 which gives the same properties the same values: a test compares the two answers.
@@ -16,35 +19,24 @@ which gives the same properties the same values: a test compares the two answers
 
 from __future__ import annotations
 
-import io
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from wsgidav.util import get_rfc3339_time
 
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
-from webdav.resources import OC, display_name, home_path, principal_of, usage
-
-if TYPE_CHECKING:
-    from webdav.provider import LockrProvider
-    from webdav.state import DbLockStorage
+from webdav.answers import Answer, Receive, error_page
+from webdav.fast.dispatch import CONDITIONAL, Fast, read_body
+from webdav.names import OC, display_name
+from webdav.request import DavRequest
 
 DAV = "{DAV:}"
 MAX_BODY = 64 * 1024
 HREF_SAFE = "/!*'(),$-_|."
-CONDITIONAL = (
-    "HTTP_IF",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
-)
 SUPPORTED_LOCK = (
     "<d:supportedlock>"
     "<d:lockentry><d:lockscope><d:exclusive/></d:lockscope>"
@@ -54,68 +46,52 @@ SUPPORTED_LOCK = (
     "</d:supportedlock>"
 )
 OWNCLOUD = {OC + "checksums": "oc:checksums", OC + "permissions": "oc:permissions"}
+MULTISTATUS = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">'
+)
+XML = (b"content-type", b"application/xml; charset=utf-8")
+LOCKS = DAV + "lockdiscovery"
 
 
-class FastPropfind:
-    """Answers a PROPFIND of the common shape, or returns ``None`` to let wsgidav."""
-
-    def __init__(self, provider: LockrProvider, locks: DbLockStorage) -> None:
-        self.provider = provider
-        self.locks = locks
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
-        depth = environ.get("HTTP_DEPTH")
-        if depth not in ("0", "1") or any(name in environ for name in CONDITIONAL):
-            return None
-        names = _requested_names(environ)
-        if names is None or not all(name.startswith(DAV) or name in OWNCLOUD for name in names):
-            return None
-        principal = principal_of(environ)
-        path: str = environ["PATH_INFO"]
-        inner = home_path(environ, path)
-        if inner is None or not self.locks.home_is_lock_free():
-            return None
-        parts = [part for part in path.split("/") if part]
-        storage = self.provider.core.storage
-        try:
-            entry = storage.stat(principal.account_id, inner)
-            children = storage.children_of(entry) if depth == "1" and entry.is_dir else []
-        except (NotFound, BadRequest):
-            return None
-        used, quota = usage(environ)
-        render = _Renderer(names, used, max(0, quota - used), principal.username)
-        base = self.provider.mount_path + self.provider.share_path + "/" + "/".join(parts)
-        chunks = ['<?xml version="1.0" encoding="utf-8"?>\n']
-        chunks.append('<d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">')
-        chunks.append(render.response(base, entry))
-        for child in children:
-            chunks.append(render.response(base + "/" + child.name, child))
-        chunks.append("</d:multistatus>")
-        body = "".join(chunks).encode()
-        start_response(
-            "207 Multi-Status",
-            [
-                ("Content-Type", "application/xml; charset=utf-8"),
-                ("Date", http_date(time.time())),
-                ("Content-Length", str(len(body))),
-            ],
-        )
-        return [body]
-
-
-def _requested_names(environ: dict[str, Any]) -> list[str] | None:
-    """The property names of a ``<propfind><prop>…</prop></propfind>`` body, or
-    ``None`` for any other body. The body is put back for wsgidav either way."""
-    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+async def propfind(fast: Fast, request: DavRequest, receive: Receive) -> Answer | None:
+    """PROPFIND of the shape this module takes (see above), or ``None``."""
+    headers = request.headers
+    depth = headers.get("depth")
+    if depth not in ("0", "1") or any(name in headers for name in CONDITIONAL):
         return None
+    body = await read_body(request, receive, MAX_BODY)
+    names = None if not body else requested_names(body)
+    if names is None or not all(name.startswith(DAV) or name in OWNCLOUD for name in names):
+        return None
+    return await fast.run(_listing, request, fast, names, depth == "1")
+
+
+def _listing(request: DavRequest, fast: Fast, names: list[str], children: bool) -> Answer | None:
+    inner = fast.enter(request, plain=LOCKS in names)
+    if inner is None:
+        return None
+    principal = request.caller
+    storage = fast.core.storage
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if length <= 0 or length > MAX_BODY:
-        return None
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
+        entry = storage.stat(principal.account_id, inner)
+    except NotFound:
+        return error_page(404, request.normal_path)
+    listed = storage.children_of(entry) if children and entry.is_dir else []
+    account = principal.account
+    used = account.used_bytes + account.reserved_bytes
+    render = _Renderer(names, used, max(0, account.quota_bytes - used), principal.username)
+    base = fast.mount + request.normal_path.rstrip("/")
+    chunks = [MULTISTATUS, render.response(base, entry)]
+    chunks.extend(render.response(base + "/" + child.name, child) for child in listed)
+    chunks.append("</d:multistatus>")
+    body = "".join(chunks).encode()
+    return Answer(207, [XML, (b"content-length", b"%d" % len(body))], body)
+
+
+def requested_names(body: bytes) -> list[str] | None:
+    """The property names of a ``<propfind><prop>…</prop></propfind>`` body, or
+    ``None`` for any other body."""
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError:

@@ -13,6 +13,8 @@ from sqlalchemy import update
 from gateway.core import Core
 from gateway.models import Node
 from tests.conftest import PASSWORD, CoreFactory
+from tests.webdav.conftest import serving
+from tests.webdav.fast.conftest import canonical
 from webdav.app import create_dav_app
 
 RCLONE_LISTING = (
@@ -54,34 +56,13 @@ def clients(core: Core) -> Iterator[tuple[httpx.Client, httpx.Client]]:
             upload.commit()
     with core.db.write() as session:  # a name from before control characters were refused
         session.execute(update(Node).where(Node.name == "c").values(name="c\x01"))
-    made = [
-        httpx.Client(
-            transport=httpx.WSGITransport(app=create_dav_app(core, fast_propfind=fast)),
-            base_url="http://dav.test",
-            auth=("alice", PASSWORD),
-        )
-        for fast in (True, False)
-    ]
-    yield made[0], made[1]
-    for client in made:
-        client.close()
-
-
-def canonical(body: bytes) -> list[object]:
-    """Every response as (href, [(status, [property as nested tuples])]), in order."""
-
-    def element(node: ElementTree.Element) -> object:
-        return (node.tag, (node.text or "").strip(), [element(child) for child in node])
-
-    out: list[object] = []
-    for response in ElementTree.fromstring(body):
-        href = response.findtext("{DAV:}href")
-        groups = [
-            (propstat.findtext("{DAV:}status"), [element(p) for p in propstat.find("{DAV:}prop")])
-            for propstat in response.findall("{DAV:}propstat")
-        ]
-        out.append((href, groups))
-    return out
+    with (
+        serving(create_dav_app(core)) as fast,
+        serving(create_dav_app(core, fast=False)) as slow,
+        httpx.Client(base_url=fast, auth=("alice", PASSWORD)) as fast_client,
+        httpx.Client(base_url=slow, auth=("alice", PASSWORD)) as slow_client,
+    ):
+        yield fast_client, slow_client
 
 
 def propfind(client: httpx.Client, path: str, body: str, depth: str) -> httpx.Response:
@@ -123,7 +104,6 @@ def test_fast_answer_equals_wsgidavs(
         ("/alice/docs/a.txt", RCLONE_LISTING, "0", {"If-None-Match": "*"}),
         ("/", RCLONE_LISTING, "1", {}),  # the root belongs to wsgidav
         ("/bob/", RCLONE_LISTING, "1", {}),  # so do other accounts (404)
-        ("/alice/nothing", RCLONE_LISTING, "0", {}),  # and missing paths (404)
     ],
 )
 def test_other_requests_are_left_to_wsgidav(
@@ -141,6 +121,17 @@ def test_other_requests_are_left_to_wsgidav(
     assert b'xmlns:d="DAV:"' not in ours.content
     if ours.status_code == 207:
         assert canonical(ours.content) == canonical(theirs.content)
+
+
+def test_a_missing_path_is_the_same_404(clients: tuple[httpx.Client, httpx.Client]) -> None:
+    fast, slow = clients
+    for path in ("/alice/nothing", "/alice/docs/nothing/"):
+        ours, theirs = (
+            propfind(fast, path, RCLONE_LISTING, "1"),
+            propfind(slow, path, RCLONE_LISTING, "1"),
+        )
+        assert ours.status_code == theirs.status_code == 404
+        assert ours.text == theirs.text == f"404 Not Found: {path}\n"
 
 
 def test_names_xml_cannot_carry_list_as_well_formed_xml(
@@ -185,11 +176,10 @@ def test_a_mounted_front_answers_under_its_mount(make_core: CoreFactory) -> None
     core.storage.mkdir(core.accounts.find("alice").id, "docs")
     answers = []
     for fast in (True, False):
-        with httpx.Client(
-            transport=httpx.WSGITransport(app=create_dav_app(core, fast_propfind=fast)),
-            base_url="http://dav.test",
-            auth=("alice", PASSWORD),
-        ) as client:
+        with (
+            serving(create_dav_app(core, fast=fast)) as url,
+            httpx.Client(base_url=url, auth=("alice", PASSWORD)) as client,
+        ):
             assert propfind(client, "/alice/", RCLONE_LISTING, "1").status_code == 404
             answer = propfind(client, "/dav/alice/", RCLONE_LISTING, "1")
             assert answer.status_code == 207

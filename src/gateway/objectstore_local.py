@@ -161,8 +161,15 @@ class LocalObjectStore:
         for folder in self.tmp.glob(_UPLOAD_PREFIX + "*"):
             try:
                 key = (folder / _KEY_FILE).read_text()
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # being created, or being removed
+            except NotADirectoryError:
+                continue
+            except FileNotFoundError:
+                if not folder.is_dir():
+                    continue  # removed meanwhile
+                # A put killed before its key was written (or a folder being made or
+                # removed this very moment): listed with the key "", as an empty key
+                # file is, so that a sweep frees it.
+                key = ""
             if key.startswith(prefix):
                 found.append((key, folder.name.removeprefix(_UPLOAD_PREFIX)))
         return sorted(found)
@@ -188,11 +195,19 @@ class LocalObjectStore:
         that survives a crash. A put's own upload need not (it saves an fsync per put):
         after a crash its ``key`` file may be empty, and the upload is then listed with
         the key ``""``, to be aborted by a sweep of :meth:`list_multipart`."""
-        upload = self.tmp / (_UPLOAD_PREFIX + uuid.uuid4().hex)
-        os.mkdir(upload, FOLDER_MODE)
-        os.chmod(upload, FOLDER_MODE)
-        _write(upload / ".key", [key.encode()], sync=durable)
-        os.replace(upload / ".key", upload / _KEY_FILE)
+        for attempt in range(3):
+            upload = self.tmp / (_UPLOAD_PREFIX + uuid.uuid4().hex)
+            os.mkdir(upload, FOLDER_MODE)
+            try:
+                os.chmod(upload, FOLDER_MODE)
+                _write(upload / ".key", [key.encode()], sync=durable)
+                os.replace(upload / ".key", upload / _KEY_FILE)
+                break
+            except (FileNotFoundError, NotFound):
+                # A sweep took the folder for a dead put's before its key was written
+                # (see list_multipart): start again in another.
+                if attempt == 2:
+                    raise
         if durable:
             fsync_folder(upload)
             fsync_folder(self.tmp)

@@ -101,6 +101,16 @@ def test_a_crashed_put_is_found_and_freed(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_a_put_killed_before_its_key_is_found_and_freed(tmp_path: Path) -> None:
+    """A put's folder is made, then its key written: a process killed between the two
+    leaves a folder without a key, listed with the key "" so that a sweep frees it."""
+    store = LocalObjectStore(tmp_path)
+    (store.tmp / ("mpu-" + "0" * 32)).mkdir()
+    assert store.list_multipart() == [("", "0" * 32)]
+    store.abort_multipart("", "0" * 32)
+    assert list(store.tmp.iterdir()) == []
+
+
 def test_pending_blobs_of_earlier_versions_are_removed(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path)
     upload_id = store.create_multipart("ab/cd/kept")

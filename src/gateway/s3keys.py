@@ -164,8 +164,8 @@ class S3Keys:
         the signature is found right."""
         if len(access_key_id) != ACCESS_KEY_LENGTH:
             return None
-        with self.db.read() as session:
-            row = session.execute(_SECRET_OF, {"access_key_id": access_key_id}).one_or_none()
+        with self.db.lookup() as connection:
+            row = connection.execute(_SECRET_OF, {"access_key_id": access_key_id}).one_or_none()
         if row is None:
             return None
         account_id, key_id, last_used_at, sealed = row

@@ -67,17 +67,26 @@ region_name = "us-east-1"
     return path
 
 
-def rclone_env(endpoint: str) -> dict[str, str]:
-    """The environment that defines the rclone remote ``s3bench:`` on the server."""
-    remote = f"RCLONE_CONFIG_{REGION.upper()}_"
+def rclone_env(
+    endpoint: str,
+    *,
+    name: str = REGION,
+    provider: str = "Rclone",
+    key_id: str = ACCESS_KEY_ID,
+    secret: str = SECRET_ACCESS_KEY,
+) -> dict[str, str]:
+    """The environment that defines the rclone remote ``name:`` (by default
+    ``s3bench:``, on the tests' S3 server) on ``endpoint``."""
+    remote = f"RCLONE_CONFIG_{name.upper()}_"
     return {
         **os.environ,
         remote + "TYPE": "s3",
-        remote + "PROVIDER": "Rclone",
+        remote + "PROVIDER": provider,
         remote + "ENDPOINT": endpoint,
-        remote + "ACCESS_KEY_ID": ACCESS_KEY_ID,
-        remote + "SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        remote + "ACCESS_KEY_ID": key_id,
+        remote + "SECRET_ACCESS_KEY": secret,
         remote + "REGION": "us-east-1",
+        remote + "FORCE_PATH_STYLE": "true",
     }
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import MiB, bench_size, make_source, workspace
+from benchmarks.rest import RestClient
 from benchmarks.rounds import (
     Case,
     Run,
@@ -34,11 +35,11 @@ from benchmarks.rounds import (
     run_client,
     watched,
 )
-from benchmarks.servers import Server, rclone_binary, sign_up, start_lockr, start_rclone_s3
+from benchmarks.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, rclone_env
+from benchmarks.servers import Server, rclone_binary, start_lockr, start_rclone_s3
 from benchmarks.webdav import make_small_tree
 
-PEER_KEY_ID = "lockr-bench-access-key"
-PEER_SECRET = "lockr-bench-secret-access-key"
+PEER_KEY_ID, PEER_SECRET = ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 
 class Target:
@@ -52,17 +53,10 @@ class Target:
         self.secret = secret
 
     def rclone_env(self) -> dict[str, str]:
-        remote = "RCLONE_CONFIG_BENCH_"
-        return {
-            **os.environ,
-            remote + "TYPE": "s3",
-            remote + "PROVIDER": "Rclone" if self.name == "peer" else "Other",
-            remote + "ENDPOINT": self.url,
-            remote + "ACCESS_KEY_ID": self.key_id,
-            remote + "SECRET_ACCESS_KEY": self.secret,
-            remote + "REGION": "us-east-1",
-            remote + "FORCE_PATH_STYLE": "true",
-        }
+        provider = "Rclone" if self.name == "peer" else "Other"
+        return rclone_env(
+            self.url, name="bench", provider=provider, key_id=self.key_id, secret=self.secret
+        )
 
     def aws_env(self, work: Path) -> dict[str, str]:
         config = work / f"aws-{self.name}.ini"
@@ -90,7 +84,7 @@ class Target:
 
 
 def lockr_target(lockr: Server) -> Target:
-    token = sign_up(lockr, "bench", "bench-password")
+    token = RestClient(lockr).token
     response = httpx.post(
         lockr.url + "/api/v1/s3-keys", headers={"Authorization": f"Bearer {token}"}, json={}
     )

@@ -148,15 +148,13 @@ def precondition(
     last_modified: float,
     *,
     prefix: str = "",
-    reading: bool | None = None,
 ) -> int | None:
     """304 or 412 when a conditional request says so, else None (RFC 9110 13.2.2).
-    ``reading`` (by default: a GET or HEAD) makes an unchanged representation 304;
-    the headers may be named with a ``prefix`` (S3's ``x-amz-copy-source-if-match``
-    and the like, which are about a copy's source)."""
+    A GET or HEAD of an unchanged representation is 304. With a ``prefix`` (S3's
+    ``x-amz-copy-source-``), the conditions so named are read as a GET's would be,
+    about the source a request copies from."""
     headers = request.headers
-    if reading is None:
-        reading = request.method in ("GET", "HEAD")
+    reading = bool(prefix) or request.method in ("GET", "HEAD")
     if_match = headers.get(prefix + "if-match")
     if if_match is not None:
         if not _etag_matches(if_match, etag, weak=False):
@@ -172,7 +170,7 @@ def precondition(
     elif reading:
         modified_since = _http_time(headers.get(prefix + "if-modified-since"))
         if modified_since is not None and int(last_modified) <= modified_since:
-            return 412 if prefix else 304
+            return 304
     return None
 
 

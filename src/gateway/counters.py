@@ -85,22 +85,17 @@ class Counters:
 
     def hit(self, key: str, window: float, amount: int = 1) -> Window:
         """Add ``amount`` to the counter's current window and return the new state."""
-        return self.hit_many([key], window, amount)[0]
+        return self.hit_many([key], window, amounts=[amount])[0]
 
     def hit_many(
-        self,
-        keys: list[str],
-        window: float,
-        amount: int = 1,
-        *,
-        amounts: Sequence[int] | None = None,
+        self, keys: list[str], window: float, *, amounts: Sequence[int] | None = None
     ) -> list[Window]:
         """:meth:`hit` for several counters in one transaction (one commit); each key
-        gets ``amount``, or its own of ``amounts``."""
+        gets its own of ``amounts`` (one each without)."""
         start = self._start(window)
         counts = []
         with self.db.write() as session:
-            for key, added in zip(keys, amounts or [amount] * len(keys), strict=True):
+            for key, added in zip(keys, amounts or [1] * len(keys), strict=True):
                 statement = self._upsert(key, start, added)
                 counts.append(int(session.scalar(statement) or 0))
         return [Window(count, start + window) for count in counts]

@@ -10,6 +10,7 @@ most :data:`DEPTH` blocks wait in between, so memory is bounded and the receivin
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -139,3 +140,26 @@ class Feed(Generic[T]):
                     self._queue.get_nowait()
                 except queue.Empty:
                     break
+
+
+def digests(blocks: Iterable[bytes], *, each: Callable[[], object] | None = None) -> dict[str, str]:
+    """The MD5 and SHA-1 of ``blocks`` (an object read back), MD5 on this thread and
+    SHA-1 on a feed's beside it; ``each`` is called after every block (to renew a
+    claim while a large object is read)."""
+    md5, sha1 = hashlib.md5(), hashlib.sha1()
+    feed: Feed[None] = Feed(_drain, tap=sha1.update, name="lockr-hash")
+    try:
+        for block in blocks:
+            md5.update(block)
+            feed.write(block)
+            if each is not None:
+                each()
+        feed.finish()
+    finally:
+        feed.abort()
+    return {"md5": md5.hexdigest(), "sha1": sha1.hexdigest()}
+
+
+def _drain(blocks: Iterable[bytes]) -> None:
+    for _ in blocks:
+        pass

@@ -43,7 +43,7 @@ from gateway.clock import Clock
 from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.feed import Feed
+from gateway.feed import Feed, digests
 from gateway.models import Account, MultipartUpload, Reservation, UploadPart
 from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
@@ -431,7 +431,7 @@ class MultipartUploads:
         size = sum(row.size for row in chosen)
         if size > self.max_object_size:
             raise TooLarge(too_large_message(self.max_object_size))
-        etag = multipart_etag([row.md5 or "" for row in chosen])
+        etag = multipart_etag([row.md5 for row in chosen if row.md5 is not None])
         if info.assembled is not None and info.assembled != etag:
             raise InvalidPart(
                 "this upload was assembled from another part list, whose parts are gone: "
@@ -676,23 +676,13 @@ class Completion:
         self.uploads._set(self.info, assembled=self.etag)
 
     def _digests(self, blocks: Iterable[bytes]) -> dict[str, str]:
-        """MD5 here and SHA-1 on a thread beside it, renewing the claim meanwhile."""
-        md5, sha1 = hashlib.md5(), hashlib.sha1()
-        feed: Feed[None] = Feed(_drain, tap=sha1.update, name="lockr-hash")
+        """The object's hashes, read back, renewing the claim meanwhile."""
         renewed = time.monotonic()
-        try:
-            for block in blocks:
-                md5.update(block)
-                feed.write(block)
-                if time.monotonic() - renewed >= RENEW_SECONDS:
-                    self.uploads._set(self.info, busy_until=self.uploads.clock() + BUSY_SECONDS)
-                    renewed = time.monotonic()
-            feed.finish()
-        finally:
-            feed.abort()
-        return {"md5": md5.hexdigest(), "sha1": sha1.hexdigest()}
 
+        def renew() -> None:
+            nonlocal renewed
+            if time.monotonic() - renewed >= RENEW_SECONDS:
+                self.uploads._set(self.info, busy_until=self.uploads.clock() + BUSY_SECONDS)
+                renewed = time.monotonic()
 
-def _drain(blocks: Iterable[bytes]) -> None:
-    for _ in blocks:
-        pass
+        return digests(blocks, each=renew)

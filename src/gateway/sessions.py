@@ -39,7 +39,7 @@ from gateway.clock import Clock
 from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.feed import Feed
+from gateway.feed import Feed, digests
 from gateway.models import Reservation, UploadPart, UploadSession
 from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.quota import Reservations
@@ -596,9 +596,7 @@ class Chunk:
         hashes = self._hashes
         if hashes is None:
             # Continued where the running hashes were not known: read the object back.
-            hashes = _Hashes()
-            for block in self._store.open_reader(object_key(self.info.blob_key)):
-                hashes.update(block)
+            return digests(self._store.open_reader(object_key(self.info.blob_key)))
         return {"md5": hashes.md5.hexdigest(), "sha1": hashes.sha1.hexdigest()}
 
 

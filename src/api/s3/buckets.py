@@ -76,9 +76,14 @@ def iso_time(entry: Entry) -> str:
     return iso(last_modified(entry))
 
 
+EMPTY_ETAG = '"d41d8cd98f00b204e9800998ecf8427e"'
+"""The ETag of no bytes (a folder marker's)."""
+
+
 def etag(entry: Entry) -> str:
     """The quoted MD5, or the ETag an object made of parts has (``"…-N"``)."""
-    return f'"{entry.multipart_etag or entry.md5 or "d41d8cd98f00b204e9800998ecf8427e"}"'
+    tag = entry.multipart_etag or entry.md5
+    return f'"{tag}"' if tag else EMPTY_ETAG
 
 
 async def list_buckets(s3: S3Request) -> Response:

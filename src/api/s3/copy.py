@@ -86,9 +86,7 @@ async def copy_object(s3: S3Request) -> Response:
 
     def copy() -> Entry:
         source = find_object(s3, source_bucket, source_key)
-        status = precondition(
-            request, etag(source), last_modified(source), prefix=SOURCE + "-", reading=True
-        )
+        status = precondition(request, etag(source), last_modified(source), prefix=SOURCE + "-")
         if status is not None:
             raise PreconditionFailed()
         if source.size > MAX_COPY_SIZE:

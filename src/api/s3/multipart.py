@@ -46,7 +46,7 @@ from api.s3.xml import (
     UploadItem,
     UploadsPage,
     complete_multipart_document,
-    copy_part_document,
+    copy_result_document,
     error_document,
     initiate_multipart_document,
     list_parts_document,
@@ -74,7 +74,6 @@ QUERIES = frozenset({"uploads", "uploadId", "partNumber"})
 KEEPALIVE_SECONDS = 10.0
 MAX_PART_LIST = 4 * 1024 * 1024
 """The largest CompleteMultipartUpload document read (10,000 parts fit, checksums too)."""
-META_PREFIX = "x-amz-meta-"
 _COPY_RANGE = re.compile(r"bytes=([0-9]{1,18})-([0-9]{1,18})")
 
 
@@ -206,16 +205,17 @@ async def upload_part_copy(s3: S3Request, number: int) -> Response:
         source = find_object(s3, source_bucket, source_key)
         if source.is_dir:
             raise InvalidArgument("A key ending in '/' names a folder: it has no bytes to copy.")
-        status = precondition(
-            s3.request, etag(source), last_modified(source), prefix=SOURCE + "-", reading=True
-        )
+        status = precondition(s3.request, etag(source), last_modified(source), prefix=SOURCE + "-")
         if status is not None:
             raise PreconditionFailed()
         offset, length = _copy_range(headers.get("x-amz-copy-source-range"), source.size)
         return s3.core.multipart.copy_part(info, number, source, offset, length)
 
     part = await run_in_threadpool(copy)
-    return Response(copy_part_document(f'"{part.md5}"', iso(part.stored_at)), media_type=XML)
+    return Response(
+        copy_result_document(f'"{part.md5}"', iso(part.stored_at), root="CopyPartResult"),
+        media_type=XML,
+    )
 
 
 async def _part_list(s3: S3Request) -> list[tuple[int, str]]:

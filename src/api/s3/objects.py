@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from api.s3.body import CheckedBody, declared_size, pump_checked
-from api.s3.buckets import etag, last_modified, require_bucket
+from api.s3.buckets import EMPTY_ETAG, etag, last_modified, require_bucket
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -86,11 +86,8 @@ def delete_key(s3: S3Request, key: str) -> None:
     keys under it stay. Blocking."""
     storage = s3.core.storage
     try:
-        entry = storage.stat(s3.account_id, key_path(s3.bucket, key))
-    except NotFound:
-        require_bucket(s3)
-        return
-    if entry.is_dir != key.endswith("/"):
+        entry = find_object(s3, s3.bucket, key)
+    except NoSuchKey:
         return
     if entry.is_dir and storage.children_of(entry, limit=1):
         return
@@ -161,7 +158,7 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
         s3.core.storage.mkdir(s3.account_id, path, parents=True, exist_ok=True)
 
     await run_in_threadpool(make)
-    return Response(status_code=200, headers={"ETag": '"d41d8cd98f00b204e9800998ecf8427e"'})
+    return Response(status_code=200, headers={"ETag": EMPTY_ETAG})
 
 
 async def get_object(s3: S3Request) -> Response:

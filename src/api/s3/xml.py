@@ -142,13 +142,14 @@ def versioning_document() -> bytes:
     return (HEAD + f'<VersioningConfiguration xmlns="{NAMESPACE}"/>').encode()
 
 
-def copy_result_document(etag: str, last_modified: str) -> bytes:
+def copy_result_document(etag: str, last_modified: str, *, root: str = "CopyObjectResult") -> bytes:
+    """CopyObject's answer (``root`` ``CopyPartResult``: UploadPartCopy's)."""
     return (
         HEAD
-        + f'<CopyObjectResult xmlns="{NAMESPACE}">'
+        + f'<{root} xmlns="{NAMESPACE}">'
         + _element("LastModified", last_modified)
         + _element("ETag", etag)
-        + "</CopyObjectResult>"
+        + f"</{root}>"
     ).encode()
 
 
@@ -204,16 +205,6 @@ def complete_multipart_document(location: str, bucket: str, key: str, etag: str)
         + _element("Key", key)
         + _element("ETag", etag)
         + "</CompleteMultipartUploadResult>"
-    ).encode()
-
-
-def copy_part_document(etag: str, last_modified: str) -> bytes:
-    return (
-        HEAD
-        + f'<CopyPartResult xmlns="{NAMESPACE}">'
-        + _element("LastModified", last_modified)
-        + _element("ETag", etag)
-        + "</CopyPartResult>"
     ).encode()
 
 

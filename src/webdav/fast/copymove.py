@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gateway.errors import NotFound
 from webdav.answers import MTIME_ACCEPTED, Answer, Receive, empty, error_page
-from webdav.fast.dispatch import CONDITIONAL, Fast
+from webdav.fast.dispatch import CONDITIONAL, Fast, dotted
 from webdav.request import DavRequest, destination_path, home_path, parse_mtime
 
 
@@ -39,7 +39,7 @@ def _copy_move(request: DavRequest, fast: Fast, overwrite: bool) -> Answer | Non
     dst = None if target is None else home_path(request.caller.username, target)
     if (
         not dst
-        or any(part in (".", "..") for part in dst.split("/"))
+        or dotted(dst)
         or (dst + "/").startswith(inner + "/")
         or (inner + "/").startswith(dst + "/")
     ):

@@ -62,7 +62,7 @@ class Fast:
         except LockrError as error:
             raise Answered(refusal(error)) from None
         inner = request.home_path()
-        if inner is None or "/." in request.path and _dotted(inner):
+        if inner is None or "/." in request.path and dotted(inner):
             return None
         if inner:
             split_path(inner)  # a 400 naming the limit, before any lookup
@@ -106,7 +106,8 @@ class Fast:
         return await run_in_threadpool(guarded)
 
 
-def _dotted(path: str) -> bool:
+def dotted(path: str) -> bool:
+    """Whether ``path`` has a ``.`` or ``..`` segment (which wsgidav answers)."""
     return any(part in (".", "..") for part in path.split("/"))
 
 

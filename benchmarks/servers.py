@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -74,9 +75,10 @@ class Server:
         self._output.close()
 
 
-def start_lockr(data: Path, *, config: Path | None = None) -> Server:
-    """``lockr serve`` over ``data`` (with the TOML file ``config`` if given); raises
-    :class:`ServerExited` with its message when it refuses the configuration."""
+def start_lockr(data: Path, *, config: Path | None = None, args: Sequence[str] = ()) -> Server:
+    """``lockr serve`` over ``data`` (with the TOML file ``config`` if given, and the
+    further flags ``args``); raises :class:`ServerExited` with its message when it
+    refuses the configuration."""
     port, dav, s3 = free_port(), free_port(), free_port()
     # Cheap argon2 so that signing up does not raise the peak RSS the cases measure.
     env = {
@@ -102,6 +104,7 @@ def start_lockr(data: Path, *, config: Path | None = None) -> Server:
             "--s3",
             f"127.0.0.1:{s3}",
             *(["--config", str(config)] if config else []),
+            *args,
         ],
         f"http://127.0.0.1:{port}",
         "/healthz",

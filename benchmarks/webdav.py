@@ -3,7 +3,10 @@ files in 10 folders (``--transfers=16 --checkers=8``; once with rclone's default
 and once with ``--webdav-pacer-min-sleep 0``), the no-change second sync, and a 1 GiB
 PUT and GET with curl (no-change syncs: best of three). Prints the table with ratios,
 each server's peak RSS, and each server's CPU seconds per case (user + system, from
-``/proc/<pid>/stat``: for a sync, per 1,000 small files).
+``/proc/<pid>/stat``: for a sync, per 1,000 small files). The pacer-0 sync runs once
+more against ``lockr serve --workers 2`` (its CPU and RSS: the workers' and the
+supervisor's together; RSS the sum of their peaks, pages the forked workers share
+counted in each).
 
     python -m benchmarks.webdav      # LOCKR_BENCH_MIB sets the large object's size
 
@@ -44,6 +47,8 @@ from benchmarks.servers import (
 )
 
 PASSWORD = "bench-password"
+SMALL_PACER_0 = "sync 1000 x 4 KiB, pacer 0"
+WORKERS = 2
 
 
 def make_small_tree(root: Path) -> None:
@@ -119,10 +124,28 @@ def measure(
     return results
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the workers of ``lockr serve --workers N``)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """The CPU time (user and system) the process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The CPU time (user and system) the process ``pid`` and its descendants have
+    used so far."""
+    used = 0
+    for process in process_tree(pid):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        used += int(fields[11]) + int(fields[12])
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_mib(pid: int) -> float:
+    """The peak RSS of ``pid`` and its descendants, added up."""
+    return sum(rss_mib(process) for process in process_tree(pid))
 
 
 def _row(seconds: float, size: int, pid: int, used: float, *, runs: int = 1) -> dict[str, float]:
@@ -130,10 +153,22 @@ def _row(seconds: float, size: int, pid: int, used: float, *, runs: int = 1) -> 
     return {
         "seconds": seconds,
         "mib_s": size / MiB / seconds,
-        "rss": rss_mib(pid),
+        "rss": tree_rss_mib(pid),
         "rss_growth": 0.0,
         "cpu": (cpu_seconds(pid) - used) / runs,
     }
+
+
+def measure_workers(source: Path, data: Path, workers: int) -> dict[str, float]:
+    """The pacer-0 small-file sync against ``lockr serve --workers N``."""
+    lockr = start_lockr(data, args=["--workers", str(workers)])
+    try:
+        _dav, remote = bench_account(lockr)
+        used = cpu_seconds(lockr.pid)
+        seconds = rclone_sync(source, remote + "pacer0", pacer_zero=True)
+        return _row(seconds, 1000 * 4096, lockr.pid, used)
+    finally:
+        lockr.stop()
 
 
 def main() -> None:
@@ -160,6 +195,7 @@ def main() -> None:
             )
         finally:
             lockr.stop()
+        workers = measure_workers(source, work / "lockr-workers", WORKERS)
 
         peer = start_rclone_webdav(work / "rclone", user="bench", password=PASSWORD)
         try:
@@ -183,6 +219,10 @@ def main() -> None:
     for case in ours:
         rows.append((f"rclone serve webdav: {case}", theirs[case], ""))
         rows.append((f"lockr: {case}", ours[case], f"rclone serve webdav: {case}"))
+        if case == SMALL_PACER_0:
+            rows.append(
+                (f"lockr --workers {WORKERS}: {case}", workers, f"rclone serve webdav: {case}")
+            )
     table(
         f"WebDAV: lockr vs rclone serve webdav (large object {size // MiB} MiB; RSS is the "
         "server's peak)",
@@ -193,7 +233,15 @@ def main() -> None:
         print(
             f"{case:<34}{'lockr':>8}{ours[case]['cpu']:>7.2f}{'rclone':>9}{theirs[case]['cpu']:>7.2f}"
         )
-    print(json.dumps({case: ours[case]["seconds"] / theirs[case]["seconds"] for case in ours}))
+    print(
+        f"{SMALL_PACER_0 + f', {WORKERS} workers':<34}{'lockr':>8}{workers['cpu']:>7.2f}"
+        f"{'rclone':>9}{theirs[SMALL_PACER_0]['cpu']:>7.2f}"
+    )
+    ratios = {case: ours[case]["seconds"] / theirs[case]["seconds"] for case in ours}
+    ratios[f"{SMALL_PACER_0}, {WORKERS} workers"] = (
+        workers["seconds"] / theirs[SMALL_PACER_0]["seconds"]
+    )
+    print(json.dumps(ratios))
 
 
 if __name__ == "__main__":

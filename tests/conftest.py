@@ -398,6 +398,29 @@ class LockrProcess:
         return self.process.wait(timeout=timeout)
 
 
+class GatedUpload(threading.Thread):
+    """A 2 MB direct upload of ``inflight.bin`` in a thread of its own: its first half
+    at once, the rest once ``gate`` is set; ``response`` is the answer."""
+
+    def __init__(self, server: LockrProcess, token: str, gate: threading.Event) -> None:
+        super().__init__()
+        self.server, self.token, self.gate = server, token, gate
+        self.response: httpx.Response | None = None
+
+    def body(self) -> Iterator[bytes]:
+        yield b"a" * 1_000_000
+        self.gate.wait(30)
+        yield b"b" * 1_000_000
+
+    def run(self) -> None:
+        self.response = httpx.post(
+            self.server.url + "/api/v1/upload",
+            content=self.body(),
+            headers={"Authorization": f"Bearer {self.token}", "x-file-name": "inflight.bin"},
+            timeout=60,
+        )
+
+
 @pytest.fixture
 def lockr_server(tmp_path: Path) -> Iterator[LockrProcess]:
     server = LockrProcess(tmp_path / "data").start()

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", metavar="HOST:PORT", help="HTTP listener (127.0.0.1:8080)")
     serve.add_argument("--dav", metavar="HOST:PORT", help="WebDAV listener (127.0.0.1:8081)")
     serve.add_argument("--s3", metavar="HOST:PORT", help="S3 listener (127.0.0.1:8082)")
+    serve.add_argument("--workers", metavar="N", help="server processes sharing the listeners (1)")
 
     user = commands.add_parser("user", help="manage accounts")
     user_commands = user.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> Config:
     flags = {"data": args.data}
     if args.command == "serve":
-        flags |= {"http": args.http, "dav": args.dav, "s3": args.s3}
+        flags |= {"http": args.http, "dav": args.dav, "s3": args.s3, "workers": args.workers}
     return load_config(file=args.config, flags=flags)
 
 

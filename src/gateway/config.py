@@ -214,6 +214,9 @@ SETTINGS: dict[str, Setting] = {
         "Domain for virtual-host style S3 (BUCKET.DOMAIN); empty: path-style only.",
     ),
     "dav_mount": Setting(parse_mount, "/", "URL path under which WebDAV is served."),
+    "workers": Setting(
+        parse_positive_int, 1, "Server processes sharing the listeners (one per core uses all)."
+    ),
     "database_url": Setting(
         parse_optional_str, None, "SQLAlchemy URL; empty means SQLite in the data folder."
     ),
@@ -341,6 +344,7 @@ class Config:
     s3: Listen
     s3_domain: str | None
     dav_mount: str
+    workers: int
     database_url: str
     public_url: str
     default_region: str
@@ -460,6 +464,7 @@ def load_config(
         s3=values["s3"],
         s3_domain=values["s3_domain"],
         dav_mount=values["dav_mount"],
+        workers=values["workers"],
         database_url=database_url,
         public_url=public_url,
         default_region=values["default_region"],

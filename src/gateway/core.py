@@ -52,19 +52,29 @@ class Core:
     dav_locks: DavLocks
     dav_properties: DavProperties
 
-    def start(self) -> None:
-        """Check that every region's store can be used (a :class:`ConfigError` naming
-        the region says why not), register this process, recover after any crash,
-        start the heartbeat."""
+    def check_stores(self) -> None:
+        """Check that every region's store can be used; a :class:`ConfigError` naming
+        the region says why not."""
         for name, store in self.stores.items():
             try:
                 store.check()
             except LockrError as error:
                 raise ConfigError(f"[regions.{name}]: {error.message}") from None
+
+    def start(self) -> None:
+        """Check the stores (:meth:`check_stores`), register this process, recover
+        after any crash, start the heartbeat."""
+        self.check_stores()
         self.recovery.start()
 
     def close(self) -> None:
+        """Stop after :meth:`start`: unregister this process, then :meth:`dispose`."""
         self.recovery.stop()
+        self.dispose()
+
+    def dispose(self) -> None:
+        """Close the database's connections and the stores' clients (a core that was
+        never started needs only this)."""
         self.db.dispose()
         for store in self.stores.values():
             store.close()

@@ -1,10 +1,15 @@
 """The composition root of ``lockr serve``: builds the core once and runs the fronts.
 
 The ASGI app (JSON API, pages) runs on uvicorn; the WebDAV and the S3-compatible
-fronts are uvicorn servers of their own listeners in the same event loop. SIGINT and
-SIGTERM stop the process cleanly: the servers stop accepting and let requests in
-flight finish (an upload that cannot finish aborts and leaves nothing visible), then
-the core unregisters.
+fronts are uvicorn servers of their own listeners in the same event loop. The three
+listening sockets are bound first, so that a taken port fails the start at once.
+SIGINT and SIGTERM stop the process cleanly: the servers stop accepting and let
+requests in flight finish (an upload that cannot finish aborts and leaves nothing
+visible), then the core unregisters.
+
+With ``workers`` above 1 this process migrates the database and checks the stores
+once, then supervises that many worker processes (:mod:`gateway.workers`), each of
+which builds its own core over the same configuration and serves the same sockets.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -26,7 +31,9 @@ from api.app import create_app
 from api.s3.app import create_s3_app
 from gateway.config import Config, Listen
 from gateway.core import Core, build_core
+from gateway.errors import LockrError
 from gateway.listeners import BoundedHttpToolsProtocol
+from gateway.workers import Supervisor
 from linkservice.routes import link_routes
 from webdav.app import create_dav_app
 
@@ -36,10 +43,12 @@ GRACEFUL_SECONDS = 30
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, workers: int = 1) -> None:
+    """Log to standard error; with several workers each line names its process."""
+    process = "[%(process)d]" if workers > 1 else ""
     logging.basicConfig(
         level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format=f"%(asctime)s %(levelname)s %(name)s{process} %(message)s",
         stream=sys.stderr,
         force=True,
     )
@@ -60,6 +69,8 @@ def banner(core: Core) -> str:
         "keys from POST /api/v1/s3-keys)",
         f"  data    {config.data}",
     ]
+    if config.workers > 1:
+        lines.append(f"  workers {config.workers} processes share these listeners")
     if core.accounts.count() == 0:
         lines.append(
             f"  no accounts yet: create one at {config.public_url}/account "
@@ -114,13 +125,13 @@ class _Server(uvicorn.Server):
     def __init__(
         self,
         config: uvicorn.Config,
-        core: Core,
         *,
-        companions: list[tuple[_Companion, socket.socket]] | None = None,
+        on_started: Callable[[], None],
+        companions: list[tuple[_Companion, socket.socket]],
     ) -> None:
         super().__init__(config)
-        self.core = core
-        self.companions = companions or []
+        self.on_started = on_started
+        self.companions = companions
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         running = [
@@ -157,34 +168,88 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started:
-            print(banner(self.core), flush=True)
+            self.on_started()
+
+
+LISTENERS = ("HTTP", "WebDAV", "S3")
+
+
+def _listen_all(config: Config) -> list[socket.socket] | None:
+    """The HTTP, WebDAV and S3 listening sockets, or ``None`` (logged) if one cannot
+    be had."""
+    sockets: list[socket.socket] = []
+    for name, listen in zip(LISTENERS, (config.http, config.dav, config.s3), strict=True):
+        try:
+            sockets.append(_listening_socket(listen))
+        except OSError as error:
+            log.error("cannot listen for %s on %s: %s", name, listen, error)
+            for sock in sockets:
+                sock.close()
+            return None
+    return sockets
+
+
+def _run(core: Core, sockets: list[socket.socket], *, on_started: Callable[[], None]) -> int:
+    """Serve the fronts of a started ``core`` on ``sockets`` (HTTP, WebDAV, S3) until
+    SIGINT or SIGTERM; calls ``on_started`` once they serve. Returns the exit code."""
+    config = core.config
+    http, dav_socket, s3_socket = sockets
+    dav = _Companion(_uvicorn_config(create_dav_app(core), config.dav))
+    s3 = _Companion(_uvicorn_config(create_s3_app(core), config.s3))
+    app = create_app(core, extra_routes=link_routes(core))
+    server = _Server(
+        _uvicorn_config(app, config.http),
+        on_started=on_started,
+        companions=[(dav, dav_socket), (s3, s3_socket)],
+    )
+    server.run(sockets=[http])
+    return 0 if server.started else 1
 
 
 def serve(config: Config) -> int:
-    """Run lockr until SIGINT or SIGTERM. Returns the process exit code."""
-    configure_logging(config.log_level)
-    core = build_core(config)
-    core.start()
-    sockets: list[socket.socket] = []
+    """Run lockr until SIGINT or SIGTERM, in one process or, with ``workers`` above
+    1, in that many worker processes (:mod:`gateway.workers`). Returns the process
+    exit code."""
+    configure_logging(config.log_level, workers=config.workers)
+    sockets = _listen_all(config)
+    if sockets is None:
+        return 1
     try:
-        for name, listen in (("WebDAV", config.dav), ("S3", config.s3)):
-            try:
-                sockets.append(_listening_socket(listen))
-            except OSError as error:
-                log.error("cannot listen for %s on %s: %s", name, listen, error)
-                return 1
-        dav = _Companion(_uvicorn_config(create_dav_app(core), config.dav))
-        s3 = _Companion(_uvicorn_config(create_s3_app(core), config.s3))
-        app = create_app(core, extra_routes=link_routes(core))
-        server = _Server(
-            _uvicorn_config(app, config.http),
-            core,
-            companions=[(dav, sockets[0]), (s3, sockets[1])],
-        )
-        server.run()
-        return 0 if server.started else 1
+        if config.workers > 1:
+            return _supervise(config, sockets)
+        core = build_core(config)
+        core.start()
+        try:
+            return _run(core, sockets, on_started=lambda: print(banner(core), flush=True))
+        finally:
+            core.close()
     finally:
         for sock in sockets:
             sock.close()
-        core.close()
         log.info("lockr stopped")
+
+
+def _supervise(config: Config, sockets: list[socket.socket]) -> int:
+    """Migrate and check the stores once, then run the workers: each builds a core of
+    its own (its own recovery instance) and serves on the inherited ``sockets``."""
+    core = build_core(config)
+    try:
+        core.check_stores()
+        text = banner(core)
+    finally:
+        core.dispose()
+
+    def worker(serving: Callable[[], None]) -> int:
+        own = build_core(config, migrate=False)
+        try:
+            own.start()
+        except LockrError as error:
+            log.error("%s", error.message)
+            own.dispose()
+            return 2
+        try:
+            return _run(own, sockets, on_started=serving)
+        finally:
+            own.close()
+
+    return Supervisor(config.workers, worker, on_serving=lambda: print(text, flush=True)).run()

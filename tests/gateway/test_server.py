@@ -8,14 +8,13 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from gateway.config import SETTINGS
-from tests.conftest import PASSWORD, LockrProcess, in_parallel
+from tests.conftest import PASSWORD, GatedUpload, LockrProcess, in_parallel
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -92,12 +91,6 @@ def test_s3_port_in_use_fails_with_a_message(tmp_path: Path) -> None:
     assert "cannot listen for S3" in server.output()
 
 
-def _slow_body(first: bytes, gate: threading.Event, rest: bytes) -> Iterator[bytes]:
-    yield first
-    gate.wait(30)
-    yield rest
-
-
 def test_sigterm_lets_an_upload_in_flight_finish(tmp_path: Path) -> None:
     server = LockrProcess(tmp_path / "data").start()
     token = httpx.post(
@@ -105,25 +98,15 @@ def test_sigterm_lets_an_upload_in_flight_finish(tmp_path: Path) -> None:
         json={"username": "alice", "email": "alice@example.com", "password": PASSWORD},
     ).json()["token"]
     gate = threading.Event()
-    result: dict[str, httpx.Response] = {}
-
-    def upload() -> None:
-        result["response"] = httpx.post(
-            server.url + "/api/v1/upload",
-            content=_slow_body(b"a" * 1_000_000, gate, b"b" * 1_000_000),
-            headers={"Authorization": f"Bearer {token}", "x-file-name": "inflight.bin"},
-            timeout=60,
-        )
-
-    thread = threading.Thread(target=upload)
-    thread.start()
+    upload = GatedUpload(server, token, gate)
+    upload.start()
     time.sleep(0.5)
     assert server.process is not None
     server.process.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     gate.set()
-    thread.join(30)
-    assert result["response"].status_code == 201
+    upload.join(30)
+    assert upload.response is not None and upload.response.status_code == 201
     assert server.process.wait(30) == 0
     restarted = LockrProcess(tmp_path / "data").start()
     try:

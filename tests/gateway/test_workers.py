@@ -28,7 +28,15 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from gateway.models import Account, Instance, Reservation
-from tests.conftest import GatedUpload, LockrProcess, in_parallel, run_cli, signup
+from tests.conftest import (
+    CLI_ENV,
+    GatedUpload,
+    LockrProcess,
+    fresh_postgres_database,
+    in_parallel,
+    run_cli,
+    signup,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -114,9 +122,10 @@ def send(
     return response.status, response.headers, response.read()
 
 
-def db_scalar(server: LockrProcess, query: Any) -> Any:
-    """``query``'s one value, read from the server's SQLite file as it runs."""
-    engine = create_engine(f"sqlite:///{server.data / 'lockr.db'}")
+def db_scalar(server: LockrProcess, query: Any, *, url: str | None = None) -> Any:
+    """``query``'s one value, read as the server runs from its database: the SQLite
+    file in its data folder unless ``url`` says otherwise."""
+    engine = create_engine(url or f"sqlite:///{server.data / 'lockr.db'}")
     try:
         with engine.connect() as connection:
             return connection.scalar(query)
@@ -184,20 +193,42 @@ def test_a_burst_limit_holds_across_workers(tmp_path: Path) -> None:
         assert server.stop() == 0
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The workers' database: SQLite in the data folder (``None``), or the URL of a
+    fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    url, drop = fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    try:
+        yield url
+    finally:
+        drop()
+
+
 def test_parallel_uploads_through_both_workers_all_land_within_the_quota(
-    tmp_path: Path,
+    tmp_path: Path, database: str | None
 ) -> None:
     """200 uploads at once, half WebDAV PUTs and half REST uploads, each on its own
     connection, against a quota that 150 of them fill: exactly 150 land, each listed
     with its hash, and the account uses exactly their bytes and holds nothing more."""
     size, fits = 8 * KiB, 150
-    server = start_workers(
-        tmp_path / "data",
-        env={"LOCKR_RATE_LIMIT_PER_ACCOUNT": "5000", "LOCKR_RATE_LIMIT_PER_ADDRESS": "5000"},
-    )
+    env = {"LOCKR_RATE_LIMIT_PER_ACCOUNT": "5000", "LOCKR_RATE_LIMIT_PER_ADDRESS": "5000"}
+    if database:
+        env["LOCKR_DATABASE_URL"] = database
+    server = start_workers(tmp_path / "data", env=env)
     try:
         token = signup(server, "alice")
-        quota = run_cli("user", "set-quota", "alice", str(fits * size), "--data", str(server.data))
+        quota = run_cli(
+            "user",
+            "set-quota",
+            "alice",
+            str(fits * size),
+            "--data",
+            str(server.data),
+            env={**CLI_ENV, **env},
+        )
         assert quota.returncode == 0, quota.stderr
         auth = {"Authorization": f"Bearer {token}"}
         bodies = {f"file-{index:03d}.bin": os.urandom(size) for index in range(200)}
@@ -241,7 +272,7 @@ def test_parallel_uploads_through_both_workers_all_land_within_the_quota(
         account = httpx.get(server.url + "/api/v1/account", headers=auth).json()["account"]
         assert account["usedBytes"] == fits * size
         reserved = select(Account.reserved_bytes).where(Account.username == "alice")
-        assert db_scalar(server, reserved) == 0
+        assert db_scalar(server, reserved, url=database) == 0
         # With several workers each log line names its process: both took uploads of
         # both kinds.
         for request in ("PUT /alice/", "POST /api/v1/upload "):

@@ -325,8 +325,9 @@ def test_a_worker_killed_mid_upload_is_replaced_and_its_upload_reclaimed(
         # The new worker reclaims the dead one's upload as it starts.
         wait_for(lambda: db_scalar(server, held) == 0, server, "the reservation's release")
         wait_for(lambda: list(tmp.iterdir()) == [], server, "the upload's bytes to go")
+        # Its instance row goes last, after its reservations.
         registered = select(func.count()).select_from(Instance)
-        assert db_scalar(server, registered) == 2
+        wait_for(lambda: db_scalar(server, registered) == 2, server, "its instance to go")
         files = httpx.get(server.url + "/api/v1/files", headers=auth).json()["files"]
         assert [f["name"] for f in files] == ["kept.txt"]
         account = httpx.get(server.url + "/api/v1/account", headers=auth).json()["account"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from gateway.errors import Exists
+from gateway.quota import charge
 from gateway.tree import (
     CHILD_BY_NAME,
     INSERT_BLOB,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 def commit_blob(
     storage: Storage,
     *,
-    reservation_id: str,
+    reservation_id: str | None,
     account_id: int,
     parts: list[str],
     region: str,
@@ -53,7 +54,8 @@ def commit_blob(
     meta: Mapping[str, str] | None = None,
     multipart_etag: str | None = None,
 ) -> tuple[Entry, list[int]]:
-    """In one transaction: settle the write's reservation, charge ``size``, record
+    """In one transaction: settle the write's reservation (a write without one, as a
+    small upload is, has its bytes charged if they fit), charge ``size``, record
     the durable blob (with its ``multipart_etag``, for bytes sent as the parts of a
     multipart upload) and create (or update) the file at ``parts``, and run ``also``
     (the caller's own bookkeeping, given the file's node id). Returns the entry
@@ -64,8 +66,10 @@ def commit_blob(
     none (``None`` or empty) leaves the file with none."""
     now = storage.clock()
     meta = dict(meta) if meta else None
-    freed: list[int] = []
-    with storage.db.write() as session:
+
+    def job(session: Session) -> tuple[Entry, list[int]]:
+        nonlocal content_type, mtime, key_hash, claim_hash, uid
+        freed: list[int] = []
         folder = storage._resolve_as(session, account_id, parts[:-1], "folder")
         if folder is None or not folder.is_dir:
             raise not_a_folder(session, account_id, parts[:-1])
@@ -84,12 +88,11 @@ def commit_blob(
             else:
                 raise Exists(f"{'/'.join(parts)} exists")
         old_blob = None if existing is None else existing.blob_id
-        storage.reservations.settle(
-            session,
-            reservation_id,
-            account_id,
-            size - (0 if existing is None or old_blob is None else existing.size),
-        )
+        grows = size - (0 if existing is None or old_blob is None else existing.size)
+        if reservation_id is None:
+            charge(session, account_id, grows)
+        else:
+            storage.reservations.settle(session, reservation_id, account_id, grows)
         if old_blob is not None:
             connection.execute(UNREF_BLOB, {"blob": old_blob})
             freed.append(old_blob)
@@ -150,27 +153,29 @@ def commit_blob(
             )
         if also is not None:
             also(session, node_id)
-    entry = Entry(
-        id=node_id,
-        uid=uid,
-        account_id=account_id,
-        parent_id=folder.id,
-        name=name,
-        is_dir=False,
-        size=size,
-        content_type=content_type,
-        mtime=mtime,
-        created_at=created_at,
-        region=region,
-        blob_key=blob_key,
-        md5=digests["md5"],
-        sha1=digests["sha1"],
-        sha256=digests.get("sha256"),
-        uploaded_at=now,
-        key_hash=key_hash,
-        claim_hash=claim_hash,
-        key=child_key(folder_key, name, False),
-        meta=meta,
-        multipart_etag=multipart_etag,
-    )
-    return entry, freed
+        entry = Entry(
+            id=node_id,
+            uid=uid,
+            account_id=account_id,
+            parent_id=folder.id,
+            name=name,
+            is_dir=False,
+            size=size,
+            content_type=content_type,
+            mtime=mtime,
+            created_at=created_at,
+            region=region,
+            blob_key=blob_key,
+            md5=digests["md5"],
+            sha1=digests["sha1"],
+            sha256=digests.get("sha256"),
+            uploaded_at=now,
+            key_hash=key_hash,
+            claim_hash=claim_hash,
+            key=child_key(folder_key, name, False),
+            meta=meta,
+            multipart_etag=multipart_etag,
+        )
+        return entry, freed
+
+    return storage.db.write_job(job)

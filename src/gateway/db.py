@@ -14,17 +14,20 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from gateway.groupcommit import GroupCommit
 from gateway.private import create_private, private_folder
+
+T = TypeVar("T")
 
 
 class Database:
@@ -54,6 +57,7 @@ class Database:
         # sleeps in growing steps (up to 100 ms) before retrying. Queueing this
         # process's writers on a lock first keeps them from sleeping on each other.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._group = GroupCommit(self)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -75,6 +79,13 @@ class Database:
             with Session(self._write_engine, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+
+    def write_job(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a write transaction that concurrent jobs may share, and
+        return its result once committed (:class:`gateway.groupcommit.GroupCommit`:
+        ``work`` runs its statements on the session's connection and opens no
+        transaction of its own)."""
+        return self._group.run(work)
 
     def upsert(self, table: Any) -> Any:
         """An ``INSERT`` into ``table`` that can take ``ON CONFLICT DO UPDATE`` (both

@@ -69,6 +69,15 @@ class ObjectStore(Protocol):
         left behind (no object, no temporary file, no multipart upload). Memory use MUST
         NOT grow with the object's size."""
 
+    def put_pending(self, key: str, blocks: Iterable[bytes]) -> tuple[int, str]:
+        """Store the object ``key`` as :meth:`put` does, and leave a durable record of
+        the write (an unfinished upload of ``key``, listed by :meth:`list_multipart`)
+        that exists before any byte is visible; returns the size and the record's id,
+        which :meth:`abort_multipart` drops (leaving the object). A writer that
+        commits the object elsewhere (a database row) drops the record after; a crash
+        in between leaves it listed, so a sweep finds the object and frees it if
+        nothing refers to it. If ``blocks`` raises, nothing is left behind."""
+
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """The object's bytes from ``offset`` (``length`` of them, or to the end) in blocks
         of at most :data:`BLOCK`; a range past the end yields what there is (maybe nothing),
@@ -105,7 +114,8 @@ class ObjectStore(Protocol):
         unknown upload is :class:`NotFound`."""
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
-        """Drop the upload and every part of it; an unknown upload is not an error."""
+        """Drop the upload and every part of it (never a completed object of ``key``);
+        an unknown upload is not an error."""
 
     def list_multipart(self, prefix: str = "") -> list[tuple[str, str]]:
         """``(key, upload_id)`` of every unfinished upload whose key starts with

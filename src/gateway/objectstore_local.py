@@ -3,9 +3,11 @@
 The object ``ab/cd/abcdef…`` is the file ``root/ab/cd/abcdef…`` (so the layout of
 today's blob folders is a valid object store). Everything not yet visible lives under
 ``root/tmp/``, one folder per upload: ``tmp/mpu-<upload id>/`` holds a ``key`` file naming
-the object and the parts as ``<number>.<md5>`` files. A whole-object :meth:`put` is a
+the object and the parts as ``<number>.<token>`` files. A whole-object :meth:`put` is a
 one-part upload of its own, so the bytes of a put cut short by a crash are found by
-:meth:`LocalObjectStore.list_multipart` and freed like any other stray upload.
+:meth:`LocalObjectStore.list_multipart` and freed like any other stray upload. A
+:meth:`~LocalObjectStore.put_pending` keeps its record as ``tmp/put-<upload id>.<key>``
+(``/`` written ``~``), a durable file that is also linked in as the object.
 
 Files and folders are owner-only (:mod:`gateway.private`). An object becomes visible by
 ``rename`` after its bytes were fsynced, and the folder holding it is fsynced after.
@@ -36,6 +38,9 @@ from gateway.private import FOLDER_MODE, fsync_folder, open_private, private_fol
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _UPLOAD_PREFIX = "mpu-"
+_PENDING_PREFIX = "put-"
+_SLASH = "~"  # not a key character: stands for "/" in a pending object's file name
+_NAME_MAX = 255
 _KEY_FILE = "key"
 
 
@@ -72,6 +77,48 @@ class LocalObjectStore:
         finally:
             shutil.rmtree(upload, ignore_errors=True)
         return size
+
+    def put_pending(self, key: str, blocks: Iterable[bytes]) -> tuple[int, str]:
+        final = self._path(key)
+        upload_id = uuid.uuid4().hex
+        pending = self.tmp / _pending_name(upload_id, key)
+        if len(pending.name) > _NAME_MAX or final.exists():
+            return self._put_pending_upload(key, final, blocks)
+        # The record is the bytes themselves, under a name that says the key: written
+        # and made durable in the scratch folder, then linked in as the object.
+        size = _write(pending, blocks)
+        try:
+            fsync_folder(self.tmp)
+            private_folder(final.parent, durable=True)
+            os.link(pending, final)
+        except FileExistsError:
+            # Written meanwhile by another put of the key: replaced, as put does.
+            link = self.tmp / f".{upload_id}"
+            os.link(pending, link)
+            os.replace(link, final)
+        except (IsADirectoryError, NotADirectoryError):
+            pending.unlink(missing_ok=True)
+            raise Conflict("an object key is also the folder of other objects") from None
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        fsync_folder(final.parent)
+        return size, upload_id
+
+    def _put_pending_upload(
+        self, key: str, final: Path, blocks: Iterable[bytes]
+    ) -> tuple[int, str]:
+        """:meth:`put_pending` as an upload folder with a durable ``key`` file (for a
+        key too long to name a file, or one that replaces an object)."""
+        upload = self._new_upload(key, durable=True)
+        try:
+            temp = upload / ".object"
+            size = _write(temp, blocks)
+            self._publish(temp, final)
+        except BaseException:
+            shutil.rmtree(upload, ignore_errors=True)
+            raise
+        return size, upload.name.removeprefix(_UPLOAD_PREFIX)
 
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         check_range(offset, length)
@@ -155,6 +202,8 @@ class LocalObjectStore:
         # key "" (see _new_upload) and must still be freed.
         if _UPLOAD_ID.fullmatch(upload_id):
             shutil.rmtree(self.tmp / (_UPLOAD_PREFIX + upload_id), ignore_errors=True)
+            if key:
+                (self.tmp / _pending_name(upload_id, key)).unlink(missing_ok=True)
 
     def list_multipart(self, prefix: str = "") -> list[tuple[str, str]]:
         found = []
@@ -172,6 +221,11 @@ class LocalObjectStore:
                 key = ""
             if key.startswith(prefix):
                 found.append((key, folder.name.removeprefix(_UPLOAD_PREFIX)))
+        for pending in self.tmp.glob(_PENDING_PREFIX + "*"):
+            upload_id, _, named = pending.name.removeprefix(_PENDING_PREFIX).partition(".")
+            key = named.replace(_SLASH, "/")
+            if _UPLOAD_ID.fullmatch(upload_id) and key.startswith(prefix):
+                found.append((key, upload_id))
         return sorted(found)
 
     def presigned_url(self, key: str, *, expires: int, filename: str | None = None) -> str | None:
@@ -234,6 +288,11 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise _aborted() from None
         fsync_folder(final.parent)
+
+
+def _pending_name(upload_id: str, key: str) -> str:
+    """The scratch file of :meth:`LocalObjectStore.put_pending` ``upload_id`` of ``key``."""
+    return f"{_PENDING_PREFIX}{upload_id}.{key.replace('/', _SLASH)}"
 
 
 def _aborted() -> NotFound:

@@ -124,6 +124,15 @@ class S3ObjectStore:
             self._client.put_object(Bucket=self.bucket, Key=name, **first.body())
         return first.size
 
+    def put_pending(self, key: str, blocks: Iterable[bytes]) -> tuple[int, str]:
+        upload_id = self.create_multipart(key)
+        try:
+            size = self.put(key, blocks)
+        except BaseException:
+            self.abort_multipart(key, upload_id)
+            raise
+        return size, upload_id
+
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         name = self._name(key)
         check_range(offset, length)

@@ -35,25 +35,29 @@ def charge(session: Session, account_id: int, nbytes: int) -> None:
         if nbytes < 0:
             credit(session, account_id, -nbytes)
         return
-    result = session.connection().execute(
-        update(Account)
-        .where(
-            Account.id == account_id,
-            Account.used_bytes + Account.reserved_bytes + nbytes <= Account.quota_bytes,
-        )
-        .values(used_bytes=Account.used_bytes + nbytes)
-    )
+    result = session.connection().execute(_CHARGE_BYTES, {"a_id": account_id, "n": nbytes})
     if result.rowcount != 1:
         raise QuotaExceeded(QUOTA_MESSAGE)
 
 
 def credit(session: Session, account_id: int, nbytes: int) -> None:
     """Give ``nbytes`` back to the account (a delete, or a smaller replacement)."""
-    session.connection().execute(
-        update(Account)
-        .where(Account.id == account_id)
-        .values(used_bytes=Account.used_bytes - nbytes)
+    session.connection().execute(_CREDIT_BYTES, {"a_id": account_id, "n": nbytes})
+
+
+_CHARGE_BYTES = (
+    update(Account)
+    .where(
+        Account.id == bindparam("a_id"),
+        Account.used_bytes + Account.reserved_bytes + bindparam("n") <= Account.quota_bytes,
     )
+    .values(used_bytes=Account.used_bytes + bindparam("n"))
+)
+_CREDIT_BYTES = (
+    update(Account)
+    .where(Account.id == bindparam("a_id"))
+    .values(used_bytes=Account.used_bytes - bindparam("n"))
+)
 
 
 _CHARGE_ENTRIES = (

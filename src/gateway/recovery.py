@@ -40,7 +40,7 @@ from gateway.models import Blob, Instance, Reservation, UploadSession
 from gateway.objectstore import ObjectStore
 from gateway.private import open_private, private_folder
 from gateway.quota import release_in
-from gateway.strays import discard_write, drop_unreferenced, sweep_uploads
+from gateway.strays import Sighting, discard_write, drop_unreferenced, sweep_uploads
 
 log = logging.getLogger("lockr.recovery")
 
@@ -73,6 +73,7 @@ class Recovery:
         self.tasks: list[Callable[[], object]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sightings: dict[Sighting, float] = {}
 
     def register(self) -> None:
         private_folder(self.locks)
@@ -199,7 +200,7 @@ class Recovery:
         for task in self.tasks:
             task()
         self.collect_garbage()
-        sweep_uploads(self.db, self.stores)
+        sweep_uploads(self.db, self.stores, self._sightings, self.clock())
 
     def start(self) -> None:
         """Register, recover once, and keep a heartbeat and periodic recovery running."""

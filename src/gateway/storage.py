@@ -325,22 +325,24 @@ class Storage:
                 raise BadRequest("size cannot be negative")
             if expected_size > max_size:
                 raise TooLarge(too_large_message(max_size))
-        with self.db.read() as session:
-            folder = self._resolve_as(session, account_id, parts[:-1], "folder")
-            if folder is None or not folder.is_dir:
-                if not parts[:-1]:
-                    raise NotFound("no such account")
-                raise not_a_folder(session, account_id, parts[:-1])
-            if not self.entries.fits(folder.entry_count, folder.is_guest):
+        with self.db.lookup() as connection:
+            folder = connection.execute(_FOLDER_AT, _at_params(account_id, parts[:-1])).first()
+            if (
+                folder is not None
+                and folder.is_dir
+                and not self.entries.fits(folder.entry_count, folder.is_guest)
+            ):
                 # A full account: a write that would make an entry is refused before
                 # any byte (its commit decides; this saves sending the bytes).
-                existing = (
-                    session.connection()
-                    .execute(CHILD_BY_NAME, {"parent": folder.id, "child": parts[-1]})
-                    .one_or_none()
-                )
-                if existing is None or on_conflict == "rename":
+                child = {"parent": folder.id, "child": parts[-1]}
+                taken = connection.execute(CHILD_BY_NAME, child).first() is not None
+                if not taken or on_conflict == "rename":
                     raise QuotaExceeded(self.entries.message(folder.is_guest))
+        if folder is None or not folder.is_dir:
+            if not parts[:-1]:
+                raise NotFound("no such account")
+            with self.db.read() as session:
+                raise not_a_folder(session, account_id, parts[:-1])
         region = region or folder.default_region
         store = self.store_for(region)
         from gateway.upload import Upload

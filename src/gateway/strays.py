@@ -3,7 +3,9 @@
 Three kinds: what an interrupted write left (its object if it was stored but never
 committed, its multipart upload and parts, a resumable upload's tail), blobs that no
 file references, and multipart uploads that no write records (a node killed in the
-middle of a :meth:`ObjectStore.put`). Bytes go first and rows after, so a crash in
+middle of a :meth:`ObjectStore.put`, or of a small write between its
+:meth:`ObjectStore.put_pending` and its commit: that one's object goes too unless a
+file refers to it). Bytes go first and rows after, so a crash in
 between leaves rows that the next pass finishes, never bytes that nothing names.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from gateway.blobkeys import blob_key_of, object_key, tail_key
 from gateway.db import Database
@@ -22,6 +24,14 @@ from gateway.objectstore import ObjectStore
 log = logging.getLogger("lockr.recovery")
 
 DROP_BATCH = 500
+
+PENDING_GRACE = 600.0
+"""Seconds an unfinished upload that no write records is left alone after a sweep
+first finds it: a small write records itself only in the store
+(:meth:`ObjectStore.put_pending`) and gives up rather than commit after half this."""
+
+Sighting = tuple[str, str, str]
+"""An unfinished upload as a sweep finds it: region, key, upload id."""
 
 
 def discard_write(
@@ -65,13 +75,24 @@ def drop_unreferenced(db: Database, stores: dict[str, ObjectStore], blob_ids: li
     return freed
 
 
-def sweep_uploads(db: Database, stores: dict[str, ObjectStore]) -> int:
+def sweep_uploads(
+    db: Database,
+    stores: dict[str, ObjectStore],
+    first_seen: dict[Sighting, float] | None = None,
+    now: float = 0.0,
+) -> int:
     """Abort the multipart uploads of every region that no write in progress records
-    (neither by its blob nor by its multipart id). A write records itself before its
-    first byte reaches the store, so what is found unrecorded was left by a process
-    that died. Keys lockr does not name are left alone (but ``""``: a local put cut
-    short before its key was written). Returns how many were aborted."""
+    (neither by its blob nor by its multipart id), and free the object of one whose
+    blob no file refers to (a small write's record, :meth:`ObjectStore.put_pending`).
+    A large write records itself before its first byte reaches the store; a small one
+    only in the store, so with ``first_seen`` (the sightings of earlier sweeps, kept
+    by the caller and updated here) an unrecorded upload is left alone until
+    :data:`PENDING_GRACE` seconds after ``now`` first saw it; without, it goes at once
+    (nothing else may be writing). Keys lockr does not name are left alone (but
+    ``""``: a local put cut short before its key was written). Returns how many were
+    aborted."""
     aborted = 0
+    sightings: set[Sighting] = set()
     for region, store in stores.items():
         try:
             uploads = store.list_multipart()
@@ -94,8 +115,29 @@ def sweep_uploads(db: Database, stores: dict[str, ObjectStore]) -> int:
                 continue  # not a name lockr gives: another program's upload
             if upload_id in multipart_ids or blob_key in blobs:
                 continue
+            if first_seen is not None:
+                sighting = (region, key, upload_id)
+                if now - first_seen.setdefault(sighting, now) < PENDING_GRACE:
+                    sightings.add(sighting)
+                    continue
+            if _stored_unreferenced(db, key, blob_key):
+                store.delete(key)
             store.abort_multipart(key, upload_id)
             aborted += 1
+    if first_seen is not None:
+        for gone in set(first_seen) - sightings:
+            del first_seen[gone]
     if aborted:
         log.info("aborted %d unfinished uploads that no write records", aborted)
     return aborted
+
+
+def _stored_unreferenced(db: Database, key: str, blob_key: str | None) -> bool:
+    """Whether ``key`` is the object of the blob ``blob_key`` and no file refers to it."""
+    if blob_key is None or key != object_key(blob_key):
+        return False
+    with db.lookup() as connection:
+        return connection.execute(_BLOB_BY_KEY, {"key": blob_key}).first() is None
+
+
+_BLOB_BY_KEY = select(Blob.id).where(Blob.key == bindparam("key"))

@@ -7,20 +7,29 @@ pass, with quota reserved while they stream. Small bodies (up to :data:`SMALL`) 
 held and stored in one call when the upload commits; larger ones are fed to the store
 on a thread of their own (:class:`gateway.feed.Feed`) while the next bytes arrive.
 The reservation names the blob, so a crash at any point is cleaned up by recovery.
+
+A small body whose size is declared is one write transaction, not two: it reserves
+nothing (it is held whole until the commit, which charges it if it fits), and the
+record that makes a crash recoverable is the store's own
+(:meth:`ObjectStore.put_pending`), dropped once the file is committed; a sweep frees
+the object of a record left behind if no file refers to it
+(:func:`gateway.strays.sweep_uploads`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from gateway.blobkeys import new_key, object_key
 from gateway.commit import commit_blob
-from gateway.errors import BadRequest, Conflict, TooLarge
+from gateway.errors import BadRequest, Busy, Conflict, LockrError, TooLarge
 from gateway.feed import Feed
 from gateway.objectstore import ObjectStore
 from gateway.storage import Entry, OnConflict, too_large_message
+from gateway.strays import PENDING_GRACE
 
 if TYPE_CHECKING:
     from gateway.storage import Storage
@@ -77,9 +86,12 @@ class Upload:
         self._held: list[bytes] = []
         self._feed: Feed[int] | None = None
         self._reserved = expected_size or 0
-        self._reservation = storage.reservations.open(
-            account_id, region, self.key, self._reserved, holder=holder
-        )
+        self._reservation: str | None = None
+        if expected_size is None or expected_size > SMALL or holder is not None:
+            self._reservation = storage.reservations.open(
+                account_id, region, self.key, self._reserved, holder=holder
+            )
+        self._intent: str | None = None
         self._done = False
 
     def __enter__(self) -> Upload:
@@ -134,6 +146,7 @@ class Upload:
         self._feed.write(data)
 
     def _reserve(self, need: int) -> None:
+        assert self._reservation is not None  # a write without one never grows
         self._reserved = self._storage.reservations.grow_stepwise(
             self._reservation,
             self.account_id,
@@ -178,17 +191,23 @@ class Upload:
             # MD5 and SHA-256 are known now: a mismatch stores nothing. SHA-1 of a fed
             # body is known once the feed has finished.
             self._verify(expected, {"md5": self.md5} | self._sha256_digest())
+            started = time.monotonic()
             if self._feed is not None:
                 self._feed.finish()
+            elif self._reservation is None:
+                _, self._intent = self._store.put_pending(object_key(self.key), self._held)
             else:
                 self._store.put(object_key(self.key), self._held)
-                self._held = []
+            self._held = []
             stored = True
             digests = {"md5": self.md5, "sha1": self.sha1} | self._sha256_digest()
             self._verify(expected, digests)
+            if self._intent is not None and time.monotonic() - started > PENDING_GRACE / 2:
+                # A sweep may take the record for a dead write's and free the object.
+                raise Busy("storing the file took too long; send it again")
         except BaseException:
             if stored:
-                self._store.delete(object_key(self.key))
+                self._discard_stored()
             self.abort()
             raise
         try:
@@ -210,12 +229,29 @@ class Upload:
             )
         except BaseException:
             self._done = True
-            self._store.delete(object_key(self.key))
-            self._storage.reservations.release(self._reservation)
+            self._discard_stored()
+            if self._reservation is not None:
+                self._storage.reservations.release(self._reservation)
             raise
         self._done = True
+        self._drop_intent()
         self._storage.drop_blobs(freed)
         return entry
+
+    def _discard_stored(self) -> None:
+        """Delete the stored object of a write that will not be committed (then its
+        record, so a crash in between leaves the record for a sweep)."""
+        self._store.delete(object_key(self.key))
+        self._drop_intent()
+
+    def _drop_intent(self) -> None:
+        if self._intent is None:
+            return
+        intent, self._intent = self._intent, None
+        try:
+            self._store.abort_multipart(object_key(self.key), intent)
+        except LockrError:
+            pass  # left for the sweep, which finds the file committed
 
     def abort(self) -> None:
         """Drop the bytes sent so far and give back the reserved quota. Idempotent."""
@@ -227,4 +263,5 @@ class Upload:
             if self._feed is not None:
                 self._feed.abort()
         finally:
-            self._storage.reservations.release(self._reservation)
+            if self._reservation is not None:
+                self._storage.reservations.release(self._reservation)

@@ -173,6 +173,31 @@ def test_bad_keys_refused(backend: Backend, key: str) -> None:
         backend.store.create_multipart(key)
 
 
+def test_a_pending_put_is_recorded_until_its_record_is_dropped(backend: Backend) -> None:
+    """put_pending stores the object as put does and leaves an unfinished upload of its
+    key, listed until dropped; dropping it leaves the object."""
+    store = backend.store
+    size, record = store.put_pending("ab/cd/new", blocks_of(b"pending bytes", 4))
+    assert size == 13 and read(store, "ab/cd/new") == b"pending bytes"
+    assert store.list_multipart() == [("ab/cd/new", record)]
+    assert store.list_multipart("ab/cd/n") == [("ab/cd/new", record)]
+    assert store.list_multipart("zz") == []
+    store.abort_multipart("ab/cd/new", record)
+    assert store.list_multipart() == []
+    assert read(store, "ab/cd/new") == b"pending bytes"
+    store.put("old", [b"old"])
+    _, replacing = store.put_pending("old", [b"new"])
+    assert read(store, "old") == b"new"
+    store.abort_multipart("old", replacing)
+    assert backend.leftovers() == ["ab/cd/new", "old"]
+
+
+def test_a_failed_pending_put_leaves_nothing(backend: Backend) -> None:
+    with pytest.raises(Boom):
+        backend.store.put_pending("ab/new", failing(os.urandom(1000)))
+    assert backend.leftovers() == []
+
+
 @pytest.mark.parametrize("written", [1000, 7 * MiB])
 def test_failed_put_leaves_nothing(backend: Backend, written: int) -> None:
     """A stream that fails (after less than a part, or after a whole part: an S3

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gateway.blobkeys import blob_key_of, new_key, object_key, tail_key
 from gateway.core import Core
-from gateway.strays import discard_write, sweep_uploads
+from gateway.strays import PENDING_GRACE, Sighting, discard_write, sweep_uploads
 from tests.conftest import PASSWORD, unfinished
 
 
@@ -21,6 +21,32 @@ def test_the_sweep_aborts_only_lockrs_uploads_that_no_write_records(region_core:
     foreign = store.create_multipart("not/lockrs")
     assert sweep_uploads(core.db, core.stores) == 1
     assert store.list_multipart() == sorted([(object_key(recorded), kept), ("not/lockrs", foreign)])
+
+
+def test_a_small_writes_record_is_swept_after_the_grace_with_its_object_if_uncommitted(
+    region_core: Core,
+) -> None:
+    """A small write cut short between storing its object and committing it leaves the
+    store's record: a sweep leaves it alone for the grace period (the write may be
+    running), then frees the object too, unless a file refers to it."""
+    core = region_core
+    store = core.stores[core.config.default_region]
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    with core.storage.upload(alice, "f.bin", max_size=1 << 20, expected_size=4) as upload:
+        upload.write(b"kept")
+        entry = upload.commit()
+    committed = object_key(entry.blob_key or "")
+    store.put_pending(committed, [b"kept"])  # its record, as if never dropped
+    crashed = object_key(new_key())
+    store.put_pending(crashed, [b"never committed"])
+    seen: dict[Sighting, float] = {}
+    assert sweep_uploads(core.db, core.stores, seen, 1000.0) == 0
+    assert sweep_uploads(core.db, core.stores, seen, 1000.0 + PENDING_GRACE - 1) == 0
+    assert len(store.list_multipart()) == 2 and store.exists(crashed)
+    assert sweep_uploads(core.db, core.stores, seen, 1000.0 + PENDING_GRACE) == 2
+    assert unfinished(store) == [] and seen == {}
+    assert not store.exists(crashed)
+    assert b"".join(core.storage.open(entry)) == b"kept"
 
 
 def test_a_discarded_write_leaves_nothing(region_core: Core) -> None:

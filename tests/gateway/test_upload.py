@@ -10,7 +10,8 @@ import pytest
 
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.errors import Exists, TooLarge
+from gateway.errors import Exists, QuotaExceeded, TooLarge
+from gateway.models import Reservation
 from gateway.upload import SMALL
 from tests.conftest import PASSWORD, unfinished
 
@@ -78,3 +79,32 @@ def test_a_refused_commit_deletes_the_stored_object(region_core: Core) -> None:
         upload.commit()
     assert not core.stores[_region(core)].exists(object_key(upload.key))
     assert core.storage.usage(alice)[0] == 5
+
+
+def test_a_small_declared_upload_reserves_nothing_and_leaves_no_record(region_core: Core) -> None:
+    """A small body of a declared size is one write transaction: no reservation while
+    it is written, and the store's record of the write is gone once committed."""
+    core = region_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    with core.storage.upload(alice, "f.bin", max_size=1 << 40, expected_size=5) as upload:
+        upload.write(b"small")
+        with core.db.read() as session:
+            assert session.query(Reservation).count() == 0
+        entry = upload.commit()
+    assert b"".join(core.storage.open(entry)) == b"small"
+    assert unfinished(core.stores[_region(core)]) == []
+    assert core.storage.usage(alice)[0] == 5
+
+
+def test_a_small_upload_over_the_quota_is_refused_at_commit(region_core: Core) -> None:
+    core = region_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    core.accounts.set_quota("alice", 1000)
+    upload = core.storage.upload(alice, "f.bin", max_size=1 << 40, expected_size=1001)
+    upload.write(b"x" * 1001)
+    with pytest.raises(QuotaExceeded):
+        upload.commit()
+    store = core.stores[_region(core)]
+    assert not store.exists(object_key(upload.key))
+    assert unfinished(store) == []
+    assert core.storage.usage(alice) == (0, 1000)

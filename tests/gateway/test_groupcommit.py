@@ -1,0 +1,128 @@
+"""Group commit on a real SQLite file: concurrent jobs share transactions, a failing
+job is rolled back alone and fails in its own thread, and nothing returns before it
+is committed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from gateway.db import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'group.db'}")
+    with database.write() as session:
+        session.connection().exec_driver_sql("CREATE TABLE t (n INTEGER UNIQUE)")
+    yield database
+    database.dispose()
+
+
+def _insert(n: int) -> Callable[[Session], int]:
+    def job(session: Session) -> int:
+        session.connection().execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
+        return n
+
+    return job
+
+
+def _numbers(db: Database) -> list[int]:
+    with db.lookup() as connection:
+        return [row[0] for row in connection.execute(text("SELECT n FROM t ORDER BY n"))]
+
+
+def _commits(db: Database) -> list[int]:
+    counted = [0]
+
+    @event.listens_for(db.engine, "commit")
+    def _(connection: object) -> None:
+        counted[0] += 1
+
+    return counted
+
+
+def test_jobs_queued_behind_a_running_batch_commit_together(db: Database) -> None:
+    commits = _commits(db)
+    release = threading.Event()
+    results: dict[int, object] = {}
+
+    def first(session: Session) -> int:
+        release.wait(10)
+        session.connection().execute(text("INSERT INTO t (n) VALUES (0)"))
+        return 0
+
+    def run(n: int) -> None:
+        results[n] = db.write_job(first if n == 0 else _insert(n))
+
+    leader = threading.Thread(target=run, args=(0,))
+    leader.start()
+    while not db._group._leading:
+        time.sleep(0.001)
+    others = [threading.Thread(target=run, args=(n,)) for n in range(1, 21)]
+    for thread in others:
+        thread.start()
+    while len(db._group._queue) < 20:
+        time.sleep(0.001)
+    assert _numbers(db) == []  # nothing is visible, or returned, before its commit
+    release.set()
+    for thread in [leader, *others]:
+        thread.join(10)
+    assert results == {n: n for n in range(21)}
+    assert _numbers(db) == list(range(21))
+    assert commits[0] == 2  # the leader's batch, then the twenty queued behind it
+
+
+def test_a_failing_job_is_rolled_back_alone_and_fails_in_its_own_thread(db: Database) -> None:
+    release = threading.Event()
+    outcomes: dict[int, object] = {}
+
+    def first(session: Session) -> int:
+        release.wait(10)
+        session.connection().execute(text("INSERT INTO t (n) VALUES (0)"))
+        return 0
+
+    def failing(session: Session) -> int:
+        session.connection().execute(text("INSERT INTO t (n) VALUES (100)"))
+        session.connection().execute(text("INSERT INTO t (n) VALUES (0)"))  # taken: fails
+        return -1
+
+    def run(n: int, job: Callable[[Session], int]) -> None:
+        try:
+            outcomes[n] = db.write_job(job)
+        except Exception as error:
+            outcomes[n] = type(error).__name__
+
+    leader = threading.Thread(target=run, args=(0, first))
+    leader.start()
+    while not db._group._leading:
+        time.sleep(0.001)
+    queued = [
+        threading.Thread(target=run, args=(1, _insert(1))),
+        threading.Thread(target=run, args=(2, failing)),
+        threading.Thread(target=run, args=(3, _insert(3))),
+    ]
+    for index, thread in enumerate(queued):
+        thread.start()
+        while len(db._group._queue) < index + 1:
+            time.sleep(0.001)
+    release.set()
+    for thread in [leader, *queued]:
+        thread.join(10)
+    assert outcomes == {0: 0, 1: 1, 2: "IntegrityError", 3: 3}
+    assert _numbers(db) == [0, 1, 3]  # the failed job's first insert went with it
+
+
+def test_a_job_alone_runs_at_once_in_its_own_transaction(db: Database) -> None:
+    commits = _commits(db)
+    assert db.write_job(_insert(7)) == 7
+    with pytest.raises(Exception, match="UNIQUE"):
+        db.write_job(_insert(7))
+    assert _numbers(db) == [7]
+    assert commits[0] == 1  # the failed one rolled back

@@ -16,12 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from gateway.clock import Clock, ManualClock, system_clock
 from gateway.config import Config, load_config
@@ -134,6 +136,28 @@ def count_verifications(
 
     monkeypatch.setattr(core.accounts.passwords, "verify", counting)
     return calls
+
+
+@contextmanager
+def statements(core: Core) -> Iterator[list[str]]:
+    """The SQL statements the core runs on its SQLite database while the block runs,
+    as SQLite sees them (SQLAlchemy's and prepared reads alike, BEGINs included), but
+    for those of its background work (``lockr-recovery``)."""
+    seen: list[str] = []
+
+    def traced(statement: str) -> None:
+        if threading.current_thread().name != "lockr-recovery":
+            seen.append(statement)
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.set_trace_callback(traced)
+
+    pool = core.db.engine.pool
+    event.listen(pool, "checkout", on_checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(pool, "checkout", on_checkout)
 
 
 def in_parallel(

@@ -25,6 +25,7 @@ from gateway.db import Database
 from gateway.errors import BadRequest, Busy, Conflict, NotFound
 from gateway.models import Account, Token
 from gateway.passwords import Passwords
+from gateway.recent import Recent
 from gateway.storage import Storage
 from gateway.throttle import Attempts, Budget
 
@@ -111,12 +112,14 @@ _BY_ID = select(
     Account.plan,
     Account.quota_bytes,
     Account.used_bytes,
-    Account.reserved_bytes,
     Account.default_region,
     Account.created_at,
     Account.password_hash,
     Account.is_guest,
+    Account.reserved_bytes,
 ).where(Account.id == bindparam("a_id"))
+"""An account's :class:`AccountInfo` columns, in its fields' order (the password hash
+in the place of its stamp)."""
 
 
 def _info(account: Any) -> AccountInfo:
@@ -133,6 +136,14 @@ def _info(account: Any) -> AccountInfo:
         stamp=_stamp(account.password_hash),
         is_guest=account.is_guest,
         reserved_bytes=account.reserved_bytes,
+    )
+
+
+def _info_of(row: tuple[Any, ...]) -> AccountInfo:
+    """An :class:`AccountInfo` from a row of :data:`_BY_ID`."""
+    id_, username, email, plan, quota, used, region, created, password_hash, guest, held = row
+    return AccountInfo(
+        id_, username, email, plan, quota, used, region, created, _stamp(password_hash), guest, held
     )
 
 
@@ -189,6 +200,9 @@ class Accounts:
             refusal="too many accounts created from this address; try again later",
         )
         self._last_used_written: dict[int, float] = {}
+        self._by_id = db.prepare(_BY_ID)
+        self._recent: Recent[int, AccountInfo] = Recent(config.account_cache_seconds, clock)
+        self._tokens: Recent[str, TokenInfo] = Recent(config.account_cache_seconds, clock)
 
     def sign_up(
         self, username: object, email: object, password: object, *, address: str
@@ -256,11 +270,19 @@ class Accounts:
         return account
 
     def get(self, account_id: int) -> AccountInfo:
-        with self.db.lookup() as connection:
-            row = connection.execute(_BY_ID, {"a_id": account_id}).one_or_none()
+        """The account as it is now (one read)."""
+        row = self._by_id.first({"a_id": account_id})
         if row is None:
             raise NotFound("no such account")
-        return _info(row)
+        return _info_of(row)
+
+    def current(self, account_id: int) -> AccountInfo:
+        """The account as read at most ``account_cache_seconds`` ago (see
+        :mod:`gateway.recent`): what authenticating a request needs. Changes made
+        through this process show at once, others within that time; its usage
+        (``used_bytes``, ``reserved_bytes``) MAY be that old: read :meth:`get` or
+        :meth:`Storage.usage` to show it."""
+        return self._recent.fetch(account_id, lambda: self.get(account_id))
 
     def id_of(self, identifier: str) -> int | None:
         """The id of the account a username or email names; ``None`` when there is
@@ -298,6 +320,7 @@ class Accounts:
                     .where(Account.id == account.id, Account.password_hash == account.password_hash)
                     .values(password_hash=new_hash)
                 )
+            self._recent.drop(account.id)
             account.password_hash = new_hash
         return _info(account)
 
@@ -309,7 +332,9 @@ class Accounts:
             if account is None:
                 raise NotFound("no such account")
             account.password_hash = new_hash
-            return _info(account)
+            info = _info(account)
+        self._recent.drop(account_id)
+        return info
 
     def change_password(
         self,
@@ -352,7 +377,10 @@ class Accounts:
                     doomed = doomed.where(Token.id != keep_token_id)
                 revoked = session.execute(doomed).rowcount  # type: ignore[attr-defined]
             row = session.connection().execute(_BY_ID, {"a_id": account_id}).one()
-            return _info(row), int(revoked)
+        self._recent.drop(account_id)
+        if revoke_tokens:
+            self._tokens.drop_if(lambda token: token.account_id == account_id)
+        return _info(row), int(revoked)
 
     def set_plan(self, username: str, plan: str) -> AccountInfo:
         if plan not in PLANS:
@@ -380,7 +408,9 @@ class Accounts:
                 raise NotFound(f"no account {username!r}")
             for name, value in values.items():
                 setattr(account, name, value)
-            return _info(account)
+            info = _info(account)
+        self._recent.drop(info.id)
+        return info
 
     def guest(self) -> AccountInfo:
         """The internal account that holds guests' uploads until someone registers
@@ -438,21 +468,32 @@ class Accounts:
             gone = session.execute(
                 delete(Token).where(Token.id == token_id, Token.account_id == account_id)
             ).rowcount  # type: ignore[attr-defined]
+        self._tokens.drop_if(lambda token: token.id == token_id)
         if not gone:
             raise NotFound("no such token")
 
     def resolve_token(self, secret: str) -> tuple[AccountInfo, TokenInfo] | None:
-        """The account and token for a token secret, or ``None``; one query."""
-        with self.db.read() as session:
-            row = session.execute(
-                select(Account, Token)
-                .join(Token, Token.account_id == Account.id)
-                .where(Token.token_hash == hash_secret(secret))
-            ).one_or_none()
-            if row is None:
-                return None
-            account, token = row
-            info, token_info = _info(account), _token_info(token)
+        """The account and token for a token secret, or ``None``: one query, or none
+        while both were read lately (see :meth:`current`; a token revoked through
+        another process works until then)."""
+        token_hash = hash_secret(secret)
+        token_info = self._tokens.get(token_hash)
+        if token_info is not None:
+            info = self.current(token_info.account_id)
+        else:
+            marks = self._recent.mark(), self._tokens.mark()
+            with self.db.read() as session:
+                row = session.execute(
+                    select(Account, Token)
+                    .join(Token, Token.account_id == Account.id)
+                    .where(Token.token_hash == token_hash)
+                ).one_or_none()
+                if row is None:
+                    return None
+                account, token = row
+                info, token_info = _info(account), _token_info(token)
+            self._recent.put(info.id, info, unless_dropped_since=marks[0])
+            self._tokens.put(token_hash, token_info, unless_dropped_since=marks[1])
         self._touch(token_info)
         return info, token_info
 

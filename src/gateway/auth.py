@@ -4,9 +4,10 @@
 where *user* is the username or the email. argon2 is slow on purpose and rclone sends
 Basic on every request, so a verified Basic credential is remembered for a short
 time, keyed by an HMAC of the credential (the password itself is never kept); the
-remembered entry is checked against the account's current password stamp on every
-use, so a password change drops it in every process. Every password check, whichever
-front it came through, is one attempt against the sign-in budgets (see
+remembered entry is checked on every use against the account's password stamp as
+:meth:`Accounts.current` has it, so a password change drops it at once in the
+process that made it and within ``account_cache_seconds`` in every other. Every
+password check, whichever front it came through, is one attempt against the sign-in budgets (see
 :mod:`gateway.throttle`): one per account, whether it is named by username or email
 (an unknown name is counted by its normalized self), and one per client address.
 
@@ -28,7 +29,6 @@ import binascii
 import hashlib
 import hmac
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.counters import Counters
 from gateway.errors import CrossSite, Forbidden, NotFound, RateLimited, Unauthorized
+from gateway.recent import Recent
 from gateway.throttle import Attempts, Budget
 
 BASIC_CACHE_SIZE = 10_000
@@ -134,7 +135,9 @@ class Authenticator:
         self.config = config
         self.clock = clock
         self._secret = secret
-        self._cache: OrderedDict[bytes, tuple[int, str, float]] = OrderedDict()
+        self._verified: Recent[bytes, tuple[int, str]] = Recent(
+            config.basic_cache_seconds, clock, size=BASIC_CACHE_SIZE
+        )
         self._lock = threading.Lock()
         self._inflight: dict[bytes, _Gate] = {}
         self.own_origin = origin_of(config.public_url)
@@ -211,28 +214,22 @@ class Authenticator:
             if principal is not None:
                 return principal
             account = self.check_password(identifier, password, address=address)
-            with self._lock:
-                expires = self.clock() + self.config.basic_cache_seconds
-                self._cache[key] = (account.id, account.stamp, expires)
-                self._cache.move_to_end(key)
-                while len(self._cache) > BASIC_CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            self._verified.put(key, (account.id, account.stamp))
             return self.principal_for(account)
 
     def _remembered(self, key: bytes) -> Principal | None:
-        """The principal of a cached credential whose password has not changed since."""
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is None or cached[2] <= self.clock():
+        """The principal of a cached credential whose password has not changed since
+        (as :meth:`Accounts.current` tells)."""
+        cached = self._verified.get(key)
+        if cached is None:
             return None
         try:
-            account = self.accounts.get(cached[0])
+            account = self.accounts.current(cached[0])
         except NotFound:
             account = None
         if account is not None and account.stamp == cached[1]:
             return self.principal_for(account)
-        with self._lock:
-            self._cache.pop(key, None)
+        self._verified.drop(key)
         return None
 
     @contextmanager

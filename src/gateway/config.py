@@ -289,6 +289,12 @@ SETTINGS: dict[str, Setting] = {
     "basic_cache_seconds": Setting(
         parse_positive_int, 60, "How long a verified Basic credential is remembered."
     ),
+    "account_cache_seconds": Setting(
+        parse_non_negative_int,
+        2,
+        "How long a process keeps a caller's account and login token between reads "
+        "(0: read on every request).",
+    ),
     "login_window_seconds": Setting(
         parse_positive_int, 900, "Window in which failed logins are counted."
     ),
@@ -371,6 +377,7 @@ class Config:
     argon2_queue: int
     argon2_wait_seconds: int
     basic_cache_seconds: int
+    account_cache_seconds: int
     login_window_seconds: int
     login_max_failures: int
     login_max_failures_per_address: int
@@ -491,6 +498,7 @@ def load_config(
         argon2_queue=values["argon2_queue"],
         argon2_wait_seconds=values["argon2_wait_seconds"],
         basic_cache_seconds=values["basic_cache_seconds"],
+        account_cache_seconds=values["account_cache_seconds"],
         login_window_seconds=values["login_window_seconds"],
         login_max_failures=values["login_max_failures"],
         login_max_failures_per_address=values["login_max_failures_per_address"],

@@ -58,6 +58,7 @@ class DavLocks:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._any_state = db.prepare(_ANY_STATE)
 
     def get(self, token: str) -> dict[str, Any] | None:
         """The lock, or None when unknown or expired (an expired one is removed)."""
@@ -111,9 +112,7 @@ class DavLocks:
         """Whether the home ``/<home>`` holds no lock (live or expired) and no dead
         property: then no request inside it needs either, and the WebDAV front may
         answer it without wsgidav. One indexed query."""
-        with self.db.lookup() as connection:
-            found = connection.execute(_ANY_STATE, {"home": home}).first()
-        return found is None
+        return self._any_state.first({"home": home}) is None
 
     def at(self, root: str, *, include_root: bool, include_children: bool) -> list[dict[str, Any]]:
         """Live locks rooted at ``root`` and/or below it."""

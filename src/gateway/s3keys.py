@@ -89,6 +89,7 @@ class S3Keys:
     def __init__(self, db: Database, secret: bytes, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._secret_of = db.prepare(_SECRET_OF)
         self._aead = AESGCM(
             HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(secret)
         )
@@ -164,8 +165,7 @@ class S3Keys:
         the signature is found right."""
         if len(access_key_id) != ACCESS_KEY_LENGTH:
             return None
-        with self.db.lookup() as connection:
-            row = connection.execute(_SECRET_OF, {"access_key_id": access_key_id}).one_or_none()
+        row = self._secret_of.first({"access_key_id": access_key_id})
         if row is None:
             return None
         account_id, key_id, last_used_at, sealed = row

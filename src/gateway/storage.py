@@ -100,6 +100,9 @@ class Storage:
         self.clock = clock
         self.entries = entries
         self.subtrees = Subtrees(db, entries, reservations.instance_id, clock, self.drop_blobs)
+        self._entry_at = db.prepare(_ENTRY_AT)
+        self._children_by_name = db.prepare(_CHILDREN)
+        self._usage = db.prepare(_USAGE)
 
     # -- accounts' homes -------------------------------------------------------------
 
@@ -126,12 +129,7 @@ class Storage:
 
     def usage(self, account_id: int) -> tuple[int, int]:
         """``(used_bytes, quota_bytes)``; bytes of writes in progress count as used."""
-        with self.db.read() as session:
-            row = session.execute(
-                select(Account.used_bytes + Account.reserved_bytes, Account.quota_bytes).where(
-                    Account.id == account_id
-                )
-            ).one_or_none()
+        row = self._usage.first({"account": account_id})
         if row is None:
             raise NotFound("no such account")
         return int(row[0]), int(row[1])
@@ -182,9 +180,7 @@ class Storage:
 
     def stat(self, account_id: int, path: str) -> Entry:
         """The entry at ``path`` in the account's tree (``""`` is the root)."""
-        params = _at_params(account_id, split_path(path))
-        with self.db.lookup() as connection:
-            row = connection.execute(_ENTRY_AT, params).one_or_none()
+        row = self._entry_at.first(_at_params(account_id, split_path(path)))
         if row is None:
             raise NotFound(f"{path.strip('/') or '/'} does not exist")
         return to_entry(row)
@@ -218,6 +214,8 @@ class Storage:
     ) -> list[Entry]:
         """Like :meth:`children`, for a folder already looked up (no path to resolve);
         empty if the folder has gone since."""
+        if after is None and limit is None:
+            return [to_entry(row) for row in self._children_by_name.all({"folder": folder.id})]
         with self.db.read() as session:
             return self._children(session, folder.id, after, limit)
 
@@ -256,10 +254,10 @@ class Storage:
             raise Exists("the root folder exists")
         if exist_ok:
             # The common case (every REST upload and rclone's MKCOLs) needs no write.
-            with self.db.read() as session:
-                row = self._resolve_as(session, account_id, parts, "entry")
-            if row is not None and row.is_dir:
-                return to_entry(row)
+            row = self._entry_at.first(_at_params(account_id, parts))
+            found = None if row is None else to_entry(row)
+            if found is not None and found.is_dir:
+                return found
         with self.db.write() as session:
             node = session.get(Node, self._root_id(session, account_id))
             assert node is not None
@@ -746,6 +744,10 @@ _AT = (
 )
 _NODE_AT = select(Node).where(*_AT)
 _ENTRY_AT = entry_query().where(*_AT)
+_USAGE = select(Account.used_bytes + Account.reserved_bytes, Account.quota_bytes).where(
+    Account.id == bindparam("account")
+)
+_CHILDREN = entry_query().where(Node.parent_id == bindparam("folder")).order_by(Node.name)
 _FOLDER_AT = (
     select(
         Node.id,

@@ -23,6 +23,7 @@ from webdav.names import OC, display_name
 if TYPE_CHECKING:
     from webdav.provider import LockrProvider
 
+USAGE = "lockr.usage"
 CHECKSUMS = OC + "checksums"
 PERMISSIONS = OC + "permissions"
 
@@ -48,11 +49,13 @@ def parse_checksums(environ: dict[str, Any]) -> dict[str, str]:
     return dav_request.parse_checksums(environ.get("HTTP_OC_CHECKSUM"))
 
 
-def usage(environ: dict[str, Any]) -> tuple[int, int]:
-    """The account's (used, quota) as read when the request was authenticated; bytes
-    of writes in progress count as used."""
-    account = principal_of(environ).account
-    return account.used_bytes + account.reserved_bytes, account.quota_bytes
+def usage(environ: dict[str, Any], provider: LockrProvider) -> tuple[int, int]:
+    """The account's (used, quota), read once per request, by the first property that
+    needs it; bytes of writes in progress count as used."""
+    found: tuple[int, int] | None = environ.get(USAGE)
+    if found is None:
+        found = environ[USAGE] = provider.core.storage.usage(principal_of(environ).account_id)
+    return found
 
 
 class _Entry:
@@ -74,10 +77,10 @@ class _Entry:
         return display_name(self.entry, principal_of(self.environ).username)
 
     def get_used_bytes(self) -> int:
-        return usage(self.environ)[0]
+        return usage(self.environ, self.provider)[0]
 
     def get_available_bytes(self) -> int:
-        used, quota = usage(self.environ)
+        used, quota = usage(self.environ, self.provider)
         return max(0, quota - used)
 
     def set_last_modified(self, dest_path: str, time_stamp: Any, *, dry_run: bool) -> bool:
@@ -170,10 +173,10 @@ class RootCollection(DAVCollection):  # type: ignore[misc]
         return self.lockr.get_resource_inst(self.path.rstrip("/") + "/" + name, self.environ)
 
     def get_used_bytes(self) -> int:
-        return usage(self.environ)[0]
+        return usage(self.environ, self.lockr)[0]
 
     def get_available_bytes(self) -> int:
-        used, quota = usage(self.environ)
+        used, quota = usage(self.environ, self.lockr)
         return max(0, quota - used)
 
     def create_empty_resource(self, name: str) -> Any:

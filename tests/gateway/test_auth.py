@@ -1,4 +1,5 @@
-"""Resolving Authorization headers to principals: Bearer, Basic, the Basic cache."""
+"""Resolving Authorization headers to principals: Bearer, Basic, the Basic cache, and
+how long a caller's account and token are kept between reads."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from gateway.auth import RequestSource, client_address
+from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import BadRequest, Forbidden, RateLimited, Unauthorized
-from tests.conftest import PASSWORD, CoreFactory, count_verifications
+from tests.conftest import PASSWORD, CoreFactory, count_verifications, statements
 
 
 def basic(user: str, password: str) -> str:
@@ -243,3 +245,85 @@ def test_change_password_can_revoke_every_other_token(pg_core: Core) -> None:
         by_basic, "a new passphrase", "a third passphrase", revoke_tokens=True
     )
     assert revoked == 1 and pg_core.accounts.list_tokens(account.id) == []
+
+
+def test_a_remembered_caller_is_not_read_again_for_a_while(make_core: CoreFactory) -> None:
+    """rclone sends its credentials with every request: once checked, neither the
+    credential nor the account behind it costs a statement until the account was
+    read ``account_cache_seconds`` ago."""
+    clock = ManualClock()
+    core = make_core(clock=clock, account_cache_seconds=2)
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    _, token = core.accounts.create_token(account.id)
+    for header in (basic("alice", PASSWORD), f"Bearer {token}"):
+        core.auth.resolve(header)  # checked once, and the account read
+    with statements(core) as seen:
+        for _ in range(10):
+            for header in (basic("alice", PASSWORD), f"Bearer {token}"):
+                principal = core.auth.resolve(header)
+                assert principal is not None and principal.account_id == account.id
+    assert seen == []
+    clock.advance(2)
+    with statements(core) as seen:
+        core.auth.resolve(basic("alice", PASSWORD))
+        core.auth.resolve(basic("alice", PASSWORD))
+    assert len(seen) == 1 and seen[0].startswith("SELECT accounts.id")
+
+
+def test_changes_through_this_process_show_at_once(make_core: CoreFactory) -> None:
+    core = make_core(clock=ManualClock())
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    _, kept = core.accounts.create_token(account.id)
+    revoked_info, revoked = core.accounts.create_token(account.id)
+    _, third = core.accounts.create_token(account.id)
+    for header in (basic("alice", PASSWORD), f"Bearer {kept}", f"Bearer {revoked}"):
+        core.auth.resolve(header)
+    core.accounts.set_quota("alice", 12345)
+    principal = core.auth.resolve(f"Bearer {kept}")
+    assert principal is not None and principal.account.quota_bytes == 12345
+    core.accounts.revoke_token(account.id, revoked_info.id)
+    with pytest.raises(Unauthorized):
+        core.auth.resolve(f"Bearer {revoked}")
+    by_basic = core.auth.resolve(basic("alice", PASSWORD))
+    assert by_basic is not None
+    core.auth.change_password(by_basic, PASSWORD, "a new passphrase", revoke_tokens=True)
+    for gone in (basic("alice", PASSWORD), f"Bearer {kept}", f"Bearer {third}"):
+        with pytest.raises(Unauthorized):
+            core.auth.resolve(gone)
+
+
+def test_changes_through_another_process_show_within_the_cache_time(
+    make_core: CoreFactory,
+) -> None:
+    clock = ManualClock()
+    here = make_core(clock=clock, account_cache_seconds=2)
+    elsewhere = make_core(clock=clock)  # another process, same database
+    account = here.accounts.create("alice", "alice@example.com", PASSWORD)
+    token_info, token = here.accounts.create_token(account.id)
+    for header in (basic("alice", PASSWORD), f"Bearer {token}"):
+        here.auth.resolve(header)
+    elsewhere.accounts.set_quota("alice", 12345)
+    elsewhere.accounts.revoke_token(account.id, token_info.id)
+    elsewhere.accounts.set_password(account.id, "a new passphrase")
+    principal = here.auth.resolve(basic("alice", PASSWORD))
+    assert principal is not None and principal.account.quota_bytes != 12345  # as read before
+    clock.advance(2)
+    for gone in (basic("alice", PASSWORD), f"Bearer {token}"):
+        with pytest.raises(Unauthorized):
+            here.auth.resolve(gone)
+    principal = here.auth.resolve(basic("alice", "a new passphrase"))
+    assert principal is not None and principal.account.quota_bytes == 12345
+
+
+def test_no_cache_time_reads_the_caller_on_every_request(make_core: CoreFactory) -> None:
+    here = make_core(account_cache_seconds=0)
+    elsewhere = make_core()
+    account = here.accounts.create("alice", "alice@example.com", PASSWORD)
+    token_info, token = here.accounts.create_token(account.id)
+    for header in (basic("alice", PASSWORD), f"Bearer {token}", basic("alice", PASSWORD)):
+        here.auth.resolve(header)
+    elsewhere.accounts.revoke_token(account.id, token_info.id)
+    elsewhere.accounts.set_password(account.id, "a new passphrase")
+    for gone in (basic("alice", PASSWORD), f"Bearer {token}"):
+        with pytest.raises(Unauthorized):
+            here.auth.resolve(gone)

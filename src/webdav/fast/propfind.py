@@ -19,6 +19,7 @@ which gives the same properties the same values: a test compares the two answers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -52,6 +53,7 @@ MULTISTATUS = (
 )
 XML = (b"content-type", b"application/xml; charset=utf-8")
 LOCKS = DAV + "lockdiscovery"
+QUOTA = {DAV + "quota-used-bytes", DAV + "quota-available-bytes"}
 
 
 async def propfind(fast: Fast, request: DavRequest, receive: Receive) -> Answer | None:
@@ -61,14 +63,14 @@ async def propfind(fast: Fast, request: DavRequest, receive: Receive) -> Answer 
     if depth not in ("0", "1") or any(name in headers for name in CONDITIONAL):
         return None
     body = await read_body(request, receive, MAX_BODY)
-    names = None if not body else requested_names(body)
-    if names is None or not all(name.startswith(DAV) or name in OWNCLOUD for name in names):
+    plan = None if not body else plan_for(body)
+    if plan is None:
         return None
-    return await fast.run(_listing, request, fast, names, depth == "1")
+    return await fast.run(_listing, request, fast, plan, depth == "1")
 
 
-def _listing(request: DavRequest, fast: Fast, names: list[str], children: bool) -> Answer | None:
-    inner = fast.enter(request, plain=LOCKS in names)
+def _listing(request: DavRequest, fast: Fast, plan: Plan, children: bool) -> Answer | None:
+    inner = fast.enter(request, plain=plan.locks)
     if inner is None:
         return None
     principal = request.caller
@@ -78,15 +80,35 @@ def _listing(request: DavRequest, fast: Fast, names: list[str], children: bool) 
     except NotFound:
         return error_page(404, request.normal_path)
     listed = storage.children_of(entry) if children and entry.is_dir else []
-    account = principal.account
-    used = account.used_bytes + account.reserved_bytes
-    render = _Renderer(names, used, max(0, account.quota_bytes - used), principal.username)
+    used, quota = storage.usage(principal.account_id) if plan.quota else (0, 0)
+    context = _Context(principal.username, used, max(0, quota - used))
     base = fast.mount + request.normal_path.rstrip("/")
-    chunks = [MULTISTATUS, render.response(base, entry)]
-    chunks.extend(render.response(base + "/" + child.name, child) for child in listed)
+    chunks = [MULTISTATUS, plan.response(base, entry, context)]
+    chunks.extend(plan.response(base + "/" + child.name, child, context) for child in listed)
     chunks.append("</d:multistatus>")
     body = "".join(chunks).encode()
     return Answer(207, [XML, (b"content-length", b"%d" % len(body))], body)
+
+
+def plan_for(body: bytes) -> Plan | None:
+    """How to answer a PROPFIND with this body, or ``None`` when it is not the shape
+    this module takes. Clients send the same few bodies again and again: the plans
+    of the last :data:`PLANS` short ones are kept."""
+    if len(body) > PLAN_BODY:
+        return _plan_for(body)
+    return _remembered_plan_for(body)
+
+
+def _plan_for(body: bytes) -> Plan | None:
+    names = requested_names(body)
+    if names is None or not all(name.startswith(DAV) or name in OWNCLOUD for name in names):
+        return None
+    return Plan(names)
+
+
+PLANS = 64
+PLAN_BODY = 4096
+_remembered_plan_for = functools.lru_cache(maxsize=PLANS)(_plan_for)
 
 
 def requested_names(body: bytes) -> list[str] | None:
@@ -101,17 +123,32 @@ def requested_names(body: bytes) -> list[str] | None:
     return [element.tag for element in root[0]]
 
 
-class _Renderer:
-    """One ``<d:response>`` per entry, values as wsgidav gives them."""
+class _Context:
+    """What a response says beside the entry: the caller's name and usage."""
 
-    def __init__(self, names: list[str], used: int, available: int, home: str) -> None:
+    __slots__ = ("available", "home", "used")
+
+    def __init__(self, home: str, used: int, available: int) -> None:
         self.home = home
         self.used = f"<d:quota-used-bytes>{used}</d:quota-used-bytes>"
         self.available = f"<d:quota-available-bytes>{available}</d:quota-available-bytes>"
-        self.props = [(_property(name, self), _empty(name)) for name in names]
 
-    def response(self, path: str, entry: Entry) -> str:
-        values = [value_of(entry) for value_of, _ in self.props]
+
+Property = Callable[[Entry, _Context], "str | None"]
+
+
+class Plan:
+    """The answer to one list of property names: one ``<d:response>`` per entry,
+    values as wsgidav gives them. ``locks``: whether lockdiscovery is asked for;
+    ``quota``: whether the account's usage is."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.props = [(_property(name), _empty(name)) for name in names]
+        self.locks = LOCKS in names
+        self.quota = bool(QUOTA.intersection(names))
+
+    def response(self, path: str, entry: Entry, context: _Context) -> str:
+        values = [value_of(entry, context) for value_of, _ in self.props]
         found = [value for value in values if value is not None]
         missing = [
             empty for (_, empty), value in zip(self.props, values, strict=True) if value is None
@@ -131,46 +168,44 @@ class _Renderer:
         return "".join(out)
 
 
-Property = Callable[[Entry], "str | None"]
-
-
-def _property(name: str, renderer: _Renderer) -> Property:
+def _property(name: str) -> Property:
     """How to render the property ``name`` of an entry (``None``: it has none)."""
     if name == OC + "permissions":
-        return lambda e: (
+        return lambda e, _: (
             "<oc:permissions>RDNVCK</oc:permissions>"
             if e.is_dir
             else "<oc:permissions>RDNVW</oc:permissions>"
         )
     if name == OC + "checksums":
-        return lambda e: (
+        return lambda e, _: (
             None
             if e.is_dir
             else "<oc:checksums><oc:checksum>"
             f"SHA1:{e.sha1} MD5:{e.md5}</oc:checksum></oc:checksums>"
         )
     local = name[len(DAV) :]
-    constant = {
-        "lockdiscovery": "<d:lockdiscovery/>",
-        "supportedlock": SUPPORTED_LOCK,
-        "quota-used-bytes": renderer.used,
-        "quota-available-bytes": renderer.available,
-    }.get(local)
+    if local == "quota-used-bytes":
+        return lambda e, context: context.used
+    if local == "quota-available-bytes":
+        return lambda e, context: context.available
+    constant = {"lockdiscovery": "<d:lockdiscovery/>", "supportedlock": SUPPORTED_LOCK}.get(local)
     if constant is not None:
-        return lambda e: constant
+        return lambda e, _: constant
     if local == "resourcetype":
-        return lambda e: (
+        return lambda e, _: (
             "<d:resourcetype><d:collection/></d:resourcetype>" if e.is_dir else "<d:resourcetype/>"
         )
     if local == "displayname":
-        return lambda e: f"<d:displayname>{escape(display_name(e, renderer.home))}</d:displayname>"
+        return lambda e, context: (
+            f"<d:displayname>{escape(display_name(e, context.home))}</d:displayname>"
+        )
     text = _TEXT.get(local)
     if text is None:
-        return lambda e: None
+        return lambda e, _: None
     files_only = local in _FILES_ONLY
     open_tag, close_tag = f"<d:{local}>", f"</d:{local}>"
 
-    def value(e: Entry) -> str | None:
+    def value(e: Entry, _: _Context) -> str | None:
         if files_only and e.is_dir:
             return None
         return open_tag + escape(text(e)) + close_tag

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, statements
 from tests.webdav.fast.conftest import Twins, running_twins
 
 LOCK = (
@@ -139,3 +139,26 @@ def test_a_mounted_front_answers_alike(tmp_path: Path) -> None:
         assert [answer.status_code for answer in outside] == [404, 404]
         assert twins.trees()[0] == twins.trees()[1]
         assert "made/moved.txt" in twins.trees()[0]
+
+
+def test_what_rclone_asks_around_each_upload_is_one_statement(tmp_path: Path) -> None:
+    """rclone MKCOLs the parent before every upload (it exists: 405) and reads the
+    file back with PROPFIND Depth 0 after it: once the caller is known, each is one
+    indexed read, and the check for locks and dead properties a write makes is one
+    more."""
+    with running_twins(tmp_path, account_cache_seconds=3600) as twins:
+        fast, core = twins.fast, twins.cores[0]
+        for _ in range(2):  # the credential checked, then the account read
+            assert fast.request("OPTIONS", "/alice/").status_code == 200
+        with statements(core) as seen:
+            assert fast.request("MKCOL", "/alice/docs").status_code == 405
+        assert len(seen) == 1, seen
+        with statements(core) as seen:
+            found = fast.request(
+                "PROPFIND", "/alice/docs/a.txt", headers={"Depth": "0"}, content=LIVE
+            )
+            assert found.status_code == 207
+        assert len(seen) == 1, seen
+        with statements(core) as seen:
+            assert core.dav_locks.home_is_plain("alice")
+        assert len(seen) == 1, seen

@@ -123,6 +123,22 @@ def test_other_requests_are_left_to_wsgidav(
         assert canonical(ours.content) == canonical(theirs.content)
 
 
+def test_usage_is_as_it_is_now(clients: tuple[httpx.Client, httpx.Client]) -> None:
+    """The quota properties show what the account uses when asked, not what it used
+    when its caller was last read (both paths alike)."""
+    body = '<d:propfind xmlns:d="DAV:"><d:prop><d:quota-used-bytes/></d:prop></d:propfind>'
+
+    def used(client: httpx.Client) -> int:
+        answer = ElementTree.fromstring(propfind(client, "/alice/", body, "0").content)
+        return int(answer.findtext(".//{DAV:}quota-used-bytes") or -1)
+
+    for client in clients:
+        before = used(client)
+        assert client.put("/alice/more.bin", content=b"m" * 1000).status_code == 201
+        assert used(client) == before + 1000
+        assert client.delete("/alice/more.bin").status_code == 204
+
+
 def test_a_missing_path_is_the_same_404(clients: tuple[httpx.Client, httpx.Client]) -> None:
     fast, slow = clients
     for path in ("/alice/nothing", "/alice/docs/nothing/"):

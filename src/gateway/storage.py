@@ -16,7 +16,7 @@ large copies and deletes run in batches (:mod:`gateway.subtrees`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -101,6 +101,7 @@ class Storage:
         self.entries = entries
         self.subtrees = Subtrees(db, entries, reservations.instance_id, clock, self.drop_blobs)
         self._entry_at = db.prepare(_ENTRY_AT)
+        self._folder_at = db.prepare(_FOLDER_AT)
         self._children_by_name = db.prepare(_CHILDREN)
         self._usage = db.prepare(_USAGE)
 
@@ -323,19 +324,20 @@ class Storage:
                 raise BadRequest("size cannot be negative")
             if expected_size > max_size:
                 raise TooLarge(too_large_message(max_size))
-        with self.db.lookup() as connection:
-            folder = connection.execute(_FOLDER_AT, _at_params(account_id, parts[:-1])).first()
-            if (
-                folder is not None
-                and folder.is_dir
-                and not self.entries.fits(folder.entry_count, folder.is_guest)
-            ):
-                # A full account: a write that would make an entry is refused before
-                # any byte (its commit decides; this saves sending the bytes).
+        found = self._folder_at.first(_at_params(account_id, parts[:-1]))
+        folder = None if found is None else FolderRow(*found)
+        if (
+            folder is not None
+            and folder.is_dir
+            and not self.entries.fits(folder.entry_count, folder.is_guest)
+        ):
+            # A full account: a write that would make an entry is refused before any
+            # byte (its commit decides; this saves sending the bytes).
+            with self.db.lookup() as connection:
                 child = {"parent": folder.id, "child": parts[-1]}
                 taken = connection.execute(CHILD_BY_NAME, child).first() is not None
-                if not taken or on_conflict == "rename":
-                    raise QuotaExceeded(self.entries.message(folder.is_guest))
+            if not taken or on_conflict == "rename":
+                raise QuotaExceeded(self.entries.message(folder.is_guest))
         if folder is None or not folder.is_dir:
             if not parts[:-1]:
                 raise NotFound("no such account")
@@ -760,6 +762,17 @@ _FOLDER_AT = (
     .join(Account, Account.id == Node.account_id)
     .where(*_AT)
 )
+
+
+class FolderRow(NamedTuple):
+    """A row of ``_FOLDER_AT``: where a new file goes."""
+
+    id: int
+    is_dir: bool
+    key: str
+    default_region: str
+    entry_count: int
+    is_guest: bool
 
 
 def _at_params(account_id: int, parts: list[str]) -> dict[str, Any]:

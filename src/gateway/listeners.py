@@ -1,13 +1,20 @@
-"""Limits every listener enforces before a request reaches a front.
+"""Limits every listener enforces before a request reaches a front, and how its
+answers are written.
 
 A request's head (request line and headers) is read into memory before any front
 sees it, so its size is capped where it is read: past :data:`MAX_HEAD_BYTES` the
 client gets ``431 Request Header Fields Too Large`` and the connection closes. Every
 listener is uvicorn's, with :class:`BoundedHttpToolsProtocol`.
+
+uvicorn writes an answer's head and its body to the socket separately; a small answer
+(most of WebDAV's and S3's) is written in one system call instead: a head is held
+until the body's first write in the same turn of the event loop, and written on its
+own at the end of that turn if none came (:class:`CoalescingTransport`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -38,6 +45,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = False
         self._refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -74,3 +84,36 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = True
         self.transport.write(_head_too_large())
         self.transport.close()
+
+
+class CoalescingTransport:
+    """A transport whose writes of an answer's head (data ending in a blank line) wait
+    for the next write, or for the end of the event loop's turn, so that a head and a
+    small body leave in one system call. Everything else is the wrapped transport's."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is not None:
+            data = self._held + data
+            self._held = None
+        elif data[-4:] == b"\r\n\r\n" and data[:5] == b"HTTP/":
+            self._held = bytes(data)
+            asyncio.get_running_loop().call_soon(self.flush)
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write a held head now."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

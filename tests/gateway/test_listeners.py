@@ -3,13 +3,14 @@ client gets 431, whichever server reads it, and the server holds no more of it."
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gateway.listeners import MAX_HEAD_BYTES
+from gateway.listeners import MAX_HEAD_BYTES, CoalescingTransport
 from tests.conftest import LockrProcess
 
 
@@ -59,3 +60,55 @@ def test_heads_over_64_kib_are_431(server: LockrProcess, listener: str) -> None:
     assert status_of(port, huge) == 431
     # The server is still there and answers normal requests.
     assert status_of(server.http_port, head(b"")) == 200
+
+
+class Recording(asyncio.Transport):
+    """The socket's side of a transport: what was written, one item per system call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_head_and_its_body_leave_in_one_write() -> None:
+    async def answer() -> list[bytes]:
+        socket_side = Recording()
+        transport = CoalescingTransport(socket_side)
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+        transport.write(b"body")
+        transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")  # no body: written at the turn's end
+        assert len(socket_side.writes) == 1
+        await asyncio.sleep(0)
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.close()  # a head held when the connection closes is written first
+        assert socket_side.closed
+        return socket_side.writes
+
+    assert asyncio.run(answer()) == [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nbody",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+    ]
+
+
+def test_answers_arrive_whole_on_a_kept_alive_connection(server: LockrProcess) -> None:
+    """Heads held for their bodies: several answers (one without a body) on one
+    connection, each whole and in order."""
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=30) as sock:
+        request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        sock.sendall(request + b"HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + request)
+        answer = b""
+        while answer.count(b"HTTP/1.1 200") < 3 or not answer.endswith(b'"ok"}'):
+            block = sock.recv(65536)
+            if not block:
+                break
+            answer += block
+    assert answer.count(b"HTTP/1.1 200 OK") == 3, answer
+    assert answer.count(b'{"status":"ok"}') == 2, answer

@@ -14,6 +14,7 @@ from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
 from gateway.errors import LockrError
 from gateway.files import Files
+from gateway.folders import Folders
 from gateway.migrate import upgrade
 from gateway.multipart import MultipartUploads
 from gateway.objectstore import ObjectStore
@@ -45,6 +46,7 @@ class Core:
     counters: Counters
     auth: Authenticator
     files: Files
+    folders: Folders
     sessions: UploadSessions
     multipart: MultipartUploads
     limiter: BurstLimiter
@@ -152,6 +154,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         counters=counters,
         auth=auth,
         files=Files(db, storage, counters, secret, clock),
+        folders=Folders(db, storage),
         sessions=sessions,
         multipart=multipart,
         limiter=limiter,

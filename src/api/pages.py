@@ -1,40 +1,26 @@
-"""Pages for people: the sign-up and sign-in page at ``/account``."""
+"""Pages for people that need no account: the download page at ``/download/<id>``
+(the web app's own pages are in :mod:`api.webapp`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from api.layout import environment, render_page
+from api.requests import core_of
 from gateway.errors import NotFound
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
-        "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
+TEMPLATES = environment(Path(__file__).parent / "templates")
 
 
-def render(template: str, status: int = 200, **context: object) -> HTMLResponse:
-    html = TEMPLATES.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-
-
-async def account_page(request: Request) -> Response:
-    return render("account.html", public_url=request.app.state.core.config.public_url)
+def render(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+    """``template`` of the API's front, with the headers every page carries."""
+    public_url = core_of(request).config.public_url
+    return render_page(TEMPLATES, template, public_url, status, **context)
 
 
 def size_text(size: int) -> str:
@@ -50,13 +36,14 @@ def size_text(size: int) -> str:
 async def download_page(request: Request) -> Response:
     """GET /download/<id>: name, size, type and a download button; a key field when
     the file is protected. Shows nothing about the owner."""
-    core = request.app.state.core
+    core = core_of(request)
     file_id = request.path_params["file_id"]
     try:
         entry = await run_in_threadpool(core.files.get, file_id)
     except NotFound:
-        return render("missing.html", status=404)
+        return render(request, "missing.html", status=404)
     return render(
+        request,
         "download.html",
         name=entry.name,
         size_text=size_text(entry.size),
@@ -66,12 +53,6 @@ async def download_page(request: Request) -> Response:
     )
 
 
-async def home(_request: Request) -> Response:
-    return RedirectResponse("/account", status_code=303)
-
-
 routes = [
-    Route("/", home, methods=["GET"]),
-    Route("/account", account_page, methods=["GET"]),
     Route("/download/{file_id}", download_page, methods=["GET"]),
 ]

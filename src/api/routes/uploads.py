@@ -151,7 +151,7 @@ async def create_session(request: Request) -> Response:
         raise BadRequest("guests upload into uploads/; sign in to choose a folder with path")
     folder = body.get("path", UPLOADS_FOLDER)
     if not isinstance(folder, str):
-        raise BadRequest("path must be a folder path such as 'uploads/2024'")
+        raise BadRequest("path must be a folder path such as 'uploads/2024' ('' is the top)")
     token, claim_hash = _guest_claim(request, principal)
     info, secret = await run_in_threadpool(
         lambda: core.sessions.create(
@@ -161,7 +161,7 @@ async def create_session(request: Request) -> Response:
             content_type=body.get("type", ""),
             max_size=principal.max_object_size,
             region=region,
-            folder=folder.strip("/") or UPLOADS_FOLDER,
+            folder=folder.strip("/"),
             key_hash=None if key_hash is None else core.files.seal_key(key_hash),
             claim_hash=claim_hash,
             holder=_holder(request, principal),
@@ -243,6 +243,17 @@ async def put_session(request: Request) -> Response:
     return JSONResponse(file_json(entry, path, core.config.public_url), status_code=201)
 
 
+async def cancel_session(request: Request) -> Response:
+    """DELETE the upload URL: give the unfinished upload up -> 204; its bytes and
+    reserved quota are freed, and the URL answers 404 from then on."""
+    core = core_of(request)
+    await rate_limit(request, None)
+    secret = request.query_params.get("uploadToken", "")
+    info = await run_in_threadpool(core.sessions.get, request.path_params["session_id"], secret)
+    await run_in_threadpool(core.sessions.cancel, info)
+    return Response(status_code=204)
+
+
 async def _status(request: Request, info: SessionInfo) -> Response:
     core = core_of(request)
     if info.completed:
@@ -259,4 +270,5 @@ routes = [
     Route("/api/v1/upload", direct_upload, methods=["POST"]),
     Route("/api/v1/upload/session", create_session, methods=["POST"]),
     Route("/api/v1/upload/session/{session_id}", put_session, methods=["PUT"]),
+    Route("/api/v1/upload/session/{session_id}", cancel_session, methods=["DELETE"]),
 ]

@@ -103,9 +103,15 @@ FILE_ID = {
 
 UPLOAD_URL = [
     {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}},
-    {"name": "uploadToken", "in": "query", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "uploadToken",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "The upload URL's secret; without it, the credentials of the "
+        "account that opened the session",
+    },
 ]
-"""What names a resumable session: its upload URL's path and secret."""
+"""What names a resumable session: its upload URL (path and secret)."""
 
 DOWNLOAD_PARAMETERS = [
     FILE_ID,
@@ -324,11 +330,24 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/upload/sessions": {
+            "get": {
+                "summary": "Your unfinished resumable sessions, with the bytes each has "
+                "(never their upload secrets)",
+                "security": BEARER,
+                "responses": {
+                    "200": _json(
+                        answer({"sessions": {"type": "array", "items": ref("UnfinishedSession")}}),
+                        "OK",
+                    ),
+                },
+            }
+        },
         "/api/v1/upload/session/{session_id}": {
             "put": {
                 "summary": "Upload the body, a chunk (Content-Range: bytes S-E/T), or ask "
                 "for progress (Content-Range: bytes */T, empty body)",
-                "security": [],
+                "security": OPTIONAL_AUTH,
                 "parameters": [
                     *UPLOAD_URL,
                     {"name": "Content-Range", "in": "header", "schema": {"type": "string"}},
@@ -348,7 +367,7 @@ def _paths() -> dict[str, Any]:
             },
             "delete": {
                 "summary": "Give an unfinished upload up: what it stored and reserved is freed",
-                "security": [],
+                "security": OPTIONAL_AUTH,
                 "parameters": UPLOAD_URL,
                 "responses": {
                     "204": {"description": "Given up; the upload URL answers 404 from now on"},

@@ -175,6 +175,24 @@ def schemas() -> dict[str, Any]:
                 {"allOf": [ref("File"), answer({"kind": {"const": "file"}})]},
             ]
         },
+        "UnfinishedSession": answer(
+            {
+                "sessionId": string,
+                "id": string,
+                "sessionUrl": {
+                    "type": "string",
+                    "description": "The upload URL without its secret: its owner's "
+                    "credentials authorize it",
+                },
+                "name": string,
+                "size": integer,
+                "received": {"type": "integer", "description": "Bytes durably stored"},
+                "type": string,
+                "path": string,
+                "region": string,
+                "expiresAt": string,
+            }
+        ),
         "File": answer(
             {
                 "id": string,

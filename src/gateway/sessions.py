@@ -228,6 +228,35 @@ class UploadSessions:
             raise NotFound("no such upload session (it may have expired)")
         return _info(row)
 
+    def get_owned(self, session_id: str, account_id: int) -> SessionInfo:
+        """The session if ``account_id`` opened it (its owner needs no upload secret);
+        404 otherwise, as :meth:`get`."""
+        with self.db.read() as session:
+            row = session.get(UploadSession, session_id)
+        if (
+            row is None
+            or row.account_id != account_id
+            or (not row.completed and row.expires_at < self.clock())
+        ):
+            raise NotFound("no such upload session (it may have expired)")
+        return _info(row)
+
+    def unfinished(self, account_id: int, *, limit: int = 100) -> list[SessionInfo]:
+        """The account's sessions still waiting for bytes, oldest first: what a client
+        that lost its upload URLs (a reloaded page) may resume."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(UploadSession)
+                .where(
+                    UploadSession.account_id == account_id,
+                    UploadSession.completed.is_(False),
+                    UploadSession.expires_at >= self.clock(),
+                )
+                .order_by(UploadSession.created_at, UploadSession.id)
+                .limit(limit)
+            ).all()
+        return [_info(row) for row in rows]
+
     def begin(self, info: SessionInfo, start: int) -> Chunk:
         """Start writing at ``start``, which must be the durable offset."""
         if info.completed:

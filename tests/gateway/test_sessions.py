@@ -141,6 +141,31 @@ def test_a_cancelled_session_frees_its_quota_and_bytes_at_once(
         assert session.query(UploadPart).count() == 0
 
 
+def test_an_owner_finds_its_unfinished_sessions_without_their_secrets(
+    make_core: CoreFactory,
+) -> None:
+    clock = ManualClock()
+    core = make_core(clock=clock, default_quota="10MiB")
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    bob = core.accounts.create("bob", "b@example.com", PASSWORD).id
+    first, _ = open_session(core, alice, 10)
+    clock.advance(1)
+    second, secret = open_session(core, alice, 3)
+    open_session(core, bob, 5)
+    assert [info.id for info in core.sessions.unfinished(alice)] == [first, second]
+    chunk = core.sessions.begin(core.sessions.get_owned(second, alice), 0)
+    chunk.write(b"abc")
+    assert chunk.finish() is not None
+    assert [info.id for info in core.sessions.unfinished(alice)] == [first]
+    assert core.sessions.get_owned(second, alice).completed  # answers its file still
+    with pytest.raises(NotFound):
+        core.sessions.get_owned(first, bob)
+    clock.advance(25 * 3600)
+    assert core.sessions.unfinished(alice) == []
+    with pytest.raises(NotFound):
+        core.sessions.get_owned(first, alice)
+
+
 def test_a_completed_session_is_not_cancelled(core: Core) -> None:
     alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
     session_id, secret = open_session(core, alice, 3)

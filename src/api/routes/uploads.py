@@ -18,7 +18,9 @@ from api.requests import (
     client_address,
     core_of,
     json_body,
+    optional_principal,
     rate_limit,
+    require_principal,
 )
 from api.transfer import declared_length, pump
 from gateway.auth import Principal
@@ -191,13 +193,27 @@ def _progress(received: int) -> Response:
     return Response(status_code=308, headers=headers)
 
 
+async def _session_of(request: Request) -> SessionInfo:
+    """The session the request names: by its upload URL's secret, or, without one,
+    by the credentials of the account that opened it."""
+    core = core_of(request)
+    session_id = request.path_params["session_id"]
+    secret = request.query_params.get("uploadToken")
+    if secret is None:
+        principal = await optional_principal(request)
+        await rate_limit(request, principal)
+        if principal is None:
+            raise NotFound("no such upload session: send its uploadUrl, with its uploadToken")
+        return await run_in_threadpool(core.sessions.get_owned, session_id, principal.account_id)
+    await rate_limit(request, None)
+    return await run_in_threadpool(core.sessions.get, session_id, secret)
+
+
 async def put_session(request: Request) -> Response:
     """PUT the upload URL: the whole body, a chunk (Content-Range: bytes S-E/T), or a
     status query (Content-Range: bytes */T, empty body)."""
     core = core_of(request)
-    await rate_limit(request, None)
-    secret = request.query_params.get("uploadToken", "")
-    info = await run_in_threadpool(core.sessions.get, request.path_params["session_id"], secret)
+    info = await _session_of(request)
     content_range = request.headers.get("content-range")
     if content_range is None:
         start, end = 0, info.size - 1
@@ -246,12 +262,38 @@ async def put_session(request: Request) -> Response:
 async def cancel_session(request: Request) -> Response:
     """DELETE the upload URL: give the unfinished upload up -> 204; its bytes and
     reserved quota are freed, and the URL answers 404 from then on."""
-    core = core_of(request)
-    await rate_limit(request, None)
-    secret = request.query_params.get("uploadToken", "")
-    info = await run_in_threadpool(core.sessions.get, request.path_params["session_id"], secret)
-    await run_in_threadpool(core.sessions.cancel, info)
+    info = await _session_of(request)
+    await run_in_threadpool(core_of(request).sessions.cancel, info)
     return Response(status_code=204)
+
+
+async def list_sessions(request: Request) -> Response:
+    """GET /api/v1/upload/sessions -> {"sessions": [...]}: the caller's unfinished
+    sessions, oldest first, with the bytes stored; never their upload secrets."""
+    core = core_of(request)
+    principal = await require_principal(request)
+    await rate_limit(request, principal)
+    sessions = await run_in_threadpool(core.sessions.unfinished, principal.account_id)
+    base = core.config.public_url
+    return JSONResponse(
+        {
+            "sessions": [
+                {
+                    "sessionId": info.id,
+                    "id": f"{info.region}_{info.file_uid}",
+                    "sessionUrl": f"{base}/api/v1/upload/session/{info.id}",
+                    "name": info.name,
+                    "size": info.size,
+                    "received": info.received,
+                    "type": info.content_type,
+                    "path": info.folder,
+                    "region": info.region,
+                    "expiresAt": iso(info.expires_at),
+                }
+                for info in sessions
+            ]
+        }
+    )
 
 
 async def _status(request: Request, info: SessionInfo) -> Response:
@@ -269,6 +311,7 @@ async def _status(request: Request, info: SessionInfo) -> Response:
 routes = [
     Route("/api/v1/upload", direct_upload, methods=["POST"]),
     Route("/api/v1/upload/session", create_session, methods=["POST"]),
+    Route("/api/v1/upload/sessions", list_sessions, methods=["GET"]),
     Route("/api/v1/upload/session/{session_id}", put_session, methods=["PUT"]),
     Route("/api/v1/upload/session/{session_id}", cancel_session, methods=["DELETE"]),
 ]

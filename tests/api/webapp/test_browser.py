@@ -178,10 +178,7 @@ def test_uploads_show_progress_and_refusals_send_nothing(
     visitor: Visitor, server: LockrProcess, tmp_path: Path
 ) -> None:
     page = visitor.page
-    big = tmp_path / "big.bin"
-    with big.open("wb") as handle:
-        for _ in range(64):
-            handle.write(os.urandom(MiB))
+    big = random_file(tmp_path / "big.bin", 64)
     notes = tmp_path / "notes.txt"
     notes.write_text("the notes")
     photo = tmp_path / "photo.jpg"
@@ -250,19 +247,12 @@ def test_uploads_show_progress_and_refusals_send_nothing(
 
 def test_cancel_stops_the_upload_and_frees_what_it_held(visitor: Visitor, tmp_path: Path) -> None:
     page = visitor.page
-    slow = tmp_path / "slow.bin"
-    slow.write_bytes(os.urandom(24 * MiB))
-    throttle = visitor.context.new_cdp_session(page)
-    throttle.send("Network.enable")
-    throttle.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2 * MiB},
-    )
-    watch_progress(page)
+    slow = random_file(tmp_path / "slow.bin", 24)
+    throttle(visitor, 2 * MiB)
     page.set_input_files("#pick", str(slow))
     row = page.locator("li.upload[data-name='slow.bin']")
     expect(row).to_have_attribute("data-state", "uploading")
-    page.wait_for_function("(window.seen['slow.bin'] || []).some((v) => v > 0)")
+    expect(row.locator("progress")).not_to_have_attribute("value", "0")  # bytes went
     expect(row.locator(".upload-text")).to_contain_text("left")  # speed and time left
     row.locator("button.upload-cancel").click()
     expect(row).to_have_attribute("data-state", "cancelled")
@@ -274,6 +264,138 @@ def test_cancel_stops_the_upload_and_frees_what_it_held(visitor: Visitor, tmp_pa
         page.wait_for_timeout(100)
     assert account["reservedBytes"] == 0 and account["usedBytes"] == 0
     assert "slow.bin" not in visitor.entries()
+
+
+def throttle(visitor: Visitor, bytes_per_second: int) -> None:
+    """Make the browser's uploads this slow (Chromium's network emulation)."""
+    cdp = visitor.context.new_cdp_session(visitor.page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+
+
+def chunk_starts(page: Page) -> list[int]:
+    """Where each chunk the page sends starts (a status query is -1), as it sends."""
+    starts: list[int] = []
+
+    def seen(request: Any) -> None:
+        if request.method == "PUT" and "/api/v1/upload/session/" in request.url:
+            what = request.headers.get("content-range", "bytes 0-")
+            starts.append(-1 if "*" in what else int(what.split()[1].split("-")[0]))
+
+    page.on("request", seen)
+    return starts
+
+
+def random_file(path: Path, mib: int) -> Path:
+    with path.open("wb") as handle:
+        for _ in range(mib):
+            handle.write(os.urandom(MiB))
+    return path
+
+
+def test_pause_resume_and_a_dropped_connection(visitor: Visitor, tmp_path: Path) -> None:
+    page = visitor.page
+    starts = chunk_starts(page)
+    dropped = []
+
+    def drop_the_first_chunk(route: Any) -> None:
+        if route.request.method == "PUT" and not dropped:
+            dropped.append(route.request.headers.get("content-range"))
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/upload/session/**", drop_the_first_chunk)
+    first = random_file(tmp_path / "first.bin", 12)
+    page.set_input_files("#pick", str(first))
+    row = page.locator("li.upload[data-name='first.bin']")
+    expect(row).to_have_attribute("data-state", "done", timeout=60_000)
+    assert dropped == [f"bytes 0-{8 * MiB - 1}/{12 * MiB}"]
+    assert starts[:3] == [0, -1, 0]  # dropped, asked where to go on, sent again
+    held = visitor.entries()["first.bin"]
+    assert held["sha1"] == hashlib.sha1(first.read_bytes()).hexdigest()
+    page.unroute("**/api/v1/upload/session/**")
+
+    throttle(visitor, 4 * MiB)
+    second = random_file(tmp_path / "second.bin", 20)
+    page.set_input_files("#pick", str(second))
+    row = page.locator("li.upload[data-name='second.bin']")
+    expect(row.locator("progress")).not_to_have_attribute("value", "0")  # bytes went
+    row.locator("button.upload-pause").click()
+    expect(row).to_have_attribute("data-state", "paused")
+    expect(row.locator(".upload-text")).to_contain_text("Paused at")
+    expect(row.locator("button.upload-pause")).to_have_text("Resume")
+    sent_before = len(starts)
+    row.locator("button.upload-pause").click()
+    expect(row).to_have_attribute("data-state", "done", timeout=60_000)
+    assert starts[sent_before] == -1  # resuming asks the server where it stopped first
+    held = visitor.entries()["second.bin"]
+    assert held["sha1"] == hashlib.sha1(second.read_bytes()).hexdigest()
+
+
+def test_an_upload_cut_by_a_reload_goes_on_from_where_the_server_stopped(
+    visitor: Visitor, tmp_path: Path
+) -> None:
+    page = visitor.page
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?"
+    big = random_file(tmp_path / "long.bin", 24)
+    throttle(visitor, 4 * MiB)
+    page.set_input_files("#pick", str(big))
+    expect(page.locator("li.upload[data-name='long.bin']")).to_have_attribute(
+        "data-state", "uploading"
+    )
+    for _ in range(600):
+        sessions = visitor.api("GET", "/api/v1/upload/sessions").json()["sessions"]
+        if sessions and sessions[0]["received"] >= 8 * MiB:
+            break
+        page.wait_for_timeout(50)
+    stored = sessions[0]["received"]
+    assert stored >= 8 * MiB
+    page.reload()
+    starts = chunk_starts(page)
+    row = page.locator("li.unfinished[data-name='long.bin']")
+    expect(row.locator(".upload-text")).to_contain_text("of 24 MiB stored")
+    other = random_file(tmp_path / "other.bin", 1)
+    with page.expect_file_chooser() as chooser:
+        row.locator("button.upload-resume").click()
+    chooser.value.set_files(str(other))
+    expect(row.locator(".upload-problem")).to_contain_text("not the same file")
+    with page.expect_file_chooser() as chooser:
+        row.locator("button.upload-resume").click()
+    chooser.value.set_files(str(big))
+    done = page.locator("li.upload[data-name='long.bin']")
+    expect(done).to_have_attribute("data-state", "done", timeout=60_000)
+    assert starts[0] == -1 and starts[1] >= stored  # nothing stored was sent again
+    held = visitor.entries()["long.bin"]
+    assert held["sha1"] == hashlib.sha1(big.read_bytes()).hexdigest()
+    assert visitor.api("GET", "/api/v1/upload/sessions").json()["sessions"] == []
+
+
+def test_a_whole_folder_is_uploaded(visitor: Visitor, tmp_path: Path) -> None:
+    album = tmp_path / "album"
+    (album / "day one").mkdir(parents=True)
+    (album / "cover.txt").write_text("the cover")
+    (album / "day one" / "a.txt").write_text("first day")
+    (album / "day one" / "b.txt").write_text("first day, again")
+    page = visitor.page
+    page.set_input_files("#pick-folder", str(album))
+    for name in ("cover.txt", "a.txt", "b.txt"):
+        expect(page.locator(f"li.upload[data-name='{name}']")).to_have_attribute(
+            "data-state", "done"
+        )
+    expect(visitor.row("album")).to_have_count(1)
+    assert set(visitor.entries("album")) == {"cover.txt", "day one"}
+    inner = visitor.entries("album/day one")
+    assert set(inner) == {"a.txt", "b.txt"}
+    assert visitor.api("GET", "/api/v1/download/" + inner["b.txt"]["id"]).text == "first day, again"
 
 
 def test_folders_rename_move_and_delete(visitor: Visitor, server: LockrProcess) -> None:

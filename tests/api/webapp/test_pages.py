@@ -82,7 +82,15 @@ def test_static_files_are_served_by_lockr(server: LockrProcess) -> None:
     )
     assert again.status_code == 304
     imported = set(re.findall(r'from "\./([a-z]+\.js)"', script.text))
-    assert imported == {"api.js", "format.js", "listing.js", "movedialog.js", "uploads.js"}
+    assert imported == {
+        "api.js",
+        "format.js",
+        "listing.js",
+        "movedialog.js",
+        "picked.js",
+        "uploadlist.js",
+        "uploads.js",
+    }
     for name in imported:
         assert httpx.get(f"{server.url}/static/js/{name}").status_code == 200
     assert "http" not in re.sub(r"//.*", "", script.text).replace("history", "")  # no CDN

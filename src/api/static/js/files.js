@@ -7,7 +7,9 @@ import { api, query } from "./api.js";
 import { sizeText } from "./format.js";
 import { crumbs, entryRow, folderUrl, pathOfUrl } from "./listing.js";
 import { MoveDialog } from "./movedialog.js";
-import { UploadList, UploadQueue } from "./uploads.js";
+import { dropped, pickedFolder } from "./picked.js";
+import { UploadList } from "./uploadlist.js";
+import { UploadQueue } from "./uploads.js";
 
 const PAGE = 100;
 const $ = (id) => document.getElementById(id);
@@ -240,10 +242,13 @@ function remove(entries) {
 
 // -- uploads --------------------------------------------------------------------------
 
-const queue = new UploadQueue(new UploadList($("uploads"), $("uploads-panel")), {
+const uploadList = new UploadList($("uploads"), $("uploads-panel"));
+const queue = new UploadQueue(uploadList, {
   onFinished(upload) {
     if (upload.state !== "done") return;
-    if (upload.folder === state.path) scheduleReload();
+    if (upload.folder === state.path || upload.folder.startsWith(state.path ? state.path + "/" : "")) {
+      scheduleReload();
+    }
     loadAccount();
   },
 });
@@ -254,9 +259,9 @@ function scheduleReload() {
   reloadTimer = setTimeout(load, 250);
 }
 
-/** Queue ``files`` (an array) for the folder shown. */
-async function upload(files) {
-  if (!files.length) return;
+/** Queue ``items`` ({file, folder}), checked against the account's limits first. */
+async function upload(items) {
+  if (!items.length) return;
   await loadAccount();
   const account = state.account;
   const limits = account
@@ -265,8 +270,63 @@ async function upload(files) {
         free: account.quotaBytes - account.usedBytes - account.reservedBytes,
       }
     : { maxObjectSize: Infinity, free: Infinity };
-  queue.add(files, state.path, limits);
+  queue.add(items, limits);
 }
+
+async function makeFolders(paths) {
+  for (const path of paths) {
+    const parts = path.split("/");
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const at = parts.slice(0, depth).join("/");
+      await api("POST", "/api/v1/folders", { path: at }).catch(() => null); // made, or there
+    }
+  }
+}
+
+// Sessions left unfinished (a reloaded page, another tab): offered to go on.
+let resuming = null;
+
+async function showUnfinished() {
+  let sessions;
+  try {
+    ({ sessions } = await api("GET", "/api/v1/upload/sessions"));
+  } catch (error) {
+    return;
+  }
+  const busy = queue.sessionIds();
+  for (const session of sessions) {
+    if (busy.has(session.sessionId)) continue;
+    const row = uploadList.unfinished(session, {
+      onResume() {
+        resuming = { session, row };
+        $("resume-pick").click();
+      },
+      async onDiscard() {
+        try {
+          await api("DELETE", session.sessionUrl);
+          row.item.remove();
+          loadAccount();
+        } catch (error) {
+          row.problem.textContent = error.message;
+        }
+      },
+    });
+  }
+}
+
+$("resume-pick").addEventListener("change", (event) => {
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file || !resuming) return;
+  const { session, row } = resuming;
+  resuming = null;
+  if (file.name !== session.name || file.size !== session.size) {
+    row.problem.textContent =
+      `That is not the same file: choose “${session.name}” of ${sizeText(session.size)}.`;
+    return;
+  }
+  queue.resume(session, file);
+});
 
 // -- events ---------------------------------------------------------------------------
 
@@ -276,7 +336,12 @@ function say(text) {
 
 $("new-folder").addEventListener("click", newFolder);
 $("pick").addEventListener("change", (event) => {
-  upload([...event.target.files]); // a copy: clearing the input empties its FileList
+  // A copy first: clearing the input empties its FileList.
+  upload([...event.target.files].map((file) => ({ file, folder: state.path })));
+  event.target.value = "";
+});
+$("pick-folder").addEventListener("change", (event) => {
+  upload(pickedFolder([...event.target.files], state.path));
   event.target.value = "";
 });
 $("prev-page").addEventListener("click", () => {
@@ -355,11 +420,24 @@ area.addEventListener("dragleave", () => {
 area.addEventListener("dragover", (event) => {
   if (event.dataTransfer && event.dataTransfer.types.includes("Files")) event.preventDefault();
 });
-area.addEventListener("drop", (event) => {
+area.addEventListener("drop", async (event) => {
   event.preventDefault();
   depth = 0;
   area.classList.remove("dragging");
-  upload([...event.dataTransfer.files]);
+  const base = state.path;
+  // The entries are taken now: the drop's data is gone once this handler returns.
+  const entries = [...event.dataTransfer.items]
+    .filter((item) => item.kind === "file")
+    .map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry())
+    .filter(Boolean);
+  if (!entries.length) {
+    upload([...event.dataTransfer.files].map((file) => ({ file, folder: base })));
+    return;
+  }
+  const { items, empty } = await dropped(entries, base);
+  await makeFolders(empty);
+  if (empty.length && !items.length) load();
+  upload(items);
 });
 window.addEventListener("beforeunload", (event) => {
   if (queue.uploads.length) event.preventDefault();
@@ -368,3 +446,4 @@ window.addEventListener("beforeunload", (event) => {
 window.history.replaceState({ path: state.path }, "", folderUrl(state.path));
 load();
 loadAccount();
+showUnfinished();

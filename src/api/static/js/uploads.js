@@ -2,19 +2,24 @@
 // POST /api/v1/upload/session {name, size, type, path} gives an uploadUrl; the file
 // is PUT to it in chunks (Content-Range: bytes START-END/TOTAL), each answered 308
 // with Range: bytes=0-N (what is stored) until the last, answered 201 with the file.
-// A dropped request is followed by a status query (Content-Range: bytes */TOTAL) and
-// the upload goes on from where the server says it stopped. Cancel aborts the request
-// and DELETEs the upload URL, which frees what was stored and reserved.
+// After a dropped request, or on resuming, a status query (Content-Range:
+// bytes */TOTAL) says where the server stopped, and the upload goes on from there.
+// Pause aborts the request in flight (what arrived is kept); Cancel aborts it and
+// DELETEs the upload URL, which frees what was stored and reserved. A session opened
+// before the page was reloaded is resumed through its sessionUrl, which the account's
+// own session authorizes (docs/webapp.md).
 
-import { api, ApiError } from "./api.js";
-import { durationText, sizeText } from "./format.js";
+import { api, ApiError, sessionHeaders } from "./api.js";
+import { sizeText } from "./format.js";
 
 const CHUNK = 8 * 1024 * 1024;
-const RETRIES = 5;
+const RETRIES = 6;
 const AT_ONCE = 3;
 const SPEED_WINDOW_MS = 4000;
+const ENDED = new Set(["done", "failed", "cancelled", "refused"]);
 
 class Cancelled extends Error {}
+class Paused extends Error {}
 
 /** Why ``file`` cannot be uploaded under ``limits`` (null when it can): checked
  *  before any byte is sent. ``limits`` is {maxObjectSize, free}. */
@@ -28,36 +33,65 @@ export function refusal(file, limits) {
   return null;
 }
 
-/** One file on its way: its state, what is sent, and its row in the list. */
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function storedFrom(range) {
+  const match = /^bytes=0-(\d+)$/.exec(range || "");
+  return match ? Number(match[1]) + 1 : 0;
+}
+
+/** One file on its way: its state, what is sent, and its row in the list. ``session``
+ *  is given for an upload that goes on with a session opened before. */
 export class Upload {
-  constructor(file, folder, queue) {
+  constructor(file, folder, queue, session = null) {
     this.file = file;
     this.folder = folder;
     this.queue = queue;
+    this.session = session;
     this.state = "queued";
-    this.sent = 0;
-    this.session = null;
+    this.sent = session ? session.received : 0;
     this.request = null;
     this.samples = [];
+    this.wake = null;
     this.row = queue.view.row(this);
   }
 
   get reservesLocally() {
-    return this.state === "queued" || this.state === "starting";
+    return !this.session && (this.state === "queued" || this.state === "starting");
+  }
+
+  get ended() {
+    return ENDED.has(this.state);
+  }
+
+  /** Where the bytes go: the upload URL (its own authority), or for a session found
+   *  after a reload, its sessionUrl, which this account's session authorizes. */
+  get target() {
+    return this.session.uploadUrl || this.session.sessionUrl;
+  }
+
+  get ownerHeaders() {
+    return this.session.uploadUrl ? {} : sessionHeaders("PUT");
   }
 
   async run() {
     try {
-      this.state = "starting";
-      this.show();
-      this.session = await api("POST", "/api/v1/upload/session", {
-        name: this.file.name,
-        size: this.file.size,
-        type: this.file.type || undefined,
-        path: this.folder,
-      });
+      if (!this.session) {
+        this.state = "starting";
+        this.show();
+        this.session = await api("POST", "/api/v1/upload/session", {
+          name: this.file.name,
+          size: this.file.size,
+          type: this.file.type || undefined,
+          path: this.folder,
+        });
+        this.queue.opened(this);
+      }
       this.checkCancelled();
-      this.state = "uploading";
+      if (this.state !== "paused") this.state = "uploading";
+      this.show();
       const done = await this.send();
       this.state = "done";
       this.sent = this.file.size;
@@ -66,59 +100,59 @@ export class Upload {
     } catch (error) {
       if (error instanceof Cancelled || this.state === "cancelled") {
         this.state = "cancelled";
-        if (this.session) await forget(this.session.uploadUrl);
+        this.show();
+        if (this.session) await this.forget();
       } else {
         this.state = "failed";
         this.reason = error.message || "the upload failed";
+        this.show();
       }
-      this.show();
       this.queue.finished(this, null);
     }
   }
 
-  /** Send the bytes from where the server has them to the end; resolves to the file. */
+  /** Send what the server lacks, to the end; resolves to the file. The offset is
+   *  asked for (a status query) first after a resume, a pause or a failure. */
   async send() {
-    let offset = 0;
+    let offset = this.session.uploadUrl && this.sent === 0 ? 0 : null;
     let failures = 0;
     for (;;) {
-      this.checkCancelled();
-      const size = this.file.size;
-      const end = Math.min(offset + CHUNK, size);
+      await this.whilePaused();
       let answer;
       try {
-        answer = await this.put(offset, end);
+        answer =
+          offset === null
+            ? await this.put(null, null)
+            : await this.put(offset, Math.min(offset + CHUNK, this.file.size));
       } catch (error) {
+        if (error instanceof Paused) {
+          offset = null;
+          continue;
+        }
         if (error instanceof Cancelled) throw error;
         failures += 1;
         if (failures > RETRIES) throw error;
-        await pause(500 * 2 ** failures);
-        this.checkCancelled();
-        offset = await this.stored();
+        this.say(`connection lost; trying again (${failures} of ${RETRIES})`);
+        await pause(400 * 2 ** failures);
+        offset = null;
         continue;
       }
       if (answer.status === 200 || answer.status === 201) return answer.body;
       if (answer.status === 308) {
-        failures = 0;
+        if (offset !== null) failures = 0;
         offset = storedFrom(answer.range);
+        this.progress(offset);
         continue;
       }
-      if (answer.status === 409 || answer.status >= 500) {
-        failures += 1;
+      if (answer.status === 409 || answer.status === 429 || answer.status >= 500) {
+        failures += 1; // another request still holds the session, or the server is busy
         if (failures > RETRIES) throw new Error(answer.message);
-        await pause(500 * 2 ** failures);
-        offset = await this.stored();
+        await pause(400 * 2 ** failures);
+        offset = null;
         continue;
       }
       throw new ApiError(answer.status, "error", answer.message);
     }
-  }
-
-  /** Ask the server how many bytes it has (a status query). */
-  async stored() {
-    const answer = await this.put(null, null);
-    if (answer.status === 308) return storedFrom(answer.range);
-    if (answer.status === 200 || answer.status === 201) return this.file.size;
-    throw new ApiError(answer.status, "error", answer.message);
   }
 
   /** PUT bytes [start, end) of the file, or a status query (start null). */
@@ -126,7 +160,10 @@ export class Upload {
     return new Promise((resolve, reject) => {
       const request = new XMLHttpRequest();
       this.request = request;
-      request.open("PUT", this.session.uploadUrl);
+      request.open("PUT", this.target);
+      for (const [name, value] of Object.entries(this.ownerHeaders)) {
+        request.setRequestHeader(name, value);
+      }
       const total = this.file.size;
       let body = null;
       if (start === null) {
@@ -151,7 +188,7 @@ export class Upload {
         });
       };
       request.onerror = () => reject(new Error("the connection dropped"));
-      request.onabort = () => reject(new Cancelled());
+      request.onabort = () => reject(this.state === "paused" ? new Paused() : new Cancelled());
       request.send(body);
     });
   }
@@ -163,6 +200,7 @@ export class Upload {
     while (this.samples.length > 2 && now - this.samples[0][0] > SPEED_WINDOW_MS) {
       this.samples.shift();
     }
+    this.reason = "";
     this.show();
   }
 
@@ -174,42 +212,71 @@ export class Upload {
     return t1 > t0 ? ((s1 - s0) * 1000) / (t1 - t0) : null;
   }
 
+  say(text) {
+    this.reason = text;
+    this.show();
+  }
+
   checkCancelled() {
     if (this.state === "cancelled") throw new Cancelled();
   }
 
-  /** Stop: the request in flight is aborted, and run() then forgets the session. */
-  cancel() {
-    if (["done", "failed", "cancelled", "refused"].includes(this.state)) return;
-    const wasQueued = this.state === "queued";
-    this.state = "cancelled";
+  async whilePaused() {
+    while (this.state === "paused") {
+      await new Promise((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    this.checkCancelled();
+  }
+
+  /** Stop sending for now: the request in flight is aborted (the server keeps what
+   *  arrived), and nothing more is sent until resume(). */
+  pause() {
+    if (this.ended || this.state === "paused") return;
+    this.state = "paused";
+    this.samples = [];
     if (this.request) this.request.abort();
     this.show();
-    if (wasQueued) this.queue.finished(this, null);
+  }
+
+  resume() {
+    if (this.state !== "paused") return;
+    this.state = this.session ? "uploading" : "queued";
+    this.show();
+    if (this.wake) this.wake();
+    if (!this.started) this.queue.next();
+  }
+
+  /** Stop for good: the request in flight is aborted, and run() then gives the
+   *  session up (its bytes and reserved quota are freed). */
+  cancel() {
+    if (this.ended) return;
+    const running = this.started;
+    this.state = "cancelled";
+    if (this.request) this.request.abort();
+    if (this.wake) this.wake();
+    this.show();
+    if (!running) {
+      if (this.session) this.forget();
+      this.queue.finished(this, null);
+    }
+  }
+
+  /** DELETE the session, trying again while the server still finishes the request
+   *  that was just aborted (409). */
+  async forget() {
+    const headers = this.session.uploadUrl ? {} : sessionHeaders("DELETE");
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const response = await fetch(this.target, { method: "DELETE", headers }).catch(() => null);
+      if (response && response.status !== 409 && response.status < 500) return;
+      await pause(300 * 2 ** attempt);
+    }
   }
 
   show() {
     this.queue.view.update(this);
   }
-}
-
-/** DELETE the upload URL, trying again while the server still finishes the request
- *  that was just aborted (409). */
-async function forget(uploadUrl) {
-  for (let attempt = 0; attempt < 6; attempt++) {
-    const response = await fetch(uploadUrl, { method: "DELETE" }).catch(() => null);
-    if (response && response.status !== 409 && response.status < 500) return;
-    await pause(300 * 2 ** attempt);
-  }
-}
-
-function storedFrom(range) {
-  const match = /^bytes=0-(\d+)$/.exec(range || "");
-  return match ? Number(match[1]) + 1 : 0;
-}
-
-function pause(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Uploads waiting and running (a few at once), with the list that shows them. */
@@ -226,11 +293,16 @@ export class UploadQueue {
     return this.uploads.filter((u) => u.reservesLocally).reduce((sum, u) => sum + u.file.size, 0);
   }
 
-  /** Queue ``files`` for ``folder``; those ``limits`` refuse are shown refused and
+  /** The session ids this page is sending to. */
+  sessionIds() {
+    return new Set(this.uploads.filter((u) => u.session).map((u) => u.session.sessionId));
+  }
+
+  /** Queue ``items`` ({file, folder}); those ``limits`` refuse are shown refused and
    *  send nothing. */
-  add(files, folder, limits) {
+  add(items, limits) {
     let free = limits.free - this.pendingBytes();
-    for (const file of files) {
+    for (const { file, folder } of items) {
       const upload = new Upload(file, folder, this);
       const why = refusal(file, { maxObjectSize: limits.maxObjectSize, free });
       if (why) {
@@ -246,9 +318,22 @@ export class UploadQueue {
     this.next();
   }
 
+  /** Go on with a session opened before (a reloaded page), sending ``file``. */
+  resume(session, file) {
+    const upload = new Upload(file, session.path, this, session);
+    this.uploads.push(upload);
+    upload.show();
+    this.next();
+    return upload;
+  }
+
+  opened(upload) {
+    this.view.opened(upload);
+  }
+
   next() {
     while (this.running < AT_ONCE) {
-      const upload = this.uploads.find((u) => u.state === "queued");
+      const upload = this.uploads.find((u) => u.state === "queued" && !u.started);
       if (!upload) return;
       this.running += 1;
       upload.started = true;
@@ -264,61 +349,5 @@ export class UploadQueue {
     this.uploads = this.uploads.filter((u) => u !== upload);
     this.onFinished(upload, file);
     this.next();
-  }
-}
-
-/** The list of uploads: one row each, with a progress bar, what is sent, the speed,
- *  the time left, and a Cancel button. */
-export class UploadList {
-  constructor(list, panel) {
-    this.list = list;
-    this.panel = panel;
-  }
-
-  row(upload) {
-    const item = document.createElement("li");
-    item.className = "upload";
-    item.dataset.name = upload.file.name;
-    const name = document.createElement("span");
-    name.className = "upload-name";
-    name.textContent = upload.file.name;
-    const bar = document.createElement("progress");
-    bar.max = Math.max(upload.file.size, 1);
-    bar.value = 0;
-    bar.setAttribute("aria-label", `Upload of ${upload.file.name}`);
-    const text = document.createElement("span");
-    text.className = "upload-text muted";
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "quiet upload-cancel";
-    cancel.textContent = "Cancel";
-    cancel.setAttribute("aria-label", `Cancel the upload of ${upload.file.name}`);
-    cancel.addEventListener("click", () => upload.cancel());
-    item.append(name, bar, text, cancel);
-    this.list.prepend(item);
-    this.panel.hidden = false;
-    return { item, bar, text, cancel };
-  }
-
-  update(upload) {
-    const { item, bar, text, cancel } = upload.row;
-    item.dataset.state = upload.state;
-    const size = upload.file.size;
-    bar.value = upload.state === "done" ? Math.max(size, 1) : upload.sent;
-    let words;
-    if (upload.state === "refused") words = `Not sent: ${upload.reason}`;
-    else if (upload.state === "failed") words = `Failed: ${upload.reason}`;
-    else if (upload.state === "cancelled") words = "Cancelled";
-    else if (upload.state === "done") words = `Done, ${sizeText(size)}`;
-    else if (upload.state === "queued") words = `Waiting, ${sizeText(size)}`;
-    else {
-      words = `${sizeText(upload.sent)} of ${sizeText(size)}`;
-      const speed = upload.speed();
-      if (speed) {
-        words += ` · ${sizeText(Math.round(speed))}/s · ${durationText((size - upload.sent) / speed)} left`;
-      }
-    }
-    text.textContent = words;
-    cancel.hidden = ["done", "failed", "cancelled", "refused"].includes(upload.state);
   }
 }

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from api import openapi, pages, webapp
 from api.access_log import AccessLog
 from api.errors import HANDLERS
-from api.routes import accounts, downloads, entries, files, regions, s3keys, uploads
+from api.routes import accounts, downloads, entries, files, regions, s3keys, shares, uploads
 from gateway.core import Core
 
 log = logging.getLogger("lockr")
@@ -43,6 +43,7 @@ def api_routes() -> list[BaseRoute]:
         *regions.routes,
         *files.routes,
         *entries.routes,
+        *shares.routes,
         *downloads.routes,
         *openapi.routes,
         *pages.routes,

@@ -28,6 +28,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "Forbidden, quota exceeded, or key restrictions",
         404: "Not found",
         409: "Conflict",
+        410: "Gone: a share that has expired or been used as many times as it allows",
         412: "A precondition (If-Match, If-Unmodified-Since) failed",
         413: "Too large: a file past the plan's limit (5 GB guest, 100 GB account), "
         "or a JSON body past 64 KiB",
@@ -376,6 +377,7 @@ def _paths() -> dict[str, Any]:
             },
         },
         **_tree_paths(),
+        **_share_paths(),
         "/api/v1/files": {
             "get": {
                 "summary": "List your files, newest first",
@@ -597,6 +599,102 @@ def _tree_paths() -> dict[str, Any]:
                 "security": BEARER,
                 "parameters": [ENTRY_ID],
                 "responses": {"204": {"description": "Deleted"}, **_errors(403, 404)},
+            },
+        },
+    }
+
+
+def _share_paths() -> dict[str, Any]:
+    """Shares of a file: made, listed, revoked; downloaded by anyone with the link."""
+    token = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+    html = {"description": "HTML page"}
+    return {
+        "/api/v1/files/{file_id}/shares": {
+            "post": {
+                "summary": "Share a file: a link with an expiry, a download limit, a password",
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "requestBody": _body(ref("ShareRequest"), required=False),
+                "responses": {
+                    "201": _json(ref("NewShare"), "Made; url is shown this once"),
+                    **_errors(403, 404),
+                },
+            },
+            "get": {
+                "summary": "A file's shares (never their URLs)",
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "responses": {
+                    "200": _json(
+                        answer({"shares": {"type": "array", "items": ref("Share")}}), "OK"
+                    ),
+                    **_errors(403, 404),
+                },
+            },
+        },
+        "/api/v1/shares/{share_id}": {
+            "delete": {
+                "summary": "Revoke a share at once",
+                "security": BEARER,
+                "parameters": [
+                    {
+                        "name": "share_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"204": {"description": "Revoked"}, **_errors(404)},
+            }
+        },
+        "/api/v1/shares/{token}/download": {
+            "get": {
+                "summary": "Download a shared file; each download is counted",
+                "security": [],
+                "parameters": [
+                    token,
+                    {"name": "X-Share-Password", "in": "header", "schema": {"type": "string"}},
+                    {"name": "Range", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    **_download_answers(),
+                    "302": {"description": "From a region with redirect_downloads"},
+                    **_errors(401, 410),
+                },
+            }
+        },
+        "/s/{token}": {
+            "get": {
+                "summary": "Share page for people (HTML); consumes nothing",
+                "security": [],
+                "parameters": [token],
+                "responses": {"200": html, "404": html, "410": html},
+            },
+            "post": {
+                "summary": "Download from the share page (form field password)",
+                "security": [],
+                "parameters": [token],
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"password": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    **_download_answers(),
+                    "302": {"description": "From a region with redirect_downloads"},
+                    "401": html,
+                    "403": html,
+                    "404": html,
+                    "410": html,
+                    "413": html,
+                    "429": html,
+                    "503": html,
+                },
             },
         },
     }

@@ -175,6 +175,28 @@ def schemas() -> dict[str, Any]:
                 {"allOf": [ref("File"), answer({"kind": {"const": "file"}})]},
             ]
         },
+        "ShareRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "expiresAt": {"type": "string", "description": "ISO 8601; UTC without a zone"},
+                "maxDownloads": {"type": "integer", "minimum": 1, "maximum": 1000000},
+                "password": {"type": "string", "minLength": 4, "maxLength": 1024},
+            },
+        },
+        "Share": answer(
+            {
+                "id": string,
+                "prefix": string,
+                "createdAt": string,
+                "expiresAt": {"type": ["string", "null"]},
+                "maxDownloads": {"type": ["integer", "null"]},
+                "downloads": integer,
+                "passwordProtected": boolean,
+                "state": {"enum": ["open", "expired", "used_up"]},
+            }
+        ),
+        "NewShare": {"allOf": [ref("Share"), answer({"url": {"type": "string"}})]},
         "UnfinishedSession": answer(
             {
                 "sessionId": string,

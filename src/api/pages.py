@@ -1,5 +1,5 @@
-"""Pages for people that need no account: the download page at ``/download/<id>``
-(the web app's own pages are in :mod:`api.webapp`)."""
+"""Pages for people that need no account: the download page at ``/download/<id>`` and
+the share page at ``/s/<token>`` (the web app's own pages are in :mod:`api.webapp`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from api.layout import environment, render_page
-from api.requests import core_of
-from gateway.errors import NotFound
+from api.requests import client_address, core_of, rate_limit, read_form
+from api.routes.downloads import serve
+from gateway.errors import LockrError, NotFound
+from gateway.timefmt import iso
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
 
@@ -53,6 +55,57 @@ async def download_page(request: Request) -> Response:
     )
 
 
+async def share_page(request: Request, *, notice: str = "", status: int = 200) -> Response:
+    """GET /s/<token>: what is shared (name, size, type), until when and how many
+    downloads are left, and a download button (with a password field when the share
+    has one). Consumes nothing: link previews do not use a share up."""
+    core = core_of(request)
+    now = core.clock()
+    try:
+        share, entry = await run_in_threadpool(core.shares.find, request.path_params["token"])
+    except NotFound:
+        return render(request, "missing.html", status=404)
+    state = share.state(now)
+    left = None if share.max_downloads is None else max(0, share.max_downloads - share.downloads)
+    return render(
+        request,
+        "share.html",
+        status=410 if state != "open" and status == 200 else status,
+        name=entry.name,
+        size_text=size_text(entry.size),
+        type=entry.content_type or "application/octet-stream",
+        state=state,
+        left=left,
+        expires=None if share.expires_at is None else iso(share.expires_at)[:16].replace("T", " "),
+        protected=share.password_protected,
+        notice=notice,
+    )
+
+
+async def share_download(request: Request) -> Response:
+    """POST /s/<token> (form field ``password`` when the share has one): the file,
+    one download counted; a refusal shows the page again, saying why."""
+    core = core_of(request)
+    await rate_limit(request, None)
+    try:
+        password = (await read_form(request)).get("password")
+        _share, entry = await run_in_threadpool(
+            lambda: core.shares.take(
+                request.path_params["token"], password=password, address=client_address(request)
+            )
+        )
+    except NotFound:
+        return render(request, "missing.html", status=404)
+    except LockrError as error:
+        page = await share_page(request, notice=error.message, status=error.status)
+        if error.retry_after is not None:
+            page.headers["Retry-After"] = str(error.retry_after)
+        return page
+    return await serve(request, entry, cache="private, no-store")
+
+
 routes = [
     Route("/download/{file_id}", download_page, methods=["GET"]),
+    Route("/s/{token}", share_page, methods=["GET"]),
+    Route("/s/{token}", share_download, methods=["POST"]),
 ]

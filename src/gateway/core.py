@@ -27,6 +27,7 @@ from gateway.regions import open_object_store
 from gateway.s3keys import S3Keys
 from gateway.secret import server_secret
 from gateway.sessions import UploadSessions
+from gateway.shares import Shares
 from gateway.storage import Storage
 
 
@@ -48,6 +49,7 @@ class Core:
     files: Files
     folders: Folders
     sessions: UploadSessions
+    shares: Shares
     multipart: MultipartUploads
     limiter: BurstLimiter
     s3_limiter: BurstLimiter
@@ -156,6 +158,7 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         files=Files(db, storage, counters, secret, clock),
         folders=Folders(db, storage),
         sessions=sessions,
+        shares=Shares(db, storage, passwords, counters, clock, config),
         multipart=multipart,
         limiter=limiter,
         s3_limiter=s3_limiter,

@@ -460,6 +460,55 @@ def test_folders_rename_move_and_delete(visitor: Visitor, server: LockrProcess) 
     assert visitor.api("GET", "/api/v1/account").json()["account"]["usedBytes"] == 0
 
 
+def test_a_key_and_a_share_of_one_download(
+    visitor: Visitor, browser: Browser, server: LockrProcess
+) -> None:
+    made = visitor.api(
+        "POST", "/api/v1/upload", content=b"the plans", headers={"x-file-name": "plans.txt"}
+    )
+    assert made.status_code == 201
+    page = visitor.page
+    page.goto(server.url + "/files/uploads")  # where the API's direct uploads land
+    visitor.act("plans.txt", "share")
+    dialog = page.locator("#share-dialog")
+    expect(dialog.locator("#share-title")).to_have_text("Share “plans.txt”")
+    page_url = dialog.locator("#page-url").input_value()
+    assert page_url == made.json()["pageUrl"]
+    dialog.locator("#key-phrase").fill("correct horse")
+    dialog.locator("#set-key").click()
+    expect(dialog.locator("#key-state")).to_contain_text("A key is set")
+    expect(visitor.row("plans.txt").locator("td.key")).to_have_text("Key set")
+    dialog.locator("#share-limit").fill("1")
+    dialog.locator("#create-share").click()
+    expect(dialog.locator("#share-url")).to_contain_text("/s/sh_")
+    share_url = dialog.locator("#share-url").inner_text()
+    expect(dialog.locator("#share-list li")).to_contain_text("0 of 1 downloads")
+    dialog.locator("[data-close]").click()
+
+    stranger = browser.new_context(accept_downloads=True)
+    try:
+        other = stranger.new_page()
+        other.goto(page_url)  # the download page asks for the key's phrase
+        other.fill("#key", "correct horse")
+        with other.expect_download() as got:
+            other.click("#download")
+        assert got.value.path().read_bytes() == b"the plans"
+        other.goto(share_url)  # the share needs no key, and lets one download through
+        expect(other.locator("#share-state")).to_contain_text("1 download left")
+        with other.expect_download() as got:
+            other.click("#download")
+        assert got.value.path().read_bytes() == b"the plans"
+        other.goto(share_url)
+        expect(other.locator("#share-state")).to_contain_text("used as many times")
+        expect(other.locator("#download")).to_have_count(0)
+    finally:
+        stranger.close()
+    visitor.act("plans.txt", "share")
+    expect(dialog.locator("#share-list li")).to_contain_text("1 of 1 downloads · used up")
+    dialog.locator("#share-list button").click()
+    expect(dialog.locator("#share-list li")).to_have_text("No share links yet.")
+
+
 def test_keyboard_alone_makes_a_folder(visitor: Visitor) -> None:
     page = visitor.page
     page.focus("#new-folder")

@@ -7,6 +7,7 @@ import { api, query } from "./api.js";
 import { sizeText } from "./format.js";
 import { crumbs, entryRow, folderUrl, pathOfUrl } from "./listing.js";
 import { MoveDialog } from "./movedialog.js";
+import { ShareDialog } from "./sharedialog.js";
 import { dropped, pickedFolder } from "./picked.js";
 import { UploadList } from "./uploadlist.js";
 import { UploadQueue } from "./uploads.js";
@@ -135,6 +136,7 @@ function entryOf(element) {
 const nameDialog = $("name-dialog");
 const deleteDialog = $("delete-dialog");
 const moveDialog = new MoveDialog($("move-dialog"));
+const shareDialog = new ShareDialog($("share-dialog"), { onChanged: () => load() });
 for (const dialog of [nameDialog, deleteDialog]) {
   dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
 }
@@ -390,7 +392,8 @@ $("entries").addEventListener("click", (event) => {
   if (action) {
     const entry = entryOf(action);
     action.closest("details").open = false;
-    if (action.dataset.action === "rename") rename(entry);
+    if (action.dataset.action === "share") shareDialog.open(entry);
+    else if (action.dataset.action === "rename") rename(entry);
     else if (action.dataset.action === "move") move([entry]);
     else if (action.dataset.action === "delete") remove([entry]);
   }

@@ -73,6 +73,7 @@ export function entryRow(entry, selected) {
   summary.textContent = "⋯";
   const items = document.createElement("div");
   items.className = "menu-items";
+  if (entry.kind === "file") items.append(menuButton("share", "Share…", entry.name));
   items.append(
     menuButton("rename", "Rename…", entry.name),
     menuButton("move", "Move…", entry.name),

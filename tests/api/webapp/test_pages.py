@@ -87,6 +87,7 @@ def test_static_files_are_served_by_lockr(server: LockrProcess) -> None:
         "format.js",
         "listing.js",
         "movedialog.js",
+        "sharedialog.js",
         "picked.js",
         "uploadlist.js",
         "uploads.js",

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from api.pages import render
-from api.requests import web_session
+from api.requests import core_of, web_session
 
 
 async def _app_page(request: Request, template: str, section: str) -> Response:
@@ -33,6 +33,15 @@ async def settings_page(request: Request) -> Response:
     return await _app_page(request, "settings.html", "settings")
 
 
+async def guest_page(request: Request) -> Response:
+    """GET /upload: an upload without an account (up to the guest limit), and its
+    download link; a signed-in browser goes to its files instead."""
+    if await web_session(request) is not None:
+        return RedirectResponse("/files", status_code=303)
+    limit = core_of(request).config.max_guest_object_size
+    return render(request, "guest.html", max_size=limit)
+
+
 async def home(request: Request) -> Response:
     return RedirectResponse("/files", status_code=303)
 
@@ -50,4 +59,5 @@ routes = [
     Route("/files", files_page, methods=["GET"]),
     Route("/files/{path:path}", files_page, methods=["GET"]),
     Route("/settings", settings_page, methods=["GET"]),
+    Route("/upload", guest_page, methods=["GET"]),
 ]

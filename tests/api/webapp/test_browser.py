@@ -509,6 +509,47 @@ def test_a_key_and_a_share_of_one_download(
     expect(dialog.locator("#share-list li")).to_have_text("No share links yet.")
 
 
+def test_a_guest_uploads_then_signs_up_and_claims_it(
+    browser: Browser, server: LockrProcess, tmp_path: Path
+) -> None:
+    context = browser.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/upload")
+        expect(page.locator("#guest-limit")).to_have_text("5 GiB")
+        note = tmp_path / "guest note.txt"
+        note.write_text("left by a guest")
+        page.set_input_files("#pick", str(note))
+        row = page.locator("li.upload[data-name='guest note.txt']")
+        expect(row).to_have_attribute("data-state", "done")
+        link = row.locator("a.upload-link")
+        expect(link).to_contain_text("/download/")
+        page.goto(link.inner_text())  # the download link works for anyone
+        with page.expect_download() as got:
+            page.click("#download")
+        assert got.value.path().read_text() == "left by a guest"
+
+        name = f"web{next(_names)}"
+        page.goto(server.url + "/signup")
+        page.fill("#username", name)
+        page.fill("#email", f"{name}@example.com")
+        page.fill("#new-password", PASSWORD)
+        page.click("#signup button[type=submit]")
+        expect(page.locator("#claim-text")).to_contain_text("“guest note.txt”")
+        page.click("#claim")
+        expect(page.locator("#claims")).to_be_hidden()
+        mine = httpx.get(
+            server.url + "/api/v1/entries", params={"path": "uploads"}, auth=(name, PASSWORD)
+        ).json()
+        assert [entry["name"] for entry in mine["entries"]] == ["guest note.txt"]
+        page.reload()
+        expect(page.locator("#claims")).to_be_hidden()  # claimed once, not offered again
+        page.goto(server.url + "/upload")
+        expect(page).to_have_url(server.url + "/files")  # signed in: no guest page
+    finally:
+        context.close()
+
+
 def test_keyboard_alone_makes_a_folder(visitor: Visitor) -> None:
     page = visitor.page
     page.focus("#new-folder")
@@ -548,7 +589,7 @@ def test_pages_fit_a_phone_and_are_pictured(browser: Browser, server: LockrProce
         other = signed_out.new_page()
         for viewport, label in ((WIDE, "1280"), (PHONE, "390")):
             other.set_viewport_size(viewport)  # type: ignore[arg-type]
-            for name in ("login", "signup"):
+            for name in ("login", "signup", "upload"):
                 other.goto(f"{server.url}/{name}")
                 assert other.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
                 other.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)

@@ -55,7 +55,9 @@ def test_old_addresses_lead_to_the_new_places(server: LockrProcess, old: str, ne
     assert response.status_code in (301, 303) and response.headers["location"] == new
 
 
-@pytest.mark.parametrize("path", ["/login", "/signup", "/download/local_aaaaaaaaaaaaaaaaaaaa"])
+@pytest.mark.parametrize(
+    "path", ["/login", "/signup", "/upload", "/download/local_aaaaaaaaaaaaaaaaaaaa", "/s/sh_x"]
+)
 def test_every_page_forbids_inline_scripts(server: LockrProcess, path: str) -> None:
     response = httpx.get(server.url + path)
     policy = response.headers["content-security-policy"]
@@ -84,6 +86,7 @@ def test_static_files_are_served_by_lockr(server: LockrProcess) -> None:
     imported = set(re.findall(r'from "\./([a-z]+\.js)"', script.text))
     assert imported == {
         "api.js",
+        "claims.js",
         "format.js",
         "listing.js",
         "movedialog.js",

@@ -4,6 +4,7 @@
 // the page (history.pushState), so uploads go on while you browse.
 
 import { api, query } from "./api.js";
+import { offerGuestUploads } from "./claims.js";
 import { sizeText } from "./format.js";
 import { crumbs, entryRow, folderUrl, pathOfUrl } from "./listing.js";
 import { MoveDialog } from "./movedialog.js";
@@ -450,3 +451,9 @@ window.history.replaceState({ path: state.path }, "", folderUrl(state.path));
 load();
 loadAccount();
 showUnfinished();
+offerGuestUploads($("claims"), {
+  onClaimed() {
+    load();
+    loadAccount();
+  },
+});

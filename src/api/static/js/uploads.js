@@ -85,7 +85,7 @@ export class Upload {
           name: this.file.name,
           size: this.file.size,
           type: this.file.type || undefined,
-          path: this.folder,
+          path: this.folder === null ? undefined : this.folder, // guests: uploads/
         });
         this.queue.opened(this);
       }

@@ -15,7 +15,17 @@ from starlette.routing import BaseRoute, Route
 from api import openapi, pages, webapp
 from api.access_log import AccessLog
 from api.errors import HANDLERS
-from api.routes import accounts, downloads, entries, files, regions, s3keys, shares, uploads
+from api.routes import (
+    accounts,
+    downloads,
+    entries,
+    files,
+    rclone,
+    regions,
+    s3keys,
+    shares,
+    uploads,
+)
 from gateway.core import Core
 
 log = logging.getLogger("lockr")
@@ -39,6 +49,7 @@ def api_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         *accounts.routes,
         *s3keys.routes,
+        *rclone.routes,
         *uploads.routes,
         *regions.routes,
         *files.routes,

@@ -258,6 +258,38 @@ def _paths() -> dict[str, Any]:
                 "responses": {"204": {"description": "Revoked"}, **_errors(400, 404)},
             }
         },
+        "/api/v1/rclone-config": {
+            "post": {
+                "summary": "A ready rclone remote with a new credential (shown once), and "
+                "the migration command",
+                "security": BEARER,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "kind": {"enum": ["webdav", "s3"]},
+                            "remote": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"},
+                        },
+                    },
+                    required=False,
+                ),
+                "responses": {
+                    "201": _json(
+                        answer(
+                            {
+                                "kind": {"enum": ["webdav", "s3"]},
+                                "remote": {"type": "string"},
+                                "config": {"type": "string"},
+                                "command": {"type": "string"},
+                            }
+                        ),
+                        "Made",
+                    ),
+                    **_errors(403),
+                },
+            }
+        },
         "/api/v1/regions": {
             "get": {
                 "summary": "The regions the caller may upload to, and its default",

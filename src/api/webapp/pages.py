@@ -12,15 +12,17 @@ from starlette.routing import Route
 
 from api.pages import render
 from api.requests import core_of, web_session
+from gateway import rclone
 
 
-async def _app_page(request: Request, template: str, section: str) -> Response:
+async def _app_page(request: Request, template: str, section: str, **context: object) -> Response:
     session = await web_session(request)
     if session is None:
         back = quote(request.url.path)
         return RedirectResponse("/login?" + urlencode({"next": back}), status_code=303)
     principal, csrf = session
-    return render(request, template, section=section, account=principal.account, csrf=csrf)
+    page = {"section": section, "account": principal.account, "csrf": csrf, **context}
+    return render(request, template, 200, **page)
 
 
 async def files_page(request: Request) -> Response:
@@ -29,8 +31,16 @@ async def files_page(request: Request) -> Response:
 
 
 async def settings_page(request: Request) -> Response:
-    """GET /settings: the account, its password, tokens and links API key."""
-    return await _app_page(request, "settings.html", "settings")
+    """GET /settings: the account, its password, tokens, S3 keys, rclone remotes and
+    the links API key."""
+    config = core_of(request).config
+    return await _app_page(
+        request,
+        "settings.html",
+        "settings",
+        dav_url=rclone.webdav_url(config),
+        s3_endpoint=rclone.s3_endpoint(config),
+    )
 
 
 async def guest_page(request: Request) -> Response:

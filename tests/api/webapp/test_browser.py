@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -548,6 +549,29 @@ def test_a_guest_uploads_then_signs_up_and_claims_it(
         expect(page).to_have_url(server.url + "/files")  # signed in: no guest page
     finally:
         context.close()
+
+
+def test_settings_make_an_s3_key_and_rclone_remotes(visitor: Visitor, server: LockrProcess) -> None:
+    page = visitor.page
+    page.click("nav a[href='/settings']")
+    expect(page.locator("#dav-url")).to_have_text(
+        f"http://127.0.0.1:{server.dav_port}/{visitor.name}/"
+    )
+    page.fill("#s3-key-name", "backup server")
+    page.click("#new-s3-key button[type=submit]")
+    expect(page.locator("#s3-once-text")).to_contain_text("secret_access_key = ")
+    expect(page.locator("#s3-keys li")).to_contain_text("backup server")
+    page.click("#rclone-webdav")
+    expect(page.locator("#rclone-config")).to_have_value(re.compile(r"^\[lockr\]\ntype = webdav\n"))
+    expect(page.locator("#rclone-command")).to_have_value(
+        re.compile(rf"^rclone sync s3:your-source-bucket lockr:{visitor.name} ")
+    )
+    expect(page.locator("#tokens li")).to_have_count(2)  # the session and rclone's
+    page.click("#rclone-s3")
+    expect(page.locator("#rclone-config")).to_have_value(re.compile(r"type = s3\n"))
+    expect(page.locator("#s3-keys li")).to_have_count(2)
+    page.locator("#s3-keys li", has_text="backup server").locator("button").click()
+    expect(page.locator("#s3-keys li")).to_have_count(1)
 
 
 def test_keyboard_alone_makes_a_folder(visitor: Visitor) -> None:

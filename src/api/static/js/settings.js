@@ -169,6 +169,86 @@ $("copy-key").addEventListener("click", async () => {
   $("copied").hidden = false;
 });
 
+// -- S3 access keys -------------------------------------------------------------------
+
+async function showS3Keys() {
+  let keys;
+  try {
+    ({ s3Keys: keys } = await api("GET", "/api/v1/s3-keys"));
+  } catch (error) {
+    $("s3-error").textContent = error.message;
+    return;
+  }
+  const rows = keys.map((key) => {
+    const row = document.createElement("li");
+    const what = document.createElement("span");
+    what.className = "what";
+    what.textContent = `${key.name || "unnamed"} (${key.accessKeyId})`;
+    const when = document.createElement("span");
+    when.className = "when";
+    const used = key.lastUsedAt ? `last used ${dayText(key.lastUsedAt)}` : "never used";
+    when.textContent = `made ${dayText(key.createdAt)}, ${used}`;
+    const revoke = button("Revoke");
+    revoke.setAttribute("aria-label", `Revoke the S3 key ${key.accessKeyId}`);
+    revoke.addEventListener("click", async () => {
+      await api("DELETE", `/api/v1/s3-keys/${key.id}`).catch((error) => {
+        $("s3-error").textContent = error.message;
+      });
+      showS3Keys();
+    });
+    row.append(what, when, revoke);
+    return row;
+  });
+  $("s3-keys").replaceChildren(...rows);
+}
+
+$("new-s3-key").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("s3-error").textContent = "";
+  try {
+    const made = await api("POST", "/api/v1/s3-keys", { name: $("s3-key-name").value.trim() });
+    $("s3-once-text").textContent =
+      `access_key_id = ${made.accessKeyId}\nsecret_access_key = ${made.secretAccessKey}`;
+    $("s3-once").hidden = false;
+    event.target.reset();
+    showS3Keys();
+  } catch (error) {
+    $("s3-error").textContent = error.message;
+  }
+});
+
+// -- rclone -----------------------------------------------------------------------------
+
+async function rcloneRemote(kind) {
+  $("rclone-error").textContent = "";
+  $("rclone-copied").textContent = "";
+  try {
+    const made = await api("POST", "/api/v1/rclone-config", { kind });
+    $("rclone-config").value = made.config;
+    $("rclone-command").value = made.command;
+    $("rclone-once").hidden = false;
+    showTokens();
+    showS3Keys();
+  } catch (error) {
+    $("rclone-error").textContent = error.message;
+  }
+}
+
+async function copyFrom(id) {
+  try {
+    await navigator.clipboard.writeText($(id).value);
+    $("rclone-copied").textContent = "Copied.";
+  } catch (error) {
+    $("rclone-copied").textContent = "Select the text and copy it.";
+  }
+}
+
+$("rclone-webdav").addEventListener("click", () => rcloneRemote("webdav"));
+$("rclone-s3").addEventListener("click", () => rcloneRemote("s3"));
+$("copy-rclone-config").addEventListener("click", () => copyFrom("rclone-config"));
+$("copy-rclone-command").addEventListener("click", () => copyFrom("rclone-command"));
+
 showUsage();
 showTokens();
+showS3Keys();
 showKey();

@@ -21,7 +21,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.conftest import PASSWORD, LockrProcess, run_cli
 
 MiB = 1024 * 1024
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 WIDE = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -620,3 +623,76 @@ def test_pages_fit_a_phone_and_are_pictured(browser: Browser, server: LockrProce
     finally:
         signed_out.close()
     visitor.close()
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core (vendored, tests/vendor/axe-core/) finds on the page against WCAG
+    2.x A and AA, of serious or critical impact: one line per rule and element. It is
+    evaluated through the browser's devtools protocol, which the page's
+    Content-Security-Policy does not govern, so the page stays as served."""
+    source = AXE.read_bytes()
+    assert hashlib.sha256(source).hexdigest() == AXE_SHA256
+    page.evaluate(source.decode() + "\n;undefined")
+    found = page.evaluate(
+        """async () => {
+        const result = await axe.run(document, {
+            runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        return result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(" ")}`));
+    }"""
+    )
+    return list(found)
+
+
+def test_no_serious_accessibility_violations(
+    browser: Browser, server: LockrProcess, tmp_path: Path
+) -> None:
+    visitor = Visitor(browser, server, WIDE)
+    page = visitor.page
+    made = visitor.api(
+        "POST", "/api/v1/upload", content=b"a report", headers={"x-file-name": "report.txt"}
+    ).json()
+    keyed = visitor.api(
+        "POST",
+        "/api/v1/upload",
+        content=b"k",
+        headers={"x-file-name": "keyed.txt", "x-file-key": "phrase"},
+    ).json()
+    share = visitor.api(
+        "POST", f"/api/v1/files/{made['id']}/shares", json={"password": "open sesame"}
+    ).json()
+    found: dict[str, list[str]] = {}
+    for viewport in (WIDE, PHONE):
+        page.set_viewport_size(viewport)  # type: ignore[arg-type]
+        page.goto(server.url + "/files/uploads")
+        expect(visitor.row("report.txt")).to_have_count(1)
+        page.set_input_files("#pick", str(random_file(tmp_path / "a.bin", 1)))
+        expect(page.locator("li.upload[data-name='a.bin']")).to_have_attribute("data-state", "done")
+        found[f"files {viewport['width']}"] = serious_violations(page)
+        visitor.act("report.txt", "share")
+        expect(page.locator("#share-list li")).to_have_count(1)
+        found[f"share dialog {viewport['width']}"] = serious_violations(page)
+        page.keyboard.press("Escape")
+        visitor.act("report.txt", "move")
+        expect(page.locator("#move-folders li").first).to_be_visible()
+        found[f"move dialog {viewport['width']}"] = serious_violations(page)
+        page.keyboard.press("Escape")
+        for path in ("/settings", "/links"):
+            page.goto(server.url + path)
+            page.wait_for_load_state("networkidle")
+            found[f"{path} {viewport['width']}"] = serious_violations(page)
+    visitor.close()
+    stranger = browser.new_context()
+    try:
+        other = stranger.new_page()
+        for path in ("/login", "/signup", "/upload", keyed["pageUrl"], share["url"]):
+            other.goto(path if path.startswith("http") else server.url + path)
+            found[path] = serious_violations(other)
+        # The check itself works: a field without a label is caught.
+        other.evaluate("document.querySelector('form').append(document.createElement('input'))")
+        assert any(line.startswith("label (critical)") for line in serious_violations(other))
+    finally:
+        stranger.close()
+    assert {page: lines for page, lines in found.items() if lines} == {}

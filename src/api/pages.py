@@ -13,7 +13,9 @@ from starlette.routing import Route
 from api.layout import environment, render_page
 from api.requests import client_address, core_of, rate_limit, read_form
 from api.routes.downloads import serve
+from gateway.core import Core
 from gateway.errors import LockrError, NotFound
+from gateway.storage import Entry
 from gateway.timefmt import iso
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
@@ -44,15 +46,53 @@ async def download_page(request: Request) -> Response:
         entry = await run_in_threadpool(core.files.get, file_id)
     except NotFound:
         return render(request, "missing.html", status=404)
+    media_type = entry.content_type or "application/octet-stream"
+    # No preview of a key-protected file, nor of one its region's store serves (the
+    # page's policy loads nothing from other origins).
+    shown = not entry.key_protected and entry.region not in core.storage.redirecting
+    kind = preview_kind(media_type) if shown else None
+    text = None
+    if kind == "text":
+        text = await run_in_threadpool(_text_start, core, entry)
     return render(
         request,
         "download.html",
         name=entry.name,
         size_text=size_text(entry.size),
-        type=entry.content_type or "application/octet-stream",
+        type=media_type,
         protected=entry.key_protected,
         download_path=f"/api/v1/download/{file_id}",
+        md5=entry.md5,
+        sha1=entry.sha1,
+        preview=kind,
+        text=text,
+        clipped=entry.size > PREVIEW_TEXT_BYTES,
     )
+
+
+PREVIEW_TEXT_BYTES = 64 * 1024
+PREVIEW_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"}
+PREVIEW_TEXT = {"application/json", "text/csv", "text/markdown", "text/plain"}
+
+
+def preview_kind(media_type: str) -> str | None:
+    """How the download page shows a file inline: ``image``, ``audio``, ``video``
+    (the browser's own elements, from the download URL) or ``text`` (its first 64 KiB,
+    escaped, on the page); ``None`` for anything else. Never a type that can run
+    script (HTML, SVG): the page shows, it does not execute."""
+    media = media_type.split(";", 1)[0].strip().lower()
+    if media in PREVIEW_IMAGES:
+        return "image"
+    if media.startswith(("audio/", "video/")):
+        return media.split("/", 1)[0]
+    if media in PREVIEW_TEXT:
+        return "text"
+    return None
+
+
+def _text_start(core: Core, entry: Entry) -> str:
+    data = b"".join(core.storage.open(entry, 0, min(entry.size, PREVIEW_TEXT_BYTES)))
+    return data.decode("utf-8", errors="replace")
 
 
 async def share_page(request: Request, *, notice: str = "", status: int = 200) -> Response:

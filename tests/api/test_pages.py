@@ -60,3 +60,38 @@ def test_the_download_page_hashes_the_key_in_the_browser(
         assert not any("phrase" in url for url in sent)  # only its hash travels
     finally:
         context.close()
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a3d1"
+    "6a1b0000000049454e44ae426082"
+)
+
+
+def test_the_download_page_shows_hashes_and_previews(
+    browser: Browser, server: LockrProcess
+) -> None:
+    owner = User(server, "previews")
+    text = owner.upload("notes.txt", b"<b>line one</b>\nline two", **{"Content-Type": "text/plain"})
+    page = httpx.get(text.json()["pageUrl"]).text
+    assert f'<code id="md5">{text.json()["md5"]}</code>' in page
+    assert f'<code id="sha1">{text.json()["sha1"]}</code>' in page
+    assert "&lt;b&gt;line one&lt;/b&gt;\nline two</pre>" in page
+    long = owner.upload("long.txt", b"x" * 70_000, **{"Content-Type": "text/plain"}).json()
+    long_page = httpx.get(long["pageUrl"]).text
+    assert "x" * 65_536 + "</pre>" in long_page and "The first 64 KiB" in long_page
+    html = owner.upload("page.html", b"<script>1</script>", **{"Content-Type": "text/html"})
+    assert 'id="preview"' not in httpx.get(html.json()["pageUrl"]).text  # never run
+    keyed = owner.upload("k.png", PNG, **{"Content-Type": "image/png", "x-file-key": "p"})
+    assert 'id="preview"' not in httpx.get(keyed.json()["pageUrl"]).text
+    image = owner.upload("dot.png", PNG, **{"Content-Type": "image/png"}).json()
+    context = browser.new_context()
+    try:
+        visitor = context.new_page()
+        visitor.goto(image["pageUrl"])
+        expect(visitor.locator("img#preview")).to_have_attribute("alt", "Preview of dot.png")
+        visitor.wait_for_load_state("load")
+        assert visitor.evaluate("document.getElementById('preview').naturalWidth") == 1
+    finally:
+        context.close()

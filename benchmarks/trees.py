@@ -32,8 +32,7 @@ FILES_PER_FOLDER = 1000
 def make_tree(core: Any, account_id: int, entries: int, top_name: str = "big") -> None:
     """``top_name/`` and ``entries - 1`` entries below it (folders of
     :data:`FILES_PER_FOLDER` files), straight into the database."""
-    from gateway.blobkeys import new_key
-    from gateway.models import Account, Blob, Node
+    from gateway.models import Account, Node
 
     top = core.storage.mkdir(account_id, top_name)
     now = time.time()
@@ -51,21 +50,7 @@ def make_tree(core: Any, account_id: int, entries: int, top_name: str = "big") -
             left -= 1 + count
             if not count:
                 break
-            blobs = session.execute(
-                insert(Blob).returning(Blob.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "region": "local",
-                        "key": new_key(),
-                        "size": 1,
-                        "md5": "",
-                        "sha1": "",
-                        "refcount": 1,
-                        "created_at": now,
-                    }
-                    for _ in range(count)
-                ],
-            ).scalars()
+            blobs = insert_blobs(session, count, now)
             session.execute(
                 insert(Node),
                 [
@@ -79,6 +64,20 @@ def make_tree(core: Any, account_id: int, entries: int, top_name: str = "big") -
             .where(Account.id == account_id)
             .values(used_bytes=files, entry_count=Account.entry_count + entries - 1)
         )
+
+
+def insert_blobs(session: Any, count: int, now: float) -> list[int]:
+    """``count`` one-byte blob rows (no bytes on disk), straight into the database."""
+    from gateway.blobkeys import new_key
+    from gateway.models import Blob
+
+    rows = [
+        {"region": "local", "key": new_key(), "size": 1, "md5": "", "sha1": "",
+         "refcount": 1, "created_at": now}
+        for _ in range(count)
+    ]  # fmt: skip
+    returning = insert(Blob).returning(Blob.id, sort_by_parameter_order=True)
+    return list(session.execute(returning, rows).scalars())
 
 
 def _row(

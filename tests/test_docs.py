@@ -7,6 +7,7 @@ from pathlib import Path
 
 from starlette.routing import Route
 
+from api import webapp
 from api.app import api_routes
 from gateway.config import SETTINGS
 from gateway.core import build_core
@@ -32,6 +33,7 @@ def test_every_route_is_documented() -> None:
         for method in route.methods or ():
             if method != "HEAD":
                 path = route.path.replace("{token_id}", "{id}").replace("{file_id}", "{id}")
+                path = path.replace("{entry_id}", "{id}")
                 routes.add((method, path))
     missing = routes - documented
     assert not missing, f"routes missing from docs/api.md: {sorted(missing)}"
@@ -53,6 +55,17 @@ def test_every_link_route_is_documented(tmp_path: Path) -> None:
     finally:
         core.close()
     assert documented == routes, (sorted(routes - documented), sorted(documented - routes))
+
+
+def test_every_web_app_page_is_documented() -> None:
+    text = (ROOT / "docs" / "webapp.md").read_text()
+    documented = set(re.findall(r"^\| (GET|POST) \| `([^`]+)`", text, re.M))
+    served = {("GET", "/static/{file}")}
+    for route in webapp.routes():
+        if isinstance(route, Route):
+            served |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+    served = {(method, path.replace("{path:path}", "{path}")) for method, path in served}
+    assert documented == served, (sorted(served - documented), sorted(documented - served))
 
 
 def test_deployment_shows_the_tested_nginx_config() -> None:

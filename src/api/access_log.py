@@ -23,6 +23,8 @@ class AccessLog:
             await self.app(scope, receive, send)  # nothing to count for a line not written
             return
         started = time.perf_counter()
+        # Read now: routing adds a mount's prefix to the scope's root_path as it goes.
+        where = loggable(scope.get("root_path", "") + scope["path"])
         status = 0
         sent = 0
 
@@ -41,7 +43,7 @@ class AccessLog:
             log.info(
                 "%s %s %s %d %.1fms %s",
                 scope["method"],
-                loggable(scope.get("root_path", "") + scope["path"]),
+                where,
                 status or "-",
                 sent,
                 (time.perf_counter() - started) * 1000,

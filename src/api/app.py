@@ -1,4 +1,5 @@
-"""The ASGI application: JSON API v1, pages and health check, over one :class:`Core`."""
+"""The ASGI application: JSON API v1, pages, the web app and the health check, over one
+:class:`Core`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api import openapi, pages
+from api import openapi, pages, webapp
 from api.access_log import AccessLog
 from api.errors import HANDLERS
-from api.routes import accounts, downloads, files, regions, s3keys, uploads
+from api.routes import (
+    accounts,
+    downloads,
+    entries,
+    files,
+    rclone,
+    regions,
+    s3keys,
+    shares,
+    uploads,
+)
 from gateway.core import Core
 
 log = logging.getLogger("lockr")
@@ -38,9 +49,12 @@ def api_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         *accounts.routes,
         *s3keys.routes,
+        *rclone.routes,
         *uploads.routes,
         *regions.routes,
         *files.routes,
+        *entries.routes,
+        *shares.routes,
         *downloads.routes,
         *openapi.routes,
         *pages.routes,
@@ -48,9 +62,10 @@ def api_routes() -> list[BaseRoute]:
 
 
 def create_app(core: Core, *, extra_routes: list[BaseRoute] | None = None) -> AccessLog:
-    """Build the ASGI app. ``extra_routes`` lets the composition root mount routes of
-    other fronts (the link service) on the same listener."""
-    routes = api_routes() + (extra_routes or [])
+    """Build the ASGI app: the JSON API, its pages and the web app. ``extra_routes``
+    lets the composition root mount routes of other fronts (the link service) on the
+    same listener, after these."""
+    routes = api_routes() + webapp.routes() + (extra_routes or [])
     app = Starlette(routes=routes, exception_handlers=HANDLERS)
     app.state.core = core
     return AccessLog(app)

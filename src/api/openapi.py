@@ -12,11 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.openapi_schemas import answer, ref, schemas
+
 JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -30,6 +28,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "Forbidden, quota exceeded, or key restrictions",
         404: "Not found",
         409: "Conflict",
+        410: "Gone: a share that has expired or been used as many times as it allows",
         412: "A precondition (If-Match, If-Unmodified-Since) failed",
         413: "Too large: a file past the plan's limit (5 GB guest, 100 GB account), "
         "or a JSON body past 64 KiB",
@@ -39,7 +38,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         503: "Busy: too many passwords being checked at once, or a region's store "
         "unreachable or overloaded; see Retry-After",
     }
-    return {str(code): _json(_ref("Error"), texts[code]) for code in codes}
+    return {str(code): _json(ref("Error"), texts[code]) for code in codes}
 
 
 def _shared_errors(method: str, operation: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +102,18 @@ FILE_ID = {
     "description": "Download id, REGION_OBJECT",
 }
 
+UPLOAD_URL = [
+    {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "uploadToken",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "The upload URL's secret; without it, the credentials of the "
+        "account that opened the session",
+    },
+]
+"""What names a resumable session: its upload URL (path and secret)."""
+
 DOWNLOAD_PARAMETERS = [
     FILE_ID,
     {
@@ -130,9 +141,9 @@ def _paths() -> dict[str, Any]:
                 "summary": "Health check",
                 "security": [],
                 "responses": {
-                    "200": _json(_answer({"status": {"const": "ok"}}), "OK"),
+                    "200": _json(answer({"status": {"const": "ok"}}), "OK"),
                     "503": _json(
-                        _answer({"status": {"const": "unavailable"}}),
+                        answer({"status": {"const": "unavailable"}}),
                         "The database does not answer",
                     ),
                 },
@@ -149,9 +160,9 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Create an account (100 GB and an API token)",
                 "security": [],
-                "requestBody": _body(_ref("SignUp")),
+                "requestBody": _body(ref("SignUp")),
                 "responses": {
-                    "201": _json(_ref("AccountWithToken"), "Created"),
+                    "201": _json(ref("AccountWithToken"), "Created"),
                     **_errors(409, 429, 503),
                 },
             }
@@ -160,9 +171,9 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Exchange credentials for a reusable token",
                 "security": [],
-                "requestBody": _body(_ref("Login")),
+                "requestBody": _body(ref("Login")),
                 "responses": {
-                    "200": _json(_ref("AccountWithToken"), "Signed in"),
+                    "200": _json(ref("AccountWithToken"), "Signed in"),
                     **_errors(401, 429, 503),
                 },
             }
@@ -172,7 +183,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "The caller's account and usage",
                 "security": BEARER,
                 "responses": {
-                    "200": _json(_answer({"account": _ref("Account")}), "OK"),
+                    "200": _json(answer({"account": ref("AccountUsage")}), "OK"),
                 },
             }
         },
@@ -180,10 +191,10 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Change the password; optionally revoke every other token",
                 "security": BEARER,
-                "requestBody": _body(_ref("PasswordChange")),
+                "requestBody": _body(ref("PasswordChange")),
                 "responses": {
                     "200": _json(
-                        _answer({"account": _ref("Account"), "revokedTokens": {"type": "integer"}}),
+                        answer({"account": ref("Account"), "revokedTokens": {"type": "integer"}}),
                         "Changed; remembered Basic credentials stop working at once",
                     ),
                     **_errors(403),
@@ -195,9 +206,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "List tokens (metadata only)",
                 "security": BEARER,
                 "responses": {
-                    "200": _json(
-                        _answer({"tokens": {"type": "array", "items": _ref("Token")}}), "OK"
-                    )
+                    "200": _json(answer({"tokens": {"type": "array", "items": ref("Token")}}), "OK")
                 },
             },
             "post": {
@@ -206,7 +215,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body(
                     {"type": "object", "properties": {"name": {"type": "string"}}}, required=False
                 ),
-                "responses": {"201": _json(_ref("NewToken"), "Created")},
+                "responses": {"201": _json(ref("NewToken"), "Created")},
             },
         },
         "/api/v1/tokens/{token_id}": {
@@ -222,9 +231,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "List S3 access keys (never a secret)",
                 "security": BEARER,
                 "responses": {
-                    "200": _json(
-                        _answer({"s3Keys": {"type": "array", "items": _ref("S3Key")}}), "OK"
-                    )
+                    "200": _json(answer({"s3Keys": {"type": "array", "items": ref("S3Key")}}), "OK")
                 },
             },
             "post": {
@@ -238,7 +245,7 @@ def _paths() -> dict[str, Any]:
                     required=False,
                 ),
                 "responses": {
-                    "201": _json(_ref("NewS3Key"), "Created"),
+                    "201": _json(ref("NewS3Key"), "Created"),
                     **_errors(403),
                 },
             },
@@ -251,17 +258,49 @@ def _paths() -> dict[str, Any]:
                 "responses": {"204": {"description": "Revoked"}, **_errors(400, 404)},
             }
         },
+        "/api/v1/rclone-config": {
+            "post": {
+                "summary": "A ready rclone remote with a new credential (shown once), and "
+                "the migration command",
+                "security": BEARER,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "kind": {"enum": ["webdav", "s3"]},
+                            "remote": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"},
+                        },
+                    },
+                    required=False,
+                ),
+                "responses": {
+                    "201": _json(
+                        answer(
+                            {
+                                "kind": {"enum": ["webdav", "s3"]},
+                                "remote": {"type": "string"},
+                                "config": {"type": "string"},
+                                "command": {"type": "string"},
+                            }
+                        ),
+                        "Made",
+                    ),
+                    **_errors(403),
+                },
+            }
+        },
         "/api/v1/regions": {
             "get": {
                 "summary": "The regions the caller may upload to, and its default",
                 "security": OPTIONAL_AUTH,
                 "responses": {
                     "200": _json(
-                        _answer(
+                        answer(
                             {
                                 "regions": {
                                     "type": "array",
-                                    "items": _answer(
+                                    "items": answer(
                                         {
                                             "name": {"type": "string"},
                                             "backend": {"enum": ["local", "s3"]},
@@ -308,7 +347,7 @@ def _paths() -> dict[str, Any]:
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
                 "responses": {
-                    "201": _json(_ref("File"), "Stored"),
+                    "201": _json(ref("File"), "Stored"),
                     **_errors(400, 413),
                 },
             }
@@ -317,10 +356,23 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Create a resumable upload session",
                 "security": OPTIONAL_AUTH,
-                "requestBody": _body(_ref("SessionRequest")),
+                "requestBody": _body(ref("SessionRequest")),
                 "responses": {
-                    "201": _json(_ref("Session"), "Created"),
+                    "201": _json(ref("Session"), "Created"),
                     **_errors(403),
+                },
+            }
+        },
+        "/api/v1/upload/sessions": {
+            "get": {
+                "summary": "Your unfinished resumable sessions, with the bytes each has "
+                "(never their upload secrets)",
+                "security": BEARER,
+                "responses": {
+                    "200": _json(
+                        answer({"sessions": {"type": "array", "items": ref("UnfinishedSession")}}),
+                        "OK",
+                    ),
                 },
             }
         },
@@ -328,36 +380,36 @@ def _paths() -> dict[str, Any]:
             "put": {
                 "summary": "Upload the body, a chunk (Content-Range: bytes S-E/T), or ask "
                 "for progress (Content-Range: bytes */T, empty body)",
-                "security": [],
+                "security": OPTIONAL_AUTH,
                 "parameters": [
-                    {
-                        "name": "session_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    },
-                    {
-                        "name": "uploadToken",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    },
+                    *UPLOAD_URL,
                     {"name": "Content-Range", "in": "header", "schema": {"type": "string"}},
                 ],
                 "requestBody": {
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}
                 },
                 "responses": {
-                    "200": _json(_ref("File"), "Already complete"),
-                    "201": _json(_ref("File"), "Complete"),
+                    "200": _json(ref("File"), "Already complete"),
+                    "201": _json(ref("File"), "Complete"),
                     "308": {
                         "description": "Incomplete; Range: bytes=0-N gives what is stored "
                         "(absent when nothing is)"
                     },
                     **_errors(400, 404, 409, 429),
                 },
-            }
+            },
+            "delete": {
+                "summary": "Give an unfinished upload up: what it stored and reserved is freed",
+                "security": OPTIONAL_AUTH,
+                "parameters": UPLOAD_URL,
+                "responses": {
+                    "204": {"description": "Given up; the upload URL answers 404 from now on"},
+                    **_errors(404, 409, 429),
+                },
+            },
         },
+        **_tree_paths(),
+        **_share_paths(),
         "/api/v1/files": {
             "get": {
                 "summary": "List your files, newest first",
@@ -372,9 +424,9 @@ def _paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json(
-                        _answer(
+                        answer(
                             {
-                                "files": {"type": "array", "items": _ref("File")},
+                                "files": {"type": "array", "items": ref("File")},
                                 "nextCursor": {"type": ["string", "null"]},
                             }
                         ),
@@ -395,7 +447,7 @@ def _paths() -> dict[str, Any]:
                         "properties": {"id": {"type": "string"}, "claimToken": {"type": "string"}},
                     }
                 ),
-                "responses": {"200": _json(_ref("File"), "Yours"), **_errors(403, 404)},
+                "responses": {"200": _json(ref("File"), "Yours"), **_errors(403, 404)},
             }
         },
         "/api/v1/files/{file_id}": {
@@ -403,7 +455,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "A file's metadata",
                 "security": BEARER,
                 "parameters": [FILE_ID],
-                "responses": {"200": _json(_ref("File"), "OK"), **_errors(403, 404)},
+                "responses": {"200": _json(ref("File"), "OK"), **_errors(403, 404)},
             },
             "delete": {
                 "summary": "Delete a file",
@@ -428,7 +480,7 @@ def _paths() -> dict[str, Any]:
                     },
                     required=False,
                 ),
-                "responses": {"200": _json(_ref("File"), "OK"), **_errors(403, 404)},
+                "responses": {"200": _json(ref("File"), "OK"), **_errors(403, 404)},
             }
         },
         "/api/v1/files/{file_id}/signed-url": {
@@ -445,7 +497,7 @@ def _paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json(
-                        _answer({"url": {"type": "string"}, "expiresAt": {"type": "string"}}),
+                        answer({"url": {"type": "string"}, "expiresAt": {"type": "string"}}),
                         "OK",
                     ),
                     **_errors(400, 403, 404),
@@ -484,19 +536,198 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
-        "/account": {
+    }
+
+
+ENTRY_ID = {
+    "name": "entry_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "A file's download id (REGION_OBJECT) or a folder's id (folder_OBJECT)",
+}
+
+
+def _tree_paths() -> dict[str, Any]:
+    """The account's tree: folders listed a page at a time, made, entries renamed,
+    moved and deleted."""
+    return {
+        "/api/v1/entries": {
             "get": {
-                "summary": "Sign-up and sign-in page (HTML)",
-                "security": [],
-                "responses": {"200": {"description": "HTML page"}},
+                "summary": "A folder's entries, folders first, sorted, a page at a time",
+                "security": BEARER,
+                "parameters": [
+                    {"name": "path", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "schema": {"enum": ["name", "size", "modified", "type"]},
+                    },
+                    {"name": "order", "in": "query", "schema": {"enum": ["asc", "desc"]}},
+                    {"name": "kind", "in": "query", "schema": {"enum": ["all", "folder"]}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(
+                        answer(
+                            {
+                                "folder": ref("Folder"),
+                                "entries": {"type": "array", "items": ref("Entry")},
+                                "nextCursor": {"type": ["string", "null"]},
+                                "count": {
+                                    "type": ["integer", "null"],
+                                    "description": "Entries in the folder (first page only)",
+                                },
+                            }
+                        ),
+                        "A page",
+                    ),
+                    **_errors(400, 404, 409),
+                },
             }
         },
-        "/": {
-            "get": {
-                "summary": "Redirects to /account",
-                "security": [],
-                "responses": {"303": {"description": "See /account"}},
+        "/api/v1/folders": {
+            "post": {
+                "summary": "Make a folder (its parent must exist)",
+                "security": BEARER,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["path"],
+                        "additionalProperties": False,
+                        "properties": {"path": {"type": "string"}},
+                    }
+                ),
+                "responses": {"201": _json(ref("Folder"), "Made"), **_errors(403, 404, 409)},
             }
+        },
+        "/api/v1/entries/{entry_id}": {
+            "patch": {
+                "summary": "Rename an entry, move it into another folder, or both",
+                "security": BEARER,
+                "parameters": [ENTRY_ID],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string"},
+                            "parentId": {"type": "string", "description": "A folder's id"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json(ref("Entry"), "Renamed or moved"),
+                    **_errors(403, 404, 409),
+                },
+            },
+            "delete": {
+                "summary": "Delete a file, or a folder with everything in it",
+                "security": BEARER,
+                "parameters": [ENTRY_ID],
+                "responses": {"204": {"description": "Deleted"}, **_errors(403, 404)},
+            },
+        },
+    }
+
+
+def _share_paths() -> dict[str, Any]:
+    """Shares of a file: made, listed, revoked; downloaded by anyone with the link."""
+    token = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+    html = {"description": "HTML page"}
+    return {
+        "/api/v1/files/{file_id}/shares": {
+            "post": {
+                "summary": "Share a file: a link with an expiry, a download limit, a password",
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "requestBody": _body(ref("ShareRequest"), required=False),
+                "responses": {
+                    "201": _json(ref("NewShare"), "Made; url is shown this once"),
+                    **_errors(403, 404),
+                },
+            },
+            "get": {
+                "summary": "A file's shares (never their URLs)",
+                "security": BEARER,
+                "parameters": [FILE_ID],
+                "responses": {
+                    "200": _json(
+                        answer({"shares": {"type": "array", "items": ref("Share")}}), "OK"
+                    ),
+                    **_errors(403, 404),
+                },
+            },
+        },
+        "/api/v1/shares/{share_id}": {
+            "delete": {
+                "summary": "Revoke a share at once",
+                "security": BEARER,
+                "parameters": [
+                    {
+                        "name": "share_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"204": {"description": "Revoked"}, **_errors(404)},
+            }
+        },
+        "/api/v1/shares/{token}/download": {
+            "get": {
+                "summary": "Download a shared file; each download is counted",
+                "security": [],
+                "parameters": [
+                    token,
+                    {"name": "X-Share-Password", "in": "header", "schema": {"type": "string"}},
+                    {"name": "Range", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    **_download_answers(),
+                    "302": {"description": "From a region with redirect_downloads"},
+                    **_errors(401, 410),
+                },
+            }
+        },
+        "/s/{token}": {
+            "get": {
+                "summary": "Share page for people (HTML); consumes nothing",
+                "security": [],
+                "parameters": [token],
+                "responses": {"200": html, "404": html, "410": html},
+            },
+            "post": {
+                "summary": "Download from the share page (form field password)",
+                "security": [],
+                "parameters": [token],
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"password": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    **_download_answers(),
+                    "302": {"description": "From a region with redirect_downloads"},
+                    "401": html,
+                    "403": html,
+                    "404": html,
+                    "410": html,
+                    "413": html,
+                    "429": html,
+                    "503": html,
+                },
+            },
         },
     }
 
@@ -513,159 +744,6 @@ def _download_answers() -> dict[str, Any]:
     }
 
 
-def _answer(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """An object the server answers with: every property present but ``optional``."""
-    return {
-        "type": "object",
-        "required": [name for name in properties if name not in optional],
-        "properties": properties,
-    }
-
-
-def _schemas() -> dict[str, Any]:
-    string, integer, boolean = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": string, "message": string},
-                }
-            },
-        },
-        "SignUp": {
-            "type": "object",
-            "required": ["username", "email", "password"],
-            "additionalProperties": False,
-            "properties": {
-                "username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"},
-                "email": string,
-                "password": {"type": "string", "minLength": 8},
-            },
-        },
-        "Login": {
-            "type": "object",
-            "required": ["identifier", "password"],
-            "properties": {"identifier": string, "password": string, "tokenName": string},
-        },
-        "PasswordChange": {
-            "type": "object",
-            "required": ["currentPassword", "newPassword"],
-            "additionalProperties": False,
-            "properties": {
-                "currentPassword": string,
-                "newPassword": {"type": "string", "minLength": 8, "maxLength": 1024},
-                "revokeTokens": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "Revoke every login token but the one this request used",
-                },
-            },
-        },
-        "Account": _answer(
-            {
-                "id": integer,
-                "username": string,
-                "email": string,
-                "plan": string,
-                "quotaBytes": integer,
-                "usedBytes": integer,
-                "defaultRegion": string,
-            }
-        ),
-        "AccountWithToken": _answer(
-            {"account": _ref("Account"), "token": string, "tokenId": integer}
-        ),
-        "Token": _answer(
-            {
-                "id": integer,
-                "name": string,
-                "prefix": string,
-                "createdAt": string,
-                "lastUsedAt": {"type": ["string", "null"]},
-                "current": {
-                    "type": "boolean",
-                    "description": "Whether the request listing the tokens used this one",
-                },
-            },
-            optional=("current",),
-        ),
-        "NewToken": {
-            "allOf": [
-                _ref("Token"),
-                _answer({"token": {"type": "string", "description": "Shown once"}}),
-            ]
-        },
-        "S3Key": _answer(
-            {
-                "id": integer,
-                "accessKeyId": string,
-                "name": string,
-                "createdAt": string,
-                "lastUsedAt": {"type": ["string", "null"]},
-            }
-        ),
-        "NewS3Key": {
-            "allOf": [
-                _ref("S3Key"),
-                _answer({"secretAccessKey": {"type": "string", "description": "Shown once"}}),
-            ]
-        },
-        "SessionRequest": {
-            "type": "object",
-            "required": ["name", "size"],
-            "additionalProperties": False,
-            "properties": {
-                "name": string,
-                "size": {"type": "integer", "minimum": 0},
-                "type": string,
-                "region": string,
-                "path": string,
-                "key": string,
-                "keyHash": string,
-            },
-        },
-        "Session": _answer(
-            {
-                "id": string,
-                "sessionId": string,
-                "uploadUrl": string,
-                "downloadUrl": string,
-                "pageUrl": string,
-                "name": string,
-                "size": integer,
-                "type": string,
-                "region": string,
-                "expiresAt": string,
-                "claimToken": string,
-            },
-            optional=("claimToken",),
-        ),
-        "File": _answer(
-            {
-                "id": string,
-                "name": string,
-                "path": string,
-                "size": integer,
-                "type": string,
-                "region": string,
-                "keyProtected": boolean,
-                "createdAt": string,
-                "modifiedAt": string,
-                "md5": string,
-                "sha1": string,
-                "downloadUrl": string,
-                "pageUrl": string,
-                "claimToken": string,
-            },
-            optional=("claimToken",),
-        ),
-    }
-
-
 def document(public_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -679,7 +757,7 @@ def document(public_url: str) -> dict[str, Any]:
         "security": BEARER,
         "paths": _with_shared_errors(_paths()),
         "components": {
-            "schemas": _schemas(),
+            "schemas": schemas(),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "basic": {

@@ -1,40 +1,30 @@
-"""Pages for people: the sign-up and sign-in page at ``/account``."""
+"""Pages for people that need no account: the download page at ``/download/<id>`` and
+the share page at ``/s/<token>`` (the web app's own pages are in :mod:`api.webapp`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from gateway.errors import NotFound
+from api.layout import environment, render_page
+from api.requests import client_address, core_of, rate_limit, read_form
+from api.routes.downloads import serve
+from gateway.core import Core
+from gateway.errors import LockrError, NotFound
+from gateway.storage import Entry
+from gateway.timefmt import iso
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
-        "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
+TEMPLATES = environment(Path(__file__).parent / "templates")
 
 
-def render(template: str, status: int = 200, **context: object) -> HTMLResponse:
-    html = TEMPLATES.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-
-
-async def account_page(request: Request) -> Response:
-    return render("account.html", public_url=request.app.state.core.config.public_url)
+def render(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+    """``template`` of the API's front, with the headers every page carries."""
+    public_url = core_of(request).config.public_url
+    return render_page(TEMPLATES, template, public_url, status, **context)
 
 
 def size_text(size: int) -> str:
@@ -50,28 +40,112 @@ def size_text(size: int) -> str:
 async def download_page(request: Request) -> Response:
     """GET /download/<id>: name, size, type and a download button; a key field when
     the file is protected. Shows nothing about the owner."""
-    core = request.app.state.core
+    core = core_of(request)
     file_id = request.path_params["file_id"]
     try:
         entry = await run_in_threadpool(core.files.get, file_id)
     except NotFound:
-        return render("missing.html", status=404)
+        return render(request, "missing.html", status=404)
+    media_type = entry.content_type or "application/octet-stream"
+    # No preview of a key-protected file, nor of one its region's store serves (the
+    # page's policy loads nothing from other origins).
+    shown = not entry.key_protected and entry.region not in core.storage.redirecting
+    kind = preview_kind(media_type) if shown else None
+    text = None
+    if kind == "text":
+        text = await run_in_threadpool(_text_start, core, entry)
     return render(
+        request,
         "download.html",
         name=entry.name,
         size_text=size_text(entry.size),
-        type=entry.content_type or "application/octet-stream",
+        type=media_type,
         protected=entry.key_protected,
         download_path=f"/api/v1/download/{file_id}",
+        md5=entry.md5,
+        sha1=entry.sha1,
+        preview=kind,
+        text=text,
+        clipped=entry.size > PREVIEW_TEXT_BYTES,
     )
 
 
-async def home(_request: Request) -> Response:
-    return RedirectResponse("/account", status_code=303)
+PREVIEW_TEXT_BYTES = 64 * 1024
+PREVIEW_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"}
+PREVIEW_TEXT = {"application/json", "text/csv", "text/markdown", "text/plain"}
+
+
+def preview_kind(media_type: str) -> str | None:
+    """How the download page shows a file inline: ``image``, ``audio``, ``video``
+    (the browser's own elements, from the download URL) or ``text`` (its first 64 KiB,
+    escaped, on the page); ``None`` for anything else. Never a type that can run
+    script (HTML, SVG): the page shows, it does not execute."""
+    media = media_type.split(";", 1)[0].strip().lower()
+    if media in PREVIEW_IMAGES:
+        return "image"
+    if media.startswith(("audio/", "video/")):
+        return media.split("/", 1)[0]
+    if media in PREVIEW_TEXT:
+        return "text"
+    return None
+
+
+def _text_start(core: Core, entry: Entry) -> str:
+    data = b"".join(core.storage.open(entry, 0, min(entry.size, PREVIEW_TEXT_BYTES)))
+    return data.decode("utf-8", errors="replace")
+
+
+async def share_page(request: Request, *, notice: str = "", status: int = 200) -> Response:
+    """GET /s/<token>: what is shared (name, size, type), until when and how many
+    downloads are left, and a download button (with a password field when the share
+    has one). Consumes nothing: link previews do not use a share up."""
+    core = core_of(request)
+    now = core.clock()
+    try:
+        share, entry = await run_in_threadpool(core.shares.find, request.path_params["token"])
+    except NotFound:
+        return render(request, "missing.html", status=404)
+    state = share.state(now)
+    left = None if share.max_downloads is None else max(0, share.max_downloads - share.downloads)
+    return render(
+        request,
+        "share.html",
+        status=410 if state != "open" and status == 200 else status,
+        name=entry.name,
+        size_text=size_text(entry.size),
+        type=entry.content_type or "application/octet-stream",
+        state=state,
+        left=left,
+        expires=None if share.expires_at is None else iso(share.expires_at)[:16].replace("T", " "),
+        protected=share.password_protected,
+        notice=notice,
+    )
+
+
+async def share_download(request: Request) -> Response:
+    """POST /s/<token> (form field ``password`` when the share has one): the file,
+    one download counted; a refusal shows the page again, saying why."""
+    core = core_of(request)
+    await rate_limit(request, None)
+    try:
+        password = (await read_form(request)).get("password")
+        _share, entry = await run_in_threadpool(
+            lambda: core.shares.take(
+                request.path_params["token"], password=password, address=client_address(request)
+            )
+        )
+    except NotFound:
+        return render(request, "missing.html", status=404)
+    except LockrError as error:
+        page = await share_page(request, notice=error.message, status=error.status)
+        if error.retry_after is not None:
+            page.headers["Retry-After"] = str(error.retry_after)
+        return page
+    return await serve(request, entry, cache="private, no-store")
 
 
 routes = [
-    Route("/", home, methods=["GET"]),
-    Route("/account", account_page, methods=["GET"]),
     Route("/download/{file_id}", download_page, methods=["GET"]),
+    Route("/s/{token}", share_page, methods=["GET"]),
+    Route("/s/{token}", share_download, methods=["POST"]),
 ]

@@ -1,15 +1,18 @@
-"""Request helpers shared by the routes: the principal, the client address, JSON bodies.
+"""Request helpers shared by the routes (and by every front's pages): the principal,
+the web session, the client address, JSON bodies and forms.
 
 Every route that authenticates goes through :func:`optional_principal`, which tells the
-authenticator where the request comes from, so remembered Basic credentials cannot
-change state from another site (see :mod:`gateway.auth`). With Basic credentials, a
-JSON body must also be labelled JSON, so no HTML form can post one."""
+authenticator where the request comes from, so remembered Basic credentials and the
+web session's cookie cannot change state from another site (see :mod:`gateway.auth`).
+With Basic credentials, a JSON body must also be labelled JSON, so no HTML form can
+post one."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +23,10 @@ from gateway.core import Core
 from gateway.errors import BadRequest, TooLarge, Unauthorized, UnsupportedMediaType
 
 MAX_JSON_BODY = 64 * 1024
+SESSION_COOKIE = "lockr_session"
+"""The web session's cookie: a login token, ``HttpOnly`` and ``SameSite=Lax``."""
+CSRF_HEADER = "x-csrf-token"
+MAX_FORM = 16 * 1024
 
 
 def core_of(request: Request) -> Core:
@@ -36,27 +43,66 @@ def client_address(request: Request) -> str:
     )
 
 
+def request_source(request: Request) -> RequestSource:
+    """What the request says about where it comes from, for the authenticator; the
+    origin it was sent to (scheme and ``Host``) counts as lockr's own."""
+    host = request.headers.get("host")
+    return RequestSource(
+        request.method,
+        fetch_site=request.headers.get("sec-fetch-site"),
+        origin=request.headers.get("origin"),
+        listener_origin=f"{request.url.scheme}://{host}" if host else None,
+    )
+
+
 async def optional_principal(request: Request) -> Principal | None:
-    """The caller, or ``None`` with no credentials; bad credentials raise 401."""
+    """The caller, or ``None`` with no credentials; bad credentials raise 401.
+
+    Without an ``Authorization`` header, the web session's cookie is the caller's
+    credential (see :meth:`gateway.auth.Authenticator.session`): a state-changing
+    request with it MUST carry the session's CSRF token in ``X-CSRF-Token``."""
     if "principal" in request.scope:
         cached: Principal | None = request.scope["principal"]
         return cached
     header = request.headers.get("authorization")
-    if not header:
-        request.scope["principal"] = None
-        return None
-    source = RequestSource(
-        request.method,
-        fetch_site=request.headers.get("sec-fetch-site"),
-        origin=request.headers.get("origin"),
-    )
-    principal = await run_in_threadpool(
-        lambda: core_of(request).auth.resolve(
-            header, address=client_address(request), source=source
+    session = request.cookies.get(SESSION_COOKIE)
+    principal: Principal | None = None
+    if header:
+        source = RequestSource(
+            request.method,
+            fetch_site=request.headers.get("sec-fetch-site"),
+            origin=request.headers.get("origin"),
         )
-    )
+        principal = await run_in_threadpool(
+            lambda: core_of(request).auth.resolve(
+                header, address=client_address(request), source=source
+            )
+        )
+    elif session:
+        principal = await run_in_threadpool(
+            lambda: core_of(request).auth.session(
+                session,
+                source=request_source(request),
+                csrf=request.headers.get(CSRF_HEADER),
+            )
+        )
     request.scope["principal"] = principal
     return principal
+
+
+async def web_session(request: Request) -> tuple[Principal, str] | None:
+    """For a page: the signed-in principal of the session cookie and the session's
+    CSRF token (for the page's forms and scripts), or ``None`` when signed out."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    auth = core_of(request).auth
+    principal = await run_in_threadpool(
+        lambda: auth.session(token, source=RequestSource("GET"), csrf=None)
+    )
+    if principal is None:
+        return None
+    return principal, auth.csrf_token(token)
 
 
 async def require_principal(request: Request) -> Principal:
@@ -177,3 +223,31 @@ def check_fields(body: dict[str, Any], *, required: set[str], optional: set[str]
     for name in sorted(body):
         if name not in required and name not in optional:
             raise BadRequest(f"unknown field {name!r}")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A urlencoded form of at most 16 KiB (the first value of each field); past
+    that, :class:`TooLarge`."""
+    size = 0
+    parts: list[bytes] = []
+    async for part in request.stream():
+        size += len(part)
+        if size > MAX_FORM:
+            raise TooLarge(f"a form is at most {MAX_FORM} bytes")
+        parts.append(part)
+    fields = parse_qs(b"".join(parts).decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def local_path(value: str | None, default: str) -> str:
+    """``value`` when it is a path on this site (``/files/a``), else ``default``: a
+    page to return to after signing in must never lead elsewhere."""
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or not value.isascii()
+        or any(ord(c) <= 0x20 or c in "\\\x7f" for c in value)
+    ):
+        return default
+    return value

@@ -40,6 +40,7 @@ from gateway.config import Config
 from gateway.counters import Counters
 from gateway.errors import CrossSite, Forbidden, NotFound, RateLimited, Unauthorized
 from gateway.recent import Recent
+from gateway.secret import same_secret
 from gateway.throttle import Attempts, Budget
 
 BASIC_CACHE_SIZE = 10_000
@@ -176,7 +177,14 @@ class Authenticator:
             return self.basic(identifier, password, address=address)
         raise Unauthorized("use Authorization: Bearer <token> or Basic <base64 user:password>")
 
-    def refuse_cross_site(self, source: RequestSource) -> None:
+    def refuse_cross_site(
+        self,
+        source: RequestSource,
+        message: str = (
+            "refused: a cross-site browser request cannot change anything with "
+            "remembered Basic credentials; send a login token (Authorization: Bearer)"
+        ),
+    ) -> None:
         """Raise :class:`CrossSite` if a browser marks this state-changing request as
         coming from another site (see the module's docstring)."""
         if source.method.upper() in SAFE_METHODS:
@@ -187,10 +195,37 @@ class Authenticator:
             own = {self.own_origin, origin_of(source.listener_origin)} - {None}
             cross = origin_of(source.origin) not in own
         if cross:
-            raise CrossSite(
-                "refused: a cross-site browser request cannot change anything with "
-                "remembered Basic credentials; send a login token (Authorization: Bearer)"
+            raise CrossSite(message)
+
+    def csrf_token(self, session_token: str) -> str:
+        """The CSRF token of a web session: an HMAC of its login token under the
+        server secret, so it needs no storage, and ends with the session."""
+        message = b"csrf\0" + session_token.encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def session(self, token: str, *, source: RequestSource, csrf: str | None) -> Principal | None:
+        """The principal of a web session: the login token its cookie holds, or
+        ``None`` when that is no valid token (a browser sends a cookie by itself, so
+        a stale one must not fail a request that needs no account).
+
+        A cookie is ambient too, so a state-changing request MUST come from lockr's
+        own pages: one a browser marks as cross-site raises :class:`CrossSite`, and
+        one without the session's CSRF token (:meth:`csrf_token`, which only lockr's
+        pages know and send in a header) raises :class:`Forbidden`."""
+        try:
+            principal = self.bearer(token)
+        except Unauthorized:
+            return None
+        if source.method.upper() not in SAFE_METHODS:
+            self.refuse_cross_site(
+                source, "refused: a cross-site browser request cannot use lockr's session"
             )
+            if not csrf or not same_secret(csrf, self.csrf_token(token)):
+                raise Forbidden(
+                    "this request needs the page's CSRF token (X-CSRF-Token); "
+                    "reload the page and try again"
+                )
+        return principal
 
     def bearer(self, token: str) -> Principal:
         found = self.accounts.resolve_token(token)

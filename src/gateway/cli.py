@@ -11,9 +11,8 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
-from gateway.accounts import AccountInfo
+from gateway import rclone
 from gateway.config import Config, ConfigError, load_config, parse_size
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
@@ -214,46 +213,19 @@ def _s3_key_revoke(core: Core, args: argparse.Namespace) -> None:
 def _rclone_config(core: Core, args: argparse.Namespace) -> None:
     account = core.accounts.find(args.name)
     if args.s3:
-        _rclone_s3_config(core, args, account)
+        endpoint = args.url.rstrip("/") if args.url else rclone.s3_endpoint(core.config)
+        info, secret = core.s3_keys.create(account.id, "rclone")
+        print("# the secret is shown only now; keep it somewhere safe", file=sys.stderr)
+        print(
+            rclone.s3_remote(
+                args.remote, core.config, endpoint, info.access_key_id, secret,
+                account.default_region,
+            )
+        )  # fmt: skip
         return
-    _info, secret = core.accounts.create_token(account.id, "rclone")
-    url = args.url or f"http://{core.config.dav}{core.config.dav_mount}".rstrip("/")
-    print(
-        f"[{args.remote}]\n"
-        "type = webdav\n"
-        f"url = {url}\n"
-        "vendor = owncloud\n"
-        f"bearer_token = {secret}\n"
-        f"# rclone sync SOURCE {args.remote}:{account.username}/ --transfers=16 --checkers=8"
-    )
-
-
-def _rclone_s3_config(core: Core, args: argparse.Namespace, account: AccountInfo) -> None:
-    """An rclone ``type = s3`` remote: virtual-host style when the endpoint's host is
-    ``s3_domain``, else path-style; listings with ListObjectsV2, URL-encoded; the
-    account's region in the signature's scope (lockr accepts any, and answers
-    GetBucketLocation with it)."""
-    config = core.config
-    if args.url:
-        endpoint = args.url.rstrip("/")
-    elif config.s3_domain:
-        endpoint = f"http://{config.s3_domain}:{config.s3.port}"
-    else:
-        endpoint = f"http://{config.s3}"
-    virtual_host = config.s3_domain is not None and urlsplit(endpoint).hostname == config.s3_domain
-    keys = _new_s3_key(core, account.id, "rclone")
-    print(
-        f"[{args.remote}]\n"
-        "type = s3\n"
-        "provider = Other\n"
-        f"endpoint = {endpoint}\n"
-        f"{keys}\n"
-        f"region = {account.default_region}\n"
-        f"force_path_style = {'false' if virtual_host else 'true'}\n"
-        "list_version = 2\n"
-        "list_url_encode = true\n"
-        f"# rclone sync SOURCE {args.remote}:BUCKET/ --transfers=16 --checkers=8"
-    )
+    _info, token = core.accounts.create_token(account.id, "rclone")
+    url = args.url or rclone.webdav_url(core.config)
+    print(rclone.webdav_remote(args.remote, url, token, account.username))
 
 
 ACTIONS = {

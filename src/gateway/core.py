@@ -14,6 +14,7 @@ from gateway.davstate import DavLocks, DavProperties
 from gateway.db import Database
 from gateway.errors import LockrError
 from gateway.files import Files
+from gateway.folders import Folders
 from gateway.migrate import upgrade
 from gateway.multipart import MultipartUploads
 from gateway.objectstore import ObjectStore
@@ -26,6 +27,7 @@ from gateway.regions import open_object_store
 from gateway.s3keys import S3Keys
 from gateway.secret import server_secret
 from gateway.sessions import UploadSessions
+from gateway.shares import Shares
 from gateway.storage import Storage
 
 
@@ -45,7 +47,9 @@ class Core:
     counters: Counters
     auth: Authenticator
     files: Files
+    folders: Folders
     sessions: UploadSessions
+    shares: Shares
     multipart: MultipartUploads
     limiter: BurstLimiter
     s3_limiter: BurstLimiter
@@ -162,7 +166,9 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         counters=counters,
         auth=auth,
         files=Files(db, storage, counters, secret, clock),
+        folders=Folders(db, storage),
         sessions=sessions,
+        shares=Shares(db, storage, passwords, counters, clock, config),
         multipart=multipart,
         limiter=limiter,
         s3_limiter=s3_limiter,

@@ -393,3 +393,25 @@ class Link(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index(None, "account_id", "created_at"),)
+
+
+class Share(Base):
+    """A link that lets anyone who has it download one file, until it expires or has
+    been used ``max_downloads`` times, and with a password if one is set. Only the
+    SHA-256 of its token (the secret in its URL) is stored, and of its password only
+    an argon2id hash."""
+
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_downloads: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    __table_args__ = (Index(None, "node_id"), Index(None, "account_id"))

@@ -36,11 +36,10 @@ from sqlalchemy import and_, delete, or_, select, update
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.leases import Leases
-from gateway.models import Blob, Instance, Reservation, UploadSession
+from gateway.models import Blob, Instance, Reservation
 from gateway.objectstore import ObjectStore
 from gateway.private import open_private, private_folder
-from gateway.quota import release_in
-from gateway.strays import Sighting, discard_write, drop_unreferenced, sweep_uploads
+from gateway.strays import Sighting, drop_unreferenced, release_write, sweep_uploads
 
 log = logging.getLogger("lockr.recovery")
 
@@ -157,22 +156,9 @@ class Recovery:
         with self.db.read() as session:
             reservations = session.scalars(select(Reservation).where(condition)).all()
         for reservation in reservations:
-            with self.db.write() as session:
-                released = release_in(session, reservation.id)
-                session.execute(
-                    delete(UploadSession).where(UploadSession.reservation_id == reservation.id)
-                )
-                referenced = session.scalar(select(Blob.id).where(Blob.key == reservation.blob_key))
+            released = release_write(self.db, self.stores, reservation.id)
             if released is not None:
-                store = self.stores.get(reservation.region)
-                if store is not None:
-                    discard_write(
-                        store,
-                        reservation.blob_key,
-                        reservation.multipart_id,
-                        committed=referenced is not None,
-                    )
-                log.info("released %d bytes held by an interrupted upload", released.bytes)
+                log.info("released %d bytes held by an interrupted upload", released)
         if instance_ids:
             with self.db.write() as session:
                 session.execute(

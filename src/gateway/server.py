@@ -63,7 +63,7 @@ def banner(core: Core) -> str:
     config = core.config
     lines = [
         "lockr is running",
-        f"  HTTP    {config.public_url}  (JSON API /api/v1, sign-up and sign-in at /account)",
+        f"  HTTP    {config.public_url}  (web app, JSON API /api/v1; sign up at /signup)",
         f"  WebDAV  http://{config.dav}{config.dav_mount}<username>/  (rclone: vendor = owncloud)",
         f"  S3      http://{config.s3}  ({_s3_addressing(config.s3_domain)}; "
         "keys from POST /api/v1/s3-keys)",
@@ -73,7 +73,7 @@ def banner(core: Core) -> str:
         lines.append(f"  workers {config.workers} processes share these listeners")
     if core.accounts.count() == 0:
         lines.append(
-            f"  no accounts yet: create one at {config.public_url}/account "
+            f"  no accounts yet: create one at {config.public_url}/signup "
             "or with `lockr user add NAME --email EMAIL`"
         )
     lines.append("  stop with Ctrl+C")

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -52,6 +53,7 @@ from gateway.storage import (
     split_path,
     too_large_message,
 )
+from gateway.strays import release_write
 
 SMALLEST_PART = 5 * 1024 * 1024
 """A request's last bytes, when fewer, wait in the tail (see ``Chunk._smallest_part``)."""
@@ -226,6 +228,35 @@ class UploadSessions:
             raise NotFound("no such upload session (it may have expired)")
         return _info(row)
 
+    def get_owned(self, session_id: str, account_id: int) -> SessionInfo:
+        """The session if ``account_id`` opened it (its owner needs no upload secret);
+        404 otherwise, as :meth:`get`."""
+        with self.db.read() as session:
+            row = session.get(UploadSession, session_id)
+        if (
+            row is None
+            or row.account_id != account_id
+            or (not row.completed and row.expires_at < self.clock())
+        ):
+            raise NotFound("no such upload session (it may have expired)")
+        return _info(row)
+
+    def unfinished(self, account_id: int, *, limit: int = 100) -> list[SessionInfo]:
+        """The account's sessions still waiting for bytes, oldest first: what a client
+        that lost its upload URLs (a reloaded page) may resume."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(UploadSession)
+                .where(
+                    UploadSession.account_id == account_id,
+                    UploadSession.completed.is_(False),
+                    UploadSession.expires_at >= self.clock(),
+                )
+                .order_by(UploadSession.created_at, UploadSession.id)
+                .limit(limit)
+            ).all()
+        return [_info(row) for row in rows]
+
     def begin(self, info: SessionInfo, start: int) -> Chunk:
         """Start writing at ``start``, which must be the durable offset."""
         if info.completed:
@@ -237,15 +268,7 @@ class UploadSessions:
             )
         now = self.clock()
         with self.db.write() as session:
-            claimed = session.execute(
-                update(UploadSession)
-                .where(
-                    UploadSession.id == info.id,
-                    UploadSession.received == start,
-                    UploadSession.busy_until < now,
-                )
-                .values(busy_until=now + LEASE_SECONDS)
-            ).rowcount  # type: ignore[attr-defined]
+            claimed = _claim(session, info.id, now, UploadSession.received == start)
             multipart_id = session.scalar(
                 select(Reservation.multipart_id).where(Reservation.id == info.reservation_id)
             )
@@ -383,6 +406,33 @@ class UploadSessions:
         if not info.completed:
             raise Conflict("this upload is not complete")
         return self.storage.get(info.file_uid)
+
+    def cancel(self, info: SessionInfo) -> None:
+        """Give up an unfinished session: the bytes it stored and the quota it reserved
+        are freed at once, and its upload URL answers 404 from then on. 409 for a
+        completed session (delete the file instead), or while a request writes to it.
+
+        The session and its reservation are first marked expired, in one
+        transaction, so that should this process die before freeing them, the next
+        recovery pass of any process does."""
+        if info.completed:
+            raise Conflict("this upload is complete: delete the file instead")
+        now = self.clock()
+        with self.db.write() as session:
+            claimed = _claim(
+                session, info.id, now, UploadSession.completed.is_(False), expires_at=now - 1
+            )
+            if claimed:
+                session.execute(
+                    update(Reservation)
+                    .where(Reservation.id == info.reservation_id)
+                    .values(expires_at=now - 1)
+                )
+        if not claimed:
+            raise Conflict("a request is writing to this upload (or it is complete); retry shortly")
+        with self._lock:
+            self._hashes.pop(info.id, None)
+        release_write(self.db, self.storage.stores, info.reservation_id)
 
     def expire(self) -> int:
         """Forget sessions past their expiry. Their quota and pending bytes are given
@@ -598,6 +648,17 @@ class Chunk:
             # Continued where the running hashes were not known: read the object back.
             return digests(self._store.open_reader(object_key(self.info.blob_key)))
         return {"md5": hashes.md5.hexdigest(), "sha1": hashes.sha1.hexdigest()}
+
+
+def _claim(session: Session, session_id: str, now: float, *condition: Any, **values: Any) -> bool:
+    """Take the lease of the upload session ``session_id`` (setting ``values`` too)
+    where no request holds it and ``condition`` holds; whether it was taken."""
+    claimed = session.execute(
+        update(UploadSession)
+        .where(UploadSession.id == session_id, UploadSession.busy_until < now, *condition)
+        .values(busy_until=now + LEASE_SECONDS, **values)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(claimed)
 
 
 def _hash(secret: str) -> str:

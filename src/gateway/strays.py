@@ -18,8 +18,9 @@ from sqlalchemy import bindparam, delete, select
 from gateway.blobkeys import blob_key_of, object_key, tail_key
 from gateway.db import Database
 from gateway.errors import LockrError
-from gateway.models import Blob, Reservation
+from gateway.models import Blob, Reservation, UploadSession
 from gateway.objectstore import ObjectStore
+from gateway.quota import release_in
 
 log = logging.getLogger("lockr.recovery")
 
@@ -47,6 +48,29 @@ def discard_write(
     store.delete(tail_key(blob_key))
     if not committed:
         store.delete(object_key(blob_key))
+
+
+def release_write(db: Database, stores: dict[str, ObjectStore], reservation_id: str) -> int | None:
+    """Give up the write a reservation holds room for: its bytes leave the quota, the
+    resumable session it belongs to (if any) is forgotten, and what it left in its
+    store is freed (:func:`discard_write`). Returns the bytes released, or ``None``
+    when the reservation was already gone (another process released it)."""
+    with db.write() as session:
+        released = release_in(session, reservation_id)
+        session.execute(delete(UploadSession).where(UploadSession.reservation_id == reservation_id))
+        referenced = (
+            None
+            if released is None
+            else session.scalar(select(Blob.id).where(Blob.key == released.blob_key))
+        )
+    if released is None:
+        return None
+    store = stores.get(released.region)
+    if store is not None:
+        discard_write(
+            store, released.blob_key, released.multipart_id, committed=referenced is not None
+        )
+    return released.bytes
 
 
 def drop_unreferenced(db: Database, stores: dict[str, ObjectStore], blob_ids: list[int]) -> int:

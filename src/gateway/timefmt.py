@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from gateway.errors import BadRequest
+
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 """The moments a date in UTC can show (years 1 to 9999)."""
@@ -30,3 +32,19 @@ def http_date(seconds: float) -> str:
         f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
     )
+
+
+def parse_time(value: str, name: str) -> float:
+    """ISO 8601 date or date/time; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be an ISO 8601 date/time such as 2026-12-31T18:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = moment.timestamp()
+    if not EARLIEST <= seconds <= LATEST:
+        raise BadRequest(f"{name} is outside the years 1-9999 once converted to UTC")
+    return seconds

@@ -6,30 +6,26 @@ a memo link a ``no-store`` page with the memo."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api.requests import client_address
+from api.layout import environment
+from api.requests import client_address, read_form
 from gateway.errors import Busy, Forbidden, Gone, NotFound, RateLimited, TooLarge
 from gateway.timefmt import iso
 from linkservice.links import LinkInfo, WrongPassword
 from linkservice.service import LinkService
 from linkservice.validation import SLUG
 
-MAX_FORM = 16 * 1024
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+TEMPLATES = environment(Path(__file__).parent / "templates")
+"""The link service's templates, and the web app's shared layout (the links page)."""
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "default-src 'self'; script-src 'none'; style-src 'unsafe-inline'; "
         "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     # Not no-referrer: with it, browsers send "Origin: null" on form posts, and the
@@ -49,19 +45,6 @@ STATE_NOTICES = {
 def render(template: str, status: int = 200, **context: object) -> HTMLResponse:
     html = TEMPLATES.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """A urlencoded form of at most 16 KiB (first value of each field)."""
-    size = 0
-    parts: list[bytes] = []
-    async for part in request.stream():
-        size += len(part)
-        if size > MAX_FORM:
-            raise TooLarge(f"a form is at most {MAX_FORM} bytes")
-        parts.append(part)
-    fields = parse_qs(b"".join(parts).decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[0] for name, values in fields.items()}
 
 
 def form_too_large() -> Response:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.errors import BadRequest
-from gateway.timefmt import EARLIEST, LATEST
+from gateway.timefmt import parse_time
 
 TYPES = ("url", "memo")
 SLUG = re.compile(r"[a-z0-9-]{3,30}")
@@ -197,19 +196,3 @@ def _time(body: Mapping[str, Any], name: str) -> float | None:
     if not isinstance(value, str):
         raise BadRequest(f"{name} must be an ISO 8601 date/time string")
     return parse_time(value, name)
-
-
-def parse_time(value: str, name: str) -> float:
-    """ISO 8601 date or date/time; without a zone it is UTC."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise BadRequest(
-            f"{name} must be an ISO 8601 date/time such as 2026-12-31T18:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    seconds = moment.timestamp()
-    if not EARLIEST <= seconds <= LATEST:
-        raise BadRequest(f"{name} is outside the years 1-9999 once converted to UTC")
-    return seconds

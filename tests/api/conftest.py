@@ -26,13 +26,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
     process.stop()
 
 
+_addresses = iter(range(1_000_000))
+
+
 class User:
     """An account on a test server, with its token."""
 
     def __init__(self, server: LockrProcess, name: str) -> None:
         self.server = server
         self.name = name
-        self.token = signup(server, name)
+        number = next(_addresses)
+        self.token = signup(server, name, address=f"10.77.{number // 250}.{number % 250 + 1}")
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
     def upload(self, name: str, data: bytes, **headers: str) -> httpx.Response:

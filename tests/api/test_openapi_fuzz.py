@@ -76,7 +76,7 @@ def test_no_5xx_and_every_answer_is_documented(
 
 # Operations on one file, fuzzed with the id of a file that exists (random ids only
 # ever reach the 404 branch), with a download key or without. DELETE gets a file of its
-# own each time.
+# own each time. A file is an entry of the account's tree too.
 ON_A_FILE = [
     ("GET", "/api/v1/files/{file_id}", None),
     ("POST", "/api/v1/files/{file_id}/key", None),
@@ -87,6 +87,8 @@ ON_A_FILE = [
     ("HEAD", "/api/v1/download/{file_id}", "phrase"),
     ("GET", "/download/{file_id}", "phrase"),
     ("DELETE", "/api/v1/files/{file_id}", None),
+    ("PATCH", "/api/v1/entries/{entry_id}", None),
+    ("DELETE", "/api/v1/entries/{entry_id}", None),
 ]
 
 
@@ -120,7 +122,8 @@ def test_operations_on_a_file_that_exists(
     def run(data: st.DataObject) -> None:
         file_id = upload(fuzz_server) if method == "DELETE" else shared
         mode = data.draw(st.sampled_from(list(GenerationMode)))
-        case = data.draw(operation.as_strategy(mode, path_parameters={"file_id": file_id}))
+        name = "entry_id" if "{entry_id}" in path else "file_id"
+        case = data.draw(operation.as_strategy(mode, path_parameters={name: file_id}))
         case.call_and_validate(base_url=fuzz_server.url)
 
     run()

@@ -170,3 +170,48 @@ def test_json_strings_may_hold_any_character(server: LockrProcess, user: User) -
         headers={**user.headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 201 and response.json()["name"] == "\U0001f600 \u00e9"
+
+
+def signed_in(server: LockrProcess, user: User) -> tuple[httpx.Client, str]:
+    """A client signed in to the web app as ``user``, and its session's CSRF token."""
+    client = httpx.Client(base_url=server.url)
+    signed = client.post("/login", data={"identifier": user.name, "password": PASSWORD})
+    assert signed.status_code == 303 and "lockr_session" in client.cookies
+    page = client.get("/files").text
+    csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return client, csrf
+
+
+def test_the_web_session_cookie_authenticates_the_api(server: LockrProcess, user: User) -> None:
+    client, csrf = signed_in(server, user)
+    try:
+        me = client.get("/api/v1/account")
+        assert me.status_code == 200 and me.json()["account"]["username"] == user.name
+        for method, path, kwargs in writes(server, user):
+            extra = dict(kwargs.pop("headers", {}))  # type: ignore[call-overload]
+            for browser in CROSS_SITE:
+                refused = client.request(
+                    method, path, headers={**extra, **browser, "X-CSRF-Token": csrf}, **kwargs
+                )
+                assert refused.status_code == 403, (method, path, browser)
+                assert refused.json()["error"]["code"] == "cross_site"
+            bare = client.request(method, path, headers=extra, **kwargs)
+            assert bare.status_code == 403 and "CSRF" in bare.json()["error"]["message"]
+        files = httpx.get(server.url + "/api/v1/files", headers=user.headers).json()["files"]
+        assert {f["keyProtected"] for f in files} == {False}  # nothing was changed
+        page = {"Sec-Fetch-Site": "same-origin", "Origin": server.url, "X-CSRF-Token": csrf}
+        made = client.post("/api/v1/tokens", json={"name": "from the page"}, headers=page)
+        assert made.status_code == 201
+        login = {"identifier": user.name, "password": PASSWORD}
+        token = httpx.post(server.url + "/api/v1/login", json=login).json()["token"]
+        as_token = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"})
+        current = [t["name"] for t in as_token.json()["tokens"] if t["current"]]
+        assert current == ["login"]  # a header wins over the cookie
+        session = client.cookies["lockr_session"]
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+        client.cookies.set("lockr_session", session)  # kept by a browser that ignored the end
+        assert client.get("/api/v1/account").status_code == 401  # a stale cookie: no one
+        guest = client.post("/api/v1/upload", content=b"g", headers={"x-file-name": "g", **page})
+        assert guest.status_code == 201 and "claimToken" in guest.json()
+    finally:
+        client.close()

@@ -12,7 +12,7 @@ import pytest
 from gateway.auth import RequestSource, client_address
 from gateway.clock import ManualClock
 from gateway.core import Core
-from gateway.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from gateway.errors import BadRequest, CrossSite, Forbidden, RateLimited, Unauthorized
 from tests.conftest import PASSWORD, CoreFactory, count_verifications, statements
 
 
@@ -177,6 +177,41 @@ def test_bearer_is_not_ambient(core: Core) -> None:
     _, token = core.accounts.create_token(account.id)
     source = RequestSource("DELETE", fetch_site="cross-site", origin="https://evil.example")
     assert core.auth.resolve(f"Bearer {token}", source=source) is not None
+
+
+def test_a_web_session_reads_freely_and_writes_with_its_csrf_token(core: Core) -> None:
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    info, token = core.accounts.create_token(account.id, "web session")
+    csrf = core.auth.csrf_token(token)
+    assert csrf != core.auth.csrf_token(core.accounts.create_token(account.id)[1])
+    read = core.auth.session(token, source=RequestSource("GET"), csrf=None)
+    assert read is not None and read.token_id == info.id
+    page = RequestSource("POST", fetch_site="same-origin", origin=OWN)
+    written = core.auth.session(token, source=page, csrf=csrf)
+    assert written is not None and written.account_id == account.id
+    for wrong in (None, "", "0" * 64, "\u00e9" * 64, core.auth.csrf_token(token + "x")):
+        with pytest.raises(Forbidden, match="CSRF"):
+            core.auth.session(token, source=page, csrf=wrong)
+    for elsewhere in (
+        RequestSource("POST", fetch_site="cross-site", origin="https://evil.example"),
+        RequestSource("DELETE", fetch_site="same-site"),
+        RequestSource("PATCH", origin="null"),
+    ):
+        with pytest.raises(CrossSite):  # even with the token: never from another site
+            core.auth.session(token, source=elsewhere, csrf=csrf)
+    here = "http://files.example"  # the origin the request was sent to
+    same_host = RequestSource("POST", origin=here, listener_origin=here)
+    assert core.auth.session(token, source=same_host, csrf=csrf) is not None
+
+
+def test_a_stale_web_session_is_no_session(core: Core) -> None:
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    info, token = core.accounts.create_token(account.id, "web session")
+    core.accounts.revoke_token(account.id, info.id)
+    for method in ("GET", "POST"):
+        source = RequestSource(method)
+        assert core.auth.session(token, source=source, csrf=core.auth.csrf_token(token)) is None
+    assert core.auth.session("lk_nonsense", source=RequestSource("GET"), csrf=None) is None
 
 
 def test_an_https_public_url_is_the_own_origin(make_core: CoreFactory) -> None:

@@ -111,6 +111,72 @@ def test_expired_sessions_free_quota_and_bytes(make_core: CoreFactory) -> None:
         core.sessions.get(session_id, secret)
 
 
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_a_cancelled_session_frees_its_quota_and_bytes_at_once(
+    make_core: CoreFactory, tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    if kind == "s3":
+        (core,) = _s3_cores(make_core, request.getfixturevalue("s3_server"), tmp_path, 1)
+    else:
+        core = make_core(default_quota="100MiB")
+    store = core.stores[kind]
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    info, secret = core.sessions.create(
+        alice, name="f", size=20 * MiB, content_type="", max_size=1 << 40, region=kind,
+        folder="uploads",
+    )  # fmt: skip
+    chunk = core.sessions.begin(info, 0)
+    chunk.write(b"p" * (9 * MiB))
+    with pytest.raises(Conflict, match="writing"):
+        core.sessions.cancel(core.sessions.get(info.id, secret))  # one request at a time
+    chunk.close()
+    assert unfinished(store) != [] or store.exists(tail_key(info.blob_key))
+    core.sessions.cancel(core.sessions.get(info.id, secret))
+    assert core.storage.usage(alice)[0] == 0
+    assert unfinished(store) == [] and not store.exists(tail_key(info.blob_key))
+    with pytest.raises(NotFound):
+        core.sessions.get(info.id, secret)
+    with core.db.read() as session:
+        assert session.query(UploadSession).count() == 0
+        assert session.query(UploadPart).count() == 0
+
+
+def test_an_owner_finds_its_unfinished_sessions_without_their_secrets(
+    make_core: CoreFactory,
+) -> None:
+    clock = ManualClock()
+    core = make_core(clock=clock, default_quota="10MiB")
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    bob = core.accounts.create("bob", "b@example.com", PASSWORD).id
+    first, _ = open_session(core, alice, 10)
+    clock.advance(1)
+    second, secret = open_session(core, alice, 3)
+    open_session(core, bob, 5)
+    assert [info.id for info in core.sessions.unfinished(alice)] == [first, second]
+    chunk = core.sessions.begin(core.sessions.get_owned(second, alice), 0)
+    chunk.write(b"abc")
+    assert chunk.finish() is not None
+    assert [info.id for info in core.sessions.unfinished(alice)] == [first]
+    assert core.sessions.get_owned(second, alice).completed  # answers its file still
+    with pytest.raises(NotFound):
+        core.sessions.get_owned(first, bob)
+    clock.advance(25 * 3600)
+    assert core.sessions.unfinished(alice) == []
+    with pytest.raises(NotFound):
+        core.sessions.get_owned(first, alice)
+
+
+def test_a_completed_session_is_not_cancelled(core: Core) -> None:
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    session_id, secret = open_session(core, alice, 3)
+    chunk = core.sessions.begin(core.sessions.get(session_id, secret), 0)
+    chunk.write(b"abc")
+    assert chunk.finish() is not None
+    with pytest.raises(Conflict, match="complete"):
+        core.sessions.cancel(core.sessions.get(session_id, secret))
+    assert core.storage.usage(alice)[0] == 3
+
+
 def guest_session(core: Core, size: int, address: str) -> object:
     return create(core, core.accounts.guest().id, size, address)
 

@@ -1,5 +1,6 @@
 """A real headless browser (Debian's Chromium driven by Playwright; nothing is
-downloaded) uses the dashboard and unlocks a link as a recipient."""
+downloaded) uses the links page and the links API key in Settings, and unlocks a link
+as a recipient."""
 
 from __future__ import annotations
 
@@ -30,18 +31,19 @@ def test_owner_and_recipient(browser: Browser, links_server: LinkServer) -> None
     owner = browser.new_context()
     owner.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
     page = owner.new_page()
-    page.goto(url + "/dashboard")
-    expect(page).to_have_url(url + "/dashboard/login")
+    page.goto(url + "/dashboard")  # the old address
+    expect(page).to_have_url(url + "/login?next=/links")
     page.fill("#identifier", name)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(url + "/dashboard")
+    page.click("#login button[type=submit]")
+    expect(page).to_have_url(url + "/links")
     row = page.locator("tr", has_text="Made by a script")
     expect(row.locator(".badge")).to_have_text("API")
 
-    page.click("nav a[href='/dashboard/settings']")
+    page.click("nav a[href='/settings']")
     expect(page.locator("#key-prefix")).to_contain_text(old_key[:12])
     page.click("#rotate-key")
+    expect(page.locator("#new-key")).to_contain_text("ll_live_")
     new_key = page.locator("#new-key").inner_text().strip()
     assert new_key.startswith("ll_live_") and new_key != old_key
     page.click("#copy-key")
@@ -50,11 +52,13 @@ def test_owner_and_recipient(browser: Browser, links_server: LinkServer) -> None
     links_url = url + "/api/v1/links"
     assert httpx.get(links_url, headers={"Authorization": f"Bearer {old_key}"}).status_code == 401
     assert httpx.get(links_url, headers={"Authorization": f"Bearer {new_key}"}).status_code == 200
-    page.goto(url + "/dashboard/settings")  # the key is shown once only
-    expect(page.locator("#new-key")).to_have_count(0)
+    page.goto(url + "/settings")  # the key is shown once only
+    expect(page.locator("#key-prefix")).to_contain_text(new_key[:12])
+    expect(page.locator("#new-key")).to_be_hidden()
+    expect(page.locator("#new-key")).to_have_text("")
     expect(page.locator("#quota")).to_contain_text("1 of 1000")
 
-    page.click("nav a[href='/dashboard']")
+    page.click("nav a[href='/links']")
     page.select_option("#type", "memo")
     page.fill("#secretMemo", "The vault code is 1234")
     page.fill("#password", "open-sesame")

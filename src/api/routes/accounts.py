@@ -66,10 +66,12 @@ async def login(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    """GET /api/v1/account -> the caller's account, with current usage."""
+    """GET /api/v1/account -> the caller's account, with current usage: the bytes
+    stored, those held by uploads in progress, and the largest file it may upload."""
     principal = await require_principal(request)
     account = await run_in_threadpool(core_of(request).accounts.get, principal.account_id)
-    return JSONResponse({"account": account.public()})
+    usage = {"reservedBytes": account.reserved_bytes, "maxObjectSize": principal.max_object_size}
+    return JSONResponse({"account": account.public() | usage})
 
 
 async def change_password(request: Request) -> Response:

@@ -48,6 +48,14 @@ async def download(request: Request) -> Response:
     file_id = request.path_params["file_id"]
     entry = await run_in_threadpool(core.files.get, file_id)
     await authorize(request, entry, file_id)
+    cache = "private, no-cache" if entry.key_protected else "public, no-cache"
+    return await serve(request, entry, cache=cache)
+
+
+async def serve(request: Request, entry: Entry, *, cache: str) -> Response:
+    """The bytes of ``entry``, already authorized: ranges, conditional requests, HEAD,
+    or a redirect to its region's store; ``cache`` is the Cache-Control."""
+    core = core_of(request)
     etag = f'"{entry.md5}"'
     headers = {
         "ETag": etag,
@@ -55,7 +63,7 @@ async def download(request: Request) -> Response:
         "Accept-Ranges": "bytes",
         "Content-Disposition": content_disposition(entry.name),
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-cache" if entry.key_protected else "public, no-cache",
+        "Cache-Control": cache,
     }
     status = precondition(request, etag, entry.mtime)
     if status is not None:

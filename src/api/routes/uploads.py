@@ -18,7 +18,9 @@ from api.requests import (
     client_address,
     core_of,
     json_body,
+    optional_principal,
     rate_limit,
+    require_principal,
 )
 from api.transfer import declared_length, pump
 from gateway.auth import Principal
@@ -151,7 +153,7 @@ async def create_session(request: Request) -> Response:
         raise BadRequest("guests upload into uploads/; sign in to choose a folder with path")
     folder = body.get("path", UPLOADS_FOLDER)
     if not isinstance(folder, str):
-        raise BadRequest("path must be a folder path such as 'uploads/2024'")
+        raise BadRequest("path must be a folder path such as 'uploads/2024' ('' is the top)")
     token, claim_hash = _guest_claim(request, principal)
     info, secret = await run_in_threadpool(
         lambda: core.sessions.create(
@@ -161,7 +163,7 @@ async def create_session(request: Request) -> Response:
             content_type=body.get("type", ""),
             max_size=principal.max_object_size,
             region=region,
-            folder=folder.strip("/") or UPLOADS_FOLDER,
+            folder=folder.strip("/"),
             key_hash=None if key_hash is None else core.files.seal_key(key_hash),
             claim_hash=claim_hash,
             holder=_holder(request, principal),
@@ -191,13 +193,27 @@ def _progress(received: int) -> Response:
     return Response(status_code=308, headers=headers)
 
 
+async def _session_of(request: Request) -> SessionInfo:
+    """The session the request names: by its upload URL's secret, or, without one,
+    by the credentials of the account that opened it."""
+    core = core_of(request)
+    session_id = request.path_params["session_id"]
+    secret = request.query_params.get("uploadToken")
+    if secret is None:
+        principal = await optional_principal(request)
+        await rate_limit(request, principal)
+        if principal is None:
+            raise NotFound("no such upload session: send its uploadUrl, with its uploadToken")
+        return await run_in_threadpool(core.sessions.get_owned, session_id, principal.account_id)
+    await rate_limit(request, None)
+    return await run_in_threadpool(core.sessions.get, session_id, secret)
+
+
 async def put_session(request: Request) -> Response:
     """PUT the upload URL: the whole body, a chunk (Content-Range: bytes S-E/T), or a
     status query (Content-Range: bytes */T, empty body)."""
     core = core_of(request)
-    await rate_limit(request, None)
-    secret = request.query_params.get("uploadToken", "")
-    info = await run_in_threadpool(core.sessions.get, request.path_params["session_id"], secret)
+    info = await _session_of(request)
     content_range = request.headers.get("content-range")
     if content_range is None:
         start, end = 0, info.size - 1
@@ -243,6 +259,43 @@ async def put_session(request: Request) -> Response:
     return JSONResponse(file_json(entry, path, core.config.public_url), status_code=201)
 
 
+async def cancel_session(request: Request) -> Response:
+    """DELETE the upload URL: give the unfinished upload up -> 204; its bytes and
+    reserved quota are freed, and the URL answers 404 from then on."""
+    info = await _session_of(request)
+    await run_in_threadpool(core_of(request).sessions.cancel, info)
+    return Response(status_code=204)
+
+
+async def list_sessions(request: Request) -> Response:
+    """GET /api/v1/upload/sessions -> {"sessions": [...]}: the caller's unfinished
+    sessions, oldest first, with the bytes stored; never their upload secrets."""
+    core = core_of(request)
+    principal = await require_principal(request)
+    await rate_limit(request, principal)
+    sessions = await run_in_threadpool(core.sessions.unfinished, principal.account_id)
+    base = core.config.public_url
+    return JSONResponse(
+        {
+            "sessions": [
+                {
+                    "sessionId": info.id,
+                    "id": f"{info.region}_{info.file_uid}",
+                    "sessionUrl": f"{base}/api/v1/upload/session/{info.id}",
+                    "name": info.name,
+                    "size": info.size,
+                    "received": info.received,
+                    "type": info.content_type,
+                    "path": info.folder,
+                    "region": info.region,
+                    "expiresAt": iso(info.expires_at),
+                }
+                for info in sessions
+            ]
+        }
+    )
+
+
 async def _status(request: Request, info: SessionInfo) -> Response:
     core = core_of(request)
     if info.completed:
@@ -258,5 +311,7 @@ async def _status(request: Request, info: SessionInfo) -> Response:
 routes = [
     Route("/api/v1/upload", direct_upload, methods=["POST"]),
     Route("/api/v1/upload/session", create_session, methods=["POST"]),
+    Route("/api/v1/upload/sessions", list_sessions, methods=["GET"]),
     Route("/api/v1/upload/session/{session_id}", put_session, methods=["PUT"]),
+    Route("/api/v1/upload/session/{session_id}", cancel_session, methods=["DELETE"]),
 ]

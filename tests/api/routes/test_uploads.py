@@ -249,6 +249,76 @@ def test_session_whole_body(user: User) -> None:
     assert status(session["uploadUrl"], len(data)).status_code == 200
 
 
+def test_a_session_given_up_frees_its_quota(user: User) -> None:
+    me = user.server.url + "/api/v1/account"
+    session = create_session(user, 2 * MiB)
+    reserved = httpx.get(me, headers=user.headers).json()["account"]["reservedBytes"]
+    assert reserved == 2 * MiB
+    half = httpx.put(
+        session["uploadUrl"],
+        content=b"h" * MiB,
+        headers={"Content-Range": f"bytes 0-{MiB - 1}/{2 * MiB}"},
+    )
+    assert half.status_code == 308
+    assert httpx.delete(session["uploadUrl"].split("?")[0]).status_code == 404  # its secret
+    assert httpx.delete(session["uploadUrl"]).status_code == 204
+    account = httpx.get(me, headers=user.headers).json()["account"]
+    assert account["reservedBytes"] == 0 and account["usedBytes"] == 0
+    assert status(session["uploadUrl"], 2 * MiB).status_code == 404
+    assert httpx.delete(session["uploadUrl"]).status_code == 404
+    done = create_session(user, 3)
+    assert httpx.put(done["uploadUrl"], content=b"abc").status_code == 201
+    assert httpx.delete(done["uploadUrl"]).status_code == 409  # complete: delete the file
+    assert httpx.get(done["downloadUrl"]).content == b"abc"
+
+
+def test_an_owner_finds_and_goes_on_with_its_unfinished_sessions(
+    user: User, other_user: User
+) -> None:
+    listing = user.server.url + "/api/v1/upload/sessions"
+    data = os.urandom(300_000)
+    session = create_session(user, len(data), path="")
+    first = httpx.put(
+        session["uploadUrl"],
+        content=data[:100_000],
+        headers={"Content-Range": "bytes 0-99999/300000"},
+    )
+    assert first.status_code == 308
+    (found,) = httpx.get(listing, headers=user.headers).json()["sessions"]
+    assert found["sessionId"] == session["sessionId"] and found["received"] == 100_000
+    assert found["size"] == 300_000 and found["path"] == "" and found["id"] == session["id"]
+    assert "uploadToken" not in json.dumps(found)  # never the secret
+    url = found["sessionUrl"]
+    assert httpx.get(listing, headers=other_user.headers).json()["sessions"] == []
+    assert httpx.get(listing).status_code == 401
+    assert status(url, len(data)).status_code == 404  # no secret, no credentials
+    theirs = httpx.put(url, headers={**other_user.headers, "Content-Range": "bytes */300000"})
+    assert theirs.status_code == 404
+    assert httpx.delete(url, headers=other_user.headers).status_code == 404
+    asked = httpx.put(url, headers={**user.headers, "Content-Range": "bytes */300000"})
+    assert asked.status_code == 308 and asked.headers["range"] == "bytes=0-99999"
+    rest = httpx.put(
+        url,
+        content=data[100_000:],
+        headers={**user.headers, "Content-Range": "bytes 100000-299999/300000"},
+    )
+    assert rest.status_code == 201 and rest.json()["sha1"] == hashlib.sha1(data).hexdigest()
+    assert httpx.get(listing, headers=user.headers).json()["sessions"] == []
+    given_up = create_session(user, 10)
+    owned_url = given_up["uploadUrl"].split("?")[0]
+    assert httpx.delete(owned_url, headers=user.headers).status_code == 204
+    assert httpx.get(listing, headers=user.headers).json()["sessions"] == []
+
+
+def test_a_session_lands_in_the_folder_it_names_the_top_too(user: User) -> None:
+    top = create_session(user, 1, path="")
+    assert httpx.put(top["uploadUrl"], content=b"1").json()["path"] == "whitepaper.pdf"
+    slash = create_session(user, 1, path="/")
+    assert httpx.put(slash["uploadUrl"], content=b"1").json()["path"] == "whitepaper (1).pdf"
+    default = create_session(user, 1)
+    assert httpx.put(default["uploadUrl"], content=b"1").json()["path"] == "uploads/whitepaper.pdf"
+
+
 def test_session_chunks_out_of_order_are_refused(user: User) -> None:
     data = os.urandom(300_000)
     session = create_session(user, len(data))

@@ -1,0 +1,154 @@
+"""Signing in to the web app: the sign-in and sign-up forms, and signing out.
+
+A session is an ordinary login token, named ``web session``, kept in the cookie
+``lockr_session`` (``HttpOnly``, ``SameSite=Lax``, ``Secure`` when lockr is served
+over https), so the JSON API, the links pages and every other page know the caller
+by it (:meth:`gateway.auth.Authenticator.session`). Signing out revokes the token;
+so does a password change that signs out everywhere else, from another session.
+
+The forms work without scripts. A form posted from another origin is refused (the
+browser's ``Origin`` and ``Sec-Fetch-Site``, before any password is looked at), and
+signing out needs the session's CSRF token too."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from api.pages import render
+from api.requests import (
+    SESSION_COOKIE,
+    client_address,
+    core_of,
+    local_path,
+    read_form,
+    request_source,
+    web_session,
+)
+from gateway.errors import CrossSite, LockrError, TooLarge
+from gateway.secret import same_secret
+
+HOME = "/files"
+SESSION_NAME = "web session"
+
+
+def _signed_in(request: Request, token: str, to: str) -> Response:
+    response = RedirectResponse(to, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=core_of(request).config.https,
+        path="/",
+    )
+    return response
+
+
+async def _form(request: Request) -> dict[str, str] | Response:
+    """The posted form, or the page refusing it (another origin, too large)."""
+    try:
+        core_of(request).auth.refuse_cross_site(
+            request_source(request), "this form was sent from another site"
+        )
+        return await read_form(request)
+    except CrossSite as error:
+        return render(request, "refused.html", 403, notice=error.message)
+    except TooLarge as error:
+        return render(request, "refused.html", 413, notice=error.message)
+
+
+def _refused(request: Request, template: str, error: LockrError, **context: object) -> Response:
+    page = render(request, template, error.status, notice=error.message, **context)
+    if error.retry_after is not None:
+        page.headers["Retry-After"] = str(error.retry_after)
+    return page
+
+
+async def login_page(request: Request) -> Response:
+    """GET /login: the sign-in form; a signed-in browser goes on to ``next``."""
+    to = local_path(request.query_params.get("next"), HOME)
+    if await web_session(request) is not None:
+        return RedirectResponse(to, status_code=303)
+    return render(request, "login.html", notice="", identifier="", next=to)
+
+
+async def login(request: Request) -> Response:
+    """POST /login identifier, password, next: a session, and on to ``next``."""
+    form = await _form(request)
+    if isinstance(form, Response):
+        return form
+    core = core_of(request)
+    identifier = form.get("identifier", "").strip()
+    to = local_path(form.get("next"), HOME)
+    try:
+        account = await run_in_threadpool(
+            lambda: core.auth.check_password(
+                identifier, form.get("password", ""), address=client_address(request)
+            )
+        )
+    except LockrError as error:
+        return _refused(request, "login.html", error, identifier=identifier, next=to)
+    _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
+    return _signed_in(request, token, to)
+
+
+async def signup_page(request: Request) -> Response:
+    """GET /signup: the form to create an account."""
+    if await web_session(request) is not None:
+        return RedirectResponse(HOME, status_code=303)
+    return render(request, "signup.html", notice="", username="", email="")
+
+
+async def signup(request: Request) -> Response:
+    """POST /signup username, email, password: a new account, signed in."""
+    form = await _form(request)
+    if isinstance(form, Response):
+        return form
+    core = core_of(request)
+    username, email = form.get("username", "").strip(), form.get("email", "").strip()
+    try:
+        account = await run_in_threadpool(
+            lambda: core.accounts.sign_up(
+                username, email, form.get("password", ""), address=client_address(request)
+            )
+        )
+    except LockrError as error:
+        return _refused(request, "signup.html", error, username=username, email=email)
+    _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
+    return _signed_in(request, token, HOME)
+
+
+async def logout(request: Request) -> Response:
+    """POST /logout csrf: the session's token is revoked and its cookie cleared."""
+    form = await _form(request)
+    if isinstance(form, Response):
+        return form
+    session = await web_session(request)
+    if session is not None:
+        principal, csrf = session
+        if not same_secret(form.get("csrf", ""), csrf):
+            return render(
+                request,
+                "refused.html",
+                403,
+                notice="The form has expired: reload the page and try again.",
+            )
+        if principal.token_id is not None:
+            await run_in_threadpool(
+                core_of(request).accounts.revoke_token, principal.account_id, principal.token_id
+            )
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+routes = [
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/signup", signup_page, methods=["GET"]),
+    Route("/signup", signup, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

@@ -64,6 +64,7 @@ class Core:
         self.recovery.start()
 
     def close(self) -> None:
+        self.multipart.close()
         self.recovery.stop()
         self.db.dispose()
         for store in self.stores.values():

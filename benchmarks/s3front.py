@@ -10,7 +10,8 @@ Targets: lockr no slower than the peer on the large-object rows, no slower than 
 on the small-file rows. Peak RSS of both servers is printed.
 
     python -m benchmarks.s3front   # LOCKR_BENCH_MIB sets the large object's size
-                                   # (default 1024), LOCKR_BENCH_ROUNDS the rounds
+                                   # (default 1024), LOCKR_BENCH_ROUNDS the rounds,
+                                   # LOCKR_BENCH_ROWS some of the rows (upload,download)
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ from benchmarks.servers import Server, rclone_binary, start_lockr, start_rclone_
 from benchmarks.webdav import make_small_tree
 
 PEER_KEY_ID, PEER_SECRET = ACCESS_KEY_ID, SECRET_ACCESS_KEY
+ROWS = ("sync", "again", "upload", "download")
+
+
+def chosen_rows() -> list[str]:
+    """The rows to run: LOCKR_BENCH_ROWS (comma-separated; "download" needs "upload"
+    before it, whose objects it reads), else all of them."""
+    asked = [row.strip() for row in os.environ.get("LOCKR_BENCH_ROWS", "").split(",")]
+    rows = [row for row in ROWS if row in asked] or list(ROWS)
+    if "download" in rows and "upload" not in rows:
+        rows.insert(rows.index("download"), "upload")
+    if "again" in rows and "sync" not in rows:
+        rows.insert(rows.index("again"), "sync")
+    return rows
 
 
 class Target:
@@ -129,6 +143,7 @@ def cases(target: Target, work: Path, tree: Path, big: Path) -> dict[str, Case]:
 def main() -> None:
     size = bench_size()
     rounds = round_count()
+    rows = chosen_rows()
     with workspace() as work:
         tree = work / "small"
         make_small_tree(tree)
@@ -144,7 +159,7 @@ def main() -> None:
                 target.rclone("mkdir", "bench:big")
             peer_cases, lockr_cases = cases(peer, work, tree, big), cases(mine, work, tree, big)
             runs: dict[str, dict[str, list[Run]]] = {}
-            for step in ("sync", "again", "upload", "download"):
+            for step in rows:
                 result = alternate(
                     {"peer": peer_cases[step], "lockr": lockr_cases[step]},
                     rounds,
@@ -161,6 +176,8 @@ def main() -> None:
         "download": (f"aws s3 cp download, {size // MiB} MiB", "target: lockr <= 1.0x"),
     }
     for step, (title, goal) in titles.items():
+        if step not in runs:
+            continue
         comparison(
             f"S3: {title} (RSS: the server's)",
             ("rclone serve s3", runs[step]["peer"]),

@@ -36,23 +36,27 @@ async def pump(
         pending = asyncio.ensure_future(run_in_threadpool(write, block))
         written += len(block)
 
-    buffer = bytearray()
+    # The chunks of the next block, joined once (one copy of each byte, not two).
+    chunks: list[bytes] = []
+    held = 0
     complete = True
     try:
         try:
             async for chunk in request.stream():
-                if limit is not None and written + len(buffer) + len(chunk) > limit:
-                    buffer += chunk[: limit - written - len(buffer)]
+                if limit is not None and written + held + len(chunk) > limit:
+                    chunk = chunk[: limit - written - held]
                     complete = False
+                chunks.append(chunk)
+                held += len(chunk)
+                if not complete:
                     break
-                buffer += chunk
-                if len(buffer) >= BLOCK:
-                    block, buffer = bytes(buffer), bytearray()
+                if held >= BLOCK:
+                    block, chunks, held = b"".join(chunks), [], 0
                     await hand_over(block)
         except ClientDisconnect:
             complete = False
-        if buffer:
-            await hand_over(bytes(buffer))
+        if held:
+            await hand_over(b"".join(chunks))
     finally:
         if pending is not None:
             await pending

@@ -72,7 +72,9 @@ class Core:
         self.recovery.start()
 
     def close(self) -> None:
-        """Stop after :meth:`start`: unregister this process, then :meth:`dispose`."""
+        """Stop after :meth:`start`: finish the multipart uploads' background work,
+        unregister this process, then :meth:`dispose`."""
+        self.multipart.close()
         self.recovery.stop()
         self.dispose()
 

@@ -14,9 +14,12 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from gateway.objectstore import BLOCK
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 T = TypeVar("T")
 
@@ -60,8 +63,9 @@ class Feed(Generic[T]):
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def write(self, data: bytes) -> None:
-        """Queue ``data``; raises at once if the consumer has failed."""
+    def write(self, data: bytes | memoryview) -> None:
+        """Queue ``data`` (a copy, where it is not ``bytes``); raises at once if the
+        consumer has failed."""
         if self._done:
             raise RuntimeError("the feed is finished")
         if self._error is not None:
@@ -142,22 +146,46 @@ class Feed(Generic[T]):
                     break
 
 
+class Hashes:
+    """An MD5 and a SHA-1 of the same bytes, MD5 on the caller's thread and SHA-1 on a
+    feed's beside it (hashlib lets go of the GIL, so the two run side by side), from
+    fresh states or from the states given (to hash on). Call :meth:`finish` once every
+    block is in (the states are then complete), or :meth:`abort`."""
+
+    def __init__(self, md5: _Hash | None = None, sha1: _Hash | None = None) -> None:
+        self.md5 = hashlib.md5() if md5 is None else md5
+        self.sha1 = hashlib.sha1() if sha1 is None else sha1
+        self._feed: Feed[None] = Feed(_drain, tap=self.sha1.update, name="lockr-hash")
+
+    def update(self, block: bytes | memoryview) -> None:
+        """Hash ``block`` (copied where the SHA-1 needs it later: a view may be reused
+        once this returns)."""
+        self.md5.update(block)
+        self._feed.write(block)
+
+    def finish(self) -> dict[str, str]:
+        """Wait for the SHA-1 to catch up; the hex digests, as ``md5`` and ``sha1``."""
+        self._feed.finish()
+        return {"md5": self.md5.hexdigest(), "sha1": self.sha1.hexdigest()}
+
+    def abort(self) -> None:
+        """Stop the SHA-1's thread. Idempotent; safe after :meth:`finish`."""
+        self._feed.abort()
+
+
 def digests(blocks: Iterable[bytes], *, each: Callable[[], object] | None = None) -> dict[str, str]:
-    """The MD5 and SHA-1 of ``blocks`` (an object read back), MD5 on this thread and
-    SHA-1 on a feed's beside it; ``each`` is called after every block (to renew a
-    claim while a large object is read)."""
-    md5, sha1 = hashlib.md5(), hashlib.sha1()
-    feed: Feed[None] = Feed(_drain, tap=sha1.update, name="lockr-hash")
+    """The MD5 and SHA-1 of ``blocks`` (an object read back), side by side
+    (:class:`Hashes`); ``each`` is called after every block (to renew a claim while a
+    large object is read)."""
+    hashes = Hashes()
     try:
         for block in blocks:
-            md5.update(block)
-            feed.write(block)
+            hashes.update(block)
             if each is not None:
                 each()
-        feed.finish()
+        return hashes.finish()
     finally:
-        feed.abort()
-    return {"md5": md5.hexdigest(), "sha1": sha1.hexdigest()}
+        hashes.abort()
 
 
 def _drain(blocks: Iterable[bytes]) -> None:

@@ -21,7 +21,9 @@ an upload survives restarts and any node may continue it:
   replaces gives its bytes back;
 - completing checks the client's list against the recorded parts, assembles the
   object in the store, reads it back once for its MD5 and SHA-1 (memory stays flat
-  whatever its size) and commits the file as every write does
+  whatever its size) and commits the file as every write does; where the store can
+  read parts back, most of that was done while the parts arrived
+  (:mod:`gateway.assembly`), and completing takes the rest
   (:func:`gateway.commit.commit_blob`: S3's rule, an existing file is replaced). The
   file keeps the upload's S3 ETag, :func:`multipart_etag` of its parts.
 """
@@ -30,25 +32,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
+from gateway.assembly import Assemblies, Prefix
 from gateway.blobkeys import new_key, object_key
 from gateway.clock import Clock
 from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.feed import Feed, digests
+from gateway.feed import Feed, Hashes, digests
 from gateway.models import Account, MultipartUpload, Reservation, UploadPart
 from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
 from gateway.strays import discard_write
 from gateway.tree import successor
+
+log = logging.getLogger("lockr")
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
@@ -173,6 +179,11 @@ class MultipartUploads:
         self.clock = clock
         self.lifetime = lifetime_seconds
         self.max_object_size = max_object_size
+        self.assemblies = Assemblies()
+
+    def close(self) -> None:
+        """Stop assembling uploads in this process (:mod:`gateway.assembly`)."""
+        self.assemblies.close()
 
     # -- opening and finding -------------------------------------------------------------
 
@@ -445,6 +456,7 @@ class MultipartUploads:
         """Drop the upload at once: the store's upload and parts (or the object a
         failed completion assembled), then its reservation, row and parts."""
         self._claim(info)
+        self.assemblies.forget(info.id)
         store = self.storage.store_for(info.region)
         # Bytes first, rows after: should this stop in between, the upload's lifetime
         # ends and recovery finishes it.
@@ -527,6 +539,7 @@ class PartWriter:
         # The part's own reservation, of a blob key nothing else names: should this
         # process die, recovery releases it and finds nothing of that key to free.
         self._reservation = reservations.open(info.account_id, info.region, new_key(), size or 0)
+        self._store = store
         key, multipart_id = object_key(info.blob_key), info.multipart_id
         try:
             self._feed: Feed[Part] = Feed(
@@ -590,6 +603,10 @@ class PartWriter:
                 self.info, self.number, part, self.md5, self._reservation
             )
         self._done = True
+        info = self.info
+        self._uploads.assemblies.stored(
+            info.id, self._store, object_key(info.blob_key), info.multipart_id, part
+        )
         return stored
 
     @contextmanager
@@ -617,7 +634,7 @@ class PartWriter:
             self._uploads.storage.reservations.release(self._reservation)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Completion:
     """A claimed completion, made by :meth:`MultipartUploads.complete`: :meth:`run`
     assembles the object, hashes it and commits the file. Should it fail, the upload
@@ -628,17 +645,29 @@ class Completion:
     parts: list[Part]
     etag: str
     size: int
+    _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
 
-    def run(self) -> Entry:
-        """Blocking, and long for a large object: run it in a worker thread."""
+    def run(self, *, clean: bool = True) -> Entry:
+        """Blocking, and long for a large object: run it in a worker thread. With
+        ``clean`` false, what is left to remove once the file is committed (the parts
+        of an upload assembled ahead, the object of a file it replaced) waits for
+        :meth:`clean`, so that the caller may answer first."""
         uploads, info = self.uploads, self.info
         storage = uploads.storage
         store = storage.store_for(info.region)
         key = object_key(info.blob_key)
         try:
-            if info.assembled is None:
-                self._assemble(store, key)
-            digests = self._digests(store.open_reader(key))
+            if info.assembled is not None:
+                digests = self._read_back(store, key)
+            else:
+                prefix = uploads.assemblies.take(info.id, self.parts)
+                if prefix is None:
+                    self._assembled(
+                        lambda: store.complete_multipart(key, info.multipart_id, self.parts)
+                    )
+                    digests = self._read_back(store, key)
+                else:
+                    digests = self._finish(prefix)
             parts = split_path(info.path)
             if len(parts) > 1:
                 storage.mkdir(info.account_id, "/".join(parts[:-1]), parents=True, exist_ok=True)
@@ -660,13 +689,52 @@ class Completion:
             )
         except BaseException:
             uploads._set(info, busy_until=0.0)
+            self.clean()
             raise
-        storage.drop_blobs(freed)
+        self._leftovers.append(lambda: storage.drop_blobs(freed))
+        if clean:
+            self.clean()
         return entry
 
-    def _assemble(self, store: ObjectStore, key: str) -> None:
+    def clean(self) -> None:
+        """Remove what :meth:`run` left to remove. Idempotent."""
+        while self._leftovers:
+            self._leftovers.pop(0)()
+
+    def _finish(self, prefix: Prefix) -> dict[str, str]:
+        """Complete from what was assembled while the parts arrived: take the listed
+        parts after it, hashing them on, and have the store rename it into place."""
+        log.debug(
+            "upload %s: %d of %d parts assembled ahead", self.info.id, prefix.count, len(self.parts)
+        )
+        hashes, renew = Hashes(prefix.md5, prefix.sha1), self._renewal()
+        found: dict[str, str] = {}
+
+        def each(block: bytes) -> None:
+            hashes.update(block)
+            renew()
+
+        def complete() -> int:
+            for part in self.parts[prefix.count :]:
+                prefix.assembly.append(part, each)
+            found.update(hashes.finish())
+            return prefix.assembly.complete(self.parts)
+
         try:
-            size = store.complete_multipart(key, self.info.multipart_id, self.parts)
+            self._assembled(complete)
+        except BaseException:
+            prefix.assembly.discard()
+            raise
+        finally:
+            hashes.abort()
+        self._leftovers.append(prefix.assembly.discard)
+        return found
+
+    def _assembled(self, complete: Callable[[], int]) -> None:
+        """Run ``complete`` (it completes the store's upload and returns the object's
+        size) and record that the upload is assembled."""
+        try:
+            size = complete()
         except NotFound:
             raise NoSuchUpload("no such upload (it was aborted meanwhile)") from None
         except BadRequest as error:
@@ -675,8 +743,9 @@ class Completion:
             raise InvalidPart(f"the parts hold {size} bytes, not the {self.size} recorded")
         self.uploads._set(self.info, assembled=self.etag)
 
-    def _digests(self, blocks: Iterable[bytes]) -> dict[str, str]:
-        """The object's hashes, read back, renewing the claim meanwhile."""
+    def _renewal(self) -> Callable[[], None]:
+        """A function to call often while hashing: it renews the claim on the upload
+        every :data:`RENEW_SECONDS`."""
         renewed = time.monotonic()
 
         def renew() -> None:
@@ -685,4 +754,8 @@ class Completion:
                 self.uploads._set(self.info, busy_until=self.uploads.clock() + BUSY_SECONDS)
                 renewed = time.monotonic()
 
-        return digests(blocks, each=renew)
+        return renew
+
+    def _read_back(self, store: ObjectStore, key: str) -> dict[str, str]:
+        """The assembled object's hashes, read back."""
+        return digests(store.open_reader(key), each=self._renewal())

@@ -15,7 +15,7 @@ a store that is unreachable or overloaded :class:`Busy`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +43,51 @@ class Part:
     number: int
     size: int
     etag: str
+
+
+class Assembly(Protocol):
+    """An upload's object being put together from its stored parts before the upload
+    is completed (see :meth:`ObjectStore.assembly`), so that completing it has little
+    left to do. It belongs to the writer that made it (one thread at a time); several
+    MAY exist for one upload, each ignoring the others. It is scratch: a crash leaves
+    bytes that completing or aborting the upload removes, never a visible object.
+    """
+
+    @property
+    def parts(self) -> Sequence[Part]:
+        """The parts taken so far, in order."""
+
+    @property
+    def size(self) -> int:
+        """Their bytes, together."""
+
+    def append(self, part: Part, each: Callable[[bytes], object]) -> None:
+        """Take the stored ``part`` (as :meth:`ObjectStore.put_part` returned it) after
+        the parts taken, handing its bytes, in order, to ``each`` in blocks of at most
+        :data:`BLOCK`; they are exactly the part's, so a hash ``each`` keeps is the hash
+        of what :meth:`complete` makes, and memory does not grow with the part's size.
+        A part that is no longer as
+        uploaded (replaced since, or never stored) is :class:`BadRequest`, an upload
+        that is gone :class:`NotFound`. Should ``each`` raise, or anything fail, the
+        assembly MUST be as it was before the call, and the exception propagates."""
+
+    def rewind(self, count: int) -> None:
+        """Keep only the first ``count`` parts taken."""
+
+    def complete(self, parts: Sequence[Part]) -> int:
+        """Complete the upload with the assembled object, as
+        :meth:`ObjectStore.complete_multipart` would with ``parts``, and return its
+        size. ``parts`` MUST be exactly the parts taken, and a valid part list
+        (:func:`check_parts`); otherwise :class:`BadRequest` and nothing changes. An
+        upload that is gone is :class:`NotFound`. The assembly is used up once this
+        is called (unless it refused the list). The upload is gone when this returns,
+        but the bytes of its parts MAY remain until :meth:`discard`, which the caller
+        SHOULD call once it has acted on the completion (what a crash leaves in
+        between, :meth:`ObjectStore.list_multipart` lists for a sweep to abort)."""
+
+    def discard(self) -> None:
+        """Drop the assembly's bytes (not the upload), or, after :meth:`complete`,
+        what the completed upload left. Idempotent."""
 
 
 class ObjectStore(Protocol):
@@ -113,6 +158,11 @@ class ObjectStore(Protocol):
         S3-compatible store MAY have dropped the upload (``rclone serve s3`` does). An
         unknown upload is :class:`NotFound`."""
 
+    def assembly(self, key: str, upload_id: str) -> Assembly | None:
+        """A new, empty :class:`Assembly` of the upload's object, or ``None`` where the
+        store cannot read the parts of an unfinished upload (an S3-compatible store).
+        An unknown upload is :class:`NotFound`."""
+
     def abort_multipart(self, key: str, upload_id: str) -> None:
         """Drop the upload and every part of it (never a completed object of ``key``);
         an unknown upload is not an error."""
@@ -120,7 +170,9 @@ class ObjectStore(Protocol):
     def list_multipart(self, prefix: str = "") -> list[tuple[str, str]]:
         """``(key, upload_id)`` of every unfinished upload whose key starts with
         ``prefix``, sorted, so that recovery can abort the ones nothing records. A
-        :meth:`put` still running, or cut short by a crash, MAY be listed too."""
+        :meth:`put` still running, or cut short by a crash, MAY be listed too, and so
+        MAY what a completed :class:`Assembly` left and did not discard yet (with the
+        key ``""``, for the empty prefix)."""
 
     def presigned_url(self, key: str, *, expires: int, filename: str | None = None) -> str | None:
         """A URL that lets anyone holding it GET the object for ``expires`` seconds,

@@ -3,9 +3,12 @@
 The object ``ab/cd/abcdef…`` is the file ``root/ab/cd/abcdef…`` (so the layout of
 today's blob folders is a valid object store). Everything not yet visible lives under
 ``root/tmp/``, one folder per upload: ``tmp/mpu-<upload id>/`` holds a ``key`` file naming
-the object and the parts as ``<number>.<token>`` files. A whole-object :meth:`put` is a
-one-part upload of its own, so the bytes of a put cut short by a crash are found by
-:meth:`LocalObjectStore.list_multipart` and freed like any other stray upload. A
+the object and the parts as ``<number>.<token>`` files (and, while parts arrive, the
+object being assembled from them, ``.assembly-<token>``: :class:`LocalAssembly`, whose
+completion renames the folder ``tmp/done-<upload id>/`` until the parts are removed). A
+whole-object :meth:`put` is a one-part upload of its own, so the bytes of a put cut
+short by a crash are found by :meth:`LocalObjectStore.list_multipart` and freed like
+any other stray upload. A
 :meth:`~LocalObjectStore.put_pending` keeps its record as ``tmp/put-<upload id>.<key>``
 (``/`` written ``~``), a durable file that is also linked in as the object.
 
@@ -19,7 +22,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,10 +41,12 @@ from gateway.private import FOLDER_MODE, fsync_folder, open_private, private_fol
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _UPLOAD_PREFIX = "mpu-"
+_DONE_PREFIX = "done-"
 _PENDING_PREFIX = "put-"
 _SLASH = "~"  # not a key character: stands for "/" in a pending object's file name
 _NAME_MAX = 255
 _KEY_FILE = "key"
+_ASSEMBLY_PREFIX = ".assembly-"
 
 
 class LocalObjectStore:
@@ -197,11 +202,15 @@ class LocalObjectStore:
         shutil.rmtree(upload, ignore_errors=True)
         return size
 
+    def assembly(self, key: str, upload_id: str) -> LocalAssembly:
+        return LocalAssembly(self, key, self._upload(key, upload_id))
+
     def abort_multipart(self, key: str, upload_id: str) -> None:
         # The id alone names the folder: a crashed put's upload may be listed with the
         # key "" (see _new_upload) and must still be freed.
         if _UPLOAD_ID.fullmatch(upload_id):
             shutil.rmtree(self.tmp / (_UPLOAD_PREFIX + upload_id), ignore_errors=True)
+            shutil.rmtree(self.tmp / (_DONE_PREFIX + upload_id), ignore_errors=True)
             if key:
                 (self.tmp / _pending_name(upload_id, key)).unlink(missing_ok=True)
 
@@ -221,6 +230,12 @@ class LocalObjectStore:
                 key = ""
             if key.startswith(prefix):
                 found.append((key, folder.name.removeprefix(_UPLOAD_PREFIX)))
+        if not prefix:
+            # The parts of completed uploads whose removal a crash cut short.
+            found += [
+                ("", done.name.removeprefix(_DONE_PREFIX))
+                for done in self.tmp.glob(_DONE_PREFIX + "*")
+            ]
         for pending in self.tmp.glob(_PENDING_PREFIX + "*"):
             upload_id, _, named = pending.name.removeprefix(_PENDING_PREFIX).partition(".")
             key = named.replace(_SLASH, "/")
@@ -288,6 +303,112 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise _aborted() from None
         fsync_folder(final.parent)
+
+
+class LocalAssembly:
+    """An :class:`gateway.objectstore.Assembly` as a scratch file of the upload's folder,
+    ``.assembly-<token>``, which completing renames into place. Each part taken is
+    copied into it from the part's file (read back while it is likely still cached)
+    and its writing out is started at once, so that completing has little to flush."""
+
+    def __init__(self, store: LocalObjectStore, key: str, upload: Path) -> None:
+        self._store = store
+        self._key = key
+        self._upload = upload
+        self._path = upload / f"{_ASSEMBLY_PREFIX}{uuid.uuid4().hex}"
+        try:
+            self._fd: int | None = open_private(self._path, os.O_WRONLY | os.O_EXCL)
+        except FileNotFoundError:
+            raise _aborted() from None
+        self.parts: list[Part] = []
+        self.size = 0
+        self._done: Path | None = None
+
+    def append(self, part: Part, each: Callable[[bytes], object]) -> None:
+        fd = self._open()
+        try:
+            handle = (self._upload / f"{part.number:05d}.{_etag(part)}").open("rb")
+        except FileNotFoundError:
+            if not (self._upload / _KEY_FILE).is_file():
+                raise _aborted() from None
+            raise BadRequest(f"part {part.number} is not a part of this upload as listed") from None
+        start = offset = self.size
+        try:
+            # Exactly the part's bytes: a completion elsewhere may be appending to the
+            # file of a first part (see complete_multipart), never changing what it held.
+            for block in read_blocks(handle, 0, part.size):
+                _write_at(fd, block, offset)
+                offset += len(block)
+                each(block)
+            if offset - start != part.size:
+                raise BadRequest(f"part {part.number} is shorter than it was stored")
+        except BaseException:
+            os.ftruncate(fd, start)
+            raise
+        _start_writeback(fd, start, part.size)
+        self.parts.append(part)
+        self.size = offset
+
+    def rewind(self, count: int) -> None:
+        fd = self._open()
+        kept = self.parts[: max(0, count)]
+        size = sum(part.size for part in kept)
+        os.ftruncate(fd, size)
+        self.parts, self.size = kept, size
+
+    def complete(self, parts: Sequence[Part]) -> int:
+        fd = self._open()
+        if list(parts) != self.parts:
+            raise BadRequest("the part list is not the parts assembled")
+        check_parts(parts, self._store.min_part_size)
+        final = self._store._path(self._key)
+        self._fd = None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            self._store._publish(self._path, final)
+        finally:
+            self._path.unlink(missing_ok=True)
+        # The upload is gone at once; its parts are removed by discard (a gigabyte of
+        # them takes a while), or by a sweep should a crash come first.
+        done = self._store.tmp / (_DONE_PREFIX + self._upload.name.removeprefix(_UPLOAD_PREFIX))
+        try:
+            os.rename(self._upload, done)
+            self._done = done
+        except FileNotFoundError:
+            pass  # aborted meanwhile: nothing left to remove
+        return self.size
+
+    def discard(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._path.unlink(missing_ok=True)
+        if self._done is not None:
+            shutil.rmtree(self._done, ignore_errors=True)
+            self._done = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            raise BadRequest("the assembly is used up")
+        return self._fd
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Have the kernel start writing these bytes out, without waiting for them (on
+    Linux, advising that they are not needed again does), so that the fsync of
+    completing has little left to do."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _pending_name(upload_id: str, key: str) -> str:

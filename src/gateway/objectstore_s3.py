@@ -189,6 +189,10 @@ class S3ObjectStore:
         self._complete(name, upload_id, parts)
         return sum(part.size for part in parts)
 
+    def assembly(self, key: str, upload_id: str) -> None:
+        """None: an S3 store's parts cannot be read before the upload is complete."""
+        return None
+
     def abort_multipart(self, key: str, upload_id: str) -> None:
         try:
             with _translated():

@@ -3,13 +3,15 @@ failures cross threads, aborting stops the store, and memory stays bounded."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from gateway.feed import DEPTH, Aborted, Feed
+from gateway.feed import DEPTH, Aborted, Feed, Hashes, digests
 from gateway.objectstore import BLOCK
 
 
@@ -82,3 +84,22 @@ def test_a_slow_consumer_holds_the_writer_back() -> None:
         feed.write(b"w" * BLOCK)
     assert feed.finish() == 40 * BLOCK
     assert max(waiting) <= (DEPTH + 2) * BLOCK
+
+
+def test_hashes_continue_the_states_they_are_given() -> None:
+    head, tail = os.urandom(3 * BLOCK + 5), os.urandom(2 * BLOCK)
+    md5, sha1 = hashlib.md5(head), hashlib.sha1(head)
+    hashes = Hashes(md5, sha1)
+    buffer = bytearray(BLOCK)
+    for offset in range(0, len(tail), BLOCK):
+        buffer[:] = tail[offset : offset + BLOCK]
+        hashes.update(memoryview(buffer))  # a buffer reused once update returns
+    assert hashes.finish() == {
+        "md5": hashlib.md5(head + tail).hexdigest(),
+        "sha1": hashlib.sha1(head + tail).hexdigest(),
+    }
+    hashes.abort()  # safe after finish
+    assert digests([head, tail]) == {
+        "md5": hashlib.md5(head + tail).hexdigest(),
+        "sha1": hashlib.sha1(head + tail).hexdigest(),
+    }

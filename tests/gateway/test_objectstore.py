@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from gateway.errors import BadRequest, NotFound
-from gateway.objectstore import BLOCK, MAX_PART_NUMBER, ObjectStore, Part
+from gateway.objectstore import BLOCK, MAX_PART_NUMBER, Assembly, ObjectStore, Part
 from gateway.objectstore_local import LocalObjectStore
 from gateway.objectstore_s3 import S3ObjectStore
 from tests.conftest import S3Server
@@ -348,6 +348,122 @@ def test_list_multipart_finds_unfinished_uploads(backend: Backend) -> None:
         store.abort_multipart(key, upload_id)
     assert store.list_multipart() == []
     assert backend.leftovers() == []
+
+
+# -- assemblies ------------------------------------------------------------------------
+
+
+def assembly_of(backend: Backend, key: str, upload_id: str) -> Assembly | None:
+    """The upload's new assembly; the s3 backend has none (its parts cannot be read)."""
+    assembly = backend.store.assembly(key, upload_id)
+    if backend.name == "s3":
+        assert assembly is None
+    else:
+        assert assembly is not None and (assembly.parts, assembly.size) == ([], 0)
+    return assembly
+
+
+def take(assembly: Assembly, part: Part) -> bytes:
+    """Append ``part`` and return the bytes handed over while it was appended."""
+    seen: list[bytes] = []
+    assembly.append(part, seen.append)
+    assert all(0 < len(block) <= BLOCK for block in seen)
+    return b"".join(seen)
+
+
+def test_an_assembly_takes_parts_before_the_upload_completes(backend: Backend) -> None:
+    store = backend.store
+    least = store.min_part_size
+    data = {1: os.urandom(least + 2 * MiB), 2: os.urandom(least), 3: b"end"}
+    upload_id = store.create_multipart("asm/object")
+    parts = parts_of(store, "asm/object", upload_id, data)
+    assembly = assembly_of(backend, "asm/object", upload_id)
+    if assembly is None:
+        assert store.complete_multipart("asm/object", upload_id, parts) == sum(
+            map(len, data.values())
+        )
+        return
+    assert [take(assembly, part) for part in parts[:2]] == [data[1], data[2]]
+    assert (list(assembly.parts), assembly.size) == (parts[:2], len(data[1]) + len(data[2]))
+    assert not store.exists("asm/object")
+    with pytest.raises(BadRequest):
+        assembly.complete(parts)  # not the parts taken: nothing changes
+    assert take(assembly, parts[2]) == data[3]
+    other = store.assembly("asm/object", upload_id)  # another writer's, ignored
+    assert other is not None
+    take(other, parts[0])
+    assert assembly.complete(parts) == sum(map(len, data.values()))
+    assert read(store, "asm/object") == data[1] + data[2] + data[3]
+    with pytest.raises(NotFound):
+        store.put_part("asm/object", upload_id, 4, [b"late"])  # the upload is gone
+    with pytest.raises(NotFound):
+        store.assembly("asm/object", upload_id)
+    assert store.list_multipart("asm") == []
+    # Until discarded, what the upload left MAY remain, listed for a sweep (key "").
+    assert [key for key, _ in store.list_multipart()] in ([], [""])
+    assembly.discard()
+    assembly.discard()  # idempotent
+    other.discard()
+    assert store.list_multipart() == []
+    assert backend.leftovers() == ["asm/object"]
+
+
+def test_an_assembly_rewinds_and_refuses_parts_not_as_uploaded(backend: Backend) -> None:
+    store = backend.store
+    least = store.min_part_size
+    upload_id = store.create_multipart("asm/rewound")
+    first, second = parts_of(store, "asm/rewound", upload_id, {1: b"1" * least, 2: b"2" * least})
+    assembly = assembly_of(backend, "asm/rewound", upload_id)
+    if assembly is None:
+        store.abort_multipart("asm/rewound", upload_id)
+        return
+    take(assembly, first)
+    take(assembly, second)
+    again = store.put_part("asm/rewound", upload_id, 2, [b"two, again"])
+    assembly.rewind(1)
+    assert (list(assembly.parts), assembly.size) == ([first], least)
+    with pytest.raises(BadRequest):
+        take(assembly, second)  # replaced since it was stored
+
+    def fail(block: bytes) -> None:
+        raise Boom
+
+    with pytest.raises(Boom):
+        assembly.append(again, fail)
+    assert (list(assembly.parts), assembly.size) == ([first], least)  # as it was
+    assert take(assembly, again) == b"two, again"
+    assert assembly.complete([first, again]) == least + 10
+    assert read(store, "asm/rewound") == b"1" * least + b"two, again"
+    # Not discarded (a crash, say): a sweep aborting what is listed frees it all.
+    for key, listed in store.list_multipart():
+        store.abort_multipart(key, listed)
+    assert store.list_multipart() == []
+    assert backend.leftovers() == ["asm/rewound"]
+
+
+def test_aborting_an_upload_drops_its_assemblies(backend: Backend) -> None:
+    store = backend.store
+    upload_id = store.create_multipart("asm/aborted")
+    (part,) = parts_of(store, "asm/aborted", upload_id, {1: b"p" * 1000})
+    assembly = assembly_of(backend, "asm/aborted", upload_id)
+    if assembly is None:
+        store.abort_multipart("asm/aborted", upload_id)
+        return
+    take(assembly, part)
+    discarded = store.assembly("asm/aborted", upload_id)
+    assert discarded is not None
+    discarded.discard()
+    discarded.discard()  # idempotent
+    store.abort_multipart("asm/aborted", upload_id)
+    assert backend.leftovers() == []
+    with pytest.raises(NotFound):
+        take(assembly, part)
+    with pytest.raises(NotFound):
+        assembly.complete([part])
+    assembly.discard()
+    assert not store.exists("asm/aborted") and backend.leftovers() == []
+    with pytest.raises(NotFound):
+        store.assembly("asm/aborted", upload_id)
 
 
 # -- presigned URLs --------------------------------------------------------------------

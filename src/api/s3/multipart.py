@@ -20,6 +20,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import quote
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
@@ -261,15 +262,17 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
 
     completion = await run_in_threadpool(prepare)
     location = str(s3.request.url).partition("?")[0]
+    # What is left to remove once the file is committed goes after the answer.
+    clean = BackgroundTask(completion.clean)
 
     def run() -> bytes:
-        entry = completion.run()
+        entry = completion.run(clean=False)
         return complete_multipart_document(location, s3.bucket, s3.key, etag(entry))
 
     work = asyncio.ensure_future(run_in_threadpool(run))
     done, _ = await asyncio.wait({work}, timeout=KEEPALIVE_SECONDS)
     if done:
-        return Response(HEAD.encode() + work.result(), media_type=XML)
+        return Response(HEAD.encode() + work.result(), media_type=XML, background=clean)
 
     def failure(error: BaseException) -> bytes:
         if isinstance(error, LockrError):
@@ -282,7 +285,9 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
         )
         return document.removeprefix(HEAD.encode())
 
-    return StreamingResponse(answer_when_done(work, failure, KEEPALIVE_SECONDS), media_type=XML)
+    return StreamingResponse(
+        answer_when_done(work, failure, KEEPALIVE_SECONDS), media_type=XML, background=clean
+    )
 
 
 async def answer_when_done(

@@ -64,29 +64,37 @@ def object_path(s3: S3Request) -> str:
     return key_path(s3.bucket, s3.key)
 
 
-def find_object(s3: S3Request, bucket: str | None = None, key: str | None = None) -> Entry:
+def find_object(
+    s3: S3Request,
+    bucket: str | None = None,
+    key: str | None = None,
+    *,
+    bucket_found: bool = False,
+) -> Entry:
     """The file (or folder, for a key ending in ``/``) the key names (the request's,
-    unless another bucket and key are given), or ``NoSuchBucket`` / ``NoSuchKey``.
+    unless another bucket and key are given), or ``NoSuchBucket`` / ``NoSuchKey``
+    (``NoSuchKey`` only when ``bucket_found``: the caller has found the bucket).
     Blocking."""
     bucket = s3.bucket if bucket is None else bucket
     key = s3.key if key is None else key
     try:
         entry = s3.core.storage.stat(s3.account_id, key_path(bucket, key))
     except NotFound:
-        require_bucket(s3, bucket)
+        if not bucket_found:
+            require_bucket(s3, bucket)
         raise NoSuchKey() from None
     if entry.is_dir != key.endswith("/"):
         raise NoSuchKey()
     return entry
 
 
-def delete_key(s3: S3Request, key: str) -> None:
+def delete_key(s3: S3Request, key: str, *, bucket_found: bool = False) -> None:
     """Delete ``key`` of the request's bucket if it is there (``NoSuchBucket`` if the
-    bucket is not). The marker of a folder that still holds something is left: the
-    keys under it stay. Blocking."""
+    bucket is not, unless ``bucket_found``). The marker of a folder that still holds
+    something is left: the keys under it stay. Blocking."""
     storage = s3.core.storage
     try:
-        entry = find_object(s3, s3.bucket, key)
+        entry = find_object(s3, s3.bucket, key, bucket_found=bucket_found)
     except NoSuchKey:
         return
     if entry.is_dir and storage.children_of(entry, limit=1):

@@ -169,21 +169,22 @@ class S3App:
     ) -> Response:
         core = self.core
         query_string = request.scope.get("query_string", b"").decode("latin-1")
-        caller = await run_in_threadpool(
-            authenticate, core, request.method, raw_path, query_string, request.headers
-        )
+        headers = request.headers
+        caller = await authenticate(core, request.method, raw_path, query_string, headers)
         client = client_address(
             request.client.host if request.client else "",
-            request.headers.get("x-forwarded-for"),
+            headers.get("x-forwarded-for"),
             trust_proxy=core.config.trust_proxy_headers,
         )
-        await run_in_threadpool(core.s3_limiter.check, account_id=caller.account_id, address=client)
+        limiter = core.s3_limiter
+        if not limiter.check_held(account_id=caller.account_id, address=client):
+            await run_in_threadpool(limiter.check, account_id=caller.account_id, address=client)
         handler = _route(
             request.method,
             bucket,
             key,
             set(request.query_params.keys()),
-            copying=copy.SOURCE in request.headers,
+            copying=copy.SOURCE in headers,
         )
         return await handler(S3Request(core, request, caller, bucket, key, request_id))
 

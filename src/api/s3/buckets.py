@@ -21,7 +21,6 @@ from api.s3.errors import (
 )
 from api.s3.xml import (
     Bucket,
-    Owner,
     list_buckets_document,
     location_document,
     versioning_document,
@@ -89,7 +88,7 @@ def etag(entry: Entry) -> str:
 async def list_buckets(s3: S3Request) -> Response:
     core = s3.core
 
-    def buckets() -> tuple[str, list[Bucket]]:
+    def buckets() -> list[Bucket]:
         found: list[Bucket] = []
         after: str | None = None
         while True:
@@ -100,11 +99,11 @@ async def list_buckets(s3: S3Request) -> Response:
                 if entry.is_dir and valid_bucket_name(entry.name)
             ]
             if len(page) < MAX_KEYS:
-                return core.accounts.get(s3.account_id).username, found
+                return found
             after = page[-1].name
 
-    owner, found = await run_in_threadpool(buckets)
-    body = list_buckets_document(Owner(str(s3.account_id), owner), found)
+    found = await run_in_threadpool(buckets)
+    body = list_buckets_document(s3.owner, found)
     return Response(body, media_type=XML)
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.s3.auth import Caller
+from api.s3.xml import Owner
 from gateway.core import Core
 
 
@@ -26,6 +27,11 @@ class S3Request:
     @property
     def account_id(self) -> int:
         return self.caller.account_id
+
+    @property
+    def owner(self) -> Owner:
+        """The caller's account as S3 names an owner (every object and upload is its)."""
+        return Owner(str(self.caller.account_id), self.caller.username)
 
 
 Handler = Callable[[S3Request], Awaitable[Response]]

@@ -223,8 +223,7 @@ class PartsPage:
     bucket: str
     key: str
     upload_id: str
-    owner_id: str
-    owner_name: str
+    owner: Owner
     marker: int
     next_marker: int
     max_parts: int
@@ -239,8 +238,8 @@ def list_parts_document(page: PartsPage) -> bytes:
         _element("Bucket", page.bucket),
         _element("Key", page.key),
         _element("UploadId", page.upload_id),
-        _owner(Owner(page.owner_id, page.owner_name), "Initiator"),
-        _owner(Owner(page.owner_id, page.owner_name)),
+        _owner(page.owner, "Initiator"),
+        _owner(page.owner),
         _element("StorageClass", "STANDARD"),
         _element("PartNumberMarker", page.marker),
         _element("NextPartNumberMarker", page.next_marker),
@@ -273,8 +272,7 @@ class UploadsPage:
     (already URL-encoded when ``encoding_type`` says so)."""
 
     bucket: str
-    owner_id: str
-    owner_name: str
+    owner: Owner
     prefix: str
     delimiter: str | None
     key_marker: str
@@ -306,13 +304,13 @@ def list_uploads_document(page: UploadsPage) -> bytes:
     if page.delimiter is not None:
         parts.append(_element("Delimiter", page.delimiter))
     parts += [_element("MaxUploads", page.max_uploads), _element("IsTruncated", page.truncated)]
+    owners = _owner(page.owner, "Initiator") + _owner(page.owner)
     for upload in page.uploads:
         parts.append(
             "<Upload>"
             + _element("Key", upload.key)
             + _element("UploadId", upload.upload_id)
-            + _owner(Owner(page.owner_id, page.owner_name), "Initiator")
-            + _owner(Owner(page.owner_id, page.owner_name))
+            + owners
             + _element("StorageClass", "STANDARD")
             + _element("Initiated", upload.initiated)
             + "</Upload>"

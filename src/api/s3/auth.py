@@ -5,9 +5,10 @@ secret comes from :meth:`gateway.s3keys.S3Keys.secret_for`; an unknown or revoke
 is ``InvalidAccessKeyId``, a wrong signature ``SignatureDoesNotMatch``. A good
 signature records the key's use.
 
-Checking a signature is a little arithmetic once the key's secret is known, so a
-request whose key the process has read lately is checked on the event loop; only a
-key to read from the database, or a use to record, takes a worker thread.
+Checking a signature is a little arithmetic once the key's secret is known, so it is
+done on the event loop, with the key the process keeps from an earlier request; only
+a key to read (:meth:`~api.s3.threads.Lookups.read`) or a use to record (a write, in
+a thread) waits for the database.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
-
 from api.s3.sigv4 import Verified, verify_request
+from api.s3.threads import Lookups
 from gateway.core import Core
 from gateway.s3keys import S3Secret
 
@@ -32,49 +32,42 @@ class Caller:
     verified: Verified
 
 
-class _NotCached(Exception):
-    """The key is not in the process's cache: check the request in a thread."""
+class _NotKept(Exception):
+    """The process does not keep the key the request names: it must be read."""
+
+    def __init__(self, access_key_id: str) -> None:
+        super().__init__()
+        self.access_key_id = access_key_id
 
 
 async def authenticate(
-    core: Core, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
+    core: Core,
+    lookups: Lookups,
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Mapping[str, str],
 ) -> Caller:
     """The caller, or one of the ``s3.errors`` (see :func:`~api.s3.sigv4.verify_request`)."""
     keys = core.s3_keys
     found: S3Secret | None = None
 
-    def cached(access_key_id: str) -> str | None:
+    def kept(access_key_id: str) -> str | None:
         nonlocal found
         found = keys.cached(access_key_id)
         if found is None:
-            raise _NotCached()
+            raise _NotKept(access_key_id)
         return found.secret_access_key
 
+    def read(_access_key_id: str) -> str | None:
+        return None if found is None else found.secret_access_key  # None: InvalidAccessKeyId
+
     try:
-        verified = verify_request(method, raw_path, query_string, headers, cached, clock=core.clock)
-    except _NotCached:
-        return await run_in_threadpool(
-            authenticate_blocking, core, method, raw_path, query_string, headers
-        )
+        verified = verify_request(method, raw_path, query_string, headers, kept, clock=core.clock)
+    except _NotKept as missing:
+        found = await lookups.read(keys.secret_for, missing.access_key_id)
+        verified = verify_request(method, raw_path, query_string, headers, read, clock=core.clock)
     assert found is not None  # the signature was checked with it
     if keys.touch_due(found):
-        await run_in_threadpool(keys.touch, found)
-    return Caller(found.account_id, found.username, verified)
-
-
-def authenticate_blocking(
-    core: Core, method: str, raw_path: str, query_string: str, headers: Mapping[str, str]
-) -> Caller:
-    """:func:`authenticate` in a worker thread: database reads, and a write at most
-    once a minute per key."""
-    found: S3Secret | None = None
-
-    def secret_for(access_key_id: str) -> str | None:
-        nonlocal found
-        found = core.s3_keys.secret_for(access_key_id)  # None: InvalidAccessKeyId
-        return None if found is None else found.secret_access_key
-
-    verified = verify_request(method, raw_path, query_string, headers, secret_for, clock=core.clock)
-    assert found is not None  # the signature was checked with it
-    core.s3_keys.touch(found)
+        await lookups.thread(keys.touch, found)
     return Caller(found.account_id, found.username, verified)

@@ -102,7 +102,7 @@ async def list_buckets(s3: S3Request) -> Response:
                 return found
             after = page[-1].name
 
-    found = await run_in_threadpool(buckets)
+    found = await s3.lookups.read(buckets)
     body = list_buckets_document(s3.owner, found)
     return Response(body, media_type=XML)
 
@@ -133,18 +133,18 @@ async def get_bucket_location(s3: S3Request) -> Response:
         require_bucket(s3)
         return core.accounts.get(s3.account_id).default_region
 
-    name = await run_in_threadpool(region)
+    name = await s3.lookups.read(region)
     return Response(location_document("" if name == "us-east-1" else name), media_type=XML)
 
 
 async def get_bucket_versioning(s3: S3Request) -> Response:
     """Buckets are unversioned: versioning was never enabled (an empty configuration)."""
-    await run_in_threadpool(require_bucket, s3)
+    await s3.lookups.read(require_bucket, s3)
     return Response(versioning_document(), media_type=XML)
 
 
 async def head_bucket(s3: S3Request) -> Response:
-    await run_in_threadpool(require_bucket, s3)
+    await s3.lookups.read(require_bucket, s3)
     return Response(status_code=200, headers={"x-amz-bucket-region": s3.caller.verified.region})
 
 

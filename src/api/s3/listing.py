@@ -18,7 +18,6 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
@@ -142,7 +141,7 @@ async def list_objects_v1(s3: S3Request) -> Response:
     query = s3.request.query_params
     asked = _listing_query(query)
     marker = query.get("marker", "")
-    found = await run_in_threadpool(_scan, s3, asked, marker or None)
+    found = await s3.lookups.read(_scan, s3, asked, marker or None)
     markers = [("Marker", asked.wire(marker))]
     if asked.delimiter is not None and found.cursor is not None:
         markers.append(("NextMarker", asked.wire(found.cursor)))
@@ -169,7 +168,7 @@ async def list_objects_v2(s3: S3Request) -> Response:
     token = query.get("continuation-token")
     start_after = query.get("start-after")
     after = _decode_token(token) if token is not None else start_after or None
-    found = await run_in_threadpool(_scan, s3, asked, after)
+    found = await s3.lookups.read(_scan, s3, asked, after)
     markers = []
     if token is not None:
         markers.append(("ContinuationToken", token))
@@ -194,7 +193,7 @@ async def list_object_versions(s3: S3Request) -> Response:
         raise InvalidArgument("A version-id marker cannot be specified without a key marker.")
     if version_marker not in ("", "null"):
         raise InvalidArgument("Invalid version id specified")
-    found = await run_in_threadpool(_scan, s3, asked, key_marker or None)
+    found = await s3.lookups.read(_scan, s3, asked, key_marker or None)
     markers = [("KeyMarker", asked.wire(key_marker)), ("VersionIdMarker", version_marker)]
     if found.cursor is not None:
         markers.append(("NextKeyMarker", asked.wire(found.cursor)))

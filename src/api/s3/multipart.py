@@ -320,7 +320,7 @@ async def list_parts(s3: S3Request) -> Response:
         info = _upload(s3)
         return info, s3.core.multipart.parts(info, after=marker, limit=max_parts + 1)
 
-    info, parts = await run_in_threadpool(read)
+    info, parts = await s3.lookups.read(read)
     shown = parts[:max_parts]
     page = PartsPage(
         bucket=s3.bucket,
@@ -364,7 +364,7 @@ async def list_multipart_uploads(s3: S3Request) -> Response:
         )
         return listing
 
-    listing = await run_in_threadpool(read)
+    listing = await s3.lookups.read(read)
 
     def wire(text: str) -> str:
         return quote(text, safe="/") if encoding else text

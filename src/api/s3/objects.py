@@ -44,6 +44,8 @@ from gateway.upload import Upload
 MAX_PUT_SIZE = 5 * 1024**3
 """S3's limit for one PutObject; larger objects need multipart."""
 MAX_KEY_BYTES = 1024
+CONDITIONS = frozenset(("if-match", "if-none-match", "if-modified-since", "if-unmodified-since"))
+"""The headers that make a GetObject or HeadObject conditional."""
 
 
 def key_path(bucket: str, key: str) -> str:
@@ -172,7 +174,7 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
 async def get_object(s3: S3Request) -> Response:
     """GetObject and HeadObject: ranges (206), conditional requests (304, 412)."""
     request = s3.request
-    entry = await run_in_threadpool(find_object, s3)
+    entry = await s3.lookups.read(find_object, s3)
     tag = etag(entry)
     modified = last_modified(entry)
     headers = {
@@ -181,15 +183,20 @@ async def get_object(s3: S3Request) -> Response:
         "Accept-Ranges": "bytes",
     }
     headers |= answer_headers(entry, request.query_params)
-    status = precondition(request, tag, modified)
-    if status == 304:
-        return Response(status_code=304, headers=headers)
-    if status is not None:
-        raise PreconditionFailed()
-    try:
-        offset, length, code = response_window(request, entry.size, tag, modified, headers)
-    except RangeNotSatisfiable:
-        raise InvalidRange() from None
+    if not CONDITIONS.isdisjoint(s3.headers):
+        status = precondition(request, tag, modified)
+        if status == 304:
+            return Response(status_code=304, headers=headers)
+        if status is not None:
+            raise PreconditionFailed()
+    if "range" in s3.headers:
+        try:
+            offset, length, code = response_window(request, entry.size, tag, modified, headers)
+        except RangeNotSatisfiable:
+            raise InvalidRange() from None
+    else:  # the whole body, as response_window answers without a range
+        offset, length, code = 0, entry.size, 200
+        headers["Content-Length"] = str(length)
     if request.method == "HEAD" or entry.is_dir or length == 0:
         return Response(status_code=code, headers=headers)
     blocks = s3.core.storage.open(entry, offset, length)

@@ -216,10 +216,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get("lockr_write"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        # On the driver's connection: a statement through SQLAlchemy costs more than
+        # the short lookups it would open (a third of a bare-connection lookup).
+        write = connection.get_execution_options().get("lockr_write")
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _use_wal(cursor: Any, *, timeout: float = 60.0) -> None:

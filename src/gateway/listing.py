@@ -11,8 +11,9 @@ one more indexed query; without one, the whole subtree is listed, folders includ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import Integer, String, bindparam, func
 
 from gateway.db import Database
 from gateway.models import KEY_INDEX_CHARS, Node
@@ -55,17 +56,17 @@ def list_keys(
     entries: list[Entry] = []
     prefixes: list[str] = []
     last: str | None = None
-    with db.read() as session:
-        connection = session.connection()
+    shape = _shape(prefix)
+    params = _bounds(account_id, prefix, shape)
+    with db.lookup() as connection:
         # With a delimiter the next row often starts another folder (a jump past it),
         # so rows are fetched a few at a time, more while they keep being entries.
         batch = 4 if delimiter else limit + 1
         while True:
             room = limit - len(entries) - len(prefixes)
             want = min(room + 1, batch)
-            conditions = _scan(account_id, prefix, low, inclusive)
-            query = entry_query().where(*conditions).order_by(INDEXED_KEY, Node.key).limit(want)
-            rows = connection.execute(query).all()
+            params |= {"low": low, "low_head": low[:KEY_INDEX_CHARS], "want": want}
+            rows = connection.execute(_PAGES[shape, inclusive], params).all()
             jumped = False
             for row in rows:
                 entry = to_entry(row)
@@ -91,19 +92,61 @@ def list_keys(
                 batch *= 4
 
 
-def _scan(account_id: int, prefix: str, low: str, inclusive: bool) -> list[ColumnElement[bool]]:
-    """The account's keys from ``low`` that start with ``prefix``, as one range of the
-    index (one lower and one upper bound on the indexed key prefix, so that both
-    databases seek to the start and stop at the end), the whole key checked after."""
+_ROOT, _SHORT, _LONG = "root", "short", "long"
+"""The prefix's shapes: none (the whole namespace, trees out of sight left out), one
+that the indexed key prefix holds whole, and a longer one."""
+
+
+def _shape(prefix: str) -> str:
+    if not prefix:
+        return _ROOT
+    return _SHORT if len(prefix) < KEY_INDEX_CHARS else _LONG
+
+
+def _bounds(account_id: int, prefix: str, shape: str) -> dict[str, object]:
+    """The parameters that stay the same for every page of one listing."""
+    if shape == _ROOT:
+        return {"account": account_id}
+    if shape == _SHORT:
+        return {"account": account_id, "upper_head": successor(prefix)}
+    return {
+        "account": account_id,
+        "prefix_head": prefix[:KEY_INDEX_CHARS],
+        "upper": successor(prefix),
+    }
+
+
+def _page_query(shape: str, *, inclusive: bool) -> Any:
+    """The account's keys from ``low`` (itself included or not) that start with the
+    prefix, as one range of the index (one lower and one upper bound on the indexed
+    key prefix, so that both databases seek to the start and stop at the end), the
+    whole key checked after; at most ``want`` rows."""
+    low = bindparam("low", type_=String())
     conditions = [
-        Node.account_id == account_id,
-        INDEXED_KEY >= low[:KEY_INDEX_CHARS],
+        Node.account_id == bindparam("account"),
+        INDEXED_KEY >= bindparam("low_head", type_=String()),
         Node.key >= low if inclusive else Node.key > low,
     ]
-    if not prefix:
-        conditions.append(func.substr(Node.key, 1, 1) != HIDDEN)  # trees out of sight
-    elif len(prefix) < KEY_INDEX_CHARS:
-        conditions.append(INDEXED_KEY < successor(prefix))
+    if shape == _ROOT:
+        conditions.append(func.substr(Node.key, 1, 1) != HIDDEN)
+    elif shape == _SHORT:
+        conditions.append(INDEXED_KEY < bindparam("upper_head", type_=String()))
     else:
-        conditions += [INDEXED_KEY == prefix[:KEY_INDEX_CHARS], Node.key < successor(prefix)]
-    return conditions
+        conditions += [
+            INDEXED_KEY == bindparam("prefix_head", type_=String()),
+            Node.key < bindparam("upper", type_=String()),
+        ]
+    return (
+        entry_query()
+        .where(*conditions)
+        .order_by(INDEXED_KEY, Node.key)
+        .limit(bindparam("want", type_=Integer()))
+    )
+
+
+_PAGES = {
+    (shape, inclusive): _page_query(shape, inclusive=inclusive)
+    for shape in (_ROOT, _SHORT, _LONG)
+    for inclusive in (False, True)
+}
+"""Built once: a listing runs one or more of them per page."""

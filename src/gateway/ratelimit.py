@@ -59,12 +59,9 @@ class BurstLimiter:
         self._lock = threading.Lock()
 
     def check(self, *, account_id: int | None, address: str) -> None:
-        """Count one request; raise :class:`RateLimited` if it is over a limit."""
-        checks: list[tuple[str, int]] = []
-        if account_id is not None:
-            checks.append((f"{self.name}:account:{account_id}", self.per_account))
-        if address:
-            checks.append((f"{self.name}:address:{address}", self.per_address))
+        """Count one request; raise :class:`RateLimited` if it is over a limit.
+        Blocking (a database write when this process holds no count left)."""
+        checks = self._checks(account_id, address)
         now = self.counters.clock()
         with self._lock:
             held = {key: self._current(key, now) for key, _ in checks}
@@ -81,6 +78,34 @@ class BurstLimiter:
                 held[key].left -= 1
             if len(self._held) > 4096:
                 self._forget(now)
+
+    def check_held(self, *, account_id: int | None, address: str) -> bool:
+        """Count one request against the counts this process holds, without the
+        database and without waiting for a thread that is taking counts (it never
+        blocks): True if counted; False if nothing was counted (call :meth:`check`)."""
+        checks = self._checks(account_id, address)
+        now = self.counters.clock()
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is taking counts: the database again
+        try:
+            held = [self._held.get(key) for key, _ in checks]
+            if any(state is None or state.resets_at <= now or state.left == 0 for state in held):
+                return False
+            for state in held:
+                assert state is not None
+                state.left -= 1
+        finally:
+            self._lock.release()
+        return True
+
+    def _checks(self, account_id: int | None, address: str) -> list[tuple[str, int]]:
+        """The budgets a request counts against: its account's and its address's."""
+        checks: list[tuple[str, int]] = []
+        if account_id is not None:
+            checks.append((f"{self.name}:account:{account_id}", self.per_account))
+        if address:
+            checks.append((f"{self.name}:address:{address}", self.per_address))
+        return checks
 
     def _current(self, key: str, now: float) -> _Held:
         held = self._held.get(key)

@@ -7,8 +7,14 @@ is sealed with AES-256-GCM under a key derived from the server secret (HKDF-SHA2
 an ``info`` of its own), with a random 96-bit nonce per key and the access key id as
 associated data, so a ciphertext copied onto another key does not open. The secret
 is shown once, when the key is made; it is never logged, put in an error or shown by
-a repr. Revoking deletes the row: nothing caches a key, so a revoked key fails on its
-very next use. An account has at most :data:`MAX_KEYS` keys.
+a repr. An account has at most :data:`MAX_KEYS` keys.
+
+Every S3 request looks its key up, so a process keeps the keys it has opened for
+:data:`SECRET_CACHE_SECONDS` (at most :data:`SECRETS_CACHED` of them) instead of
+reading and decrypting the row each time. Revoking deletes the row and drops the key
+from the revoking process's cache: that process refuses the key on its very next
+use. Another process (another worker of ``lockr serve``, or one serving the same
+database) may still accept it for up to :data:`SECRET_CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import os
 import re
 import secrets
 import string
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +50,11 @@ HKDF_INFO = b"lockr s3 secret access keys v1"
 MAX_KEYS = 20
 MAX_NAME = 100
 TOUCH_EVERY = 60.0
+SECRET_CACHE_SECONDS = 10.0
+"""How long a process uses a key it has read without reading it again: the longest
+another process may go on accepting a key revoked elsewhere."""
+SECRETS_CACHED = 1024
+"""The most keys a process keeps (each a few hundred bytes)."""
 CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -70,29 +82,52 @@ class S3KeyInfo:
 
 @dataclass(frozen=True)
 class S3Secret:
-    """An active key's secret, for checking a signature made with it; the repr leaves
-    the secret out."""
+    """An active key's secret, for checking a signature made with it, and the account
+    it belongs to (its id and username); the repr leaves the secret out."""
 
     account_id: int
+    username: str
     key_id: int
     last_used_at: float | None
     secret_access_key: str = field(repr=False)
 
 
-_SECRET_OF = select(S3Key.account_id, S3Key.id, S3Key.last_used_at, S3Key.secret_ciphertext).where(
-    S3Key.access_key_id == bindparam("access_key_id")
+@dataclass(frozen=True)
+class _Cached:
+    secret: S3Secret
+    expires_at: float
+
+
+_SECRET_OF = (
+    select(
+        S3Key.account_id,
+        Account.username,
+        S3Key.id,
+        S3Key.last_used_at,
+        S3Key.secret_ciphertext,
+    )
+    .join(Account, Account.id == S3Key.account_id)
+    .where(S3Key.access_key_id == bindparam("access_key_id"))
 )
 """Built once: every S3 request runs it (building it would cost more than running it)."""
 
 
 class S3Keys:
-    def __init__(self, db: Database, secret: bytes, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, secret: bytes, clock: Clock, *, keep: int = SECRETS_CACHED
+    ) -> None:
+        """``keep``: the most keys the process keeps after reading them."""
         self.db = db
         self.clock = clock
         self._secret_of = db.prepare(_SECRET_OF)
+        self._keep = keep
         self._aead = AESGCM(
             HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(secret)
         )
+        self._cache: dict[str, _Cached] = {}
+        self._cache_lock = threading.Lock()
+        self._revoked = 0
+        """Revocations so far: a key read before one is not cached after it."""
 
     def __repr__(self) -> str:
         return "S3Keys()"
@@ -153,6 +188,11 @@ class S3Keys:
             gone = session.execute(
                 delete(S3Key).where(S3Key.id == key_id, S3Key.account_id == account_id)
             ).rowcount  # type: ignore[attr-defined]
+        with self._cache_lock:
+            self._revoked += 1
+            for access_key_id, cached in list(self._cache.items()):
+                if cached.secret.key_id == key_id:
+                    del self._cache[access_key_id]
         if not gone:
             raise NotFound("no such S3 access key")
 
@@ -162,21 +202,44 @@ class S3Keys:
         ``InvalidAccessKeyId``). A stored secret that does not open (the server secret
         is not the one it was sealed under, or the row was altered) is a plain
         :class:`LockrError` (500). It does not record a use: call :meth:`touch` once
-        the signature is found right."""
+        the signature is found right. Blocking unless :meth:`cached` has the key."""
+        found = self.cached(access_key_id)
+        if found is not None:
+            return found
         if len(access_key_id) != ACCESS_KEY_LENGTH:
             return None
+        revoked, read_at = self._revoked, self.clock()
         row = self._secret_of.first({"access_key_id": access_key_id})
         if row is None:
             return None
-        account_id, key_id, last_used_at, sealed = row
-        return S3Secret(account_id, key_id, last_used_at, self._open(access_key_id, sealed))
+        account_id, username, key_id, last_used_at, sealed = row
+        found = S3Secret(
+            account_id, username, key_id, last_used_at, self._open(access_key_id, sealed)
+        )
+        self._remember(access_key_id, found, revoked, read_at + SECRET_CACHE_SECONDS)
+        return found
+
+    def cached(self, access_key_id: str) -> S3Secret | None:
+        """What :meth:`secret_for` read for this key less than
+        :data:`SECRET_CACHE_SECONDS` ago, if anything (never blocks; ``None`` says
+        nothing about the key)."""
+        cached = self._cache.get(access_key_id)
+        if cached is None or cached.expires_at <= self.clock():
+            return None
+        return cached.secret
+
+    def touch_due(self, secret: S3Secret) -> bool:
+        """Whether :meth:`touch` has a use to record (never blocks)."""
+        last = secret.last_used_at
+        return last is None or last <= self.clock() - TOUCH_EVERY
 
     def touch(self, secret: S3Secret) -> None:
         """Record that the key signed a request, at most once a minute per key: no
-        write at all while the use :meth:`secret_for` read is recent."""
-        now = self.clock()
-        if secret.last_used_at is not None and secret.last_used_at > now - TOUCH_EVERY:
+        write at all while the use :meth:`secret_for` read (or this process recorded)
+        is recent."""
+        if not self.touch_due(secret):
             return
+        now = self.clock()
         with self.db.write() as session:
             session.execute(
                 update(S3Key)
@@ -186,6 +249,22 @@ class S3Keys:
                 )
                 .values(last_used_at=now)
             )
+        with self._cache_lock:
+            for access_key_id, cached in list(self._cache.items()):
+                if cached.secret.key_id == secret.key_id:
+                    used = replace(cached.secret, last_used_at=now)
+                    self._cache[access_key_id] = _Cached(used, cached.expires_at)
+
+    def _remember(
+        self, access_key_id: str, secret: S3Secret, revoked: int, expires_at: float
+    ) -> None:
+        with self._cache_lock:
+            if revoked != self._revoked:
+                return  # a key revoked since it was read could be this one
+            self._cache.pop(access_key_id, None)
+            while len(self._cache) >= self._keep:
+                del self._cache[next(iter(self._cache))]  # the oldest read
+            self._cache[access_key_id] = _Cached(secret, expires_at)
 
     def _seal(self, access_key_id: str, secret_access_key: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

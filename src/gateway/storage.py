@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -736,13 +736,14 @@ class Storage:
 
 # The lookup of an entry by its path, asked several times by every request: built once
 # (building one costs more than running it). The entry's key as a file or as a folder
-# (the root's is ``""``, both), each through the index.
+# (the root's is ``""``, both), through the index. Written as two IN lists, not as
+# ``prefix = ? AND key = ?`` (or two of those ORed): SQLite propagates ``key = ?``
+# into ``substr(key, ...)``, which then no longer matches the indexed expression, and
+# scans every entry of the account instead.
 _AT = (
     Node.account_id == bindparam("account"),
-    or_(
-        and_(INDEXED_KEY == bindparam("file_prefix"), Node.key == bindparam("file")),
-        and_(INDEXED_KEY == bindparam("folder_prefix"), Node.key == bindparam("folder")),
-    ),
+    INDEXED_KEY.in_([bindparam("file_prefix"), bindparam("folder_prefix")]),
+    Node.key.in_([bindparam("file"), bindparam("folder")]),
 )
 _NODE_AT = select(Node).where(*_AT)
 _ENTRY_AT = entry_query().where(*_AT)

@@ -99,3 +99,37 @@ def test_a_block_left_over_is_not_spent_in_the_next_window(
     clock.advance(10)  # a new window: counted afresh, from one count at a time
     burst.check(account_id=5, address="")
     assert burst.counters.peek("burst:account:5", 10).count == 1
+
+
+def test_counts_held_are_spent_without_the_database(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    clock.now = 1_800_000_000.0
+    core = make_core(database_url, clock=clock)
+    burst = limiter(core, per_account=100)
+    # Nothing held yet: the database must be asked first.
+    assert not burst.check_held(account_id=4, address="192.0.2.4")
+    for _ in range(40):  # blocks grow past one count
+        burst.check(account_id=4, address="192.0.2.4")
+    taken = core.counters.peek("burst:account:4", 10).count
+    spent = 0
+    while burst.check_held(account_id=4, address="192.0.2.4"):
+        spent += 1
+    assert spent > 0 and 40 + spent == taken  # exactly what was taken and not yet spent
+    assert core.counters.peek("burst:account:4", 10).count == taken  # no write
+    burst.check(account_id=4, address="192.0.2.4")  # the next block
+    assert core.counters.peek("burst:account:4", 10).count > taken
+    clock.advance(10)  # what is held does not outlive its window
+    assert not burst.check_held(account_id=4, address="192.0.2.4")
+
+
+def test_checking_held_counts_never_waits_for_a_thread_taking_more(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    clock.now = 1_800_000_000.0
+    burst = limiter(make_core(database_url, clock=clock))
+    for _ in range(40):
+        burst.check(account_id=6, address="")
+    assert burst.check_held(account_id=6, address="")
+    with burst._lock:  # as while another thread takes a block
+        assert not burst.check_held(account_id=6, address="")

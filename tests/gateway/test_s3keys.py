@@ -12,7 +12,7 @@ from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import BadRequest, Forbidden, LockrError, NotFound
 from gateway.models import Account, S3Key
-from gateway.s3keys import MAX_KEYS, TOUCH_EVERY, S3Keys
+from gateway.s3keys import MAX_KEYS, SECRET_CACHE_SECONDS, TOUCH_EVERY, S3Keys
 from tests.conftest import PASSWORD, in_parallel
 
 
@@ -49,6 +49,53 @@ def test_secret_for_gives_the_secret_back(timed_core: tuple[Core, ManualClock]) 
     again = S3Keys(core.db, core.secret, clock)
     found_again = again.secret_for(info.access_key_id)
     assert found_again is not None and found_again.secret_access_key == secret
+
+
+def test_a_key_read_is_kept_for_a_short_while(timed_core: tuple[Core, ManualClock]) -> None:
+    core, clock = timed_core
+    alice = account(core)
+    info, secret = core.s3_keys.create(alice)
+    assert core.s3_keys.cached(info.access_key_id) is None  # never read yet
+    found = core.s3_keys.secret_for(info.access_key_id)
+    assert found is not None and found.username == "alice"
+    assert core.s3_keys.cached(info.access_key_id) == found
+    # The row is not read again while the key is kept: an altered row goes unseen...
+    set_sealed(core, info.id, b"")
+    assert core.s3_keys.secret_for(info.access_key_id) == found
+    clock.advance(SECRET_CACHE_SECONDS)
+    # ... until the time is up.
+    assert core.s3_keys.cached(info.access_key_id) is None
+    with pytest.raises(LockrError):
+        core.s3_keys.secret_for(info.access_key_id)
+
+
+def test_a_revoked_key_is_refused_at_once_here_and_soon_elsewhere(
+    timed_core: tuple[Core, ManualClock],
+) -> None:
+    core, clock = timed_core
+    alice = account(core)
+    info, _secret = core.s3_keys.create(alice)
+    elsewhere = S3Keys(core.db, core.secret, clock)  # another process's keys
+    assert core.s3_keys.secret_for(info.access_key_id) is not None
+    assert elsewhere.secret_for(info.access_key_id) is not None
+    core.s3_keys.revoke(alice, info.id)
+    assert core.s3_keys.cached(info.access_key_id) is None
+    assert core.s3_keys.secret_for(info.access_key_id) is None
+    clock.advance(SECRET_CACHE_SECONDS - 1)
+    assert elsewhere.secret_for(info.access_key_id) is not None  # the bounded staleness
+    clock.advance(1)
+    assert elsewhere.secret_for(info.access_key_id) is None
+
+
+def test_the_keys_kept_are_bounded(timed_core: tuple[Core, ManualClock]) -> None:
+    core, clock = timed_core
+    alice = account(core)
+    made = [core.s3_keys.create(alice)[0] for _ in range(3)]
+    keys = S3Keys(core.db, core.secret, clock, keep=2)
+    for info in made:
+        assert keys.secret_for(info.access_key_id) is not None
+    # The oldest read went first.
+    assert [keys.cached(info.access_key_id) is not None for info in made] == [False, True, True]
 
 
 def test_last_use_is_recorded_at_most_once_a_minute(

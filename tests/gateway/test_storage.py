@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from gateway import subtrees
@@ -808,6 +808,39 @@ def test_entries_are_moved_copied_renamed_and_deleted_by_id(core: Core) -> None:
     other = core.accounts.create("bob", "b@example.com", PASSWORD).id
     with pytest.raises(NotFound):
         core.storage.delete(other, renamed)  # not bob's
+
+
+def test_a_path_lookup_does_as_much_work_in_a_large_account_as_in_a_small_one(
+    core: Core,
+) -> None:
+    """A path is looked up through the key's index, not by scanning the account's
+    entries (counted in SQLite's virtual machine steps, which a scan multiplies)."""
+    alice = account(core)
+    make_tree(core, alice, "t", folders=1, files=2)
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    core.db.engine.dispose()  # every connection from now on counts
+    event.listen(
+        core.db.engine, "connect", lambda connection, _: connection.set_progress_handler(step, 1)
+    )
+
+    def cost(path: str) -> int:
+        nonlocal steps
+        steps = 0
+        with contextlib.suppress(NotFound):
+            core.storage.stat(alice, path)
+        return steps
+
+    paths = ["t/d0/f1", "t/d0", "t/none", ""]
+    few = [cost(path) for path in paths]
+    make_tree(core, alice, "u", folders=20, files=20)
+    many = [cost(path) for path in paths]
+    assert all(after < 2 * before for before, after in zip(few, many, strict=True)), (few, many)
 
 
 def test_a_file_cannot_hold_files(core: Core) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import secrets
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
@@ -33,6 +32,7 @@ from api.s3.errors import (
     NotImplementedYet,
     as_s3_error,
 )
+from api.s3.threads import Lookups
 from api.s3.xml import error_document
 from gateway.auth import client_address
 from gateway.core import Core
@@ -120,13 +120,24 @@ def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool
     return handler
 
 
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lowercase name, a repeated header's values joined
+    with commas (as SigV4 signs them): one pass over the ASGI list, for the
+    lookups every request makes (starlette's ``Headers`` scans the list each time)."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
+
+
 class _BodyWatch:
     """Tells whether a request's body has been read to its end."""
 
-    def __init__(self, scope: Scope, receive: Receive) -> None:
-        headers = dict(scope.get("headers", []))
-        length = headers.get(b"content-length", b"0").strip()
-        self.finished = length in (b"", b"0") and b"transfer-encoding" not in headers
+    def __init__(self, headers: dict[str, str], receive: Receive) -> None:
+        length = headers.get("content-length", "0").strip()
+        self.finished = length in ("", "0") and "transfer-encoding" not in headers
         self._receive = receive
 
     async def receive(self) -> Message:
@@ -141,20 +152,20 @@ class S3App:
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.lookups = Lookups(inline_reads=core.db.is_sqlite)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = _BodyWatch(scope, receive)
+        headers = request_headers(scope)
+        body = _BodyWatch(headers, receive)
         request = Request(scope, body.receive)
         request_id = secrets.token_hex(8).upper()
         key = ""
         try:
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
-            bucket, key = address(
-                raw_path, request.headers.get("host", ""), self.core.config.s3_domain
-            )
-            response = await self._handle(request, raw_path, bucket, key, request_id)
+            bucket, key = address(raw_path, headers.get("host", ""), self.core.config.s3_domain)
+            response = await self._handle(request, headers, raw_path, bucket, key, request_id)
         except Exception as error:  # every failure becomes S3's XML error document
             response = self._error(request, error, key, request_id)
         response.headers["x-amz-request-id"] = request_id
@@ -165,27 +176,35 @@ class S3App:
         await response(scope, body.receive, send)
 
     async def _handle(
-        self, request: Request, raw_path: str, bucket: str, key: str, request_id: str
+        self,
+        request: Request,
+        headers: dict[str, str],
+        raw_path: str,
+        bucket: str,
+        key: str,
+        request_id: str,
     ) -> Response:
         core = self.core
         query_string = request.scope.get("query_string", b"").decode("latin-1")
-        caller = await run_in_threadpool(
-            authenticate, core, request.method, raw_path, query_string, request.headers
-        )
+        lookups = self.lookups
+        caller = await authenticate(core, lookups, request.method, raw_path, query_string, headers)
         client = client_address(
             request.client.host if request.client else "",
-            request.headers.get("x-forwarded-for"),
+            headers.get("x-forwarded-for"),
             trust_proxy=core.config.trust_proxy_headers,
         )
-        await run_in_threadpool(core.s3_limiter.check, account_id=caller.account_id, address=client)
+        limiter = core.s3_limiter
+        if not limiter.check_held(account_id=caller.account_id, address=client):
+            await lookups.thread(limiter.check, account_id=caller.account_id, address=client)
         handler = _route(
             request.method,
             bucket,
             key,
             set(request.query_params.keys()),
-            copying=copy.SOURCE in request.headers,
+            copying=copy.SOURCE in headers,
         )
-        return await handler(S3Request(core, request, caller, bucket, key, request_id))
+        s3 = S3Request(core, request, headers, caller, bucket, key, request_id, lookups)
+        return await handler(s3)
 
     def _error(self, request: Request, error: Exception, key: str, request_id: str) -> Response:
         if isinstance(error, LockrError):

@@ -21,7 +21,6 @@ from api.s3.errors import (
 )
 from api.s3.xml import (
     Bucket,
-    Owner,
     list_buckets_document,
     location_document,
     versioning_document,
@@ -89,7 +88,7 @@ def etag(entry: Entry) -> str:
 async def list_buckets(s3: S3Request) -> Response:
     core = s3.core
 
-    def buckets() -> tuple[str, list[Bucket]]:
+    def buckets() -> list[Bucket]:
         found: list[Bucket] = []
         after: str | None = None
         while True:
@@ -100,11 +99,11 @@ async def list_buckets(s3: S3Request) -> Response:
                 if entry.is_dir and valid_bucket_name(entry.name)
             ]
             if len(page) < MAX_KEYS:
-                return core.accounts.get(s3.account_id).username, found
+                return found
             after = page[-1].name
 
-    owner, found = await run_in_threadpool(buckets)
-    body = list_buckets_document(Owner(str(s3.account_id), owner), found)
+    found = await s3.lookups.read(buckets)
+    body = list_buckets_document(s3.owner, found)
     return Response(body, media_type=XML)
 
 
@@ -134,18 +133,18 @@ async def get_bucket_location(s3: S3Request) -> Response:
         require_bucket(s3)
         return core.accounts.get(s3.account_id).default_region
 
-    name = await run_in_threadpool(region)
+    name = await s3.lookups.read(region)
     return Response(location_document("" if name == "us-east-1" else name), media_type=XML)
 
 
 async def get_bucket_versioning(s3: S3Request) -> Response:
     """Buckets are unversioned: versioning was never enabled (an empty configuration)."""
-    await run_in_threadpool(require_bucket, s3)
+    await s3.lookups.read(require_bucket, s3)
     return Response(versioning_document(), media_type=XML)
 
 
 async def head_bucket(s3: S3Request) -> Response:
-    await run_in_threadpool(require_bucket, s3)
+    await s3.lookups.read(require_bucket, s3)
     return Response(status_code=200, headers={"x-amz-bucket-region": s3.caller.verified.region})
 
 

@@ -1,16 +1,18 @@
-"""One S3 request as the handlers see it: the core, the request, who signed it, the
-bucket and key it addresses (:mod:`api.s3.addressing`), and the id its answer carries
-(``x-amz-request-id``)."""
+"""One S3 request as the handlers see it: the core, the request (and its headers by
+lowercase name), who signed it, the bucket and key it addresses
+(:mod:`api.s3.addressing`), and the id its answer carries (``x-amz-request-id``)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.s3.auth import Caller
+from api.s3.threads import Lookups
+from api.s3.xml import Owner
 from gateway.core import Core
 
 
@@ -18,14 +20,23 @@ from gateway.core import Core
 class S3Request:
     core: Core
     request: Request
+    headers: Mapping[str, str]
+    """The request's headers by lowercase name (:func:`api.s3.app.request_headers`)."""
     caller: Caller
     bucket: str
     key: str
-    request_id: str = ""
+    request_id: str
+    lookups: Lookups
+    """Where the handler's reads run (:mod:`api.s3.threads`)."""
 
     @property
     def account_id(self) -> int:
         return self.caller.account_id
+
+    @property
+    def owner(self) -> Owner:
+        """The caller's account as S3 names an owner (every object and upload is its)."""
+        return Owner(str(self.caller.account_id), self.caller.username)
 
 
 Handler = Callable[[S3Request], Awaitable[Response]]

@@ -18,7 +18,6 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
@@ -55,7 +54,6 @@ class Found:
     entries: list[Entry]
     prefixes: list[str]
     cursor: str | None
-    owner: Owner | None
 
 
 def _listing_query(query: QueryParams) -> ListingQuery:
@@ -78,7 +76,7 @@ def _max_keys(text: str | None) -> int:
     return min(number, MAX_KEYS)
 
 
-def _scan(s3: S3Request, asked: ListingQuery, after: str | None, *, owner: bool = False) -> Found:
+def _scan(s3: S3Request, asked: ListingQuery, after: str | None) -> Found:
     """The page of the bucket's keys after ``after`` (an S3 key). Blocking."""
     require_bucket(s3)
     core = s3.core
@@ -102,19 +100,20 @@ def _scan(s3: S3Request, asked: ListingQuery, after: str | None, *, owner: bool 
         cursor = page.next_after
         if cursor is None or len(entries) + len(prefixes) >= max_keys:
             break
-    the_owner = None
-    if owner:
-        the_owner = Owner(str(s3.account_id), core.accounts.get(s3.account_id).username)
     return Found(
         entries,
         [common[len(base) :] for common in prefixes],
         cursor[len(base) :] if cursor is not None and max_keys > 0 else None,
-        the_owner,
     )
 
 
 def _page(
-    s3: S3Request, asked: ListingQuery, found: Found, markers: list[tuple[str, str]]
+    s3: S3Request,
+    asked: ListingQuery,
+    found: Found,
+    markers: list[tuple[str, str]],
+    *,
+    owner: Owner | None,
 ) -> ObjectPage:
     base = len(s3.bucket) + 1
     wire = asked.wire
@@ -131,7 +130,7 @@ def _page(
         truncated=found.cursor is not None,
         encoding_type=asked.encoding,
         markers=markers,
-        owner=found.owner,
+        owner=owner,
     )
 
 
@@ -142,11 +141,11 @@ async def list_objects_v1(s3: S3Request) -> Response:
     query = s3.request.query_params
     asked = _listing_query(query)
     marker = query.get("marker", "")
-    found = await run_in_threadpool(_scan, s3, asked, marker or None, owner=True)
+    found = await s3.lookups.read(_scan, s3, asked, marker or None)
     markers = [("Marker", asked.wire(marker))]
     if asked.delimiter is not None and found.cursor is not None:
         markers.append(("NextMarker", asked.wire(found.cursor)))
-    page = _page(s3, asked, found, markers)
+    page = _page(s3, asked, found, markers, owner=s3.owner)
     return Response(listing_document("ListBucketResult", page), media_type=XML)
 
 
@@ -162,13 +161,14 @@ def _decode_token(token: str) -> str:
 
 
 async def list_objects_v2(s3: S3Request) -> Response:
-    """ListObjectsV2: from after ``start-after`` or the opaque ``continuation-token``."""
+    """ListObjectsV2: from after ``start-after`` or the opaque ``continuation-token``;
+    each object's owner only with ``fetch-owner=true``."""
     query = s3.request.query_params
     asked = _listing_query(query)
     token = query.get("continuation-token")
     start_after = query.get("start-after")
     after = _decode_token(token) if token is not None else start_after or None
-    found = await run_in_threadpool(_scan, s3, asked, after)
+    found = await s3.lookups.read(_scan, s3, asked, after)
     markers = []
     if token is not None:
         markers.append(("ContinuationToken", token))
@@ -176,7 +176,8 @@ async def list_objects_v2(s3: S3Request) -> Response:
         markers.append(("NextContinuationToken", _encode_token(found.cursor)))
     if start_after is not None:
         markers.append(("StartAfter", asked.wire(start_after)))
-    page = _page(s3, asked, found, markers)
+    owner = s3.owner if query.get("fetch-owner") == "true" else None
+    page = _page(s3, asked, found, markers, owner=owner)
     return Response(listing_document("ListBucketResult", page, key_count=True), media_type=XML)
 
 
@@ -192,11 +193,11 @@ async def list_object_versions(s3: S3Request) -> Response:
         raise InvalidArgument("A version-id marker cannot be specified without a key marker.")
     if version_marker not in ("", "null"):
         raise InvalidArgument("Invalid version id specified")
-    found = await run_in_threadpool(_scan, s3, asked, key_marker or None, owner=True)
+    found = await s3.lookups.read(_scan, s3, asked, key_marker or None)
     markers = [("KeyMarker", asked.wire(key_marker)), ("VersionIdMarker", version_marker)]
     if found.cursor is not None:
         markers.append(("NextKeyMarker", asked.wire(found.cursor)))
         if found.cursor not in found.prefixes:
             markers.append(("NextVersionIdMarker", "null"))
-    page = _page(s3, asked, found, markers)
+    page = _page(s3, asked, found, markers, owner=s3.owner)
     return Response(listing_document("ListVersionsResult", page, versions=True), media_type=XML)

@@ -105,7 +105,7 @@ def answer_headers(entry: Entry, query: Mapping[str, str]) -> dict[str, str]:
     if given is None or abs(given - entry.mtime) > MTIME_SLACK:
         headers[MTIME] = f"{entry.mtime:.6f}"
     headers["content-type"] = entry.content_type or DEFAULT_CONTENT_TYPE
-    for parameter, name in OVERRIDES.items():
+    for parameter, name in OVERRIDES.items() if query else ():
         value = query.get(parameter)
         if value is None:
             continue

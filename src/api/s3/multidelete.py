@@ -106,10 +106,11 @@ async def delete_objects(s3: S3Request) -> Response:
 
 
 def _delete_one(s3: S3Request, key: str, version: str | None) -> Deleted:
+    """One key of the request's bucket, which the caller has found."""
     try:
         if version is not None and version != "null":
             raise NoSuchVersion()
-        delete_key(s3, key)
+        delete_key(s3, key, bucket_found=True)
     except LockrError as failure:
         error = as_s3_error(failure, key=key)
         return Deleted(key, version, error.code, error.message)

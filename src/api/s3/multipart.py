@@ -109,10 +109,6 @@ def _upload(s3: S3Request) -> MultipartInfo:
     )
 
 
-def _owner(s3: S3Request) -> tuple[str, str]:
-    return str(s3.account_id), s3.core.accounts.get(s3.account_id).username
-
-
 def _number(text: str | None, what: str, default: int) -> int:
     if text is None:
         return default
@@ -325,18 +321,17 @@ async def list_parts(s3: S3Request) -> Response:
     max_parts = min(_number(query.get("max-parts"), "max-parts", MAX_LISTED), MAX_LISTED)
     marker = _number(query.get("part-number-marker"), "part-number-marker", 0)
 
-    def read() -> tuple[MultipartInfo, list[PartInfo], tuple[str, str]]:
+    def read() -> tuple[MultipartInfo, list[PartInfo]]:
         info = _upload(s3)
-        return info, s3.core.multipart.parts(info, after=marker, limit=max_parts + 1), _owner(s3)
+        return info, s3.core.multipart.parts(info, after=marker, limit=max_parts + 1)
 
-    info, parts, (owner_id, owner_name) = await run_in_threadpool(read)
+    info, parts = await s3.lookups.read(read)
     shown = parts[:max_parts]
     page = PartsPage(
         bucket=s3.bucket,
         key=s3.key,
         upload_id=info.id,
-        owner_id=owner_id,
-        owner_name=owner_name,
+        owner=s3.owner,
         marker=marker,
         next_marker=shown[-1].number if shown else marker,
         max_parts=max_parts,
@@ -362,7 +357,7 @@ async def list_multipart_uploads(s3: S3Request) -> Response:
     max_uploads = min(_number(query.get("max-uploads"), "max-uploads", MAX_LISTED), MAX_LISTED)
     base = s3.bucket + "/"
 
-    def read() -> tuple[UploadPage, tuple[str, str]]:
+    def read() -> UploadPage:
         require_bucket(s3)
         listing = s3.core.multipart.list_uploads(
             s3.account_id,
@@ -372,9 +367,9 @@ async def list_multipart_uploads(s3: S3Request) -> Response:
             upload_id_marker=(upload_id_marker or None) if key_marker else None,
             limit=max_uploads,
         )
-        return listing, _owner(s3)
+        return listing
 
-    listing, (owner_id, owner_name) = await run_in_threadpool(read)
+    listing = await s3.lookups.read(read)
 
     def wire(text: str) -> str:
         return quote(text, safe="/") if encoding else text
@@ -385,8 +380,7 @@ async def list_multipart_uploads(s3: S3Request) -> Response:
         next_id = listing.next_marker[1] or ""
     page = UploadsPage(
         bucket=s3.bucket,
-        owner_id=owner_id,
-        owner_name=owner_name,
+        owner=s3.owner,
         prefix=wire(prefix),
         delimiter=None if delimiter is None else wire(delimiter),
         key_marker=wire(key_marker),

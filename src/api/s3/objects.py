@@ -44,6 +44,8 @@ from gateway.upload import Upload
 MAX_PUT_SIZE = 5 * 1024**3
 """S3's limit for one PutObject; larger objects need multipart."""
 MAX_KEY_BYTES = 1024
+CONDITIONS = frozenset(("if-match", "if-none-match", "if-modified-since", "if-unmodified-since"))
+"""The headers that make a GetObject or HeadObject conditional."""
 
 
 def key_path(bucket: str, key: str) -> str:
@@ -64,29 +66,37 @@ def object_path(s3: S3Request) -> str:
     return key_path(s3.bucket, s3.key)
 
 
-def find_object(s3: S3Request, bucket: str | None = None, key: str | None = None) -> Entry:
+def find_object(
+    s3: S3Request,
+    bucket: str | None = None,
+    key: str | None = None,
+    *,
+    bucket_found: bool = False,
+) -> Entry:
     """The file (or folder, for a key ending in ``/``) the key names (the request's,
-    unless another bucket and key are given), or ``NoSuchBucket`` / ``NoSuchKey``.
+    unless another bucket and key are given), or ``NoSuchBucket`` / ``NoSuchKey``
+    (``NoSuchKey`` only when ``bucket_found``: the caller has found the bucket).
     Blocking."""
     bucket = s3.bucket if bucket is None else bucket
     key = s3.key if key is None else key
     try:
         entry = s3.core.storage.stat(s3.account_id, key_path(bucket, key))
     except NotFound:
-        require_bucket(s3, bucket)
+        if not bucket_found:
+            require_bucket(s3, bucket)
         raise NoSuchKey() from None
     if entry.is_dir != key.endswith("/"):
         raise NoSuchKey()
     return entry
 
 
-def delete_key(s3: S3Request, key: str) -> None:
+def delete_key(s3: S3Request, key: str, *, bucket_found: bool = False) -> None:
     """Delete ``key`` of the request's bucket if it is there (``NoSuchBucket`` if the
-    bucket is not). The marker of a folder that still holds something is left: the
-    keys under it stay. Blocking."""
+    bucket is not, unless ``bucket_found``). The marker of a folder that still holds
+    something is left: the keys under it stay. Blocking."""
     storage = s3.core.storage
     try:
-        entry = find_object(s3, s3.bucket, key)
+        entry = find_object(s3, s3.bucket, key, bucket_found=bucket_found)
     except NoSuchKey:
         return
     if entry.is_dir and storage.children_of(entry, limit=1):
@@ -164,7 +174,7 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
 async def get_object(s3: S3Request) -> Response:
     """GetObject and HeadObject: ranges (206), conditional requests (304, 412)."""
     request = s3.request
-    entry = await run_in_threadpool(find_object, s3)
+    entry = await s3.lookups.read(find_object, s3)
     tag = etag(entry)
     modified = last_modified(entry)
     headers = {
@@ -173,15 +183,20 @@ async def get_object(s3: S3Request) -> Response:
         "Accept-Ranges": "bytes",
     }
     headers |= answer_headers(entry, request.query_params)
-    status = precondition(request, tag, modified)
-    if status == 304:
-        return Response(status_code=304, headers=headers)
-    if status is not None:
-        raise PreconditionFailed()
-    try:
-        offset, length, code = response_window(request, entry.size, tag, modified, headers)
-    except RangeNotSatisfiable:
-        raise InvalidRange() from None
+    if not CONDITIONS.isdisjoint(s3.headers):
+        status = precondition(request, tag, modified)
+        if status == 304:
+            return Response(status_code=304, headers=headers)
+        if status is not None:
+            raise PreconditionFailed()
+    if "range" in s3.headers:
+        try:
+            offset, length, code = response_window(request, entry.size, tag, modified, headers)
+        except RangeNotSatisfiable:
+            raise InvalidRange() from None
+    else:  # the whole body, as response_window answers without a range
+        offset, length, code = 0, entry.size, 200
+        headers["Content-Length"] = str(length)
     if request.method == "HEAD" or entry.is_dir or length == 0:
         return Response(status_code=code, headers=headers)
     blocks = s3.core.storage.open(entry, offset, length)

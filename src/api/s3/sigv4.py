@@ -16,10 +16,11 @@ as the payload hash.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -46,12 +47,16 @@ MAX_SKEW_SECONDS = 15 * 60
 MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNRESERVED = "-_.~"
+SIGNING_KEYS_CACHED = 256
 
 SecretLookup = Callable[[str], "str | None"]
 
 _TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
-_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+_HEADER_NAME = r"[a-z0-9!#$%&'*+.^_`|~-]+"
+_HEADER_NAMES = re.compile(rf"{_HEADER_NAME}(?:;{_HEADER_NAME})*")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*")
+"""A path whose canonical form is itself: only unreserved characters and ``/``."""
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -106,44 +111,50 @@ def verify_request(
     clock: Clock = system_clock,
     region: str | None = None,
 ) -> Verified:
-    """Check a request signed either way.
+    """Check a request signed either way: an ``Authorization: AWS4-HMAC-SHA256 ...``
+    header, or a presigned URL's ``X-Amz-*`` query parameters.
 
     ``raw_path`` and ``query_string`` MUST be as received (percent-encoded, without
     the ``?``). ``headers`` MAY repeat a name in ``items()``; repeated values are
     joined with commas, as clients sign them. When ``region`` is given, the
     credential scope MUST name it. A request with no signature at all raises
     ``AccessDenied``: a front that serves anonymous requests decides that before.
+
+    A presigned URL's payload is ``UNSIGNED-PAYLOAD`` unless the URL itself carries
+    ``X-Amz-Content-Sha256``; its signature is valid from ``X-Amz-Date`` (give or take
+    the allowed skew) for ``X-Amz-Expires`` seconds.
     """
-    params = dict(_query_pairs(query_string))
+    pairs = _query_pairs(query_string)
+    names = {name for name, _ in pairs}
     lowered = _lower_headers(headers)
-    if "X-Amz-Algorithm" in params or "X-Amz-Signature" in params:
+    request = _Request(method, raw_path, query_string, lowered)
+    if "X-Amz-Algorithm" in names or "X-Amz-Signature" in names:
         if "authorization" in lowered:
             raise InvalidArgument("Only one auth mechanism allowed")
-        return verify_presigned(
-            method, raw_path, query_string, headers, secret_for, clock=clock, region=region
-        )
+        return _verify_presigned(request, pairs, secret_for, clock=clock, region=region)
     if "authorization" in lowered:
-        return verify_authorization(
-            method, raw_path, query_string, headers, secret_for, clock=clock, region=region
-        )
-    if "AWSAccessKeyId" in params and "Signature" in params:
+        return _verify_authorization(request, secret_for, clock=clock, region=region)
+    if "AWSAccessKeyId" in names and "Signature" in names:
         raise _unsupported()  # a SigV2 presigned URL
     raise AccessDenied()
 
 
-def verify_authorization(
-    method: str,
-    raw_path: str,
-    query_string: str,
-    headers: Mapping[str, str],
-    secret_for: SecretLookup,
-    *,
-    clock: Clock = system_clock,
-    region: str | None = None,
+@dataclass(frozen=True)
+class _Request:
+    """The parts of a request a signature covers: the method, the raw path and query
+    string, and the headers by lowercase name."""
+
+    method: str
+    raw_path: str
+    query_string: str
+    lowered: Mapping[str, str]
+
+
+def _verify_authorization(
+    request: _Request, secret_for: SecretLookup, *, clock: Clock, region: str | None
 ) -> Verified:
-    """Check an ``Authorization: AWS4-HMAC-SHA256 ...`` request (see ``verify_request``)."""
-    lowered = _lower_headers(headers)
-    fields = _parse_authorization(lowered.get("authorization", ""))
+    lowered = request.lowered
+    fields = _parse_authorization(lowered["authorization"])
     access_key, scope_date, scope_region = _parse_credential(
         fields["Credential"], AuthorizationHeaderMalformed
     )
@@ -155,7 +166,7 @@ def verify_authorization(
     payload_hash = lowered.get("x-amz-content-sha256")
     if payload_hash is None:
         raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
-    _payload_mode(payload_hash)  # a bad value is refused before any lookup
+    mode = _payload_mode(payload_hash)  # a bad value is refused before any lookup
 
     timestamp, when = _header_timestamp(lowered)
     if scope_date != timestamp[:8]:
@@ -167,36 +178,23 @@ def verify_authorization(
         raise RequestTimeTooSkewed()
     _check_all_amz_headers_signed(lowered, signed, exempt=())
 
-    return _check_claim(
-        _Claim(access_key, scope_date, scope_region, timestamp, signed, signature, payload_hash),
-        method,
-        raw_path,
-        query_string,
-        lowered,
-        secret_for,
-        presigned=False,
+    claim = _Claim(
+        access_key, scope_date, scope_region, timestamp, signed, signature, payload_hash, mode
     )
+    return _check_claim(claim, request, secret_for, presigned=False)
 
 
-def verify_presigned(
-    method: str,
-    raw_path: str,
-    query_string: str,
-    headers: Mapping[str, str],
+def _verify_presigned(
+    request: _Request,
+    pairs: list[tuple[str, str]],
     secret_for: SecretLookup,
     *,
-    clock: Clock = system_clock,
-    region: str | None = None,
+    clock: Clock,
+    region: str | None,
 ) -> Verified:
-    """Check a presigned URL's ``X-Amz-*`` query parameters (see ``verify_request``).
-
-    The payload is ``UNSIGNED-PAYLOAD`` unless the URL itself carries
-    ``X-Amz-Content-Sha256``; the signature is valid from ``X-Amz-Date`` (give or take
-    the allowed skew) for ``X-Amz-Expires`` seconds.
-    """
     error = AuthorizationQueryParametersError
     params: dict[str, str] = {}
-    for name, value in _query_pairs(query_string):
+    for name, value in pairs:
         if name in params and name.startswith("X-Amz-"):
             raise error(f"The {name} parameter is given more than once.")
         params.setdefault(name, value)
@@ -227,25 +225,20 @@ def verify_presigned(
         raise error("Invalid credential date. Date is not the same as X-Amz-Date.")
     _check_region(scope_region, region, error)
     payload_hash = params.get("X-Amz-Content-Sha256", PayloadMode.UNSIGNED.value)
-    if _payload_mode(payload_hash).streaming:
+    mode = _payload_mode(payload_hash)
+    if mode.streaming:
         raise InvalidRequest("A presigned request cannot carry a streaming payload.")
     now = clock()
     if when - now > MAX_SKEW_SECONDS:
         raise AccessDenied("Request is not valid yet")
     if now > when + expires:
         raise AccessDenied("Request has expired")
-    lowered = _lower_headers(headers)
-    _check_all_amz_headers_signed(lowered, signed, exempt=("x-amz-content-sha256",))
+    _check_all_amz_headers_signed(request.lowered, signed, exempt=("x-amz-content-sha256",))
 
-    return _check_claim(
-        _Claim(access_key, scope_date, scope_region, timestamp, signed, signature, payload_hash),
-        method,
-        raw_path,
-        query_string,
-        lowered,
-        secret_for,
-        presigned=True,
+    claim = _Claim(
+        access_key, scope_date, scope_region, timestamp, signed, signature, payload_hash, mode
     )
+    return _check_claim(claim, request, secret_for, presigned=True)
 
 
 # -- the canonical forms ------------------------------------------------------------
@@ -265,6 +258,8 @@ def credential_scope(date: str, region: str, service: str = SERVICE) -> str:
 
 def canonical_uri(raw_path: str) -> str:
     """S3's canonical URI: every segment decoded, then percent-encoded once."""
+    if _PLAIN_PATH.fullmatch(raw_path):
+        return raw_path  # nothing to decode or encode
     return "/".join(
         quote(unquote_to_bytes(segment), safe=UNRESERVED) for segment in raw_path.split("/")
     )
@@ -275,6 +270,8 @@ def canonical_query_string(query_string: str, *, exclude: Iterable[str] = ()) ->
 
     Only ``%XX`` escapes are decoded: a ``+`` is a literal plus, as S3 clients mean it.
     """
+    if not query_string:
+        return ""
     skip = set(exclude)
     pairs = sorted(
         (
@@ -351,22 +348,24 @@ def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _candidates(
     raw_path: str, query_string: str, *, exclude: tuple[str, ...]
-) -> Iterable[tuple[str, str]]:
+) -> Iterator[tuple[str, str]]:
     """The canonical URI and query string: S3's encoding first; then, lazily, the path
     and the pairs exactly as sent, for a client that signed its own (different but
     equivalent) escaping of the same request line, as botocore does."""
     uri = canonical_uri(raw_path or "/")
     query = canonical_query_string(query_string, exclude=exclude)
+    yield uri, query
     raw_query = "&".join(
         f"{name}={value}"
         for name, value in sorted(_raw_query_pairs(query_string))
         if _decode(name) not in exclude
     )
-    uris = [uri] + ([raw_path] if raw_path and raw_path != uri else [])
     queries = [query] + ([raw_query] if raw_query != query else [])
-    for candidate_uri in uris:
+    if raw_query != query:
+        yield uri, raw_query
+    if raw_path and raw_path != uri:
         for candidate_query in queries:
-            yield candidate_uri, candidate_query
+            yield raw_path, candidate_query
 
 
 def _unsupported() -> InvalidRequest:
@@ -413,8 +412,10 @@ def _parse_credential(value: str, error: type[S3Error]) -> tuple[str, str, str]:
 
 
 def _parse_signed_headers(value: str, error: type[S3Error]) -> list[str]:
+    if not _HEADER_NAMES.fullmatch(value):
+        raise error("SignedHeaders must be lowercase header names separated by ';'.")
     names = value.split(";")
-    if not all(_HEADER_NAME.fullmatch(name) for name in names) or len(set(names)) != len(names):
+    if len(set(names)) != len(names):
         raise error("SignedHeaders must be lowercase header names separated by ';'.")
     if "host" not in names:
         raise error("SignedHeaders must include 'host'.")
@@ -440,7 +441,15 @@ def _parse_amz_date(value: str, error: type[S3Error]) -> float:
     if not _TIMESTAMP.fullmatch(value):
         raise error(f"X-Amz-Date must be in the ISO8601 basic format; got {value[:32]!r}.")
     try:
-        moment = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        moment = datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         raise error(f"X-Amz-Date is not a valid date: {value!r}.") from None
     return moment.timestamp()
@@ -489,7 +498,13 @@ def _signing_key_for(
     secret = secret_for(access_key)
     if secret is None:
         raise InvalidAccessKeyId()
-    return signing_key(secret, date, scope_region)
+    return _cached_signing_key(secret, date, scope_region)
+
+
+_cached_signing_key = functools.lru_cache(maxsize=SIGNING_KEYS_CACHED)(signing_key)
+"""The key of a (secret, day, region): four HMACs a request saved, for each client
+signing all day with the same key. Reached only through a secret just looked up, so
+a revoked key's entry is never used again."""
 
 
 @dataclass(frozen=True)
@@ -503,33 +518,26 @@ class _Claim:
     signed: list[str]
     signature: str
     payload_hash: str
+    payload_mode: PayloadMode
 
 
 def _check_claim(
-    claim: _Claim,
-    method: str,
-    raw_path: str,
-    query_string: str,
-    lowered: Mapping[str, str],
-    secret_for: SecretLookup,
-    *,
-    presigned: bool,
+    claim: _Claim, request: _Request, secret_for: SecretLookup, *, presigned: bool
 ) -> Verified:
     key = _signing_key_for(secret_for, claim.access_key, claim.date, claim.region)
     scope = credential_scope(claim.date, claim.region)
-    header_block = canonical_headers(lowered, claim.signed)
+    header_block = canonical_headers(request.lowered, claim.signed)
     exclude = ("X-Amz-Signature",) if presigned else ()
-    requests = (
-        canonical_request(method, uri, query, header_block, claim.signed, claim.payload_hash)
-        for uri, query in _candidates(raw_path, query_string, exclude=exclude)
-    )
-    for request in requests:
-        expected = sign(key, string_to_sign(claim.timestamp, scope, request))
+    for uri, query in _candidates(request.raw_path, request.query_string, exclude=exclude):
+        text = canonical_request(
+            request.method, uri, query, header_block, claim.signed, claim.payload_hash
+        )
+        expected = sign(key, string_to_sign(claim.timestamp, scope, text))
         if hmac.compare_digest(expected, claim.signature):
             break
     else:
         raise SignatureDoesNotMatch()
-    mode = _payload_mode(claim.payload_hash)
+    mode = claim.payload_mode
     return Verified(
         access_key_id=claim.access_key,
         region=claim.region,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -62,8 +63,9 @@ def list_buckets_document(owner: Owner, buckets: Iterable[Bucket]) -> bytes:
     ).encode()
 
 
-@dataclass(frozen=True)
-class ObjectItem:
+class ObjectItem(NamedTuple):
+    """One object of a listing page (a thousand a page: a tuple is quicker to make)."""
+
     key: str
     last_modified: str
     etag: str
@@ -113,20 +115,18 @@ def listing_document(
     tag = "Version" if versions else "Contents"
     version = _element("VersionId", "null") + _element("IsLatest", True) if versions else ""
     owner = "" if page.owner is None else _owner(page.owner)
-    for item in page.objects:
-        parts.append(
-            f"<{tag}>"
-            + _element("Key", item.key)
-            + version
-            + _element("LastModified", item.last_modified)
-            + _element("ETag", item.etag)
-            + _element("Size", item.size)
-            + owner
-            + _element("StorageClass", "STANDARD")
-            + f"</{tag}>"
-        )
-    for prefix in page.prefixes:
-        parts.append("<CommonPrefixes>" + _element("Prefix", prefix) + "</CommonPrefixes>")
+    # One string per object (up to 1,000 a page): the fixed parts written out.
+    tail = f"{owner}<StorageClass>STANDARD</StorageClass></{tag}>"
+    parts += [
+        f"<{tag}><Key>{escape(item.key)}</Key>{version}"
+        f"<LastModified>{escape(item.last_modified)}</LastModified>"
+        f"<ETag>{escape(item.etag)}</ETag><Size>{int(item.size)}</Size>{tail}"
+        for item in page.objects
+    ]
+    parts += [
+        f"<CommonPrefixes><Prefix>{escape(prefix)}</Prefix></CommonPrefixes>"
+        for prefix in page.prefixes
+    ]
     parts.append(f"</{root}>")
     return "".join(parts).encode()
 
@@ -223,8 +223,7 @@ class PartsPage:
     bucket: str
     key: str
     upload_id: str
-    owner_id: str
-    owner_name: str
+    owner: Owner
     marker: int
     next_marker: int
     max_parts: int
@@ -239,8 +238,8 @@ def list_parts_document(page: PartsPage) -> bytes:
         _element("Bucket", page.bucket),
         _element("Key", page.key),
         _element("UploadId", page.upload_id),
-        _owner(Owner(page.owner_id, page.owner_name), "Initiator"),
-        _owner(Owner(page.owner_id, page.owner_name)),
+        _owner(page.owner, "Initiator"),
+        _owner(page.owner),
         _element("StorageClass", "STANDARD"),
         _element("PartNumberMarker", page.marker),
         _element("NextPartNumberMarker", page.next_marker),
@@ -273,8 +272,7 @@ class UploadsPage:
     (already URL-encoded when ``encoding_type`` says so)."""
 
     bucket: str
-    owner_id: str
-    owner_name: str
+    owner: Owner
     prefix: str
     delimiter: str | None
     key_marker: str
@@ -306,13 +304,13 @@ def list_uploads_document(page: UploadsPage) -> bytes:
     if page.delimiter is not None:
         parts.append(_element("Delimiter", page.delimiter))
     parts += [_element("MaxUploads", page.max_uploads), _element("IsTruncated", page.truncated)]
+    owners = _owner(page.owner, "Initiator") + _owner(page.owner)
     for upload in page.uploads:
         parts.append(
             "<Upload>"
             + _element("Key", upload.key)
             + _element("UploadId", upload.upload_id)
-            + _owner(Owner(page.owner_id, page.owner_name), "Initiator")
-            + _owner(Owner(page.owner_id, page.owner_name))
+            + owners
             + _element("StorageClass", "STANDARD")
             + _element("Initiated", upload.initiated)
             + "</Upload>"

@@ -66,6 +66,11 @@ def test_list_objects_v2_pages_and_delimiter(s3: Any, bucket: str) -> None:
 
     assert sorted(names(walk(s3, "list_objects_v2", 1, Bucket=bucket, Delimiter="/"))) == TOP
 
+    assert "Owner" not in first  # only when asked for
+    owned = s3.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"]
+    assert {item["Owner"]["DisplayName"] for item in owned} == {"alice"}
+    assert len({item["Owner"]["ID"] for item in owned}) == 1
+
     after = s3.list_objects_v2(Bucket=bucket, StartAfter="b/2.txt")
     assert [item["Key"] for item in after["Contents"]] == KEYS[3:]
     none = s3.list_objects_v2(Bucket=bucket, MaxKeys=0)

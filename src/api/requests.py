@@ -162,14 +162,7 @@ async def json_body(request: Request, *, optional: bool = False) -> dict[str, An
     _check_json_label(request, body=present)
     if optional and not present:
         return {}
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_JSON_BODY:
-            raise TooLarge(f"a JSON body is at most {MAX_JSON_BODY} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await _read_limited(request, MAX_JSON_BODY, "a JSON body")
     if not raw.strip():
         raise BadRequest("the request needs a JSON object body")
     try:
@@ -225,17 +218,24 @@ def check_fields(body: dict[str, Any], *, required: set[str], optional: set[str]
             raise BadRequest(f"unknown field {name!r}")
 
 
+async def _read_limited(request: Request, limit: int, what: str) -> bytes:
+    """The whole body, or :class:`TooLarge` (``what`` is at most ``limit`` bytes) as
+    soon as it passes ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"{what} is at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """A urlencoded form of at most 16 KiB (the first value of each field); past
     that, :class:`TooLarge`."""
-    size = 0
-    parts: list[bytes] = []
-    async for part in request.stream():
-        size += len(part)
-        if size > MAX_FORM:
-            raise TooLarge(f"a form is at most {MAX_FORM} bytes")
-        parts.append(part)
-    fields = parse_qs(b"".join(parts).decode("utf-8", "replace"), keep_blank_values=True)
+    raw = await _read_limited(request, MAX_FORM, "a form")
+    fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
 

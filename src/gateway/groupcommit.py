@@ -63,10 +63,10 @@ class GroupCommit:
         ``work`` MUST run its statements on the session's connection (Core statements,
         or ORM statements executed at once): objects added to or deleted from the
         session are flushed when the job ends, and discarded if it fails."""
-        if not self._grouped:
-            with self._db.write() as session:
-                return work(session)
         mine: _Job[T] = _Job(work)
+        if not self._grouped:
+            self._alone(mine)  # type: ignore[arg-type]
+            return mine.outcome()
         with self._state:
             self._queue.append(mine)  # type: ignore[arg-type]
             while self._leading and not mine.finished:
@@ -85,16 +85,19 @@ class GroupCommit:
                 self._state.notify_all()
         return mine.outcome()
 
+    def _alone(self, job: _Job[object]) -> None:
+        """Run ``job`` in a transaction of its own (no savepoint needed)."""
+        try:
+            with self._db.write() as session:
+                job.result = job.work(session)
+        except BaseException as error:
+            job.error = error
+        finally:
+            job.finished = True
+
     def _commit(self, batch: list[_Job[object]]) -> None:
-        if len(batch) == 1:  # alone: no savepoint needed
-            job = batch[0]
-            try:
-                with self._db.write() as session:
-                    job.result = job.work(session)
-            except BaseException as error:
-                job.error = error
-            finally:
-                job.finished = True
+        if len(batch) == 1:
+            self._alone(batch[0])
             return
         try:
             with self._db.write() as session:

@@ -73,14 +73,8 @@ class LocalObjectStore:
     # -- whole objects ---------------------------------------------------------------
 
     def put(self, key: str, blocks: Iterable[bytes]) -> int:
-        final = self._path(key)
-        upload = self._new_upload(key, durable=False)
-        try:
-            temp = upload / ".object"
-            size = _write(temp, blocks)
-            self._publish(temp, final)
-        finally:
-            shutil.rmtree(upload, ignore_errors=True)
+        size, upload = self._put_through_upload(key, self._path(key), blocks, durable=False)
+        shutil.rmtree(upload, ignore_errors=True)
         return size
 
     def put_pending(self, key: str, blocks: Iterable[bytes]) -> tuple[int, str]:
@@ -88,7 +82,8 @@ class LocalObjectStore:
         upload_id = uuid.uuid4().hex
         pending = self.tmp / _pending_name(upload_id, key)
         if len(pending.name) > _NAME_MAX or final.exists():
-            return self._put_pending_upload(key, final, blocks)
+            size, upload = self._put_through_upload(key, final, blocks, durable=True)
+            return size, upload.name.removeprefix(_UPLOAD_PREFIX)
         # The record is the bytes themselves, under a name that says the key: written
         # and made durable in the scratch folder, then linked in as the object.
         size = _write(pending, blocks)
@@ -110,12 +105,15 @@ class LocalObjectStore:
         fsync_folder(final.parent)
         return size, upload_id
 
-    def _put_pending_upload(
-        self, key: str, final: Path, blocks: Iterable[bytes]
-    ) -> tuple[int, str]:
-        """:meth:`put_pending` as an upload folder with a durable ``key`` file (for a
-        key too long to name a file, or one that replaces an object)."""
-        upload = self._new_upload(key, durable=True)
+    def _put_through_upload(
+        self, key: str, final: Path, blocks: Iterable[bytes], *, durable: bool
+    ) -> tuple[int, Path]:
+        """Store ``blocks`` as ``final`` by way of an upload folder of ``key`` (made
+        :meth:`_new_upload` with ``durable``), which is returned, left for the caller:
+        a put removes it at once, a :meth:`put_pending` keeps it as its record (for a
+        key too long to name a scratch file, or one that replaces an object). On a
+        failure the folder is removed."""
+        upload = self._new_upload(key, durable=durable)
         try:
             temp = upload / ".object"
             size = _write(temp, blocks)
@@ -123,7 +121,7 @@ class LocalObjectStore:
         except BaseException:
             shutil.rmtree(upload, ignore_errors=True)
             raise
-        return size, upload.name.removeprefix(_UPLOAD_PREFIX)
+        return size, upload
 
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         check_range(offset, length)

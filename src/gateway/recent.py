@@ -50,7 +50,7 @@ class Recent(Generic[K, V]):
         value = self.get(key)
         if value is not None:
             return value
-        drops = self._drops
+        drops = self.mark()
         value = read()
         self.put(key, value, unless_dropped_since=drops)
         return value

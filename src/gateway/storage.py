@@ -102,6 +102,7 @@ class Storage:
         self.subtrees = Subtrees(db, entries, reservations.instance_id, clock, self.drop_blobs)
         self._entry_at = db.prepare(_ENTRY_AT)
         self._folder_at = db.prepare(_FOLDER_AT)
+        self._child_by_name = db.prepare(CHILD_BY_NAME)
         self._children_by_name = db.prepare(_CHILDREN)
         self._usage = db.prepare(_USAGE)
 
@@ -333,9 +334,8 @@ class Storage:
         ):
             # A full account: a write that would make an entry is refused before any
             # byte (its commit decides; this saves sending the bytes).
-            with self.db.lookup() as connection:
-                child = {"parent": folder.id, "child": parts[-1]}
-                taken = connection.execute(CHILD_BY_NAME, child).first() is not None
+            child = {"parent": folder.id, "child": parts[-1]}
+            taken = self._child_by_name.first(child) is not None
             if not taken or on_conflict == "rename":
                 raise QuotaExceeded(self.entries.message(folder.is_guest))
         if folder is None or not folder.is_dir:

@@ -61,7 +61,7 @@ def release_write(db: Database, stores: dict[str, ObjectStore], reservation_id: 
         referenced = (
             None
             if released is None
-            else session.scalar(select(Blob.id).where(Blob.key == released.blob_key))
+            else session.execute(_BLOB_BY_KEY, {"key": released.blob_key}).first()
         )
     if released is None:
         return None

@@ -48,3 +48,13 @@ def parse_time(value: str, name: str) -> float:
     if not EARLIEST <= seconds <= LATEST:
         raise BadRequest(f"{name} is outside the years 1-9999 once converted to UTC")
     return seconds
+
+
+def optional_time(value: object, name: str) -> float | None:
+    """A JSON field that is ``null`` (``None``) or an ISO 8601 time (:func:`parse_time`);
+    anything else is :class:`BadRequest` naming the field."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be an ISO 8601 date/time string")
+    return parse_time(value, name)

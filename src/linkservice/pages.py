@@ -48,7 +48,7 @@ def render(template: str, status: int = 200, **context: object) -> HTMLResponse:
 
 
 def form_too_large() -> Response:
-    """The page answering a form over :data:`MAX_FORM` bytes."""
+    """The page answering a form over :data:`api.requests.MAX_FORM` bytes."""
     return HTMLResponse("The form is too large.", status_code=413, headers=PAGE_HEADERS)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.errors import BadRequest
-from gateway.timefmt import parse_time
+from gateway.timefmt import optional_time
 
 TYPES = ("url", "memo")
 SLUG = re.compile(r"[a-z0-9-]{3,30}")
@@ -190,9 +190,4 @@ def _redirect_limit(body: Mapping[str, Any]) -> int | None:
 
 
 def _time(body: Mapping[str, Any], name: str) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be an ISO 8601 date/time string")
-    return parse_time(value, name)
+    return optional_time(body.get(name), name)

@@ -33,6 +33,20 @@ def _insert(n: int) -> Callable[[Session], int]:
     return job
 
 
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait for ``condition``, failing after 10 s rather than hanging."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def _joined(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.join(10)
+        assert not thread.is_alive()
+
+
 def _numbers(db: Database) -> list[int]:
     with db.lookup() as connection:
         return [row[0] for row in connection.execute(text("SELECT n FROM t ORDER BY n"))]
@@ -54,8 +68,8 @@ def test_jobs_queued_behind_a_running_batch_commit_together(db: Database) -> Non
     results: dict[int, object] = {}
 
     def first(session: Session) -> int:
-        release.wait(10)
         session.connection().execute(text("INSERT INTO t (n) VALUES (0)"))
+        release.wait(10)
         return 0
 
     def run(n: int) -> None:
@@ -63,17 +77,15 @@ def test_jobs_queued_behind_a_running_batch_commit_together(db: Database) -> Non
 
     leader = threading.Thread(target=run, args=(0,))
     leader.start()
-    while not db._group._leading:
-        time.sleep(0.001)
+    _until(lambda: db._group._leading)
     others = [threading.Thread(target=run, args=(n,)) for n in range(1, 21)]
     for thread in others:
         thread.start()
-    while len(db._group._queue) < 20:
-        time.sleep(0.001)
-    assert _numbers(db) == []  # nothing is visible, or returned, before its commit
+    _until(lambda: len(db._group._queue) == 20)
+    # The leader's insert is made: still, nothing is visible, or returned, before the commit.
+    assert _numbers(db) == [] and results == {}
     release.set()
-    for thread in [leader, *others]:
-        thread.join(10)
+    _joined([leader, *others])
     assert results == {n: n for n in range(21)}
     assert _numbers(db) == list(range(21))
     assert commits[0] == 2  # the leader's batch, then the twenty queued behind it
@@ -101,8 +113,7 @@ def test_a_failing_job_is_rolled_back_alone_and_fails_in_its_own_thread(db: Data
 
     leader = threading.Thread(target=run, args=(0, first))
     leader.start()
-    while not db._group._leading:
-        time.sleep(0.001)
+    _until(lambda: db._group._leading)
     queued = [
         threading.Thread(target=run, args=(1, _insert(1))),
         threading.Thread(target=run, args=(2, failing)),
@@ -110,11 +121,9 @@ def test_a_failing_job_is_rolled_back_alone_and_fails_in_its_own_thread(db: Data
     ]
     for index, thread in enumerate(queued):
         thread.start()
-        while len(db._group._queue) < index + 1:
-            time.sleep(0.001)
+        _until(lambda: len(db._group._queue) == index + 1)  # noqa: B023
     release.set()
-    for thread in [leader, *queued]:
-        thread.join(10)
+    _joined([leader, *queued])
     assert outcomes == {0: 0, 1: 1, 2: "IntegrityError", 3: 3}
     assert _numbers(db) == [0, 1, 3]  # the failed job's first insert went with it
 

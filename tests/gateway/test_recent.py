@@ -57,3 +57,7 @@ def test_a_drop_forgets_and_stops_reads_begun_before_it() -> None:
     mark = recent.mark()
     recent.put("a", 2, unless_dropped_since=mark)
     assert recent.get("a") == 2
+    mark = recent.mark()
+    recent.drop("a")  # dropped between the mark and the put: what was read is not kept
+    recent.put("a", 3, unless_dropped_since=mark)
+    assert recent.get("a") is None

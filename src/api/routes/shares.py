@@ -21,7 +21,7 @@ from api.routes.downloads import serve
 from gateway.errors import BadRequest
 from gateway.files import uid_of
 from gateway.shares import ShareInfo
-from gateway.timefmt import iso, parse_time
+from gateway.timefmt import iso, optional_time
 
 PASSWORD_HEADER = "x-share-password"
 
@@ -39,15 +39,6 @@ def share_json(share: ShareInfo, now: float) -> dict[str, object]:
     }
 
 
-def _when(value: object) -> float | None:
-    """``expiresAt``: an ISO 8601 time (UTC without a zone) as seconds, or ``None``."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest("expiresAt must be an ISO 8601 date/time string")
-    return parse_time(value, "expiresAt")
-
-
 async def create_share(request: Request) -> Response:
     """POST /api/v1/files/{id}/shares {"expiresAt"?, "maxDownloads"?, "password"?} ->
     201 with the share and its ``url``, shown this once."""
@@ -61,7 +52,7 @@ async def create_share(request: Request) -> Response:
         raise BadRequest("maxDownloads must be a whole number")
     if password is not None and not isinstance(password, str):
         raise BadRequest("password must be a string")
-    expires_at = _when(body.get("expiresAt"))
+    expires_at = optional_time(body.get("expiresAt"), "expiresAt")
     share, token = await run_in_threadpool(
         lambda: core.shares.create(
             principal.account_id,

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import PASSWORD, LockrProcess, run_cli
 
@@ -79,9 +80,18 @@ class Visitor:
         return self.page.locator(f"#entries tr[data-name='{name}']")
 
     def act(self, name: str, action: str) -> None:
-        """Open the row's actions menu and choose ``action``."""
-        self.row(name).locator("summary").click()
-        self.row(name).locator(f"button[data-action='{action}']").click()
+        """Open the row's actions menu and choose ``action``. The listing may be drawn
+        again just after the menu opened (an upload that finished refreshes it), which
+        closes the menu: it is then opened again."""
+        button = self.row(name).locator(f"button[data-action='{action}']")
+        for _ in range(5):
+            self.row(name).locator("summary").click()
+            try:
+                button.click(timeout=2000)
+                return
+            except PlaywrightTimeoutError:
+                continue
+        button.click()
 
     def close(self) -> None:
         assert self.errors == []

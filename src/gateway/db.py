@@ -14,14 +14,14 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, create_engine, event
+from sqlalchemy import Connection, Delete, Engine, Insert, Select, Update, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -110,6 +110,93 @@ class Database:
 
 
 Row = tuple[Any, ...]
+Statement = Select[*tuple[Any, ...]] | Insert | Update | Delete
+
+
+class _Compiled:
+    """A statement compiled for one dialect, with what running it on a DBAPI cursor
+    takes: its parameters in the driver's order and form, its rows converted."""
+
+    def __init__(
+        self, dialect: Dialect, statement: Statement, columns: Sequence[str] | None = None
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
+        self.sql = str(compiled)
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("a statement whose SQL depends on its values cannot be prepared")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError(
+                "a statement that leaves columns to their Python defaults cannot be prepared"
+            )
+        self.dialect = dialect
+        self.error = dialect.loaded_dbapi.Error
+        self._order = compiled.positiontup if compiled.positional else None
+        self._fixed = {
+            name: bind.value for name, bind in compiled.binds.items() if not bind.required
+        }
+        self._bind: list[tuple[str, Callable[[Any], Any]]] = [
+            (name, process)
+            for name, bind in compiled.binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        self._types = [column.type for column in statement.exported_columns]
+        self._convert: list[tuple[int, Callable[[Any], Any]]] | None = None
+
+    def execute(self, connection: Any, params: Mapping[str, Any]) -> tuple[list[Row], int]:
+        """Run on the pool's DBAPI ``connection``: the rows (converted) and the row
+        count. Raises the driver's error as SQLAlchemy would (:class:`DBAPIError`,
+        ``connection_invalidated`` when the connection is found broken)."""
+        values = {**self._fixed, **params} if self._fixed else params
+        if self._bind:
+            values = dict(values)
+            for name, process in self._bind:
+                values[name] = process(values[name])
+        args: Any = values if self._order is None else [values[name] for name in self._order]
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.sql, args)
+            description = cursor.description
+            rows: list[Row] = [] if description is None else list(cursor.fetchall())
+            count = cursor.rowcount
+        except self.error as error:
+            broken = self.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+            raise DBAPIError.instance(
+                self.sql,
+                args,
+                error,
+                self.error,
+                dialect=self.dialect,
+                connection_invalidated=broken,
+            ) from error
+        finally:
+            cursor.close()
+        return self._converted(rows, description), count
+
+    def _converted(self, rows: list[Row], description: Any) -> list[Row]:
+        if not rows:
+            return rows
+        convert = self._convert
+        if convert is None:
+            convert = self._convert = self._converters(description)
+        if not convert:
+            return rows
+        converted = []
+        for row in rows:
+            values_of = list(row)
+            for index, process in convert:
+                values_of[index] = process(values_of[index])
+            converted.append(tuple(values_of))
+        return converted
+
+    def _converters(self, description: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+        """How each column's values are converted, given the driver's column types."""
+        dialect = self.dialect
+        converters: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, (type_, column) in enumerate(zip(self._types, description, strict=True)):
+            process = type_.dialect_impl(dialect).result_processor(dialect, column[1])
+            if process is not None:
+                converters.append((index, process))
+        return converters
 
 
 class Prepared:
@@ -128,63 +215,21 @@ class Prepared:
     cannot be prepared."""
 
     def __init__(self, engine: Engine, statement: Select[*tuple[Any, ...]]) -> None:
-        dialect = engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        if "POSTCOMPILE" in self.sql:
-            raise ValueError("a statement whose SQL depends on its values cannot be prepared")
         self._engine = engine
-        self._dialect = dialect
-        self._error = dialect.loaded_dbapi.Error
-        self._order = compiled.positiontup if compiled.positional else None
-        self._fixed = {
-            name: bind.value for name, bind in compiled.binds.items() if not bind.required
-        }
-        self._bind: list[tuple[str, Callable[[Any], Any]]] = [
-            (name, process)
-            for name, bind in compiled.binds.items()
-            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
-        self._types = [column.type for column in statement.selected_columns]
-        self._convert: list[tuple[int, Callable[[Any], Any]]] | None = None
+        self._compiled = _Compiled(engine.dialect, statement)
+        self.sql = self._compiled.sql
 
     def all(self, params: Mapping[str, Any]) -> list[Row]:
         """Every row the statement finds with these parameters."""
-        values = {**self._fixed, **params} if self._fixed else params
-        if self._bind:
-            values = dict(values)
-            for name, process in self._bind:
-                values[name] = process(values[name])
-        args: Any = values if self._order is None else [values[name] for name in self._order]
         connection = self._engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self.sql, args)
-                rows: list[Row] = list(cursor.fetchall())
-                description = cursor.description
-            except self._error as error:
-                if self._dialect.is_disconnect(error, connection.dbapi_connection, cursor):
-                    connection.invalidate(error)
-                raise DBAPIError.instance(
-                    self.sql, args, error, self._error, dialect=self._dialect
-                ) from error
-            finally:
-                cursor.close()
+            return self._compiled.execute(connection, params)[0]
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                connection.invalidate(error)
+            raise
         finally:
             connection.close()
-        convert = self._convert
-        if convert is None:
-            convert = self._convert = self._converters(description)
-        if not convert or not rows:
-            return rows
-        converted = []
-        for row in rows:
-            values_of = list(row)
-            for index, process in convert:
-                values_of[index] = process(values_of[index])
-            converted.append(tuple(values_of))
-        return converted
 
     def first(self, params: Mapping[str, Any]) -> Row | None:
         """The first row the statement finds, or ``None`` (a statement that may find
@@ -192,15 +237,55 @@ class Prepared:
         rows = self.all(params)
         return rows[0] if rows else None
 
-    def _converters(self, description: Any) -> list[tuple[int, Callable[[Any], Any]]]:
-        """How each column's values are converted, given the driver's column types."""
-        dialect = self._dialect
-        converters: list[tuple[int, Callable[[Any], Any]]] = []
-        for index, (type_, column) in enumerate(zip(self._types, description, strict=True)):
-            process = type_.dialect_impl(dialect).result_processor(dialect, column[1])
-            if process is not None:
-                converters.append((index, process))
-        return converters
+
+class Ran(NamedTuple):
+    """What an :class:`InTransaction` statement did: the rows it answered (a SELECT, or
+    ``RETURNING``) and how many rows it changed."""
+
+    rows: list[Row]
+    changed: int
+
+    def one(self) -> Row:
+        if len(self.rows) != 1:
+            raise ValueError(f"one row was expected, {len(self.rows)} came")
+        return self.rows[0]
+
+    def first(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+
+class InTransaction:
+    """A statement of a write (``INSERT``, ``UPDATE``, ``DELETE``, or a ``SELECT``
+    inside one) built once at import, compiled once per dialect on first use, and run
+    on the DBAPI connection of the caller's transaction: SQLAlchemy's execution of a
+    statement costs several times what SQLite takes to run it.
+
+    An ``INSERT`` or ``UPDATE`` whose values are given when it runs names their
+    ``columns`` (the parameters of each run are then those columns' names), as
+    SQLAlchemy compiles one for the parameters it is given; an ``INSERT`` MUST name
+    every column that has a Python-side default (it is refused otherwise: nothing
+    would fill them in). Values are converted as SQLAlchemy converts them, rows as
+    :class:`Prepared`'s. Database errors are raised as SQLAlchemy raises them
+    (:class:`~sqlalchemy.exc.DBAPIError`)."""
+
+    def __init__(self, statement: Statement, columns: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.columns = columns
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def run(self, connection: Connection, params: Mapping[str, Any]) -> Ran:
+        """Run with these parameters on ``connection`` (in its transaction)."""
+        dialect = connection.dialect
+        compiled = self._by_dialect.get(dialect.name)
+        if compiled is None:
+            compiled = _Compiled(dialect, self.statement, self.columns)
+            self._by_dialect[dialect.name] = compiled
+        try:
+            return Ran(*compiled.execute(connection.connection, params))
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                connection.invalidate(error)
+            raise
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -363,6 +363,7 @@ class Storage:
             claim_hash=claim_hash,
             holder=holder,
             meta=meta,
+            folder=(folder.id, folder.key),
         )
 
     def store_for(self, region: str) -> ObjectStore:

@@ -43,7 +43,9 @@ class Upload:
 
     ``write`` raises :class:`TooLarge` the moment the object crosses its limit and
     :class:`QuotaExceeded` the moment the account would; either way the upload is
-    aborted and nothing is visible or held."""
+    aborted and nothing is visible or held. ``folder`` is the id and key of the
+    file's folder as :meth:`Storage.upload` found it, which spares the commit the
+    path's lookup while the folder stays where it was (:func:`commit_blob`)."""
 
     def __init__(
         self,
@@ -63,8 +65,10 @@ class Upload:
         claim_hash: str | None = None,
         holder: str | None = None,
         meta: Mapping[str, str] | None = None,
+        folder: tuple[int, str] | None = None,
     ) -> None:
         self._storage = storage
+        self._folder = folder
         self.holder = holder
         self.key_hash = key_hash
         self.claim_hash = claim_hash
@@ -226,6 +230,7 @@ class Upload:
                 key_hash=self.key_hash,
                 claim_hash=self.claim_hash,
                 meta=self.meta,
+                folder=self._folder,
             )
         except BaseException:
             self._done = True

@@ -1,14 +1,16 @@
-"""Prepared reads (:class:`gateway.db.Prepared`) on both databases: the same rows and
-values SQLAlchemy's own execution gives, the connection back in the pool, errors as
+"""Prepared reads (:class:`gateway.db.Prepared`) and statements run in a write
+(:class:`gateway.db.InTransaction`) on both databases: the same rows and values
+SQLAlchemy's own execution gives, the connection back in the pool, errors as
 SQLAlchemy raises them."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, literal, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.core import Core
+from gateway.db import InTransaction
 from gateway.models import Account, Blob, Node
 from gateway.tree import entry_query
 from tests.conftest import PASSWORD
@@ -61,4 +63,36 @@ def test_database_errors_are_sqlalchemy_errors(pg_core: Core) -> None:
         connection.exec_driver_sql("ALTER TABLE accounts RENAME TO gone")
     with pytest.raises(DBAPIError):
         prepared.all({"a": 1})
+    assert core.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_writes_in_a_transaction_are_those_sqlalchemy_makes(pg_core: Core) -> None:
+    core = pg_core
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    home = core.storage.stat(account.id, "")
+    columns = ("uid", "account_id", "parent_id", "name", "is_dir", "size", "content_type")
+    columns += ("mtime", "created_at", "key", "meta")
+    add = InTransaction(insert(Node).returning(Node.id, Node.is_dir), columns)
+    tag = InTransaction(update(Node).where(Node.parent_id == bindparam("parent")), ("meta",))
+    values = {"account_id": account.id, "parent_id": home.id, "is_dir": True, "size": 0}
+    values |= {"content_type": "", "mtime": 1.0, "created_at": 1.0, "meta": None}
+    with core.db.write() as session:
+        connection = session.connection()
+        made = add.run(connection, values | {"uid": "u1", "name": "a", "key": "a/"})
+        node_id, is_dir = made.one()
+        assert is_dir is True and made.changed == 1
+        add.run(connection, values | {"uid": "u2", "name": "b", "key": "b/"})
+        tagged = tag.run(connection, {"parent": home.id, "meta": {"k": "v"}})
+        assert tagged.rows == [] and tagged.first() is None and tagged.changed == 2
+        session.rollback()
+    assert [entry.name for entry in core.storage.children(account.id, "")] == []
+    with core.db.write() as session:
+        add.run(session.connection(), values | {"uid": "u1", "name": "a", "key": "a/"})
+        tag.run(session.connection(), {"parent": home.id, "meta": {"k": "v"}})
+    (entry,) = core.storage.children(account.id, "")
+    assert (entry.name, entry.is_dir, entry.meta) == ("a", True, {"k": "v"})  # JSON encoded
+    with pytest.raises(IntegrityError), core.db.write() as session:
+        add.run(session.connection(), values | {"uid": "u3", "name": "a", "key": "a/"})
+    with pytest.raises(ValueError, match="Python defaults"), core.db.write() as session:
+        InTransaction(insert(Node), ("uid", "name")).run(session.connection(), {})
     assert core.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

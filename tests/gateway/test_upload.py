@@ -10,9 +10,9 @@ import pytest
 
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.errors import Exists, QuotaExceeded, TooLarge
+from gateway.errors import Exists, NotFound, QuotaExceeded, TooLarge
 from gateway.models import Reservation
-from gateway.upload import SMALL
+from gateway.upload import SMALL, Upload
 from tests.conftest import PASSWORD, unfinished
 
 MiB = 1024 * 1024
@@ -108,3 +108,61 @@ def test_a_small_upload_over_the_quota_is_refused_at_commit(region_core: Core) -
     assert not store.exists(object_key(upload.key))
     assert unfinished(store) == []
     assert core.storage.usage(alice) == (0, 1000)
+
+
+@pytest.mark.parametrize("size", [1000, SMALL + 1])
+def test_a_file_whose_folder_moved_while_it_streamed_is_refused(pg_core: Core, size: int) -> None:
+    # The path is what the commit writes to: the folder found when the upload began
+    # is only a shortcut, taken while it is still there.
+    core = pg_core
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    core.storage.mkdir(alice, "a")
+    core.storage.mkdir(alice, "a/b")
+    upload = core.storage.upload(alice, "a/b/f.bin", max_size=1 << 40, expected_size=size)
+    upload.write(b"x" * size)
+    core.storage.move(alice, "a", "c")
+    with pytest.raises(NotFound):
+        upload.commit()
+    assert core.storage.children(alice, "c/b") == []
+    assert unfinished(core.stores[_region(core)]) == []
+    core.storage.mkdir(alice, "d")
+    upload = core.storage.upload(alice, "d/f.bin", max_size=1 << 40, expected_size=size)
+    upload.write(b"y" * size)
+    core.storage.move(alice, "d", "e")
+    core.storage.move(alice, "c", "d")  # another folder at the path
+    assert upload.commit().key == "d/f.bin"
+    assert [child.name for child in core.storage.children(alice, "d")] == ["b", "f.bin"]
+    assert core.storage.children(alice, "e") == []
+
+
+def _streaming_into_a(core: Core, size: int) -> tuple[int, Upload]:
+    """Alice, and her upload of ``a/f.bin`` with its bytes sent, not yet committed."""
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+    core.storage.mkdir(alice, "a")
+    upload = core.storage.upload(alice, "a/f.bin", max_size=1 << 40, expected_size=size)
+    upload.write(b"x" * size)
+    return alice, upload
+
+
+@pytest.mark.parametrize("size", [1000, SMALL + 1])
+def test_a_file_goes_to_the_folder_made_again_while_it_streamed(pg_core: Core, size: int) -> None:
+    core = pg_core
+    alice, upload = _streaming_into_a(core, size)
+    core.storage.delete(alice, "a")
+    core.storage.mkdir(alice, "a")
+    entry = upload.commit()
+    assert core.storage.stat(alice, "a/f.bin").id == entry.id
+    assert core.storage.stat(alice, "a").id == entry.parent_id
+
+
+@pytest.mark.parametrize("size", [1000, SMALL + 1])
+def test_a_file_whose_folder_went_while_it_streamed_is_refused(pg_core: Core, size: int) -> None:
+    core = pg_core
+    alice, upload = _streaming_into_a(core, size)
+    core.storage.delete(alice, "a")
+    with pytest.raises(NotFound):
+        upload.commit()
+    store = core.stores[_region(core)]
+    assert not store.exists(object_key(upload.key))
+    assert unfinished(store) == []
+    assert core.storage.usage(alice)[0] == 0

@@ -206,11 +206,19 @@ class LocalObjectStore:
     def abort_multipart(self, key: str, upload_id: str) -> None:
         # The id alone names the folder: a crashed put's upload may be listed with the
         # key "" (see _new_upload) and must still be freed.
-        if _UPLOAD_ID.fullmatch(upload_id):
-            shutil.rmtree(self.tmp / (_UPLOAD_PREFIX + upload_id), ignore_errors=True)
-            shutil.rmtree(self.tmp / (_DONE_PREFIX + upload_id), ignore_errors=True)
-            if key:
-                (self.tmp / _pending_name(upload_id, key)).unlink(missing_ok=True)
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            return
+        pending = _pending_name(upload_id, key)
+        if key and len(pending) <= _NAME_MAX:
+            # A put_pending's record (every small put drops one): one unlink. Its id
+            # names no folder, so nothing else is left to remove.
+            try:
+                os.unlink(os.path.join(self.tmp, pending))
+                return
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(self.tmp / (_UPLOAD_PREFIX + upload_id), ignore_errors=True)
+        shutil.rmtree(self.tmp / (_DONE_PREFIX + upload_id), ignore_errors=True)
 
     def list_multipart(self, prefix: str = "") -> list[tuple[str, str]]:
         found = []

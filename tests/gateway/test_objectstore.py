@@ -189,7 +189,12 @@ def test_a_pending_put_is_recorded_until_its_record_is_dropped(backend: Backend)
     _, replacing = store.put_pending("old", [b"new"])
     assert read(store, "old") == b"new"
     store.abort_multipart("old", replacing)
-    assert backend.leftovers() == ["ab/cd/new", "old"]
+    long = "ab/" + "x" * 240  # too long a name for the local store's scratch file
+    _, record = store.put_pending(long, [b"long"])
+    assert store.list_multipart() == [(long, record)]
+    store.abort_multipart(long, record)
+    assert store.list_multipart() == []
+    assert backend.leftovers() == ["ab/cd/new", long, "old"]
 
 
 def test_a_failed_pending_put_leaves_nothing(backend: Backend) -> None:

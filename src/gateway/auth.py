@@ -38,7 +38,14 @@ from gateway.accounts import AccountInfo, Accounts, normalize_identifier
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.counters import Counters
-from gateway.errors import CrossSite, Forbidden, NotFound, RateLimited, Unauthorized
+from gateway.errors import (
+    CrossSite,
+    Forbidden,
+    LockrError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from gateway.recent import Recent
 from gateway.secret import same_secret
 from gateway.throttle import Attempts, Budget
@@ -238,9 +245,7 @@ class Authenticator:
         """Basic credentials: answered from the cache when they were verified lately.
         Concurrent requests with the same uncached credentials (a client opening many
         connections at once) wait for one verification instead of running argon2 each."""
-        key = hmac.new(
-            self._secret, identifier.lower().encode() + b"\0" + password.encode(), hashlib.sha256
-        ).digest()
+        key = self._basic_key(identifier, password)
         principal = self._remembered(key)
         if principal is not None:
             return principal
@@ -251,6 +256,31 @@ class Authenticator:
             account = self.check_password(identifier, password, address=address)
             self._verified.put(key, (account.id, account.stamp))
             return self.principal_for(account)
+
+    def remembered(
+        self, authorization: str | None, *, source: RequestSource | None = None
+    ) -> Principal | None:
+        """The principal of Basic credentials verified lately (as :meth:`resolve`
+        would answer), without blocking: ``None`` for anything else (no header,
+        another scheme, credentials not remembered, a request :meth:`resolve` would
+        refuse), which the caller then resolves. No password is checked here."""
+        scheme, _, value = (authorization or "").strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() != "basic" or not value:
+            return None
+        try:
+            if source is not None:
+                self.refuse_cross_site(source)
+            identifier, password = _decode_basic(value)
+        except LockrError:
+            return None
+        key = self._basic_key(identifier, password)
+        return self._remembered(key)
+
+    def _basic_key(self, identifier: str, password: str) -> bytes:
+        """What remembers a Basic credential: an HMAC of it, never the password."""
+        message = identifier.lower().encode() + b"\0" + password.encode()
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
 
     def _remembered(self, key: bytes) -> Principal | None:
         """The principal of a cached credential whose password has not changed since

@@ -31,17 +31,33 @@ def authenticate(core: Core, request: DavRequest) -> Principal:
         headers.get("x-forwarded-for"),
         trust_proxy=core.config.trust_proxy_headers,
     )
-    source = RequestSource(
+    principal = core.auth.resolve(
+        headers.get("authorization"), address=address, source=_source(request)
+    )
+    if principal is None:
+        raise Unauthorized("sign in")
+    request.principal = principal
+    return principal
+
+
+def known_caller(core: Core, request: DavRequest) -> Principal | None:
+    """The caller of ``request`` when it is known without blocking (its Basic
+    credentials verified lately, see :meth:`gateway.auth.Authenticator.remembered`),
+    remembered on the request; else ``None``: :func:`authenticate` then decides."""
+    if request.principal is None:
+        authorization = request.headers.get("authorization")
+        request.principal = core.auth.remembered(authorization, source=_source(request))
+    return request.principal
+
+
+def _source(request: DavRequest) -> RequestSource:
+    scope, headers = request.scope, request.headers
+    return RequestSource(
         request.method,
         fetch_site=headers.get("sec-fetch-site"),
         origin=headers.get("origin"),
         listener_origin=f"{scope.get('scheme', 'http')}://{headers.get('host', '')}",
     )
-    principal = core.auth.resolve(headers.get("authorization"), address=address, source=source)
-    if principal is None:
-        raise Unauthorized("sign in")
-    request.principal = principal
-    return principal
 
 
 def refusal(error: LockrError) -> Answer:

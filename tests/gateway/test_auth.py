@@ -126,6 +126,29 @@ def test_client_address_trusts_only_the_hop_the_proxy_appended() -> None:
 OWN = "http://127.0.0.1:8080"  # the default public_url's origin
 
 
+def test_remembered_answers_only_credentials_verified_lately(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What may be answered without blocking: a Basic credential resolve verified,
+    while its password stands; anything else is left to resolve."""
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    header = basic("alice", PASSWORD)
+    verified = count_verifications(core, monkeypatch)
+    assert core.auth.remembered(header) is None  # never verified: no password checked
+    assert verified == [0]
+    assert core.auth.resolve(header) is not None
+    principal = core.auth.remembered(header)
+    assert principal is not None and principal.account_id == account.id
+    assert core.auth.remembered(basic("Alice", PASSWORD)) == principal
+    for other in (basic("alice", "a guess"), None, "", "Basic", "Basic !!", "Bearer x"):
+        assert core.auth.remembered(other) is None
+    assert verified == [1]
+    cross_site = RequestSource("PUT", fetch_site="cross-site", origin="https://evil.example")
+    assert core.auth.remembered(header, source=cross_site) is None
+    core.accounts.set_password(account.id, "the new password")
+    assert core.auth.remembered(header) is None
+
+
 @pytest.mark.parametrize(
     ("method", "fetch_site", "origin"),
     [

@@ -9,6 +9,7 @@ the caller, if already known, and any body read travel with the request)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from gateway.errors import LockrError, NotFound
 from gateway.logsafe import loggable
 from gateway.storage import Entry, split_path
 from webdav.answers import Answer, Receive, error_page
-from webdav.auth import authenticate, refusal
+from webdav.auth import authenticate, known_caller, refusal
 from webdav.errors import dav_status
 from webdav.request import DavRequest
 
@@ -55,6 +56,7 @@ class Fast:
     def __init__(self, core: Core, mount: str) -> None:
         self.core = core
         self.mount = mount
+        self.inline_reads = core.db.is_sqlite
 
     def enter(self, request: DavRequest, *, plain: bool) -> str | None:
         """In a job: authenticate, and return the path inside the caller's home, checked
@@ -86,6 +88,23 @@ class Fast:
         except NotFound:
             return None
 
+    async def read(
+        self,
+        job: Callable[Concatenate[DavRequest, P], T],
+        request: DavRequest,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T | Answer:
+        """Run ``job``, which only reads, as :meth:`run` does: on the event loop itself
+        over SQLite when the caller is known without blocking (a read there is a few
+        microseconds of a local file, which never waits for a writer in WAL mode, and
+        a worker thread would cost more than the read: the hand-off, the GIL passed
+        back and forth); in a worker thread otherwise (a password to check, a database
+        across the network)."""
+        if self.inline_reads and known_caller(self.core, request) is not None:
+            return _guarded(job, request, *args, **kwargs)
+        return await self.run(job, request, *args, **kwargs)
+
     async def run(
         self,
         job: Callable[Concatenate[DavRequest, P], T],
@@ -97,19 +116,27 @@ class Fast:
         error it raises is answered as wsgidav's side answers it
         (:mod:`webdav.errors`); any other exception is logged and answered with a
         bare 500."""
+        call = functools.partial(_guarded, job, request, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(WORKERS, call)
 
-        def guarded() -> T | Answer:
-            try:
-                return job(request, *args, **kwargs)
-            except Answered as answered:
-                return answered.answer
-            except LockrError as error:
-                return error_page(dav_status(error), error.message)
-            except Exception:
-                log.exception("WebDAV %s %s failed", request.method, loggable(request.path))
-                return error_page(500)
 
-        return await asyncio.get_running_loop().run_in_executor(WORKERS, guarded)
+def _guarded(
+    job: Callable[Concatenate[DavRequest, P], T],
+    request: DavRequest,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T | Answer:
+    """``job(request, ...)``, its domain errors answered as wsgidav's side answers them
+    (:mod:`webdav.errors`), any other exception logged and answered with a bare 500."""
+    try:
+        return job(request, *args, **kwargs)
+    except Answered as answered:
+        return answered.answer
+    except LockrError as error:
+        return error_page(dav_status(error), error.message)
+    except Exception:
+        log.exception("WebDAV %s %s failed", request.method, loggable(request.path))
+        return error_page(500)
 
 
 def dotted(path: str) -> bool:

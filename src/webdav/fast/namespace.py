@@ -6,6 +6,8 @@ with a body or an unusual Depth, and the home itself, are wsgidav's."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from gateway.errors import Exists, NotFound
 from webdav.answers import Answer, Receive, empty, error_page
 from webdav.fast.dispatch import Fast, has_body
@@ -18,18 +20,28 @@ async def mkcol(fast: Fast, request: DavRequest, receive: Receive) -> Answer | N
     """MKCOL of a folder inside the caller's home, or ``None``."""
     if has_body(request) or request.headers.get("depth", "0") != "0":
         return None
+    # rclone asks before every upload: an existing name is answered with one lookup
+    # (as wsgidav does, before it looks at locks), a read.
+    found = await fast.read(_mkcol_found, request, fast)
+    if found is not False:
+        return found
     return await fast.run(_mkcol, request, fast)
 
 
-def _mkcol(request: DavRequest, fast: Fast) -> Answer | None:
+def _mkcol_found(request: DavRequest, fast: Fast) -> Answer | None | Literal[False]:
+    """The answer to a MKCOL of a name in use, ``None`` to leave it to wsgidav, or
+    ``False`` for a name not in use (the folder is made next, in a worker thread)."""
     inner = fast.enter(request, plain=False)
     if not inner:
         return None
-    # rclone asks before every upload: an existing name is answered with one lookup
-    # (as wsgidav does, before it looks at locks).
     if fast.lookup(request, inner) is not None:
         return error_page(405, MKCOL_ON_MAPPED)
-    if not fast.plain(request):
+    return False
+
+
+def _mkcol(request: DavRequest, fast: Fast) -> Answer | None:
+    inner = fast.enter(request, plain=True)
+    if not inner:
         return None
     try:
         fast.core.storage.mkdir(request.caller.account_id, inner)

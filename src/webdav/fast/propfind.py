@@ -66,7 +66,7 @@ async def propfind(fast: Fast, request: DavRequest, receive: Receive) -> Answer 
     plan = None if not body else plan_for(body)
     if plan is None:
         return None
-    return await fast.run(_listing, request, fast, plan, depth == "1")
+    return await fast.read(_listing, request, fast, plan, depth == "1")
 
 
 def _listing(request: DavRequest, fast: Fast, plan: Plan, children: bool) -> Answer | None:

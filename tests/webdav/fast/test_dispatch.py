@@ -4,9 +4,12 @@ wsgidav, with any body the fast path read."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import PASSWORD, statements
 from tests.webdav.fast.conftest import Twins, running_twins
@@ -162,3 +165,36 @@ def test_what_rclone_asks_around_each_upload_is_one_statement(tmp_path: Path) ->
         with statements(core) as seen:
             assert core.dav_locks.home_is_plain("alice")
         assert len(seen) == 1, seen
+
+
+def test_reads_of_a_remembered_caller_need_no_worker_thread(
+    twins: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over SQLite, a PROPFIND or a MKCOL of a name in use by a caller whose password
+    was checked lately is answered on the event loop; a caller not remembered (a
+    password to check) and anything that writes take a worker thread, and wrong
+    credentials are refused as before."""
+    storage = twins.cores[0].storage
+    seen: list[tuple[str, bool]] = []
+
+    def watched(name: str) -> None:
+        method = getattr(storage, name)
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            seen.append((name, threading.current_thread().name.startswith("lockr-dav")))
+            return method(*args, **kwargs)
+
+        monkeypatch.setattr(storage, name, run)
+
+    watched("stat")
+    watched("mkdir")
+    listing = {"content": LIVE, "headers": {"Depth": "1"}}
+    assert twins.same("PROPFIND", "/alice/docs/", **listing).status_code == 207
+    assert seen == [("stat", True)]  # the password checked in a worker thread
+    seen.clear()
+    assert twins.same("PROPFIND", "/alice/docs/", **listing).status_code == 207
+    assert twins.same("MKCOL", "/alice/docs/").status_code == 405
+    assert twins.same("MKCOL", "/alice/new/").status_code == 201
+    assert seen == [("stat", False), ("stat", False), ("stat", False), ("mkdir", True)]
+    ours, theirs = twins.both("PROPFIND", "/alice/docs/", **listing, auth=("alice", "guess"))
+    assert ours.status_code == theirs.status_code == 401

@@ -232,11 +232,6 @@ def successor(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def key_is(key: str) -> ColumnElement[bool]:
-    """``nodes.key = key``, through the index."""
-    return and_(INDEXED_KEY == key[:KEY_INDEX_CHARS], Node.key == key)
-
-
 def keys_under(prefix: str) -> ColumnElement[bool]:
     """Keys that start with ``prefix`` (non-empty), through the index: a range of the
     indexed prefix, and the whole key checked where the prefix is longer than that."""

@@ -4,7 +4,11 @@ clear errors."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
+from sqlalchemy.orm import Session
 
 from gateway.core import Core
 from gateway.errors import BadRequest, Conflict, NotFound
@@ -104,12 +108,32 @@ def test_folders_only_and_the_root(folder: tuple[Core, int]) -> None:
 
 
 def test_a_folder_being_deleted_or_copied_out_of_sight_is_not_listed(
-    folder: tuple[Core, int],
+    folder: tuple[Core, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A subtree larger than a batch is copied and deleted in several transactions;
+    between any two of them the root lists the copy not yet and the deleted folder
+    no more, and the counts agree with what is listed."""
     core, alice = folder
+    subtrees = core.storage.subtrees
+    subtrees.batch = 2  # the 10 entries below "top" take several batches
+    seen: list[list[str]] = []
+    one_batch = subtrees._batch
+
+    @contextmanager
+    def batch_then_list() -> Iterator[Session]:
+        with one_batch() as session:
+            yield session
+        root = core.folders.page(alice, "", count=True)
+        assert root.count == len(root.entries)
+        seen.append(_names(root.entries))
+
+    monkeypatch.setattr(subtrees, "_batch", batch_then_list)
     core.storage.copy(alice, "top", "copy")
+    copying = len(seen)
+    assert copying > 2 and seen == [["top"]] * copying
     assert _names(core.folders.page(alice, "").entries) == ["copy", "top"]
     core.storage.delete(alice, "copy")
+    assert len(seen) > copying + 2 and seen[copying:] == [["top"]] * (len(seen) - copying)
     assert _names(core.folders.page(alice, "").entries) == ["top"]
 
 

@@ -8,7 +8,7 @@ import httpx
 from playwright.sync_api import Browser, expect
 
 from tests.api.conftest import User
-from tests.api.webapp.test_browser import SCREENSHOTS
+from tests.api.webapp.test_browser import one_page_pdf
 from tests.conftest import LockrProcess
 
 
@@ -99,32 +99,6 @@ def test_the_download_page_shows_hashes_and_previews(
         context.close()
 
 
-def one_page_pdf(text: str) -> bytes:
-    """A valid one-page PDF that says ``text`` (ASCII, no parentheses)."""
-    stream = f"BT /F1 24 Tf 40 100 Td ({text}) Tj ET".encode()
-    bodies = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(bodies, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    table = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(bodies) + 1,
-        table,
-    )
-    return out
-
-
 def test_the_download_page_shows_a_pdf_in_a_frame(browser: Browser, server: LockrProcess) -> None:
     owner = User(server, "pdfs")
     pdf = owner.upload(
@@ -147,8 +121,5 @@ def test_the_download_page_shows_a_pdf_in_a_frame(browser: Browser, server: Lock
         assert "sandbox" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
         assert frame.evaluate("element => element.src").endswith("?inline=1")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        visitor.wait_for_load_state("load")
-        visitor.screenshot(path=str(SCREENSHOTS / "download-pdf-1280.png"))
     finally:
         context.close()

@@ -1,9 +1,11 @@
 // The file manager: a folder a page at a time (the API's cursor), sorted, with
 // breadcrumbs, the quota bar, new folder, rename, move and delete (one entry or the
-// ticked ones), and uploads by picker or drag and drop. Moving between folders keeps
-// the page (history.pushState), so uploads go on while you browse.
+// ticked ones), downloading the ticked ones (a zip of several), and uploads by picker
+// or drag and drop. Moving between folders keeps the page (history.pushState), so
+// uploads go on while you browse.
 
 import { api, query } from "./api.js";
+import { downloadEntries } from "./archive.js";
 import { offerGuestUploads } from "./claims.js";
 import { sizeText } from "./format.js";
 import { crumbs, entryRow, folderUrl, pathOfUrl } from "./listing.js";
@@ -379,6 +381,14 @@ $("clear-selection").addEventListener("click", () => {
 });
 $("move-selected").addEventListener("click", () => move([...state.selected.values()]));
 $("delete-selected").addEventListener("click", () => remove([...state.selected.values()]));
+$("download-selected").addEventListener("click", async () => {
+  try {
+    say(await downloadEntries([...state.selected.values()]));
+  } catch (error) {
+    say(error.message);
+    if (error.status === 404) load();
+  }
+});
 
 $("entries").addEventListener("change", (event) => {
   if (!event.target.classList.contains("pick-entry")) return;

@@ -1,10 +1,10 @@
 """The web app in a real browser (Debian's Chromium driven by Playwright; nothing is
 downloaded), against one real ``lockr serve`` for the module: signing up, in and out
 and changing the password; uploads by picker and by drag and drop, with progress, and
-those refused before a byte is sent; cancelling; folders, rename, move and delete;
-ticked files and folders downloaded as one zip; a phone's width. Screenshots of the
-main pages, at 1280 and 390 px, are written to ``test-artifacts/screenshots/`` for a
-reviewer to look at."""
+those refused before a byte is sent; cancelling; folders, rename, move (by a dialog and
+by dragging rows) and delete; ticked files and folders downloaded as one zip; a
+phone's width. Screenshots of the main pages, at 1280 and 390 px, are written to
+``test-artifacts/screenshots/`` for a reviewer to look at."""
 
 from __future__ import annotations
 
@@ -474,6 +474,28 @@ def test_folders_rename_move_and_delete(visitor: Visitor, server: LockrProcess) 
     expect(page.locator("#empty")).to_be_visible()
     assert visitor.entries() == {}
     assert visitor.api("GET", "/api/v1/account").json()["account"]["usedBytes"] == 0
+
+
+def test_rows_dragged_onto_a_folder_move_there(visitor: Visitor) -> None:
+    page = visitor.page
+    for folder in ("Inbox", "Archive"):
+        assert visitor.api("POST", "/api/v1/folders", json={"path": folder}).status_code == 201
+    for name in ("d.txt", "e.txt", "f.txt"):
+        put(visitor, "", name, name.encode())
+    page.reload()
+    page.drag_and_drop("tr[data-name='d.txt'] .entry-link", "tr[data-name='Archive']")
+    expect(visitor.row("d.txt")).to_have_count(0)
+    expect(page.locator("#status")).to_have_text("Moved to Archive.")
+    # A ticked row carries the other ticked rows with it; a folder goes too.
+    visitor.row("e.txt").locator("input.pick-entry").check()
+    visitor.row("Inbox").locator("input.pick-entry").check()
+    page.drag_and_drop("tr[data-name='e.txt'] .entry-link", "tr[data-name='Archive']")
+    expect(visitor.row("e.txt")).to_have_count(0)
+    expect(visitor.row("Inbox")).to_have_count(0)
+    assert set(visitor.entries("Archive")) == {"d.txt", "e.txt", "Inbox"}
+    # A file is no place to drop onto: nothing moves.
+    page.drag_and_drop("tr[data-name='Archive'] .entry-link", "tr[data-name='f.txt']")
+    assert set(visitor.entries()) == {"Archive", "f.txt"}
 
 
 def put(visitor: Visitor, folder: str, name: str, data: bytes) -> dict[str, Any]:

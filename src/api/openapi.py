@@ -647,8 +647,13 @@ def _tree_paths() -> dict[str, Any]:
                 "first, and HEAD checks them alone",
                 "security": BEARER,
                 "parameters": [
-                    {**ENTRY_ID, "name": "id", "in": "query", "style": "form", "explode": True}
-                    | {"schema": {"type": "array", "items": {"type": "string"}, "maxItems": 200}}
+                    {
+                        "name": "id",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 200},
+                        "description": "Files' and folders' ids, the parameter repeated",
+                    }
                 ],
                 "responses": {
                     "200": {"description": "lockr-DATE.zip", "content": {"application/zip": {}}},

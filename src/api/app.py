@@ -17,6 +17,7 @@ from api.access_log import AccessLog
 from api.errors import HANDLERS
 from api.routes import (
     accounts,
+    archive,
     downloads,
     entries,
     files,
@@ -56,6 +57,7 @@ def api_routes() -> list[BaseRoute]:
         *entries.routes,
         *shares.routes,
         *downloads.routes,
+        *archive.routes,
         *openapi.routes,
         *pages.routes,
     ]

@@ -25,12 +25,13 @@ STATIC_FOLDER = Path(__file__).parent / "static"
 
 
 def content_security_policy(public_url: str) -> str:
-    """Scripts, styles and connections from lockr's own origin only (its
-    ``public_url`` too, where uploads are sent), no framing, no plugins."""
+    """Scripts, styles, frames and connections from lockr's own origin only (its
+    ``public_url`` too, where uploads are sent), no plugins, and no page of lockr's
+    in a frame (a file shown inline, which has its own policy, may be)."""
     connect = " ".join(["'self'", *filter(None, [origin_of(public_url)])])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        f"connect-src {connect}; object-src 'none'; frame-ancestors 'none'; "
+        f"connect-src {connect}; frame-src 'self'; object-src 'none'; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'"
     )
 

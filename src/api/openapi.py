@@ -125,6 +125,13 @@ DOWNLOAD_PARAMETERS = [
     {"name": "X-Key-Hash", "in": "header", "schema": {"type": "string"}},
     {"name": "expires", "in": "query", "schema": {"type": "integer"}},
     {"name": "signature", "in": "query", "schema": {"type": "string"}},
+    {
+        "name": "inline",
+        "in": "query",
+        "schema": {"enum": ["1"]},
+        "description": "Content-Disposition inline for PDFs, raster images, audio and "
+        "video (sandboxed, nosniff); any other type stays an attachment",
+    },
     {"name": "Range", "in": "header", "schema": {"type": "string"}, "example": "bytes=0-99"},
     {"name": "If-Range", "in": "header", "schema": {"type": "string"}},
     {"name": "If-Match", "in": "header", "schema": {"type": "string"}},
@@ -632,6 +639,27 @@ def _tree_paths() -> dict[str, Any]:
                 "parameters": [ENTRY_ID],
                 "responses": {"204": {"description": "Deleted"}, **_errors(403, 404)},
             },
+        },
+        "/api/v1/archive": {
+            "get": {
+                "summary": "Several of your files and folders (with all below them) as one "
+                "zip, streamed (stored, zip64, no Content-Length); every id is checked "
+                "first, and HEAD checks them alone",
+                "security": BEARER,
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 200},
+                        "description": "Files' and folders' ids, the parameter repeated",
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "lockr-DATE.zip", "content": {"application/zip": {}}},
+                    **_errors(400, 403, 404),
+                },
+            }
         },
     }
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from api.layout import environment, render_page
 from api.requests import client_address, core_of, rate_limit, read_form
-from api.routes.downloads import serve
+from api.routes.downloads import INLINE_IMAGES, serve
 from gateway.core import Core
 from gateway.errors import LockrError, NotFound
 from gateway.storage import Entry
@@ -71,18 +71,20 @@ async def download_page(request: Request) -> Response:
 
 
 PREVIEW_TEXT_BYTES = 64 * 1024
-PREVIEW_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"}
 PREVIEW_TEXT = {"application/json", "text/csv", "text/markdown", "text/plain"}
 
 
 def preview_kind(media_type: str) -> str | None:
     """How the download page shows a file inline: ``image``, ``audio``, ``video``
-    (the browser's own elements, from the download URL) or ``text`` (its first 64 KiB,
-    escaped, on the page); ``None`` for anything else. Never a type that can run
-    script (HTML, SVG): the page shows, it does not execute."""
+    (the browser's own elements, from the download URL), ``pdf`` (the browser's
+    viewer in a frame, from the download URL's inline mode) or ``text`` (its first
+    64 KiB, escaped, on the page); ``None`` for anything else. Never a type that can
+    run script (HTML, SVG): the page shows, it does not execute."""
     media = media_type.split(";", 1)[0].strip().lower()
-    if media in PREVIEW_IMAGES:
+    if media in INLINE_IMAGES:
         return "image"
+    if media == "application/pdf":
+        return "pdf"
     if media.startswith(("audio/", "video/")):
         return media.split("/", 1)[0]
     if media in PREVIEW_TEXT:

@@ -1,5 +1,6 @@
 """Pages without an account: the download page, served, escaped, with security
-headers, hashing a download key in the browser; and the health check."""
+headers, hashing a download key in the browser, previewing (a PDF in a frame); and
+the health check."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import httpx
 from playwright.sync_api import Browser, expect
 
 from tests.api.conftest import User
+from tests.api.webapp.test_browser import one_page_pdf
 from tests.conftest import LockrProcess
 
 
@@ -93,5 +95,31 @@ def test_the_download_page_shows_hashes_and_previews(
         expect(visitor.locator("img#preview")).to_have_attribute("alt", "Preview of dot.png")
         visitor.wait_for_load_state("load")
         assert visitor.evaluate("document.getElementById('preview').naturalWidth") == 1
+    finally:
+        context.close()
+
+
+def test_the_download_page_shows_a_pdf_in_a_frame(browser: Browser, server: LockrProcess) -> None:
+    owner = User(server, "pdfs")
+    pdf = owner.upload(
+        "report.pdf", one_page_pdf("Hello PDF"), **{"Content-Type": "application/pdf"}
+    )
+    page_url = pdf.json()["pageUrl"]
+    policy = httpx.get(page_url).headers["content-security-policy"]
+    assert "frame-src 'self'" in policy and "object-src 'none'" in policy
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        visitor = context.new_page()
+        with visitor.expect_response(lambda answer: "inline=1" in answer.url) as framed:
+            visitor.goto(page_url)
+        frame = visitor.locator("iframe#preview")
+        expect(frame).to_have_attribute("title", "Preview of report.pdf")
+        assert framed.value.status == 200 and framed.value.request.resource_type == "document"
+        headers = framed.value.all_headers()  # as sent (.headers is the browser's view)
+        assert headers["content-type"] == "application/pdf"
+        assert headers["content-disposition"].startswith("inline;")
+        assert "sandbox" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert frame.evaluate("element => element.src").endswith("?inline=1")
     finally:
         context.close()

@@ -22,6 +22,24 @@ from gateway.timefmt import http_date
 REDIRECT_SECONDS = 300
 """How long the presigned URL a redirecting region answers with stays valid."""
 
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
+INLINE_TYPES = INLINE_IMAGES | {"application/pdf"}
+"""Types that ``?inline=1`` lets a browser show in place (with audio and video): none
+can run script in lockr's origin. HTML, SVG, XML and the rest stay attachments."""
+
+INLINE_POLICY = (
+    "default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'; sandbox"
+)
+"""The Content-Security-Policy of a file shown inline: sandboxed (an opaque origin, no
+script, no forms), it may load nothing, and only lockr's own pages may frame it."""
+
+
+def renders_inline(media_type: str) -> bool:
+    """Whether ``?inline=1`` shows a file of this type in place (see
+    :data:`INLINE_TYPES`)."""
+    media = media_type.split(";", 1)[0].strip().lower()
+    return media in INLINE_TYPES or media.startswith(("audio/", "video/"))
+
 
 async def authorize(request: Request, entry: Entry, file_id: str) -> None:
     """Raise 403 (or 429 after repeated wrong keys) unless this request may read."""
@@ -49,22 +67,30 @@ async def download(request: Request) -> Response:
     entry = await run_in_threadpool(core.files.get, file_id)
     await authorize(request, entry, file_id)
     cache = "private, no-cache" if entry.key_protected else "public, no-cache"
-    return await serve(request, entry, cache=cache)
+    return await serve(
+        request, entry, cache=cache, inline=request.query_params.get("inline") == "1"
+    )
 
 
-async def serve(request: Request, entry: Entry, *, cache: str) -> Response:
+async def serve(request: Request, entry: Entry, *, cache: str, inline: bool = False) -> Response:
     """The bytes of ``entry``, already authorized: ranges, conditional requests, HEAD,
-    or a redirect to its region's store; ``cache`` is the Cache-Control."""
+    or a redirect to its region's store; ``cache`` is the Cache-Control. With
+    ``inline``, a type that :func:`renders_inline` is answered ``inline`` under
+    :data:`INLINE_POLICY`; any other stays an attachment."""
     core = core_of(request)
     etag = f'"{entry.md5}"'
+    media_type = entry.content_type or "application/octet-stream"
+    shown = inline and renders_inline(media_type)
     headers = {
         "ETag": etag,
         "Last-Modified": http_date(entry.mtime),
         "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition(entry.name),
+        "Content-Disposition": content_disposition(entry.name, inline=shown),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": cache,
     }
+    if shown:
+        headers["Content-Security-Policy"] = INLINE_POLICY
     status = precondition(request, etag, entry.mtime)
     if status is not None:
         return Response(status_code=status, headers=headers)
@@ -78,7 +104,6 @@ async def serve(request: Request, entry: Entry, *, cache: str) -> Response:
     if url is not None:
         # The region serves its own bytes: a short-lived presigned URL of its store.
         return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
-    media_type = entry.content_type or "application/octet-stream"
     try:
         offset, length, code = response_window(request, entry.size, etag, entry.mtime, headers)
     except RangeNotSatisfiable:

@@ -147,3 +147,24 @@ def test_an_s3_region_serves_downloads_itself_or_through_lockr(
         assert ranged.status_code == 206 and ranged.content == DATA[1048570:1048601]
     finally:
         server.stop()
+
+
+def test_inline_is_only_for_types_that_cannot_run_script(user: User) -> None:
+    shown = {"application/pdf", "image/png", "video/mp4", "audio/ogg"}
+    kept = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "text/plain"}
+    for media_type in sorted(shown | kept):
+        file = user.upload("f", b"<svg onload=alert(1)>", **{"Content-Type": media_type}).json()
+        answer = httpx.get(file["downloadUrl"], params={"inline": "1"})
+        assert answer.status_code == 200
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        disposition = answer.headers["content-disposition"]
+        if media_type in shown:
+            assert disposition.startswith("inline;"), media_type
+            policy = answer.headers["content-security-policy"]
+            assert "sandbox" in policy and "default-src 'none'" in policy
+            assert "frame-ancestors 'self'" in policy
+        else:
+            assert disposition.startswith("attachment;"), media_type
+        plain = httpx.get(file["downloadUrl"])
+        assert plain.headers["content-disposition"].startswith("attachment;")
+        assert "content-security-policy" not in plain.headers

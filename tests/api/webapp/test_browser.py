@@ -1,7 +1,8 @@
 """The web app in a real browser (Debian's Chromium driven by Playwright; nothing is
 downloaded), against one real ``lockr serve`` for the module: signing up, in and out
 and changing the password; uploads by picker and by drag and drop, with progress, and
-those refused before a byte is sent; cancelling; folders, rename, move and delete; a
+those refused before a byte is sent; cancelling; folders, rename, move (by a dialog and
+by dragging rows) and delete; ticked files and folders downloaded as one zip; a
 phone's width. Screenshots of the main pages, at 1280 and 390 px, are written to
 ``test-artifacts/screenshots/`` for a reviewer to look at."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -474,6 +476,89 @@ def test_folders_rename_move_and_delete(visitor: Visitor, server: LockrProcess) 
     assert visitor.api("GET", "/api/v1/account").json()["account"]["usedBytes"] == 0
 
 
+def test_rows_dragged_onto_a_folder_move_there(visitor: Visitor) -> None:
+    page = visitor.page
+    for folder in ("Inbox", "Archive"):
+        assert visitor.api("POST", "/api/v1/folders", json={"path": folder}).status_code == 201
+    for name in ("d.txt", "e.txt", "f.txt"):
+        put(visitor, "", name, name.encode())
+    page.reload()
+    page.drag_and_drop("tr[data-name='d.txt'] .entry-link", "tr[data-name='Archive']")
+    expect(visitor.row("d.txt")).to_have_count(0)
+    expect(page.locator("#status")).to_have_text("Moved to Archive.")
+    # A ticked row carries the other ticked rows with it; a folder goes too.
+    visitor.row("e.txt").locator("input.pick-entry").check()
+    visitor.row("Inbox").locator("input.pick-entry").check()
+    page.drag_and_drop("tr[data-name='e.txt'] .entry-link", "tr[data-name='Archive']")
+    expect(visitor.row("e.txt")).to_have_count(0)
+    expect(visitor.row("Inbox")).to_have_count(0)
+    assert set(visitor.entries("Archive")) == {"d.txt", "e.txt", "Inbox"}
+    # A file is no place to drop onto: nothing moves.
+    page.drag_and_drop("tr[data-name='Archive'] .entry-link", "tr[data-name='f.txt']")
+    assert set(visitor.entries()) == {"Archive", "f.txt"}
+
+
+def put(visitor: Visitor, folder: str, name: str, data: bytes) -> dict[str, Any]:
+    """A file made in ``folder`` through a resumable session, as this account."""
+    opened = visitor.api(
+        "POST", "/api/v1/upload/session", json={"name": name, "size": len(data), "path": folder}
+    )
+    assert opened.status_code == 201, opened.text
+    done = httpx.put(opened.json()["uploadUrl"], content=data, timeout=60)
+    assert done.status_code == 201, done.text
+    return done.json()  # type: ignore[no-any-return]
+
+
+def test_ticked_files_and_a_folder_download_as_one_zip(
+    visitor: Visitor, server: LockrProcess, tmp_path: Path
+) -> None:
+    page = visitor.page
+    for folder in ("album", "album/deep"):
+        assert visitor.api("POST", "/api/v1/folders", json={"path": folder}).status_code == 201
+    files = {
+        "one.txt": put(visitor, "", "one.txt", b"one"),
+        "two.bin": put(visitor, "", "two.bin", os.urandom(3 * MiB + 1)),
+        "album/pic.bin": put(visitor, "album", "pic.bin", os.urandom(70_000)),
+        "album/deep/x.txt": put(visitor, "album/deep", "x.txt", b"deep down"),
+    }
+    put(visitor, "", "left out.txt", b"not ticked")
+    page.reload()
+    for name in ("one.txt", "two.bin", "album"):
+        visitor.row(name).locator("input.pick-entry").check()
+    expect(page.locator("#selected-count")).to_have_text("3 selected")
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+    with page.expect_download() as started:
+        page.click("#download-selected")
+    download = started.value
+    assert re.fullmatch(r"lockr-\d{4}-\d{2}-\d{2}\.zip", download.suggested_filename)
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            ["one.txt", "two.bin", "album/", "album/deep/", "album/pic.bin", "album/deep/x.txt"]
+        )
+        for name, file in files.items():
+            assert hashlib.sha1(archive.read(name)).hexdigest() == file["sha1"], name
+    expect(page.locator("#status")).to_have_text("Downloading 3 items as a zip.")
+    # One file alone downloads as itself.
+    page.click("#clear-selection")
+    visitor.row("one.txt").locator("input.pick-entry").check()
+    with page.expect_download() as single:
+        page.click("#download-selected")
+    assert single.value.suggested_filename == "one.txt"
+    # Something ticked that has gone since is said on the page, not shown as JSON.
+    visitor.row("left out.txt").locator("input.pick-entry").check()
+    gone = visitor.entries()["left out.txt"]["id"]
+    assert visitor.api("DELETE", f"/api/v1/entries/{gone}").status_code == 204
+    page.click("#download-selected")
+    expect(page.locator("#status")).to_have_text(
+        "Something picked is gone; the folder is shown again."
+    )
+    expect(visitor.row("left out.txt")).to_have_count(0)
+
+
 def test_a_key_and_a_share_of_one_download(
     visitor: Visitor, browser: Browser, server: LockrProcess
 ) -> None:
@@ -604,8 +689,13 @@ def test_keyboard_alone_makes_a_folder(visitor: Visitor) -> None:
 def test_pages_fit_a_phone_and_are_pictured(browser: Browser, server: LockrProcess) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     visitor = Visitor(browser, server, WIDE)
-    for name, data in (("Quarterly report.pdf", b"%PDF-1.4" * 500), ("holiday.jpg", b"j" * 90_000)):
-        visitor.api("POST", "/api/v1/upload", content=data, headers={"x-file-name": name})
+    made = {}
+    for name, data, media in (
+        ("Quarterly report.pdf", one_page_pdf("Q3"), "application/pdf"),
+        ("holiday.jpg", b"j" * 90_000, "application/octet-stream"),
+    ):
+        headers = {"x-file-name": name, "content-type": media}
+        made[name] = visitor.api("POST", "/api/v1/upload", content=data, headers=headers).json()
     visitor.api("POST", "/api/v1/folders", json={"path": "Projects"})
     page = visitor.page
     shots = {
@@ -626,13 +716,41 @@ def test_pages_fit_a_phone_and_are_pictured(browser: Browser, server: LockrProce
         other = signed_out.new_page()
         for viewport, label in ((WIDE, "1280"), (PHONE, "390")):
             other.set_viewport_size(viewport)  # type: ignore[arg-type]
-            for name in ("login", "signup", "upload"):
-                other.goto(f"{server.url}/{name}")
+            for name in ("login", "signup", "upload", "download-pdf"):
+                pdf_page = made["Quarterly report.pdf"]["pageUrl"]
+                other.goto(pdf_page if name == "download-pdf" else f"{server.url}/{name}")
+                other.wait_for_load_state("load")
                 assert other.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
                 other.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
     finally:
         signed_out.close()
     visitor.close()
+
+
+def one_page_pdf(text: str) -> bytes:
+    """A valid one-page PDF that says ``text`` (ASCII, no parentheses)."""
+    stream = f"BT /F1 24 Tf 40 100 Td ({text}) Tj ET".encode()
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(bodies) + 1,
+        table,
+    )
+    return out
 
 
 def serious_violations(page: Page) -> list[str]:
@@ -673,6 +791,12 @@ def test_no_serious_accessibility_violations(
     share = visitor.api(
         "POST", f"/api/v1/files/{made['id']}/shares", json={"password": "open sesame"}
     ).json()
+    pdf = visitor.api(
+        "POST",
+        "/api/v1/upload",
+        content=one_page_pdf("Shown in a frame"),
+        headers={"x-file-name": "shown.pdf", "content-type": "application/pdf"},
+    ).json()
     found: dict[str, list[str]] = {}
     for viewport in (WIDE, PHONE):
         page.set_viewport_size(viewport)  # type: ignore[arg-type]
@@ -697,7 +821,8 @@ def test_no_serious_accessibility_violations(
     stranger = browser.new_context()
     try:
         other = stranger.new_page()
-        for path in ("/login", "/signup", "/upload", keyed["pageUrl"], share["url"]):
+        pages = ("/login", "/signup", "/upload", keyed["pageUrl"], pdf["pageUrl"], share["url"])
+        for path in pages:
             other.goto(path if path.startswith("http") else server.url + path)
             found[path] = serious_violations(other)
         # The check itself works: a field without a label is caught.

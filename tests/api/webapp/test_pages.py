@@ -86,12 +86,14 @@ def test_static_files_are_served_by_lockr(server: LockrProcess) -> None:
     imported = set(re.findall(r'from "\./([a-z]+\.js)"', script.text))
     assert imported == {
         "api.js",
+        "archive.js",
         "claims.js",
         "format.js",
         "listing.js",
         "movedialog.js",
         "sharedialog.js",
         "picked.js",
+        "rowdrag.js",
         "uploadlist.js",
         "uploads.js",
     }

@@ -1,15 +1,18 @@
 // The file manager: a folder a page at a time (the API's cursor), sorted, with
-// breadcrumbs, the quota bar, new folder, rename, move and delete (one entry or the
-// ticked ones), and uploads by picker or drag and drop. Moving between folders keeps
-// the page (history.pushState), so uploads go on while you browse.
+// breadcrumbs, the quota bar, new folder, rename, move (by a dialog, or a row dragged
+// onto a folder's) and delete (one entry or the ticked ones), downloading the ticked
+// ones (a zip of several), and uploads by picker or drag and drop. Moving between
+// folders keeps the page (history.pushState), so uploads go on while you browse.
 
 import { api, query } from "./api.js";
+import { downloadEntries } from "./archive.js";
 import { offerGuestUploads } from "./claims.js";
 import { sizeText } from "./format.js";
 import { crumbs, entryRow, folderUrl, pathOfUrl } from "./listing.js";
 import { MoveDialog } from "./movedialog.js";
 import { ShareDialog } from "./sharedialog.js";
 import { dropped, pickedFolder } from "./picked.js";
+import { rowDragging } from "./rowdrag.js";
 import { UploadList } from "./uploadlist.js";
 import { UploadQueue } from "./uploads.js";
 
@@ -206,16 +209,18 @@ async function eachOf(entries, call) {
   return problems.length ? problems.join("\n") : null;
 }
 
+async function moveInto(entries, folder) {
+  const problem = await eachOf(entries, (entry) =>
+    api("PATCH", `/api/v1/entries/${entry.id}`, { parentId: folder.id }),
+  );
+  state.selected.clear();
+  await load();
+  if (!problem) say(`Moved to ${folder.path || "your files"}.`);
+  return problem;
+}
+
 function move(entries) {
-  moveDialog.open(entries, state.path, async (folder) => {
-    const problem = await eachOf(entries, (entry) =>
-      api("PATCH", `/api/v1/entries/${entry.id}`, { parentId: folder.id }),
-    );
-    state.selected.clear();
-    await load();
-    if (!problem) say(`Moved to ${folder.path || "your files"}.`);
-    return problem;
-  });
+  moveDialog.open(entries, state.path, (folder) => moveInto(entries, folder));
 }
 
 function remove(entries) {
@@ -379,6 +384,14 @@ $("clear-selection").addEventListener("click", () => {
 });
 $("move-selected").addEventListener("click", () => move([...state.selected.values()]));
 $("delete-selected").addEventListener("click", () => remove([...state.selected.values()]));
+$("download-selected").addEventListener("click", async () => {
+  try {
+    say(await downloadEntries([...state.selected.values()]));
+  } catch (error) {
+    say(error.message);
+    if (error.status === 404) load();
+  }
+});
 
 $("entries").addEventListener("change", (event) => {
   if (!event.target.classList.contains("pick-entry")) return;
@@ -408,6 +421,15 @@ document.addEventListener("click", (event) => {
   go(link.dataset.path);
 });
 window.addEventListener("popstate", () => go(pathOfUrl(window.location.pathname), { push: false }));
+
+rowDragging($("entries"), {
+  dragged: (id) => (state.selected.has(id) ? [...state.selected.keys()] : [id]),
+  async dropped(ids, folderId) {
+    const known = (id) => state.selected.get(id) || state.entries.find((e) => e.id === id);
+    const problem = await moveInto(ids.map(known).filter(Boolean), known(folderId));
+    if (problem) say(problem);
+  },
+});
 
 // Drag and drop: files dropped anywhere on the file manager go to the folder shown.
 const area = $("files");

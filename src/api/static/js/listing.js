@@ -41,6 +41,7 @@ export function entryRow(entry, selected) {
   row.dataset.id = entry.id;
   row.dataset.kind = entry.kind;
   row.dataset.name = entry.name;
+  row.draggable = true; // onto a folder's row, to move it (rowdrag.js)
 
   const box = document.createElement("input");
   box.type = "checkbox";

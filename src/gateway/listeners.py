@@ -6,6 +6,11 @@ sees it, so its size is capped where it is read: past :data:`MAX_HEAD_BYTES` the
 client gets ``431 Request Header Fields Too Large`` and the connection closes. Every
 listener is uvicorn's, with :class:`BoundedHttpToolsProtocol`.
 
+A request body's bytes reach the app as the parser hands them over: uvicorn would
+copy each piece into a buffer of its own and out again when the app receives it; a
+piece that finds nothing waiting is kept as it is (two copies fewer of every byte of
+a large upload, on the event loop's thread).
+
 uvicorn writes an answer's head and its body to the socket separately; a small answer
 (most of WebDAV's and S3's) is written in one system call instead: a head is held
 until the body's first write in the same turn of the event loop, and written on its
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -65,8 +71,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
+        if self._refused:
+            return
+        cycle = self.cycle
+        if cycle.body or cycle.response_complete or self.parser.should_upgrade():
             super().on_body(body)
+            return
+        # Nothing is waiting for the app: the parser's bytes are kept as they are,
+        # where uvicorn would copy them into its buffer and out again when the app
+        # receives them (two copies of every byte of a large upload).
+        cycle.body = body  # type: ignore[assignment]
+        if len(body) > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        cycle.message_event.set()
 
     def on_message_complete(self) -> None:
         if not self._refused:

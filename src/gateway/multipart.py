@@ -18,7 +18,9 @@ an upload survives restarts and any node may continue it:
   own, tied to this process as a direct upload's is (a process that dies mid-part
   holds nothing for long); once stored, its bytes move to the upload's reservation and
   it is recorded (size, MD5, the store's token) in one transaction, and a part it
-  replaces gives its bytes back;
+  replaces gives its bytes back (a part's reads are prepared statements, and its two
+  writes, opening its reservation and recording it, are jobs that concurrent parts'
+  share a commit with: :meth:`gateway.db.Database.write_job`);
 - completing checks the client's list against the recorded parts, assembles the
   object in the store, reads it back once for its MD5 and SHA-1 (memory stays flat
   whatever its size) and commits the file as every write does; where the store can
@@ -38,8 +40,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from gateway.assembly import Assemblies, Prefix
 from gateway.blobkeys import new_key, object_key
@@ -139,26 +143,73 @@ def multipart_etag(md5s: Sequence[str]) -> str:
 
 
 def _info(upload: MultipartUpload, reservation: Reservation) -> MultipartInfo:
-    assert reservation.multipart_id is not None and reservation.expires_at is not None
-    return MultipartInfo(
-        id=upload.id,
-        account_id=upload.account_id,
-        path=upload.path,
-        content_type=upload.content_type,
-        mtime=upload.mtime,
-        meta=None if upload.meta is None else json.loads(upload.meta),
-        region=reservation.region,
-        blob_key=reservation.blob_key,
-        multipart_id=reservation.multipart_id,
-        reservation_id=reservation.id,
-        created_at=upload.created_at,
-        expires_at=reservation.expires_at,
-        assembled=upload.assembled,
+    return _info_of(
+        (
+            upload.id,
+            upload.account_id,
+            upload.path,
+            upload.content_type,
+            upload.mtime,
+            upload.meta,
+            reservation.region,
+            reservation.blob_key,
+            reservation.multipart_id,
+            reservation.id,
+            upload.created_at,
+            reservation.expires_at,
+            upload.assembled,
+        )
     )
 
 
 _WITH_RESERVATION = select(MultipartUpload, Reservation).join(
     Reservation, Reservation.id == MultipartUpload.reservation_id
+)
+# The reads every part makes, prepared once per process (:meth:`Database.prepare`).
+_UPLOAD_BY_ID = (
+    select(
+        MultipartUpload.id,
+        MultipartUpload.account_id,
+        MultipartUpload.path,
+        MultipartUpload.content_type,
+        MultipartUpload.mtime,
+        MultipartUpload.meta,
+        Reservation.region,
+        Reservation.blob_key,
+        Reservation.multipart_id,
+        Reservation.id,
+        MultipartUpload.created_at,
+        Reservation.expires_at,
+        MultipartUpload.assembled,
+    )
+    .join(Reservation, Reservation.id == MultipartUpload.reservation_id)
+    .where(MultipartUpload.id == bindparam("upload_id"))
+)
+_OTHER_PARTS_SIZE = select(func.coalesce(func.sum(UploadPart.size), 0)).where(
+    UploadPart.reservation_id == bindparam("reservation_id"),
+    UploadPart.number != bindparam("number"),
+)
+# The statements recording a part, on the connection of a shared write transaction.
+_LOCK_UPLOAD = (
+    select(MultipartUpload.id).where(MultipartUpload.id == bindparam("upload_id")).with_for_update()
+)
+_PART_SIZE = select(UploadPart.size).where(
+    UploadPart.reservation_id == bindparam("reservation_id"),
+    UploadPart.number == bindparam("number"),
+)
+_INSERT_PART = insert(UploadPart).values(offset=0)
+_UPDATE_PART = (
+    update(UploadPart)
+    .where(
+        UploadPart.reservation_id == bindparam("b_reservation_id"),
+        UploadPart.number == bindparam("b_number"),
+    )
+    .values(
+        size=bindparam("size"),
+        md5=bindparam("md5"),
+        etag=bindparam("etag"),
+        stored_at=bindparam("stored_at"),
+    )
 )
 
 
@@ -180,6 +231,8 @@ class MultipartUploads:
         self.lifetime = lifetime_seconds
         self.max_object_size = max_object_size
         self.assemblies = Assemblies()
+        self._upload_by_id = db.prepare(_UPLOAD_BY_ID)
+        self._other_parts_size = db.prepare(_OTHER_PARTS_SIZE)
 
     def close(self) -> None:
         """Stop assembling uploads in this process (:mod:`gateway.assembly`)."""
@@ -250,13 +303,10 @@ class MultipartUploads:
     def get(self, account_id: int, upload_id: str, path: str | None = None) -> MultipartInfo:
         """The account's unfinished upload ``upload_id`` (of ``path``, when given), or
         :class:`NoSuchUpload`."""
-        with self.db.read() as session:
-            row = session.execute(
-                _WITH_RESERVATION.where(MultipartUpload.id == upload_id)
-            ).one_or_none()
+        row = self._upload_by_id.first({"upload_id": upload_id})
         if row is None:
             raise NoSuchUpload("no such upload")
-        info = _info(*row)
+        info = _info_of(row)
         if (
             info.account_id != account_id
             or (path is not None and info.path != "/".join(split_path(path)))
@@ -274,15 +324,10 @@ class MultipartUploads:
             raise BadRequest(f"part numbers go from 1 to {MAX_PART_NUMBER}")
         if size is not None and size > MAX_PART_SIZE:
             raise TooLarge(f"a part is at most {MAX_PART_SIZE} bytes")
-        with self.db.read() as session:
-            others = sum(
-                session.scalars(
-                    select(UploadPart.size).where(
-                        UploadPart.reservation_id == info.reservation_id,
-                        UploadPart.number != number,
-                    )
-                )
-            )
+        found = self._other_parts_size.first(
+            {"reservation_id": info.reservation_id, "number": number}
+        )
+        others = int(found[0]) if found is not None else 0
         if size is not None and others + size > self.max_object_size:
             raise TooLarge(too_large_message(self.max_object_size))
         store = self.storage.store_for(info.region)
@@ -304,31 +349,31 @@ class MultipartUploads:
         """Record a stored part, moving its bytes from the reservation ``held`` (the
         part's own) to the upload's, and giving back those of a part it replaces."""
         now = self.clock()
-        with self.db.write() as session:
-            locked = session.scalar(
-                select(MultipartUpload.id).where(MultipartUpload.id == info.id).with_for_update()
-            )
-            if locked is None:
+        values = {
+            "reservation_id": info.reservation_id,
+            "number": number,
+            "size": part.size,
+            "md5": md5,
+            "etag": part.etag,
+            "stored_at": now,
+        }
+
+        def job(session: Session) -> None:
+            connection = session.connection()
+            if connection.execute(_LOCK_UPLOAD, {"upload_id": info.id}).first() is None:
                 raise NoSuchUpload(_GONE)
-            old = session.get(UploadPart, (info.reservation_id, number))
-            replaced = 0 if old is None else old.size
+            old = connection.execute(_PART_SIZE, values).first()
+            replaced = 0 if old is None else old[0]
             self.storage.reservations.transfer(
                 session, held, info.reservation_id, part.size - replaced
             )
             if old is None:
-                session.add(
-                    UploadPart(
-                        reservation_id=info.reservation_id,
-                        number=number,
-                        offset=0,
-                        size=part.size,
-                        md5=md5,
-                        etag=part.etag,
-                        stored_at=now,
-                    )
-                )
+                connection.execute(_INSERT_PART, values)
             else:
-                old.size, old.md5, old.etag, old.stored_at = part.size, md5, part.etag, now
+                where = {"b_reservation_id": info.reservation_id, "b_number": number}
+                connection.execute(_UPDATE_PART, values | where)
+
+        self.db.write_job(job)
         return PartInfo(number, part.size, md5, now)
 
     def parts(
@@ -486,6 +531,17 @@ class MultipartUploads:
             )
 
 
+def _info_of(row: tuple[Any, ...]) -> MultipartInfo:
+    """A :class:`MultipartInfo` of a row of ``_UPLOAD_BY_ID`` (its columns in the order
+    of the fields)."""
+    values = list(row)
+    if values[5] is not None:
+        values[5] = json.loads(values[5])
+    info = MultipartInfo(*values)
+    assert info.multipart_id is not None and info.expires_at is not None
+    return info
+
+
 def _part_info(row: UploadPart) -> PartInfo:
     return PartInfo(row.number, row.size, row.md5 or "", row.stored_at or 0.0)
 
@@ -538,7 +594,11 @@ class PartWriter:
         self._reserved = size or 0
         # The part's own reservation, of a blob key nothing else names: should this
         # process die, recovery releases it and finds nothing of that key to free.
-        self._reservation = reservations.open(info.account_id, info.region, new_key(), size or 0)
+        self._reservation = uploads.db.write_job(
+            lambda session: reservations.open(
+                info.account_id, info.region, new_key(), size or 0, session=session
+            )
+        )
         self._store = store
         key, multipart_id = object_key(info.blob_key), info.multipart_id
         try:

@@ -1,6 +1,9 @@
 """The S3 additional checksums (``x-amz-checksum-*``), computed while a body streams.
 
-CRC32 comes from zlib; CRC32C (Castagnoli) is computed here with a table, since no
+CRC32 comes from ISA-L (the ``isal`` package: the same function as ``zlib.crc32``,
+folded with carry-less multiplication, some twenty times faster than the zlib Python
+links; the AWS CLI and boto3 send a CRC32 with every part, so every byte uploaded
+passes through it); CRC32C (Castagnoli) is computed here with a table, since no
 library for it is a dependency; SHA-1 and SHA-256 come from hashlib. A value on the
 wire is the base64 of the big-endian digest.
 """
@@ -10,8 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import zlib
 from typing import Protocol
+
+from isal import isal_zlib
 
 from api.s3.errors import BadDigest, InvalidDigest, InvalidRequest
 
@@ -71,7 +75,7 @@ def _sha256() -> Checksum:
 
 
 _ALGORITHMS = {
-    "x-amz-checksum-crc32": lambda: _Crc(zlib.crc32),
+    "x-amz-checksum-crc32": lambda: _Crc(isal_zlib.crc32),
     "x-amz-checksum-crc32c": lambda: _Crc(crc32c),
     "x-amz-checksum-sha1": _sha1,
     "x-amz-checksum-sha256": _sha256,

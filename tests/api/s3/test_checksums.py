@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import zlib
 
 import pytest
 from hypothesis import given
@@ -38,3 +39,20 @@ def test_the_aws_example_crc32c() -> None:
 def test_unknown_algorithms_are_refused() -> None:
     with pytest.raises(errors.InvalidRequest):
         new_checksum("x-amz-checksum-md5")
+
+
+@given(st.binary(max_size=3000), st.integers(min_value=0, max_value=3000))
+def test_crc32_is_zlibs_across_pieces(data: bytes, cut: int) -> None:
+    checksum = new_checksum("x-amz-checksum-crc32")
+    checksum.update(data[:cut])
+    checksum.update(data[cut:])
+    assert checksum.digest() == zlib.crc32(data).to_bytes(4, "big")
+
+
+def test_crc32_of_a_large_body() -> None:
+    data = bytes(range(256)) * 8192 + b"tail"
+    checksum = new_checksum("x-amz-checksum-crc32")
+    for start in range(0, len(data), 300_000):
+        checksum.update(data[start : start + 300_000])
+    value = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    check_checksum("x-amz-checksum-crc32", checksum, value)

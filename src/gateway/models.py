@@ -201,6 +201,9 @@ class UploadPart(Base):
     md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
     etag: Mapped[str] = mapped_column(String(1024))
     stored_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    checksum: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """For a part of a client's upload that has a checksum algorithm, the part's
+    checksum of it (base64, as S3 writes it)."""
 
 
 class MultipartUpload(Base):
@@ -229,6 +232,10 @@ class MultipartUpload(Base):
     created_at: Mapped[float] = mapped_column(Float)
     busy_until: Mapped[float] = mapped_column(Float, default=0.0)
     assembled: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    checksum_algorithm: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """S3's checksum algorithm of the upload (``CRC32`` …), when it was given one."""
+    checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """``COMPOSITE`` or ``FULL_OBJECT``: how the object's checksum comes from its parts'."""
 
     __table_args__ = (Index(None, "account_id"),)
 

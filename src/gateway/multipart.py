@@ -32,6 +32,7 @@ an upload survives restarts and any node may continue it:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -70,6 +71,14 @@ BUSY_SECONDS = 120.0
 """How long a completion or abort holds its upload before another request may try."""
 RENEW_SECONDS = 30.0
 _GONE = "no such upload (it was completed or aborted meanwhile)"
+
+
+class Digest(Protocol):
+    """A running checksum (hashlib's interface)."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def digest(self) -> bytes: ...
 
 
 class NoSuchUpload(NotFound):
@@ -110,17 +119,20 @@ class MultipartInfo:
     created_at: float
     expires_at: float
     assembled: str | None
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
 
 
 @dataclass(frozen=True)
 class PartInfo:
-    """A stored part: its number, size, MD5 (hex; a part's S3 ETag) and when it was
-    stored."""
+    """A stored part: its number, size, MD5 (hex; a part's S3 ETag), when it was
+    stored, and its checksum of the upload's algorithm (if it has one)."""
 
     number: int
     size: int
     md5: str
     stored_at: float
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,8 @@ def _info(upload: MultipartUpload, reservation: Reservation) -> MultipartInfo:
             upload.created_at,
             reservation.expires_at,
             upload.assembled,
+            upload.checksum_algorithm,
+            upload.checksum_type,
         )
     )
 
@@ -181,6 +195,8 @@ _UPLOAD_BY_ID = (
         MultipartUpload.created_at,
         Reservation.expires_at,
         MultipartUpload.assembled,
+        MultipartUpload.checksum_algorithm,
+        MultipartUpload.checksum_type,
     )
     .join(Reservation, Reservation.id == MultipartUpload.reservation_id)
     .where(MultipartUpload.id == bindparam("upload_id"))
@@ -209,6 +225,7 @@ _UPDATE_PART = (
         md5=bindparam("md5"),
         etag=bindparam("etag"),
         stored_at=bindparam("stored_at"),
+        checksum=bindparam("checksum"),
     )
 )
 
@@ -248,10 +265,12 @@ class MultipartUploads:
         content_type: str,
         mtime: float | None = None,
         meta: dict[str, str] | None = None,
+        checksum: tuple[str, str] | None = None,
     ) -> MultipartInfo:
         """Open an upload of the file ``path`` in the account's default region. Its
         folders need not exist yet (completing makes them). A full account (entries)
-        is refused now."""
+        is refused now. ``checksum`` is the algorithm and type of the checksum its
+        parts and object have (the caller checks they go together)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -283,6 +302,8 @@ class MultipartUploads:
             reservation_id=reservation_id,
             created_at=now,
             busy_until=0.0,
+            checksum_algorithm=None if checksum is None else checksum[0],
+            checksum_type=None if checksum is None else checksum[1],
         )
         multipart_id = None
         try:
@@ -334,17 +355,34 @@ class MultipartUploads:
         return PartWriter(self, info, number, store, others=others, size=size)
 
     def copy_part(
-        self, info: MultipartInfo, number: int, source: Entry, offset: int, length: int
+        self,
+        info: MultipartInfo,
+        number: int,
+        source: Entry,
+        offset: int,
+        length: int,
+        *,
+        checksum: Digest | None = None,
     ) -> PartInfo:
         """Make part ``number`` of ``length`` bytes of the file ``source`` from
-        ``offset`` (read and stored again: a part is bytes of its own upload)."""
+        ``offset`` (read and stored again: a part is bytes of its own upload), with
+        its ``checksum`` computed as the bytes pass (base64, when given)."""
         with self.part(info, number, size=length) as writer:
             for block in self.storage.open(source, offset, length):
+                if checksum is not None:
+                    checksum.update(block)
                 writer.write(block)
-            return writer.finish()
+            value = None if checksum is None else base64.b64encode(checksum.digest()).decode()
+            return writer.finish(checksum=value)
 
     def _record(
-        self, info: MultipartInfo, number: int, part: Part, md5: str, held: str
+        self,
+        info: MultipartInfo,
+        number: int,
+        part: Part,
+        md5: str,
+        held: str,
+        checksum: str | None = None,
     ) -> PartInfo:
         """Record a stored part, moving its bytes from the reservation ``held`` (the
         part's own) to the upload's, and giving back those of a part it replaces."""
@@ -356,6 +394,7 @@ class MultipartUploads:
             "md5": md5,
             "etag": part.etag,
             "stored_at": now,
+            "checksum": checksum,
         }
 
         def job(session: Session) -> None:
@@ -374,7 +413,7 @@ class MultipartUploads:
                 connection.execute(_UPDATE_PART, values | where)
 
         self.db.write_job(job)
-        return PartInfo(number, part.size, md5, now)
+        return PartInfo(number, part.size, md5, now, checksum)
 
     def parts(
         self, info: MultipartInfo, *, after: int = 0, limit: int = MAX_LISTED
@@ -452,11 +491,19 @@ class MultipartUploads:
 
     # -- completing and aborting ---------------------------------------------------------
 
-    def complete(self, info: MultipartInfo, listed: Sequence[tuple[int, str]]) -> Completion:
+    def complete(
+        self,
+        info: MultipartInfo,
+        listed: Sequence[tuple[int, str]],
+        *,
+        check: Callable[[list[tuple[str | None, int]]], dict[str, str]] | None = None,
+    ) -> Completion:
         """Check the client's part list (``(number, ETag)`` pairs, ascending; each
         part stored with that ETag, its MD5, quoted or not; every part but the last
         at least :data:`MIN_PART_SIZE`; the whole within the object limit) and claim
-        the upload for the completion. The slow part, :meth:`Completion.run`,
+        the upload for the completion. ``check``, given the listed parts' recorded
+        checksums and sizes, MAY raise to refuse the list, and returns metadata for
+        the file (the object's checksum). The slow part, :meth:`Completion.run`,
         assembles, hashes and commits."""
         if not listed:
             raise InvalidPart("a multipart upload is completed with at least one part")
@@ -493,9 +540,10 @@ class MultipartUploads:
                 "this upload was assembled from another part list, whose parts are gone: "
                 "complete it with that list, or abort it"
             )
+        meta = {} if check is None else check([(row.checksum, row.size) for row in chosen])
         self._claim(info)
         parts = [Part(row.number, row.size, row.etag) for row in chosen]
-        return Completion(self, info, parts, etag, size)
+        return Completion(self, info, parts, etag, size, meta)
 
     def abort(self, info: MultipartInfo) -> None:
         """Drop the upload at once: the store's upload and parts (or the object a
@@ -543,7 +591,7 @@ def _info_of(row: tuple[Any, ...]) -> MultipartInfo:
 
 
 def _part_info(row: UploadPart) -> PartInfo:
-    return PartInfo(row.number, row.size, row.md5 or "", row.stored_at or 0.0)
+    return PartInfo(row.number, row.size, row.md5 or "", row.stored_at or 0.0, row.checksum)
 
 
 def _under(prefix: str) -> list[ColumnElement[bool]]:
@@ -649,8 +697,9 @@ class PartWriter:
             self._feed.write(data)
         self.size = size
 
-    def finish(self) -> PartInfo:
-        """Store the part and record it (replacing an earlier one of its number)."""
+    def finish(self, *, checksum: str | None = None) -> PartInfo:
+        """Store the part and record it (replacing an earlier one of its number),
+        with its ``checksum`` of the upload's algorithm, if it has one."""
         if self._done:
             raise Conflict("the part is already finished")
         with self._or_give_up():
@@ -660,7 +709,7 @@ class PartWriter:
                 )
             part = self._feed.finish()
             stored = self._uploads._record(
-                self.info, self.number, part, self.md5, self._reservation
+                self.info, self.number, part, self.md5, self._reservation, checksum
             )
         self._done = True
         info = self.info
@@ -705,6 +754,8 @@ class Completion:
     parts: list[Part]
     etag: str
     size: int
+    meta: dict[str, str]
+    """What the file's metadata gets beyond the upload's (the object's checksum)."""
     _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
 
     def run(self, *, clean: bool = True) -> Entry:
@@ -743,7 +794,7 @@ class Completion:
                 # The file's attributes, as the upload was opened with them.
                 content_type=info.content_type,
                 mtime=info.mtime,
-                meta=info.meta,
+                meta=(info.meta or {}) | self.meta,
                 on_conflict="replace",
                 multipart_etag=self.etag,
             )

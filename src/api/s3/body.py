@@ -17,12 +17,26 @@ from collections.abc import Callable
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
-from api.s3.checksums import SUPPORTED, Checksum, check_checksum, new_checksum
-from api.s3.errors import BadDigest, IncompleteBody, InvalidDigest
+from api.s3.checksums import (
+    BY_HEADER,
+    FULL_OBJECT,
+    PREFIX,
+    SUPPORTED,
+    TYPE_HEADER,
+    Algorithm,
+    Checksum,
+    algorithm_named,
+    check_checksum,
+    encode,
+    new_checksum,
+)
+from api.s3.errors import BadDigest, IncompleteBody, InvalidDigest, InvalidRequest
 from api.s3.payload import payload_verifier
 from api.s3.sigv4 import PayloadMode, Verified
 from api.transfer import declared_length, pump
 from gateway.numbers import whole_number_or_none
+
+_NOT_A_CHECKSUM = frozenset((TYPE_HEADER, "x-amz-checksum-algorithm", "x-amz-checksum-mode"))
 
 
 def content_md5(value: str | None) -> str | None:
@@ -43,7 +57,14 @@ class CheckedBody:
     checked against an MD5 computed here; without, the caller gives the body's MD5
     to :meth:`finish` (an upload computes one anyway)."""
 
-    def __init__(self, verified: Verified, headers: Headers, *, hash_md5: bool) -> None:
+    def __init__(
+        self,
+        verified: Verified,
+        headers: Headers,
+        *,
+        hash_md5: bool,
+        compute: Algorithm | None = None,
+    ) -> None:
         self._headers = headers
         self._verifier = payload_verifier(verified, headers)
         self._mode = verified.payload_mode
@@ -52,16 +73,46 @@ class CheckedBody:
         self.checksums: dict[str, Checksum] = {
             name: new_checksum(name) for name in SUPPORTED if name in headers
         }
+        unknown = [
+            name for name in headers if name.startswith(PREFIX) and name not in _NOT_A_CHECKSUM
+        ]
+        if any(name not in SUPPORTED for name in unknown):
+            raise InvalidRequest(
+                "The algorithm type you specified in x-amz-checksum- header is invalid."
+            )
+        trailer = headers.get("x-amz-trailer", "").strip().lower() if self.trailing else ""
+        sent = set(self.checksums) | ({trailer} if trailer else set())
+        if len(sent) > 1:
+            raise InvalidRequest(
+                "Expecting a single x-amz-checksum- header. "
+                "Multiple checksum Types are not allowed."
+            )
+        self.algorithm = BY_HEADER.get(next(iter(sent))) if sent else None
+        sdk = headers.get("x-amz-sdk-checksum-algorithm")
+        if sdk is not None and (self.algorithm is None or algorithm_named(sdk) != self.algorithm):
+            raise InvalidRequest(
+                "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* "
+                "or x-amz-trailer headers were found."
+            )
+        # A checksum nobody sent, to be computed (a part of an upload that has one).
+        self._computed: Checksum | None = None
+        if compute is not None and self.algorithm is None:
+            self._computed = compute.new()
+            self.algorithm = compute
+        self._value: str | None = None
+
+    @property
+    def trailing(self) -> bool:
+        return self._mode in (
+            PayloadMode.STREAMING_SIGNED_TRAILER,
+            PayloadMode.STREAMING_UNSIGNED_TRAILER,
+        )
 
     @property
     def has_checksum(self) -> bool:
         """Whether the request gives a checksum of its body: ``Content-MD5``, an
         ``x-amz-checksum-*`` header or a trailing one."""
-        trailing = self._mode in (
-            PayloadMode.STREAMING_SIGNED_TRAILER,
-            PayloadMode.STREAMING_UNSIGNED_TRAILER,
-        )
-        return self.expected_md5 is not None or bool(self.checksums) or trailing
+        return self.expected_md5 is not None or bool(self.checksums) or self.trailing
 
     def feed(self, data: bytes) -> list[bytes]:
         """The payload bytes ``data`` (bytes as they arrive) completes."""
@@ -69,6 +120,8 @@ class CheckedBody:
         for piece in pieces:
             for checksum in self.checksums.values():
                 checksum.update(piece)
+            if self._computed is not None:
+                self._computed.update(piece)
             if self._md5 is not None:
                 self._md5.update(piece)
         return pieces
@@ -79,14 +132,34 @@ class CheckedBody:
         self._verifier.finish()
         for name, checksum in self.checksums.items():
             check_checksum(name, checksum, self._headers[name])
+            self._value = self._headers[name].strip()
+        if self._verifier.trailing is not None:
+            self._value = self._verifier.trailing[1]
+        if self._computed is not None:
+            self._value = encode(self._computed.digest())
         if self._md5 is not None:
             md5 = self._md5.hexdigest()
         if self.expected_md5 is not None and md5 != self.expected_md5:
             raise BadDigest("The Content-MD5 you specified did not match what we received.")
 
+    @property
+    def checksum(self) -> str | None:
+        """The body's checksum (base64) of :attr:`algorithm`, once :meth:`finish`
+        returned: the one the request sent, or the one computed."""
+        return self._value
+
     def answer_headers(self) -> dict[str, str]:
-        """The checksums to echo in the answer, as S3 does."""
-        return {name: self._headers[name] for name in self.checksums}
+        """The checksum to echo in the answer, as S3 does (sent or computed)."""
+        if self.algorithm is None or self._value is None:
+            return {}
+        return {self.algorithm.header: self._value}
+
+    def stored_meta(self, meta: dict[str, str]) -> dict[str, str]:
+        """``meta`` (a single upload's) with the body's checksum, which GetObject and
+        HeadObject answer in checksum mode (:mod:`api.s3.metadata`)."""
+        if self.algorithm is None or self._value is None:
+            return meta
+        return meta | {self.algorithm.header: self._value, TYPE_HEADER: FULL_OBJECT}
 
 
 def declared_size(verified: Verified, request: Request) -> int | None:

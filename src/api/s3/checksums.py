@@ -1,11 +1,22 @@
-"""The S3 additional checksums (``x-amz-checksum-*``), computed while a body streams.
+"""The S3 additional checksums (``x-amz-checksum-*``), computed while a body streams,
+and the checksums of multipart objects made from their parts' checksums.
 
-CRC32 comes from ISA-L (the ``isal`` package: the same function as ``zlib.crc32``,
-folded with carry-less multiplication, some twenty times faster than the zlib Python
-links; the AWS CLI and boto3 send a CRC32 with every part, so every byte uploaded
-passes through it); CRC32C (Castagnoli) is computed here with a table, since no
-library for it is a dependency; SHA-1 and SHA-256 come from hashlib. A value on the
-wire is the base64 of the big-endian digest.
+The algorithms are S3's: CRC32, CRC32C, CRC64NVME, SHA1 and SHA256. CRC32 comes from
+ISA-L (the ``isal`` package: the same function as ``zlib.crc32``, some twenty times
+faster than the zlib Python links; the AWS CLI and boto3 send a CRC32 with every
+part, so every byte uploaded passes through it); CRC32C and CRC64NVME from the AWS
+Common Runtime (``awscrt``, which botocore uses for them: several GB/s, with the
+hardware's CRC instructions), as are the combinations of CRCs; SHA-1 and SHA-256 from
+hashlib. A value on the wire is the base64 of the big-endian digest.
+
+A multipart object's checksum is of one of two types (S3's ``x-amz-checksum-type``):
+
+- ``COMPOSITE``: the checksum of the concatenated binary checksums of its parts, with
+  ``-N`` (the number of parts) appended; every algorithm has it, and it is the
+  default but for CRC64NVME;
+- ``FULL_OBJECT``: the checksum of the whole object, as a single upload would have,
+  which the CRCs (only) can derive from their parts' checksums and sizes; the only
+  type CRC64NVME has.
 """
 
 from __future__ import annotations
@@ -13,35 +24,25 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+from awscrt import checksums as crt
 from isal import isal_zlib
 
-from api.s3.errors import BadDigest, InvalidDigest, InvalidRequest
+from api.s3.errors import BadDigest, InvalidRequest
 
-_CRC32C_POLY = 0x82F63B78
-
-
-def _crc32c_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ _CRC32C_POLY if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC32C_TABLE = _crc32c_table()
+COMPOSITE = "COMPOSITE"
+FULL_OBJECT = "FULL_OBJECT"
+PREFIX = "x-amz-checksum-"
+"""The headers (and trailers) carrying a checksum: ``x-amz-checksum-crc32`` and so on."""
+TYPE_HEADER = "x-amz-checksum-type"
 
 
 def crc32c(data: bytes, crc: int = 0) -> int:
     """CRC-32C of ``data``, continuing from ``crc`` (the value of the data before)."""
-    table = _CRC32C_TABLE
-    crc ^= 0xFFFFFFFF
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+    return int(crt.crc32c(data, crc))
 
 
 class Checksum(Protocol):
@@ -50,20 +51,51 @@ class Checksum(Protocol):
     def digest(self) -> bytes: ...
 
 
+class _CrcFunction(Protocol):
+    def __call__(self, data: bytes, crc: int, /) -> int: ...
+
+
 class _Crc:
-    def __init__(self, function: _CrcFunction) -> None:
+    def __init__(self, function: _CrcFunction, size: int) -> None:
         self._function = function
+        self._size = size
         self._value = 0
 
     def update(self, data: bytes) -> None:
         self._value = self._function(data, self._value)
 
     def digest(self) -> bytes:
-        return (self._value & 0xFFFFFFFF).to_bytes(4, "big")
+        return self._value.to_bytes(self._size, "big")
 
 
-class _CrcFunction(Protocol):
-    def __call__(self, data: bytes, crc: int, /) -> int: ...
+@dataclass(frozen=True)
+class Algorithm:
+    """One of S3's checksum algorithms: its name (``CRC32``), its header
+    (``x-amz-checksum-crc32``), the size of its digest, a running checksum's
+    factory, and for a CRC the function combining two values (the first's, the
+    second's, and the second's length) into the value of the two bodies in turn."""
+
+    name: str
+    size: int
+    new: Callable[[], Checksum]
+    combine: Callable[[int, int, int], int] | None = None
+
+    @property
+    def header(self) -> str:
+        return PREFIX + self.name.lower()
+
+    def types(self) -> tuple[str, ...]:
+        """The checksum types a multipart upload of this algorithm may have, its
+        default first."""
+        if self.name == "CRC64NVME":
+            return (FULL_OBJECT,)
+        if self.combine is None:
+            return (COMPOSITE,)
+        return (COMPOSITE, FULL_OBJECT)
+
+
+def _crc(function: _CrcFunction, size: int) -> Callable[[], Checksum]:
+    return lambda: _Crc(function, size)
 
 
 def _sha1() -> Checksum:
@@ -74,39 +106,85 @@ def _sha256() -> Checksum:
     return hashlib.sha256()
 
 
-_ALGORITHMS = {
-    "x-amz-checksum-crc32": lambda: _Crc(isal_zlib.crc32),
-    "x-amz-checksum-crc32c": lambda: _Crc(crc32c),
-    "x-amz-checksum-sha1": _sha1,
-    "x-amz-checksum-sha256": _sha256,
+ALGORITHMS = {
+    algorithm.name: algorithm
+    for algorithm in (
+        Algorithm("CRC32", 4, _crc(isal_zlib.crc32, 4), crt.combine_crc32),
+        Algorithm("CRC32C", 4, _crc(crt.crc32c, 4), crt.combine_crc32c),
+        Algorithm("CRC64NVME", 8, _crc(crt.crc64nvme, 8), crt.combine_crc64nvme),
+        Algorithm("SHA1", 20, _sha1),
+        Algorithm("SHA256", 32, _sha256),
+    )
 }
-_NAMES = {
-    "x-amz-checksum-crc32": "CRC32",
-    "x-amz-checksum-crc32c": "CRC32C",
-    "x-amz-checksum-sha1": "SHA1",
-    "x-amz-checksum-sha256": "SHA256",
-}
-SUPPORTED = frozenset(_ALGORITHMS)
+"""S3's algorithms by name."""
+BY_HEADER = {algorithm.header: algorithm for algorithm in ALGORITHMS.values()}
+SUPPORTED = frozenset(BY_HEADER)
+"""The checksum headers understood."""
+
+
+def algorithm_named(name: str) -> Algorithm:
+    """The algorithm an ``x-amz-checksum-algorithm`` (or ``-sdk-``) header names, in
+    any case; ``InvalidRequest`` for another."""
+    algorithm = ALGORITHMS.get(name.strip().upper())
+    if algorithm is None:
+        raise InvalidRequest(
+            "Checksum algorithm provided is unsupported. Please try again with any of the "
+            f"valid types: [{', '.join(sorted(ALGORITHMS))}]"
+        )
+    return algorithm
 
 
 def new_checksum(header: str) -> Checksum:
     """A running checksum for the algorithm an ``x-amz-checksum-*`` header names."""
-    factory = _ALGORITHMS.get(header.lower())
-    if factory is None:
-        raise InvalidRequest(f"The checksum {header!r} is not supported.")
-    return factory()
+    algorithm = BY_HEADER.get(header.lower())
+    if algorithm is None:
+        raise InvalidRequest(
+            "The algorithm type you specified in x-amz-checksum- header is invalid."
+        )
+    return algorithm.new()
 
 
-def check_checksum(header: str, checksum: Checksum, value: str) -> None:
-    """Raise ``InvalidDigest`` if ``value`` is not a well-formed checksum of that kind,
-    ``BadDigest`` if it is one but not the one computed."""
-    name = _NAMES.get(header.lower(), header)
-    computed = checksum.digest()
+def decode(header: str, value: str, *, trailing: bool = False) -> bytes:
+    """The digest a checksum value gives; ``InvalidRequest`` if it is not a
+    well-formed value of the algorithm ``header`` names."""
+    algorithm = BY_HEADER.get(header.lower())
     try:
-        claimed = base64.b64decode(value.strip(), validate=True)
+        digest = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidDigest(f"Value for {header} header is invalid.") from None
-    if len(claimed) != len(computed):
-        raise InvalidDigest(f"Value for {header} header is invalid.")
-    if claimed != computed:
+        digest = b""
+    if algorithm is None or len(digest) != algorithm.size:
+        where = "trailing header" if trailing else "header"
+        raise InvalidRequest(f"Value for {header.lower()} {where} is invalid.")
+    return digest
+
+
+def encode(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def check_checksum(header: str, checksum: Checksum, value: str, *, trailing: bool = False) -> None:
+    """Raise ``InvalidRequest`` if ``value`` is not a well-formed checksum of that
+    kind, ``BadDigest`` if it is one but not the one computed."""
+    claimed = decode(header, value, trailing=trailing)
+    if claimed != checksum.digest():
+        name = BY_HEADER[header.lower()].name
         raise BadDigest(f"The {name} you specified did not match the calculated checksum.")
+
+
+def composite(algorithm: Algorithm, parts: Sequence[str]) -> str:
+    """The ``COMPOSITE`` checksum of an object made of parts with these checksums
+    (base64 values): the checksum of their digests in turn, then ``-N``."""
+    checksum = algorithm.new()
+    for value in parts:
+        checksum.update(base64.b64decode(value))
+    return f"{encode(checksum.digest())}-{len(parts)}"
+
+
+def full_object(algorithm: Algorithm, parts: Sequence[tuple[str, int]]) -> str:
+    """The ``FULL_OBJECT`` checksum of an object made of parts with these checksums
+    (base64 values) and sizes: the CRC of the whole object."""
+    assert algorithm.combine is not None
+    crc = 0
+    for value, size in parts:
+        crc = algorithm.combine(crc, int.from_bytes(base64.b64decode(value), "big"), size)
+    return encode(crc.to_bytes(algorithm.size, "big"))

@@ -30,6 +30,9 @@ from api.s3.errors import InvalidArgument, MetadataTooLarge
 from gateway.storage import Entry
 
 USER_PREFIX = "x-amz-meta-"
+CHECKSUM_PREFIX = "x-amz-checksum-"
+"""The object's checksum and its type (``x-amz-checksum-type``), kept with the file's
+metadata by PutObject and CompleteMultipartUpload."""
 MTIME = "x-amz-meta-mtime"
 MAX_USER_METADATA = 2 * 1024
 """S3's limit on user metadata, in bytes of names (without the prefix) and values."""
@@ -97,10 +100,17 @@ def from_headers(headers: Headers) -> ObjectMeta:
     )
 
 
-def answer_headers(entry: Entry, query: Mapping[str, str]) -> dict[str, str]:
+def answer_headers(
+    entry: Entry, query: Mapping[str, str], *, checksum_mode: bool = False
+) -> dict[str, str]:
     """The metadata headers of a GetObject or HeadObject answer for ``entry``, with
-    the request's ``response-*`` overrides."""
-    headers = dict(entry.meta or {})
+    the request's ``response-*`` overrides; with ``checksum_mode`` (the request's
+    ``x-amz-checksum-mode: ENABLED``), the object's checksum and its type too."""
+    headers = {
+        name: value
+        for name, value in (entry.meta or {}).items()
+        if checksum_mode or not name.startswith(CHECKSUM_PREFIX)
+    }
     given = _mtime(headers.get(MTIME))
     if given is None or abs(given - entry.mtime) > MTIME_SLACK:
         headers[MTIME] = f"{entry.mtime:.6f}"

@@ -18,20 +18,36 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.responses import Response, StreamingResponse
 
 from api.s3.body import CheckedBody, declared_size, pump_checked
 from api.s3.buckets import XML, etag, last_modified, require_bucket
+from api.s3.checksums import (
+    ALGORITHMS,
+    BY_HEADER,
+    COMPOSITE,
+    PREFIX,
+    TYPE_HEADER,
+    Algorithm,
+    algorithm_named,
+    composite,
+    full_object,
+)
 from api.s3.context import Handler, S3Request
 from api.s3.copy import SOURCE, copy_source
 from api.s3.errors import (
+    BadDigest,
     InternalError,
     InvalidArgument,
+    InvalidPart,
     InvalidRange,
+    InvalidRequest,
     MalformedXML,
     MethodNotAllowed,
     NotImplementedYet,
@@ -125,6 +141,7 @@ async def create_multipart_upload(s3: S3Request) -> Response:
     if s3.key.endswith("/"):
         raise InvalidArgument("A key ending in '/' names a folder: it cannot be uploaded.")
     described = from_headers(s3.request.headers)
+    checksum = _upload_checksum(s3.request.headers)
 
     def create() -> MultipartInfo:
         require_bucket(s3)
@@ -134,10 +151,47 @@ async def create_multipart_upload(s3: S3Request) -> Response:
             content_type=described.content_type,
             mtime=described.mtime,
             meta=described.meta or None,
+            checksum=None if checksum is None else (checksum[0].name, checksum[1]),
         )
 
     info = await run_in_threadpool(create)
-    return Response(initiate_multipart_document(s3.bucket, s3.key, info.id), media_type=XML)
+    headers: dict[str, str] = {}
+    if checksum is not None:
+        headers = {"x-amz-checksum-algorithm": checksum[0].name, TYPE_HEADER: checksum[1]}
+    return Response(
+        initiate_multipart_document(s3.bucket, s3.key, info.id), media_type=XML, headers=headers
+    )
+
+
+def _upload_checksum(headers: Headers) -> tuple[Algorithm, str] | None:
+    """The checksum algorithm and type a CreateMultipartUpload asks for, if any; the
+    type defaults to the algorithm's first (``COMPOSITE``, ``FULL_OBJECT`` for
+    CRC64NVME)."""
+    name = headers.get("x-amz-checksum-algorithm")
+    kind = headers.get(TYPE_HEADER)
+    if name is None:
+        if kind is not None:
+            raise InvalidRequest(
+                "The x-amz-checksum-type header can only be used with the "
+                "x-amz-checksum-algorithm header."
+            )
+        return None
+    algorithm = algorithm_named(name)
+    if kind is None:
+        return algorithm, algorithm.types()[0]
+    kind = kind.strip().upper()
+    if kind not in ("COMPOSITE", "FULL_OBJECT"):
+        raise InvalidRequest(f"Value for {TYPE_HEADER} header is invalid.")
+    if kind not in algorithm.types():
+        raise InvalidRequest(
+            f"The {kind} checksum type cannot be used with the {algorithm.name.lower()} "
+            "checksum algorithm."
+        )
+    return algorithm, kind
+
+
+def _algorithm(info: MultipartInfo) -> Algorithm | None:
+    return None if info.checksum_algorithm is None else ALGORITHMS[info.checksum_algorithm]
 
 
 def _part_number(s3: S3Request) -> int:
@@ -155,11 +209,19 @@ async def upload_part(s3: S3Request) -> Response:
     number = _part_number(s3)
     if SOURCE in s3.request.headers:
         return await upload_part_copy(s3, number)
-    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=False)
+    info = await s3.lookups.read(_upload, s3)
+    algorithm = _algorithm(info)
+    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=False, compute=algorithm)
+    if algorithm is not None and body.algorithm != algorithm:
+        assert body.algorithm is not None
+        raise InvalidRequest(
+            "Checksum Type mismatch occurred, expected checksum Type: "
+            f"{algorithm.name.lower()}, actual checksum Type: {body.algorithm.name.lower()}"
+        )
     size = declared_size(s3.caller.verified, s3.request)
 
     def start() -> PartWriter:
-        return s3.core.multipart.part(_upload(s3), number, size=size)
+        return s3.core.multipart.part(info, number, size=size)
 
     writer = await run_in_threadpool(start)
     with writer:
@@ -167,7 +229,7 @@ async def upload_part(s3: S3Request) -> Response:
 
         def finish() -> PartInfo:
             body.finish(writer.md5)
-            return writer.finish()
+            return writer.finish(checksum=body.checksum if algorithm is not None else None)
 
         part = await run_in_threadpool(finish)
     return Response(status_code=200, headers={"ETag": f'"{part.md5}"'} | body.answer_headers())
@@ -206,7 +268,9 @@ async def upload_part_copy(s3: S3Request, number: int) -> Response:
         if status is not None:
             raise PreconditionFailed()
         offset, length = _copy_range(headers.get("x-amz-copy-source-range"), source.size)
-        return s3.core.multipart.copy_part(info, number, source, offset, length)
+        algorithm = _algorithm(info)
+        checksum = None if algorithm is None else algorithm.new()
+        return s3.core.multipart.copy_part(info, number, source, offset, length, checksum=checksum)
 
     part = await run_in_threadpool(copy)
     return Response(
@@ -215,10 +279,28 @@ async def upload_part_copy(s3: S3Request, number: int) -> Response:
     )
 
 
-async def _part_list(s3: S3Request) -> list[tuple[int, str]]:
-    """The ``(PartNumber, ETag)`` pairs of a CompleteMultipartUpload body, read (at
-    most :data:`MAX_PART_LIST` bytes) and checked as any body is."""
-    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=False)
+@dataclass(frozen=True)
+class Listed:
+    """A part of a CompleteMultipartUpload's list: its number, ETag and the
+    checksums given (algorithm names to values)."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str]
+
+
+async def _part_list(s3: S3Request) -> list[Listed]:
+    """The parts a CompleteMultipartUpload body lists, read (at most
+    :data:`MAX_PART_LIST` bytes) and checked as any body is (its ``x-amz-checksum-*``
+    headers are the object's, not the body's)."""
+    headers = Headers(
+        raw=[
+            (name, value)
+            for name, value in s3.request.headers.raw
+            if not name.lower().startswith(PREFIX.encode())
+        ]
+    )
+    body = CheckedBody(s3.caller.verified, headers, hash_md5=False)
     data = bytearray()
     md5 = hashlib.md5()
 
@@ -239,12 +321,69 @@ async def _part_list(s3: S3Request) -> list[tuple[int, str]]:
     return [_listed(part) for part in parts]
 
 
-def _listed(part: XmlNode) -> tuple[int, str]:
+def _listed(part: XmlNode) -> Listed:
     number = whole_number_or_none(part.child_text("PartNumber"))
     tag = part.child_text("ETag")
     if number is None or not tag:
         raise MalformedXML("Every Part needs a PartNumber and an ETag.")
-    return number, tag
+    checksums = {}
+    for name in ALGORITHMS:
+        value = part.child_text(f"Checksum{name}")
+        if value is not None:
+            checksums[name] = value
+    return Listed(number, tag, checksums)
+
+
+def object_checksum(
+    s3: S3Request, info: MultipartInfo, listed: list[Listed], parts: list[tuple[str | None, int]]
+) -> dict[str, str]:
+    """The object's checksum (as metadata: its header and type) from the listed
+    parts' recorded checksums, after checking the list's checksums against them and
+    the request's (``x-amz-checksum-type``, the object's ``x-amz-checksum-*``,
+    ``x-amz-mp-object-size``) against the object."""
+    headers = s3.request.headers
+    size = sum(part_size for _, part_size in parts)
+    given_size = headers.get("x-amz-mp-object-size")
+    if given_size is not None and whole_number_or_none(given_size.strip()) != size:
+        raise InvalidRequest(
+            f"The provided 'x-amz-mp-object-size' header value {given_size.strip()[:20]} does "
+            f"not match what was computed: {size}"
+        )
+    algorithm = _algorithm(info)
+    if algorithm is None or info.checksum_type is None:
+        return {}
+    kind = headers.get(TYPE_HEADER)
+    if kind is not None and kind.strip().upper() != info.checksum_type:
+        raise InvalidRequest(
+            f"The upload was created using the {info.checksum_type} checksum mode. The "
+            "complete request must use the same checksum mode."
+        )
+    values: list[str] = []
+    for part, (recorded, _) in zip(listed, parts, strict=True):
+        given = part.checksums.get(algorithm.name)
+        if recorded is None:
+            return {}  # a part stored before the upload had checksums recorded
+        if given is None and info.checksum_type == COMPOSITE:
+            raise InvalidRequest(
+                f"The upload was created using a {algorithm.name.lower()} checksum. The "
+                "complete request must include the checksum for each part. It was missing "
+                f"for part {part.number} in the request."
+            )
+        if given is not None and given.strip() != recorded:
+            raise InvalidPart()
+        values.append(recorded)
+    if info.checksum_type == COMPOSITE:
+        value = composite(algorithm, values)
+    else:
+        value = full_object(
+            algorithm, [(value, n) for value, (_, n) in zip(values, parts, strict=True)]
+        )
+    claimed = headers.get(algorithm.header)
+    if claimed is not None and claimed.strip() not in (value, value.partition("-")[0]):
+        raise BadDigest(
+            f"The {algorithm.name} you specified did not match the calculated checksum."
+        )
+    return {algorithm.header: value, TYPE_HEADER: info.checksum_type}
 
 
 async def complete_multipart_upload(s3: S3Request) -> Response:
@@ -254,16 +393,22 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
     listed = await _part_list(s3)
 
     def prepare() -> Completion:
-        return s3.core.multipart.complete(_upload(s3), listed)
+        info = _upload(s3)
+        return s3.core.multipart.complete(
+            info,
+            [(part.number, part.etag) for part in listed],
+            check=lambda parts: object_checksum(s3, info, listed, parts),
+        )
 
     completion = await run_in_threadpool(prepare)
+    checksum = _answer_checksum(completion.meta)
     location = str(s3.request.url).partition("?")[0]
     # What is left to remove once the file is committed goes after the answer.
     clean = BackgroundTask(completion.clean)
 
     def run() -> bytes:
         entry = completion.run(clean=False)
-        return complete_multipart_document(location, s3.bucket, s3.key, etag(entry))
+        return complete_multipart_document(location, s3.bucket, s3.key, etag(entry), checksum)
 
     work = asyncio.ensure_future(run_in_threadpool(run))
     done, _ = await asyncio.wait({work}, timeout=KEEPALIVE_SECONDS)
@@ -284,6 +429,15 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
     return StreamingResponse(
         answer_when_done(work, failure, KEEPALIVE_SECONDS), media_type=XML, background=clean
     )
+
+
+def _answer_checksum(meta: dict[str, str]) -> tuple[str, str, str] | None:
+    """The algorithm, value and type of the checksum in an object's metadata."""
+    for header, value in meta.items():
+        algorithm = BY_HEADER.get(header)
+        if algorithm is not None:
+            return algorithm.name, value, meta.get(TYPE_HEADER, COMPOSITE)
+    return None
 
 
 async def answer_when_done(
@@ -337,8 +491,20 @@ async def list_parts(s3: S3Request) -> Response:
         max_parts=max_parts,
         truncated=len(parts) > max_parts,
         parts=[
-            PartItem(part.number, iso(part.stored_at), f'"{part.md5}"', part.size) for part in shown
+            PartItem(
+                part.number,
+                iso(part.stored_at),
+                f'"{part.md5}"',
+                part.size,
+                None
+                if part.checksum is None or info.checksum_algorithm is None
+                else (info.checksum_algorithm, part.checksum),
+            )
+            for part in shown
         ],
+        checksum=None
+        if info.checksum_algorithm is None or info.checksum_type is None
+        else (info.checksum_algorithm, info.checksum_type),
     )
     return Response(list_parts_document(page), media_type=XML)
 

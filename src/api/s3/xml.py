@@ -195,17 +195,27 @@ def initiate_multipart_document(bucket: str, key: str, upload_id: str) -> bytes:
     ).encode()
 
 
-def complete_multipart_document(location: str, bucket: str, key: str, etag: str) -> bytes:
+def complete_multipart_document(
+    location: str, bucket: str, key: str, etag: str, checksum: tuple[str, str, str] | None = None
+) -> bytes:
     """Without the XML declaration: it may follow one sent long before (see
-    :mod:`s3.multipart`)."""
+    :mod:`s3.multipart`). ``checksum`` is the object's algorithm, value and type."""
     return (
         f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}">'
         + _element("Location", location)
         + _element("Bucket", bucket)
         + _element("Key", key)
         + _element("ETag", etag)
+        + _checksum_elements(checksum)
         + "</CompleteMultipartUploadResult>"
     ).encode()
+
+
+def _checksum_elements(checksum: tuple[str, str, str] | None) -> str:
+    if checksum is None:
+        return ""
+    algorithm, value, kind = checksum
+    return _element(f"Checksum{algorithm}", value) + _element("ChecksumType", kind)
 
 
 @dataclass(frozen=True)
@@ -214,6 +224,8 @@ class PartItem:
     last_modified: str
     etag: str
     size: int
+    checksum: tuple[str, str] | None = None
+    """The part's checksum: its algorithm and value."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +241,8 @@ class PartsPage:
     max_parts: int
     truncated: bool
     parts: list[PartItem]
+    checksum: tuple[str, str] | None = None
+    """The upload's checksum algorithm and type."""
 
 
 def list_parts_document(page: PartsPage) -> bytes:
@@ -246,6 +260,9 @@ def list_parts_document(page: PartsPage) -> bytes:
         _element("MaxParts", page.max_parts),
         _element("IsTruncated", page.truncated),
     ]
+    if page.checksum is not None:
+        parts.append(_element("ChecksumAlgorithm", page.checksum[0]))
+        parts.append(_element("ChecksumType", page.checksum[1]))
     for part in page.parts:
         parts.append(
             "<Part>"
@@ -253,6 +270,11 @@ def list_parts_document(page: PartsPage) -> bytes:
             + _element("LastModified", part.last_modified)
             + _element("ETag", part.etag)
             + _element("Size", part.size)
+            + (
+                ""
+                if part.checksum is None
+                else _element(f"Checksum{part.checksum[0]}", part.checksum[1])
+            )
             + "</Part>"
         )
     parts.append("</ListPartsResult>")

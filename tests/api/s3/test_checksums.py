@@ -1,16 +1,36 @@
-"""The checksums of S3 trailers, CRC32C above all (computed here, not by a library)."""
+"""S3's checksums: the algorithms (CRC32C and CRC64NVME from awscrt, checked against
+the published check values), the checksums of multipart objects, and, over a real
+``lockr serve`` with boto3, every algorithm in header and trailer form, stored and
+answered in checksum mode, and multipart uploads with COMPOSITE and FULL_OBJECT
+checksums."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import os
 import zlib
+from typing import Any
 
 import pytest
+from botocore import httpchecksum
+from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
 from api.s3 import errors
-from api.s3.checksums import check_checksum, crc32c, new_checksum
+from api.s3.checksums import (
+    ALGORITHMS,
+    algorithm_named,
+    check_checksum,
+    composite,
+    crc32c,
+    encode,
+    full_object,
+    new_checksum,
+)
+from tests.api.s3.conftest import ensure_bucket, error_code, send_signed, status_of
+from tests.conftest import LockrProcess
 
 
 def test_crc32c_check_values() -> None:
@@ -39,6 +59,42 @@ def test_the_aws_example_crc32c() -> None:
 def test_unknown_algorithms_are_refused() -> None:
     with pytest.raises(errors.InvalidRequest):
         new_checksum("x-amz-checksum-md5")
+    with pytest.raises(errors.InvalidRequest, match="unsupported"):
+        algorithm_named("MD4")
+
+
+def test_malformed_values_are_invalid_requests() -> None:
+    checksum = new_checksum("x-amz-checksum-crc32")
+    for value in ["not base64!", "AAAAAAAA", ""]:
+        with pytest.raises(errors.InvalidRequest, match="x-amz-checksum-crc32 header is invalid"):
+            check_checksum("x-amz-checksum-crc32", checksum, value)
+
+
+def test_crc64nvme_check_value() -> None:
+    checksum = new_checksum("x-amz-checksum-crc64nvme")
+    checksum.update(b"12345")
+    checksum.update(b"6789")
+    assert checksum.digest() == (0xAE8B14860A799888).to_bytes(8, "big")
+
+
+@given(st.lists(st.binary(max_size=500), min_size=1, max_size=6))
+def test_full_object_crcs_combine_the_parts(parts: list[bytes]) -> None:
+    for name in ("CRC32", "CRC32C", "CRC64NVME"):
+        algorithm = ALGORITHMS[name]
+        values = []
+        for part in parts:
+            checksum = algorithm.new()
+            checksum.update(part)
+            values.append((encode(checksum.digest()), len(part)))
+        whole = algorithm.new()
+        whole.update(b"".join(parts))
+        assert full_object(algorithm, values) == encode(whole.digest())
+
+
+def test_composite_is_the_checksum_of_the_part_checksums() -> None:
+    digests = [hashlib.sha256(part).digest() for part in (b"a", b"b", b"c")]
+    expected = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-3"
+    assert composite(ALGORITHMS["SHA256"], [encode(digest) for digest in digests]) == expected
 
 
 @given(st.binary(max_size=3000), st.integers(min_value=0, max_value=3000))
@@ -56,3 +112,209 @@ def test_crc32_of_a_large_body() -> None:
         checksum.update(data[start : start + 300_000])
     value = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
     check_checksum("x-amz-checksum-crc32", checksum, value)
+
+
+# -- over a real lockr -------------------------------------------------------------------
+
+ALL = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+MiB = 1024 * 1024
+
+
+def reference(name: str, data: bytes) -> str:
+    """The checksum as botocore computes it (awscrt for the CRCs)."""
+    checksum = httpchecksum._CHECKSUM_CLS[name.lower()]()
+    checksum.update(data)
+    return str(checksum.b64digest())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_put_object_checksums_are_stored_and_answered(s3: Any, name: str) -> None:
+    ensure_bucket(s3, "sums")
+    data = b"checksummed " * 1000
+    key = f"put-{name}"
+    # boto3 sends the checksum as a trailer (streaming) by default...
+    put = s3.put_object(Bucket="sums", Key=key, Body=data, ChecksumAlgorithm=name)
+    assert put[f"Checksum{name}"] == reference(name, data)
+    # ... and as a header when given the value.
+    header_key = f"header-{name}"
+    value = reference(name, data)
+    s3.put_object(Bucket="sums", Key=header_key, Body=data, **{f"Checksum{name}": value})
+    for stored in (key, header_key):
+        head = s3.head_object(Bucket="sums", Key=stored, ChecksumMode="ENABLED")
+        assert head[f"Checksum{name}"] == value and head["ChecksumType"] == "FULL_OBJECT"
+        got = s3.get_object(Bucket="sums", Key=stored, ChecksumMode="ENABLED")
+        assert got[f"Checksum{name}"] == value and got["Body"].read() == data
+        plain = s3.head_object(Bucket="sums", Key=stored)
+        assert f"Checksum{name}" not in plain and "ChecksumType" not in plain
+
+
+def test_bad_checksums_store_nothing(server: LockrProcess, keys: dict[str, Any], s3: Any) -> None:
+    ensure_bucket(s3, "sums")
+    for name in ALL:
+        wrong = reference(name, b"other bytes")
+        with pytest.raises(ClientError) as bad:
+            s3.put_object(Bucket="sums", Key="bad", Body=b"data", **{f"Checksum{name}": wrong})
+        assert error_code(bad) == "BadDigest" and status_of(bad) == 400
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="sums", Key="bad")
+    crc32 = reference("CRC32", b"data")
+    sha1 = reference("SHA1", b"data")
+    cases = [
+        ({"x-amz-checksum-crc32": crc32, "x-amz-checksum-sha1": sha1}, "Multiple checksum"),
+        ({"x-amz-checksum-crc32": "not base64"}, "x-amz-checksum-crc32 header is invalid"),
+        ({"x-amz-checksum-md5": "AAAA"}, "algorithm type you specified"),
+        ({"x-amz-sdk-checksum-algorithm": "SHA1", "x-amz-checksum-crc32": crc32}, "sdk"),
+    ]
+    for headers, message in cases:
+        answer = send_signed(server, keys, "PUT", "/sums/bad", b"data", headers)
+        assert answer.status_code == 400, answer.text
+        assert "<Code>InvalidRequest</Code>" in answer.text and message in answer.text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="sums", Key="bad")
+
+
+def upload(s3: Any, key: str, parts: list[bytes], **create: Any) -> tuple[str, list[dict]]:
+    """Open an upload and send ``parts`` (boto3 adds each part's checksum of the
+    upload's algorithm)."""
+    upload_id = s3.create_multipart_upload(Bucket="sums", Key=key, **create)["UploadId"]
+    sent = []
+    for number, part in enumerate(parts, 1):
+        answer = s3.upload_part(
+            Bucket="sums",
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=part,
+            **({"ChecksumAlgorithm": create["ChecksumAlgorithm"]} if create else {}),
+        )
+        listed = {"PartNumber": number, "ETag": answer["ETag"]}
+        listed |= {name: value for name, value in answer.items() if name.startswith("Checksum")}
+        sent.append(listed)
+    return upload_id, sent
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("CRC32", "COMPOSITE"),
+        ("CRC32", "FULL_OBJECT"),
+        ("CRC32C", "COMPOSITE"),
+        ("CRC32C", "FULL_OBJECT"),
+        ("CRC64NVME", "FULL_OBJECT"),
+        ("SHA1", "COMPOSITE"),
+        ("SHA256", "COMPOSITE"),
+    ],
+)
+def test_multipart_checksums(s3: Any, name: str, kind: str) -> None:
+    ensure_bucket(s3, "sums")
+    parts = [os.urandom(5 * MiB), b"tail" * 1000]
+    key = f"mp-{name}-{kind}"
+    created = s3.create_multipart_upload(
+        Bucket="sums", Key=key, ChecksumAlgorithm=name, ChecksumType=kind
+    )
+    assert created["ChecksumAlgorithm"] == name and created["ChecksumType"] == kind
+    s3.abort_multipart_upload(Bucket="sums", Key=key, UploadId=created["UploadId"])
+    upload_id, sent = upload(s3, key, parts, ChecksumAlgorithm=name, ChecksumType=kind)
+    for part, data in zip(sent, parts, strict=True):
+        assert part[f"Checksum{name}"] == reference(name, data)
+    listing = s3.list_parts(Bucket="sums", Key=key, UploadId=upload_id)
+    assert listing["ChecksumAlgorithm"] == name and listing["ChecksumType"] == kind
+    assert [p[f"Checksum{name}"] for p in listing["Parts"]] == [p[f"Checksum{name}"] for p in sent]
+    if kind == "COMPOSITE":
+        digests = b"".join(base64.b64decode(p[f"Checksum{name}"]) for p in sent)
+        expected = f"{reference(name, digests)}-2"
+    else:
+        expected = reference(name, b"".join(parts))
+    done = s3.complete_multipart_upload(
+        Bucket="sums", Key=key, UploadId=upload_id, MultipartUpload={"Parts": sent}
+    )
+    assert done[f"Checksum{name}"] == expected and done["ChecksumType"] == kind
+    head = s3.head_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
+    assert head[f"Checksum{name}"] == expected and head["ChecksumType"] == kind
+
+
+def test_multipart_checksum_errors(s3: Any) -> None:
+    ensure_bucket(s3, "sums")
+    for name, kind in [("CRC64NVME", "COMPOSITE"), ("SHA256", "FULL_OBJECT"), ("MD4", None)]:
+        with pytest.raises(ClientError) as refused:
+            s3.create_multipart_upload(
+                Bucket="sums",
+                Key="e",
+                ChecksumAlgorithm=name,
+                **({"ChecksumType": kind} if kind else {}),
+            )
+        assert error_code(refused) == "InvalidRequest"
+    parts = [os.urandom(5 * MiB), b"end"]
+    upload_id, sent = upload(s3, "e", parts, ChecksumAlgorithm="SHA256")
+    with pytest.raises(ClientError) as mismatch:
+        s3.upload_part(
+            Bucket="sums",
+            Key="e",
+            UploadId=upload_id,
+            PartNumber=3,
+            Body=b"x",
+            ChecksumAlgorithm="CRC32",
+        )
+    assert error_code(mismatch) == "InvalidRequest" and "mismatch" in str(mismatch.value)
+    missing = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in sent]
+    with pytest.raises(ClientError) as no_sums:
+        s3.complete_multipart_upload(
+            Bucket="sums", Key="e", UploadId=upload_id, MultipartUpload={"Parts": missing}
+        )
+    assert error_code(no_sums) == "InvalidRequest" and "missing for part 1" in str(no_sums.value)
+    wrong = [dict(sent[0], ChecksumSHA256=reference("SHA256", b"?")), sent[1]]
+    with pytest.raises(ClientError) as bad_part:
+        s3.complete_multipart_upload(
+            Bucket="sums", Key="e", UploadId=upload_id, MultipartUpload={"Parts": wrong}
+        )
+    assert error_code(bad_part) == "InvalidPart"
+    with pytest.raises(ClientError) as other_mode:
+        s3.complete_multipart_upload(
+            Bucket="sums",
+            Key="e",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": sent},
+            ChecksumType="FULL_OBJECT",
+        )
+    assert error_code(other_mode) == "InvalidRequest"
+    with pytest.raises(ClientError) as bad_whole:
+        s3.complete_multipart_upload(
+            Bucket="sums",
+            Key="e",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": sent},
+            ChecksumSHA256=reference("SHA256", b"?") + "-2",
+        )
+    assert error_code(bad_whole) == "BadDigest"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="sums", Key="e")
+    # Each refusal left the upload as it was: the right list completes it.
+    s3.complete_multipart_upload(
+        Bucket="sums", Key="e", UploadId=upload_id, MultipartUpload={"Parts": sent}
+    )
+    assert s3.get_object(Bucket="sums", Key="e")["Body"].read() == b"".join(parts)
+
+
+def test_upload_part_copy_computes_the_checksum(s3: Any) -> None:
+    ensure_bucket(s3, "sums")
+    source = os.urandom(6 * MiB)
+    s3.put_object(Bucket="sums", Key="copy-source", Body=source)
+    upload_id = s3.create_multipart_upload(
+        Bucket="sums", Key="copied", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"
+    )["UploadId"]
+    s3.upload_part_copy(
+        Bucket="sums",
+        Key="copied",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": "sums", "Key": "copy-source"},
+    )
+    parts = s3.list_parts(Bucket="sums", Key="copied", UploadId=upload_id)["Parts"]
+    assert parts[0]["ChecksumCRC32C"] == reference("CRC32C", source)
+    done = s3.complete_multipart_upload(
+        Bucket="sums",
+        Key="copied",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": parts[0]["ETag"]}]},
+    )
+    assert done["ChecksumCRC32C"] == reference("CRC32C", source)

@@ -253,7 +253,8 @@ def raw_request(
         connection.putrequest(method, path, skip_accept_encoding=True, skip_host=True)
         connection.putheader("Host", f"127.0.0.1:{server.s3_port}")
         for name, value in request.headers.items():
-            connection.putheader(name, value)
+            if name.lower() != "host":  # the CRT signer adds one
+                connection.putheader(name, value)
         if "Content-Length" not in request.headers:
             connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)

@@ -291,11 +291,11 @@ def test_a_wrong_trailing_checksum_fails(checksum_cls: type, name: str) -> None:
         run(payload_verifier(verified, headers), [tampered])
 
 
-def test_a_malformed_trailing_checksum_is_an_invalid_digest() -> None:
+def test_a_malformed_trailing_checksum_is_an_invalid_request() -> None:
     verified, headers, body = unsigned_trailer(b"data", Crc32Checksum, "x-amz-checksum-crc32")
     value = base64.b64encode(zlib.crc32(b"data").to_bytes(4, "big"))
     for bad in (b"not base64!", base64.b64encode(b"12345")):
-        with pytest.raises(errors.InvalidDigest):
+        with pytest.raises(errors.InvalidRequest, match="trailing header is invalid"):
             run(payload_verifier(verified, headers), [body.replace(value, bad)])
 
 

@@ -140,6 +140,7 @@ async def put_object(s3: S3Request) -> Response:
 
         def finish() -> Entry:
             body.finish(upload.md5)
+            upload.meta = body.stored_meta(described.meta)
             return upload.commit()
 
         entry = await run_in_threadpool(finish)
@@ -182,7 +183,11 @@ async def get_object(s3: S3Request) -> Response:
         "Last-Modified": http_date(modified),
         "Accept-Ranges": "bytes",
     }
-    headers |= answer_headers(entry, request.query_params)
+    # A range's bytes have no checksum of their own: S3 answers none with them.
+    checksum_mode = (
+        s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in s3.headers
+    )
+    headers |= answer_headers(entry, request.query_params, checksum_mode=checksum_mode)
     if not CONDITIONS.isdisjoint(s3.headers):
         status = precondition(request, tag, modified)
         if status == 304:

@@ -86,6 +86,9 @@ class Blob(Base):
     multipart_etag: Mapped[str | None] = mapped_column(String(48), nullable=True)
     """For bytes a client sent as the parts of a multipart upload, the S3 ETag they
     have there: the MD5 of the parts' binary MD5s, ``-`` and the number of parts."""
+    part_sizes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """For those bytes, the sizes of the parts in turn, as runs ``size*count`` joined
+    by commas (:func:`gateway.multipart.encode_sizes`)."""
 
     __table_args__ = (Index(None, "refcount"),)
 

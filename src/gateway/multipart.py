@@ -53,7 +53,7 @@ from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.feed import Feed, Hashes, digests
-from gateway.models import Account, MultipartUpload, Reservation, UploadPart
+from gateway.models import Account, Blob, MultipartUpload, Reservation, UploadPart
 from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
 from gateway.strays import discard_write
@@ -154,6 +154,46 @@ def multipart_etag(md5s: Sequence[str]) -> str:
     return f"{digest}-{len(md5s)}"
 
 
+def encode_sizes(sizes: Sequence[int]) -> str:
+    """Part sizes as runs of equal sizes: ``8388608*12,1234*1``."""
+    runs: list[list[int]] = []
+    for size in sizes:
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    return ",".join(f"{size}*{count}" for size, count in runs)
+
+
+def decode_sizes(text: str) -> list[tuple[int, int]]:
+    """The runs ``(size, count)`` :func:`encode_sizes` wrote."""
+    runs = []
+    for run in text.split(","):
+        size, _, count = run.partition("*")
+        runs.append((int(size), int(count)))
+    return runs
+
+
+def part_window(entry: Entry, part_sizes: str | None, number: int) -> tuple[int, int, int] | None:
+    """The offset and size of part ``number`` of the file ``entry``, and how many
+    parts it has: a multipart object's as recorded (``part_sizes``), any other the
+    single part 1. ``None`` past the last part (or for a multipart object whose
+    part sizes were not recorded)."""
+    if entry.multipart_etag is None:
+        return (0, entry.size, 1) if number == 1 else None
+    if part_sizes is None:
+        return None
+    runs = decode_sizes(part_sizes)
+    count = sum(run_count for _, run_count in runs)
+    offset, first = 0, 1
+    for size, run_count in runs:
+        if number < first + run_count:
+            return offset + (number - first) * size, size, count
+        offset += size * run_count
+        first += run_count
+    return None
+
+
 def _info(upload: MultipartUpload, reservation: Reservation) -> MultipartInfo:
     return _info_of(
         (
@@ -249,6 +289,9 @@ class MultipartUploads:
         self.max_object_size = max_object_size
         self.assemblies = Assemblies()
         self._upload_by_id = db.prepare(_UPLOAD_BY_ID)
+        self._part_sizes = db.prepare(
+            select(Blob.part_sizes).where(Blob.key == bindparam("blob_key"))
+        )
         self._other_parts_size = db.prepare(_OTHER_PARTS_SIZE)
 
     def close(self) -> None:
@@ -335,6 +378,15 @@ class MultipartUploads:
         ):
             raise NoSuchUpload("no such upload")
         return info
+
+    def part_of(self, entry: Entry, number: int) -> tuple[int, int, int] | None:
+        """The offset, size and count of the file's part ``number`` (see
+        :func:`part_window`)."""
+        sizes = None
+        if entry.multipart_etag is not None and entry.blob_key is not None:
+            row = self._part_sizes.first({"blob_key": entry.blob_key})
+            sizes = None if row is None else row[0]
+        return part_window(entry, sizes, number)
 
     # -- parts ---------------------------------------------------------------------------
 
@@ -797,6 +849,7 @@ class Completion:
                 meta=(info.meta or {}) | self.meta,
                 on_conflict="replace",
                 multipart_etag=self.etag,
+                also=self._record_sizes,
             )
         except BaseException:
             uploads._set(info, busy_until=0.0)
@@ -806,6 +859,14 @@ class Completion:
         if clean:
             self.clean()
         return entry
+
+    def _record_sizes(self, session: Session, node_id: int) -> None:
+        """In the commit's transaction: the parts' sizes, for GetObject of a part."""
+        session.execute(
+            update(Blob)
+            .where(Blob.key == self.info.blob_key)
+            .values(part_sizes=encode_sizes([part.size for part in self.parts]))
+        )
 
     def clean(self) -> None:
         """Remove what :meth:`run` left to remove. Idempotent."""

@@ -222,6 +222,12 @@ class MethodNotAllowed(S3Error):
     default_message = "The specified method is not allowed against this resource."
 
 
+class InvalidPartNumber(S3Error):
+    status = 416
+    code = "InvalidPartNumber"
+    default_message = "The requested partnumber is not satisfiable"
+
+
 class NotImplementedYet(S3Error):
     status = 501
     code = "NotImplemented"

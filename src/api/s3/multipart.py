@@ -50,12 +50,12 @@ from api.s3.errors import (
     InvalidRequest,
     MalformedXML,
     MethodNotAllowed,
-    NotImplementedYet,
     PreconditionFailed,
     as_s3_error,
 )
 from api.s3.metadata import from_headers
-from api.s3.objects import find_object, object_path
+from api.s3.objects import find_object, get_object, object_path
+from api.s3.parts import part_number
 from api.s3.xml import (
     HEAD,
     PartItem,
@@ -109,8 +109,8 @@ def route(method: str, key: str, query: set[str]) -> Handler:
         }
     elif "uploads" in query:
         table = {"POST": create_multipart_upload}
-    else:
-        raise NotImplementedYet("Reading one part of an object (partNumber) is not supported yet.")
+    else:  # partNumber alone: one part of an object
+        table = {"GET": get_object, "HEAD": get_object}
     handler = table.get(method)
     if handler is None:
         raise MethodNotAllowed()
@@ -194,19 +194,10 @@ def _algorithm(info: MultipartInfo) -> Algorithm | None:
     return None if info.checksum_algorithm is None else ALGORITHMS[info.checksum_algorithm]
 
 
-def _part_number(s3: S3Request) -> int:
-    number = whole_number_or_none(s3.request.query_params.get("partNumber", "").strip())
-    if number is None or not 1 <= number <= MAX_PART_NUMBER:
-        raise InvalidArgument(
-            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
-        )
-    return number
-
-
 async def upload_part(s3: S3Request) -> Response:
     """``PUT /bucket/key?partNumber=N&uploadId=ID``, or UploadPartCopy with
     ``x-amz-copy-source``."""
-    number = _part_number(s3)
+    number = part_number(s3)
     if SOURCE in s3.request.headers:
         return await upload_part_copy(s3, number)
     info = await s3.lookups.read(_upload, s3)

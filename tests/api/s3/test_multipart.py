@@ -315,7 +315,7 @@ def test_errors(server: LockrProcess, s3: Any) -> None:
     )
     assert code == 400 and "<Code>EntityTooLarge</Code>" in text, text
     code, text = raw_request(server, s3, "GET", "/wrong/k?partNumber=1")
-    assert code == 501 and "<Code>NotImplemented</Code>" in text
+    assert code == 404 and "<Code>NoSuchKey</Code>" in text
 
     answer = s3.abort_multipart_upload(**common)
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 204

@@ -1,0 +1,45 @@
+"""One part of an object: GetObject and HeadObject with ``partNumber``.
+
+Part ``N`` of a multipart object is the bytes its ``N``th listed part gave it (the
+sizes are recorded at completion), answered ``206`` with ``Content-Range`` and
+``x-amz-mp-parts-count``; any other object is a single part ``1``. The ETag, the
+metadata and the conditions are the whole object's, as on S3.
+"""
+
+from __future__ import annotations
+
+from api.s3.context import S3Request
+from api.s3.errors import InvalidArgument, InvalidPartNumber, InvalidRequest
+from gateway.numbers import whole_number_or_none
+from gateway.objectstore import MAX_PART_NUMBER
+from gateway.storage import Entry
+
+
+def part_number(s3: S3Request) -> int:
+    """The request's ``partNumber``, 1 to 10,000, or ``InvalidArgument``."""
+    number = whole_number_or_none(s3.request.query_params.get("partNumber", "").strip())
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
+        raise InvalidArgument(
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+        )
+    return number
+
+
+async def part_window(s3: S3Request, entry: Entry, headers: dict[str, str]) -> tuple[int, int, int]:
+    """The offset, length and status (206) of the part ``partNumber`` names, with
+    ``Content-Range``, ``Content-Length`` and, for a multipart object,
+    ``x-amz-mp-parts-count`` set in ``headers``; ``InvalidPartNumber`` past the
+    last part."""
+    number = part_number(s3)
+    if "range" in s3.headers:
+        raise InvalidRequest("Cannot specify both Range header and partNumber query parameter")
+    found = await s3.lookups.read(s3.core.multipart.part_of, entry, number)
+    if found is None:
+        raise InvalidPartNumber()
+    offset, length, count = found
+    if entry.multipart_etag is not None:
+        headers["x-amz-mp-parts-count"] = str(count)
+    if length:
+        headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{entry.size}"
+    headers["Content-Length"] = str(length)
+    return offset, length, 206

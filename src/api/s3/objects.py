@@ -29,6 +29,7 @@ from api.s3.errors import (
     PreconditionFailed,
 )
 from api.s3.metadata import answer_headers, from_headers
+from api.s3.parts import part_window
 from api.transfer import (
     RangeNotSatisfiable,
     precondition,
@@ -183,10 +184,9 @@ async def get_object(s3: S3Request) -> Response:
         "Last-Modified": http_date(modified),
         "Accept-Ranges": "bytes",
     }
-    # A range's bytes have no checksum of their own: S3 answers none with them.
-    checksum_mode = (
-        s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in s3.headers
-    )
+    # A range's (or a part's) bytes have no checksum of their own: S3 answers none.
+    whole = "range" not in s3.headers and "partNumber" not in request.query_params
+    checksum_mode = s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and whole
     headers |= answer_headers(entry, request.query_params, checksum_mode=checksum_mode)
     if not CONDITIONS.isdisjoint(s3.headers):
         status = precondition(request, tag, modified)
@@ -194,7 +194,9 @@ async def get_object(s3: S3Request) -> Response:
             return Response(status_code=304, headers=headers)
         if status is not None:
             raise PreconditionFailed()
-    if "range" in s3.headers:
+    if "partNumber" in request.query_params:
+        offset, length, code = await part_window(s3, entry, headers)
+    elif "range" in s3.headers:
         try:
             offset, length, code = response_window(request, entry.size, tag, modified, headers)
         except RangeNotSatisfiable:

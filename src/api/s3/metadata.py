@@ -20,6 +20,8 @@ they name in the answer.
 
 from __future__ import annotations
 
+import base64
+import email.header
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,7 +80,7 @@ def from_headers(headers: Headers) -> ObjectMeta:
     for name in headers:
         if not name.startswith(USER_PREFIX):
             continue
-        value = ",".join(headers.getlist(name))
+        value = _from_the_wire(",".join(headers.getlist(name)))
         user_size += _size(name.removeprefix(USER_PREFIX)) + _size(value)
         if name != MTIME or _mtime(value) is not None:
             meta[name] = value
@@ -111,6 +113,9 @@ def answer_headers(
         for name, value in (entry.meta or {}).items()
         if checksum_mode or not name.startswith(CHECKSUM_PREFIX)
     }
+    for name, kept in headers.items():
+        if name.startswith(USER_PREFIX) and not kept.isascii():
+            headers[name] = _rfc2047(kept)
     given = _mtime(headers.get(MTIME))
     if given is None or abs(given - entry.mtime) > MTIME_SLACK:
         headers[MTIME] = f"{entry.mtime:.6f}"
@@ -126,8 +131,30 @@ def answer_headers(
 
 
 def _size(text: str) -> int:
-    """The bytes of a header's text (which arrived as Latin-1: one byte each)."""
-    return len(text.encode("latin-1", "replace"))
+    """The bytes of a value's UTF-8."""
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def _from_the_wire(value: str) -> str:
+    """A user metadata value as S3 keeps it: an RFC 2047 encoded word
+    (``=?UTF-8?B?...?=``) decoded, raw bytes read as UTF-8 (a header arrives as
+    Latin-1, one character a byte; bytes that are not UTF-8 stay as they came)."""
+    if value.startswith("=?") and value.endswith("?="):
+        try:
+            return str(email.header.make_header(email.header.decode_header(value)))
+        except (LookupError, ValueError, UnicodeDecodeError):
+            return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def _rfc2047(value: str) -> str:
+    """A value that is not ASCII as S3 answers it: an RFC 2047 encoded word of its
+    UTF-8."""
+    encoded = base64.b64encode(value.encode("utf-8", "surrogateescape")).decode("ascii")
+    return f"=?UTF-8?B?{encoded}?="
 
 
 def _without_aws_chunked(value: str) -> str:

@@ -4,6 +4,7 @@ with the file and answered by GetObject and HeadObject, S3's 2 KB limit, the
 
 from __future__ import annotations
 
+import base64
 import datetime
 from typing import Any
 
@@ -137,3 +138,13 @@ def test_webdav_moves_keep_metadata_and_writes_drop_it(
     head = s3.head_object(Bucket="meta", Key="dav/b.txt")
     assert "colour" not in head["Metadata"] and "CacheControl" not in head
     assert head["ContentLength"] == len(b"new bytes")
+
+
+def test_metadata_that_is_not_ascii_is_answered_rfc2047_encoded(s3: Any) -> None:
+    ensure_bucket(s3, "meta")
+    encoded = "=?UTF-8?B?" + base64.b64encode("Grüße ✓".encode()).decode() + "?="
+    # boto3 refuses values that are not ASCII: they are sent as encoded words.
+    s3.put_object(Bucket="meta", Key="word", Body=b"x", Metadata={"name": encoded})
+    s3.put_object(Bucket="meta", Key="ascii", Body=b"x", Metadata={"name": "plain"})
+    assert s3.head_object(Bucket="meta", Key="word")["Metadata"]["name"] == encoded
+    assert s3.head_object(Bucket="meta", Key="ascii")["Metadata"]["name"] == "plain"

@@ -31,6 +31,12 @@ from gateway.core import Core, build_core
 from gateway.errors import LockrError
 from gateway.objectstore import ObjectStore
 
+# lockr depends on awscrt (its CRC32C and CRC64NVME), and botocore signs through the
+# CRT whenever awscrt can be imported. A client installed the usual way has no awscrt,
+# so boto3 and the AWS CLI run here as such a client does; tests/api/s3/test_crt.py
+# drives the CRT's signer too.
+os.environ.setdefault("BOTO_DISABLE_CRT", "true")
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 

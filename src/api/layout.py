@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from gateway.auth import origin_of
+from gateway.timefmt import iso
 
 LAYOUT_FOLDER = Path(__file__).parent / "templates" / "layout"
 STATIC_FOLDER = Path(__file__).parent / "static"
@@ -47,6 +48,11 @@ def page_headers(public_url: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
     }
+
+
+def page_time(seconds: float) -> str:
+    """``2027-01-15 08:00 UTC``: a moment as pages show it (minutes are enough)."""
+    return iso(seconds)[:16].replace("T", " ") + " UTC"
 
 
 def environment(folder: Path) -> Environment:

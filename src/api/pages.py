@@ -10,13 +10,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from api.layout import environment, render_page
+from api.layout import environment, page_time, render_page
 from api.requests import client_address, core_of, rate_limit, read_form
 from api.routes.downloads import INLINE_IMAGES, serve
 from gateway.core import Core
 from gateway.errors import LockrError, NotFound
 from gateway.storage import Entry
-from gateway.timefmt import iso
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
 
@@ -118,7 +117,7 @@ async def share_page(request: Request, *, notice: str = "", status: int = 200) -
         type=entry.content_type or "application/octet-stream",
         state=state,
         left=left,
-        expires=None if share.expires_at is None else iso(share.expires_at)[:16].replace("T", " "),
+        expires=None if share.expires_at is None else page_time(share.expires_at),
         protected=share.password_protected,
         notice=notice,
     )

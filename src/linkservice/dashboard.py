@@ -17,13 +17,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api.layout import render_page
+from api.layout import page_time, render_page
 from api.requests import read_form, request_source, web_session
 from gateway.auth import Principal
 from gateway.errors import BadRequest, Busy, CrossSite, LockrError, NotFound, TooLarge
 from gateway.numbers import whole_number
 from gateway.secret import same_secret
-from gateway.timefmt import iso
 from linkservice.pages import TEMPLATES, form_too_large, render
 from linkservice.service import LinkService
 from linkservice.validation import parse_link_request
@@ -109,7 +108,7 @@ class Dashboard:
                 "short_url": self.service.short_url(link.slug),
                 "access_count": link.access_count,
                 "redirect_limit": link.redirect_limit,
-                "created": _when(link.created_at),
+                "created": page_time(link.created_at),
             }
             for link in links
         ]
@@ -182,11 +181,6 @@ def _link_body(form: dict[str, str]) -> dict[str, Any]:
     if limit:
         body["redirectLimit"] = whole_number(limit, "redirectLimit")
     return body
-
-
-def _when(seconds: float) -> str:
-    """``2027-01-15 08:00 UTC``: minutes are enough on a page."""
-    return iso(seconds)[:16].replace("T", " ") + " UTC"
 
 
 def _plain_page(text: str, status: int) -> Response:

@@ -34,6 +34,7 @@ def test_a_share_of_one_download(user: User) -> None:
     token = body["url"].rsplit("/", 1)[1]
     page = httpx.get(body["url"])  # a preview uses nothing
     assert page.status_code == 200 and "report.pdf" in page.text and "1 download left" in page.text
+    assert "Open until 2999-01-01 00:00 UTC." in page.text
     assert user.name not in page.text
     first = httpx.get(f"{user.server.url}/api/v1/shares/{token}/download")
     assert first.status_code == 200 and first.content == b"%PDF quarterly"  # no key needed

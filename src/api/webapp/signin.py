@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from api.pages import render
+from api.pages import refusal, render
 from api.requests import (
     SESSION_COOKIE,
     client_address,
@@ -27,7 +27,7 @@ from api.requests import (
     request_source,
     web_session,
 )
-from gateway.errors import CrossSite, LockrError, TooLarge
+from gateway.errors import CrossSite, Forbidden, LockrError, TooLarge
 from gateway.secret import same_secret
 
 HOME = "/files"
@@ -54,17 +54,8 @@ async def _form(request: Request) -> dict[str, str] | Response:
             request_source(request), "this form was sent from another site"
         )
         return await read_form(request)
-    except CrossSite as error:
-        return render(request, "refused.html", 403, notice=error.message)
-    except TooLarge as error:
-        return render(request, "refused.html", 413, notice=error.message)
-
-
-def _refused(request: Request, template: str, error: LockrError, **context: object) -> Response:
-    page = render(request, template, error.status, notice=error.message, **context)
-    if error.retry_after is not None:
-        page.headers["Retry-After"] = str(error.retry_after)
-    return page
+    except (CrossSite, TooLarge) as error:
+        return refusal(request, "refused.html", error)
 
 
 async def login_page(request: Request) -> Response:
@@ -90,7 +81,7 @@ async def login(request: Request) -> Response:
             )
         )
     except LockrError as error:
-        return _refused(request, "login.html", error, identifier=identifier, next=to)
+        return refusal(request, "login.html", error, identifier=identifier, next=to)
     _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
     return _signed_in(request, token, to)
 
@@ -116,7 +107,7 @@ async def signup(request: Request) -> Response:
             )
         )
     except LockrError as error:
-        return _refused(request, "signup.html", error, username=username, email=email)
+        return refusal(request, "signup.html", error, username=username, email=email)
     _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
     return _signed_in(request, token, HOME)
 
@@ -130,12 +121,8 @@ async def logout(request: Request) -> Response:
     if session is not None:
         principal, csrf = session
         if not same_secret(form.get("csrf", ""), csrf):
-            return render(
-                request,
-                "refused.html",
-                403,
-                notice="The form has expired: reload the page and try again.",
-            )
+            expired = Forbidden("The form has expired: reload the page and try again.")
+            return refusal(request, "refused.html", expired)
         if principal.token_id is not None:
             await run_in_threadpool(
                 core_of(request).accounts.revoke_token, principal.account_id, principal.token_id

@@ -70,6 +70,17 @@ def test_a_password_share_through_its_page(user: User) -> None:
     assert shares(user, file["id"])[0]["downloads"] == 2
 
 
+def test_wrong_passwords_on_the_share_page_are_throttled(user: User) -> None:
+    file = user.upload("guarded.txt", b"behind a password").json()
+    url = share(user, file["id"], password="open sesame").json()["url"]
+    address = {"X-Forwarded-For": "10.99.0.1"}
+    for _ in range(5):
+        assert httpx.post(url, data={"password": "nope"}, headers=address).status_code == 403
+    throttled = httpx.post(url, data={"password": "open sesame"}, headers=address)
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    assert "too many wrong passwords" in throttled.text and 'id="share-form"' in throttled.text
+
+
 def test_only_the_owner_shares(user: User, other_user: User) -> None:
     file = user.upload("mine.txt", b"m").json()
     assert share(other_user, file["id"]).status_code == 403

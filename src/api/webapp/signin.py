@@ -12,6 +12,8 @@ signing out needs the session's CSRF token too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -27,11 +29,24 @@ from api.requests import (
     request_source,
     web_session,
 )
+from gateway.accounts import AccountInfo
+from gateway.core import Core
 from gateway.errors import CrossSite, Forbidden, LockrError, TooLarge
 from gateway.secret import same_secret
 
 HOME = "/files"
 SESSION_NAME = "web session"
+
+
+async def _new_session(core: Core, account_of: Callable[[], AccountInfo]) -> str:
+    """The token of a new web session of the account ``account_of`` answers (checking
+    a password, or making the account), both on one worker thread."""
+
+    def sign_in() -> str:
+        _info, token = core.accounts.create_token(account_of().id, SESSION_NAME)
+        return token
+
+    return await run_in_threadpool(sign_in)
 
 
 def _signed_in(request: Request, token: str, to: str) -> Response:
@@ -74,15 +89,13 @@ async def login(request: Request) -> Response:
     core = core_of(request)
     identifier = form.get("identifier", "").strip()
     to = local_path(form.get("next"), HOME)
+    password, address = form.get("password", ""), client_address(request)
     try:
-        account = await run_in_threadpool(
-            lambda: core.auth.check_password(
-                identifier, form.get("password", ""), address=client_address(request)
-            )
+        token = await _new_session(
+            core, lambda: core.auth.check_password(identifier, password, address=address)
         )
     except LockrError as error:
         return refusal(request, "login.html", error, identifier=identifier, next=to)
-    _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
     return _signed_in(request, token, to)
 
 
@@ -100,15 +113,13 @@ async def signup(request: Request) -> Response:
         return form
     core = core_of(request)
     username, email = form.get("username", "").strip(), form.get("email", "").strip()
+    password, address = form.get("password", ""), client_address(request)
     try:
-        account = await run_in_threadpool(
-            lambda: core.accounts.sign_up(
-                username, email, form.get("password", ""), address=client_address(request)
-            )
+        token = await _new_session(
+            core, lambda: core.accounts.sign_up(username, email, password, address=address)
         )
     except LockrError as error:
         return refusal(request, "signup.html", error, username=username, email=email)
-    _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
     return _signed_in(request, token, HOME)
 
 

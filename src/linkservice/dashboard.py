@@ -56,9 +56,10 @@ class Dashboard:
             Route("/dashboard/settings", _moved("/settings"), methods=["GET"]),
         ]
 
-    async def _posted(self, request: Request) -> tuple[Principal, dict[str, str]] | Response:
-        """The session and form of a POST of the links page, or the response refusing
-        it: from another site, signed out, too large, or without the CSRF token."""
+    async def _posted(self, request: Request) -> tuple[Principal, str, dict[str, str]] | Response:
+        """The session (principal, CSRF token) and form of a POST of the links page, or
+        the response refusing it: from another site, signed out, too large, or without
+        the CSRF token."""
         try:
             self.core.auth.refuse_cross_site(
                 request_source(request), "this form was sent from another site"
@@ -67,7 +68,7 @@ class Dashboard:
             return render("missing.html", 403)
         session = await web_session(request)
         if session is None:
-            return RedirectResponse("/login?next=/links", status_code=303)
+            return _signed_out()
         principal, csrf = session
         try:
             form = await read_form(request)
@@ -75,20 +76,27 @@ class Dashboard:
             return form_too_large()
         if not same_secret(form.get("csrf", ""), csrf):
             return _plain_page("The form has expired: reload the page and try again.", 403)
-        return principal, form
+        return principal, csrf, form
 
-    async def links_page(
+    async def links_page(self, request: Request) -> Response:
+        """GET /links: the account's links, a page at a time, and the form for a new one."""
+        session = await web_session(request)
+        if session is None:
+            return _signed_out()
+        return await self._page(request, *session)
+
+    async def _page(
         self,
         request: Request,
+        principal: Principal,
+        csrf: str,
         *,
         problem: str = "",
         form: dict[str, str] | None = None,
         status: int = 200,
     ) -> Response:
-        session = await web_session(request)
-        if session is None:
-            return RedirectResponse("/login?next=/links", status_code=303)
-        principal, csrf = session
+        """The links page of the session of ``principal`` and ``csrf``; after a refused
+        form, saying why (``problem``) and keeping what was typed (``form``)."""
         cursor = request.query_params.get("cursor") or None
         try:
             links, next_cursor = await run_in_threadpool(
@@ -131,7 +139,7 @@ class Dashboard:
         posted = await self._posted(request)
         if isinstance(posted, Response):
             return posted
-        principal, form = posted
+        principal, csrf, form = posted
         try:
             body = _link_body(form)
             link_request = parse_link_request(body, now=self.core.clock())
@@ -141,14 +149,16 @@ class Dashboard:
         except LockrError as error:
             kept = {k: v for k, v in form.items() if k not in ("password", "secretMemo")}
             status = error.status if isinstance(error, Busy) else 400
-            return await self.links_page(request, problem=error.message, form=kept, status=status)
+            return await self._page(
+                request, principal, csrf, problem=error.message, form=kept, status=status
+            )
         return RedirectResponse(f"/links?created={quote(info.slug)}", status_code=303)
 
     async def delete_link(self, request: Request) -> Response:
         posted = await self._posted(request)
         if isinstance(posted, Response):
             return posted
-        principal, _form = posted
+        principal, _csrf, _form = posted
         try:
             await run_in_threadpool(
                 self.service.links.delete, principal.account_id, request.path_params["link_id"]
@@ -156,6 +166,10 @@ class Dashboard:
         except NotFound:
             pass  # already gone: the list shows the truth
         return RedirectResponse("/links", status_code=303)
+
+
+def _signed_out() -> Response:
+    return RedirectResponse("/login?next=/links", status_code=303)
 
 
 def _moved(to: str) -> Callable[[Request], Awaitable[Response]]:

@@ -25,19 +25,10 @@ from gateway.numbers import whole_number
 from gateway.secret import same_secret
 from linkservice.pages import TEMPLATES, form_too_large, render
 from linkservice.service import LinkService
-from linkservice.validation import parse_link_request
+from linkservice.validation import COMMON_FIELDS, MEMO_FIELDS, parse_link_request
 
-FORM_FIELDS = (
-    "type",
-    "targetUrl",
-    "secretMemo",
-    "password",
-    "memo",
-    "customSlug",
-    "redirectLimit",
-    "startTime",
-    "expireTime",
-)
+FORM_FIELDS = COMMON_FIELDS | MEMO_FIELDS | {"targetUrl"}
+"""The new-link form's fields: the links API's, but ``link`` (``targetUrl``'s alias)."""
 
 
 class Dashboard:

@@ -19,15 +19,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from gateway.auth import origin_of
+from gateway.timefmt import iso
 
 LAYOUT_FOLDER = Path(__file__).parent / "templates" / "layout"
 STATIC_FOLDER = Path(__file__).parent / "static"
 
 
 def content_security_policy(public_url: str) -> str:
-    """Scripts, styles, frames and connections from lockr's own origin only (its
-    ``public_url`` too, where uploads are sent), no plugins, and no page of lockr's
-    in a frame (a file shown inline, which has its own policy, may be)."""
+    """Scripts, styles, frames (the download page's PDF preview) and connections from
+    lockr's own origin only (its ``public_url`` too, where uploads are sent), no
+    plugins, and no page of lockr's in a frame (a file shown inline, which has its own
+    policy, may be)."""
     connect = " ".join(["'self'", *filter(None, [origin_of(public_url)])])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -36,17 +38,24 @@ def content_security_policy(public_url: str) -> str:
     )
 
 
-def page_headers(public_url: str) -> dict[str, str]:
-    """The headers of every page. ``Referrer-Policy: same-origin`` rather than
-    ``no-referrer``: with the latter, browsers send ``Origin: null`` on form posts,
-    which the sign-in forms refuse as cross-site."""
+def page_headers(policy: str) -> dict[str, str]:
+    """The headers of every page of every front, under the Content-Security-Policy
+    ``policy`` (:func:`content_security_policy` for the web app's pages).
+    ``Referrer-Policy: same-origin`` rather than ``no-referrer``: with the latter,
+    browsers send ``Origin: null`` on form posts, which the forms refuse as
+    cross-site."""
     return {
         "Cache-Control": "no-store",
-        "Content-Security-Policy": content_security_policy(public_url),
+        "Content-Security-Policy": policy,
         "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
     }
+
+
+def page_time(seconds: float) -> str:
+    """``2027-01-15 08:00 UTC``: a moment as pages show it (minutes are enough)."""
+    return iso(seconds)[:16].replace("T", " ") + " UTC"
 
 
 def environment(folder: Path) -> Environment:
@@ -66,7 +75,8 @@ def render_page(
     **context: object,
 ) -> HTMLResponse:
     html = templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers=page_headers(public_url))
+    headers = page_headers(content_security_policy(public_url))
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 class Assets(StaticFiles):

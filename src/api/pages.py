@@ -10,13 +10,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from api.layout import environment, render_page
+from api.layout import environment, page_time, render_page
 from api.requests import client_address, core_of, rate_limit, read_form
 from api.routes.downloads import INLINE_IMAGES, serve
 from gateway.core import Core
 from gateway.errors import LockrError, NotFound
 from gateway.storage import Entry
-from gateway.timefmt import iso
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
 
@@ -25,6 +24,15 @@ def render(request: Request, template: str, status: int = 200, **context: object
     """``template`` of the API's front, with the headers every page carries."""
     public_url = core_of(request).config.public_url
     return render_page(TEMPLATES, template, public_url, status, **context)
+
+
+def refusal(request: Request, template: str, error: LockrError, **context: object) -> HTMLResponse:
+    """``template`` saying why ``error`` refused the request (its message as
+    ``notice``), with the error's status and, when it has one, ``Retry-After``."""
+    page = render(request, template, error.status, notice=error.message, **context)
+    if error.retry_after is not None:
+        page.headers["Retry-After"] = str(error.retry_after)
+    return page
 
 
 def size_text(size: int) -> str:
@@ -97,10 +105,15 @@ def _text_start(core: Core, entry: Entry) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-async def share_page(request: Request, *, notice: str = "", status: int = 200) -> Response:
+async def share_page(request: Request) -> Response:
     """GET /s/<token>: what is shared (name, size, type), until when and how many
     downloads are left, and a download button (with a password field when the share
     has one). Consumes nothing: link previews do not use a share up."""
+    return await _share_page(request, refused=None)
+
+
+async def _share_page(request: Request, *, refused: LockrError | None) -> Response:
+    """The share page as it stands now; when ``refused``, saying why."""
     core = core_of(request)
     now = core.clock()
     try:
@@ -109,19 +122,18 @@ async def share_page(request: Request, *, notice: str = "", status: int = 200) -
         return render(request, "missing.html", status=404)
     state = share.state(now)
     left = None if share.max_downloads is None else max(0, share.max_downloads - share.downloads)
-    return render(
-        request,
-        "share.html",
-        status=410 if state != "open" and status == 200 else status,
-        name=entry.name,
-        size_text=size_text(entry.size),
-        type=entry.content_type or "application/octet-stream",
-        state=state,
-        left=left,
-        expires=None if share.expires_at is None else iso(share.expires_at)[:16].replace("T", " "),
-        protected=share.password_protected,
-        notice=notice,
-    )
+    context: dict[str, object] = {
+        "name": entry.name,
+        "size_text": size_text(entry.size),
+        "type": entry.content_type or "application/octet-stream",
+        "state": state,
+        "left": left,
+        "expires": None if share.expires_at is None else page_time(share.expires_at),
+        "protected": share.password_protected,
+    }
+    if refused is not None:
+        return refusal(request, "share.html", refused, **context)
+    return render(request, "share.html", 200 if state == "open" else 410, notice="", **context)
 
 
 async def share_download(request: Request) -> Response:
@@ -139,10 +151,7 @@ async def share_download(request: Request) -> Response:
     except NotFound:
         return render(request, "missing.html", status=404)
     except LockrError as error:
-        page = await share_page(request, notice=error.message, status=error.status)
-        if error.retry_after is not None:
-            page.headers["Retry-After"] = str(error.retry_after)
-        return page
+        return await _share_page(request, refused=error)
     return await serve(request, entry, cache="private, no-store")
 
 

@@ -43,10 +43,12 @@ def client_address(request: Request) -> str:
     )
 
 
-def request_source(request: Request) -> RequestSource:
-    """What the request says about where it comes from, for the authenticator; the
-    origin it was sent to (scheme and ``Host``) counts as lockr's own."""
-    host = request.headers.get("host")
+def request_source(request: Request, *, own_address: bool = True) -> RequestSource:
+    """What the request says about where it comes from, for the authenticator. With
+    ``own_address``, the origin it was sent to (scheme and ``Host``) counts as lockr's
+    own, as ``public_url``'s does; without it (Basic credentials on the API), only
+    ``public_url``'s."""
+    host = request.headers.get("host") if own_address else None
     return RequestSource(
         request.method,
         fetch_site=request.headers.get("sec-fetch-site"),
@@ -68,11 +70,7 @@ async def optional_principal(request: Request) -> Principal | None:
     session = request.cookies.get(SESSION_COOKIE)
     principal: Principal | None = None
     if header:
-        source = RequestSource(
-            request.method,
-            fetch_site=request.headers.get("sec-fetch-site"),
-            origin=request.headers.get("origin"),
-        )
+        source = request_source(request, own_address=False)
         principal = await run_in_threadpool(
             lambda: core_of(request).auth.resolve(
                 header, address=client_address(request), source=source
@@ -92,7 +90,9 @@ async def optional_principal(request: Request) -> Principal | None:
 
 async def web_session(request: Request) -> tuple[Principal, str] | None:
     """For a page: the signed-in principal of the session cookie and the session's
-    CSRF token (for the page's forms and scripts), or ``None`` when signed out."""
+    CSRF token (for the page's forms and scripts), or ``None`` when signed out. The
+    session is read as a page reads it (``GET``), whatever the method: a form's
+    handler checks the origin and the form's CSRF field itself."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None

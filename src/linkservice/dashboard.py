@@ -17,28 +17,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api.layout import render_page
+from api.layout import page_time, render_page
 from api.requests import read_form, request_source, web_session
 from gateway.auth import Principal
 from gateway.errors import BadRequest, Busy, CrossSite, LockrError, NotFound, TooLarge
 from gateway.numbers import whole_number
 from gateway.secret import same_secret
-from gateway.timefmt import iso
 from linkservice.pages import TEMPLATES, form_too_large, render
 from linkservice.service import LinkService
-from linkservice.validation import parse_link_request
+from linkservice.validation import COMMON_FIELDS, MEMO_FIELDS, parse_link_request
 
-FORM_FIELDS = (
-    "type",
-    "targetUrl",
-    "secretMemo",
-    "password",
-    "memo",
-    "customSlug",
-    "redirectLimit",
-    "startTime",
-    "expireTime",
-)
+FORM_FIELDS = COMMON_FIELDS | MEMO_FIELDS | {"targetUrl"}
+"""The new-link form's fields: the links API's, but ``link`` (``targetUrl``'s alias)."""
 
 
 class Dashboard:
@@ -57,9 +47,10 @@ class Dashboard:
             Route("/dashboard/settings", _moved("/settings"), methods=["GET"]),
         ]
 
-    async def _posted(self, request: Request) -> tuple[Principal, dict[str, str]] | Response:
-        """The session and form of a POST of the links page, or the response refusing
-        it: from another site, signed out, too large, or without the CSRF token."""
+    async def _posted(self, request: Request) -> tuple[Principal, str, dict[str, str]] | Response:
+        """The session (principal, CSRF token) and form of a POST of the links page, or
+        the response refusing it: from another site, signed out, too large, or without
+        the CSRF token."""
         try:
             self.core.auth.refuse_cross_site(
                 request_source(request), "this form was sent from another site"
@@ -68,7 +59,7 @@ class Dashboard:
             return render("missing.html", 403)
         session = await web_session(request)
         if session is None:
-            return RedirectResponse("/login?next=/links", status_code=303)
+            return _signed_out()
         principal, csrf = session
         try:
             form = await read_form(request)
@@ -76,20 +67,27 @@ class Dashboard:
             return form_too_large()
         if not same_secret(form.get("csrf", ""), csrf):
             return _plain_page("The form has expired: reload the page and try again.", 403)
-        return principal, form
+        return principal, csrf, form
 
-    async def links_page(
+    async def links_page(self, request: Request) -> Response:
+        """GET /links: the account's links, a page at a time, and the form for a new one."""
+        session = await web_session(request)
+        if session is None:
+            return _signed_out()
+        return await self._page(request, *session)
+
+    async def _page(
         self,
         request: Request,
+        principal: Principal,
+        csrf: str,
         *,
         problem: str = "",
         form: dict[str, str] | None = None,
         status: int = 200,
     ) -> Response:
-        session = await web_session(request)
-        if session is None:
-            return RedirectResponse("/login?next=/links", status_code=303)
-        principal, csrf = session
+        """The links page of the session of ``principal`` and ``csrf``; after a refused
+        form, saying why (``problem``) and keeping what was typed (``form``)."""
         cursor = request.query_params.get("cursor") or None
         try:
             links, next_cursor = await run_in_threadpool(
@@ -109,7 +107,7 @@ class Dashboard:
                 "short_url": self.service.short_url(link.slug),
                 "access_count": link.access_count,
                 "redirect_limit": link.redirect_limit,
-                "created": _when(link.created_at),
+                "created": page_time(link.created_at),
             }
             for link in links
         ]
@@ -132,7 +130,7 @@ class Dashboard:
         posted = await self._posted(request)
         if isinstance(posted, Response):
             return posted
-        principal, form = posted
+        principal, csrf, form = posted
         try:
             body = _link_body(form)
             link_request = parse_link_request(body, now=self.core.clock())
@@ -142,14 +140,16 @@ class Dashboard:
         except LockrError as error:
             kept = {k: v for k, v in form.items() if k not in ("password", "secretMemo")}
             status = error.status if isinstance(error, Busy) else 400
-            return await self.links_page(request, problem=error.message, form=kept, status=status)
+            return await self._page(
+                request, principal, csrf, problem=error.message, form=kept, status=status
+            )
         return RedirectResponse(f"/links?created={quote(info.slug)}", status_code=303)
 
     async def delete_link(self, request: Request) -> Response:
         posted = await self._posted(request)
         if isinstance(posted, Response):
             return posted
-        principal, _form = posted
+        principal, _csrf, _form = posted
         try:
             await run_in_threadpool(
                 self.service.links.delete, principal.account_id, request.path_params["link_id"]
@@ -157,6 +157,10 @@ class Dashboard:
         except NotFound:
             pass  # already gone: the list shows the truth
         return RedirectResponse("/links", status_code=303)
+
+
+def _signed_out() -> Response:
+    return RedirectResponse("/login?next=/links", status_code=303)
 
 
 def _moved(to: str) -> Callable[[Request], Awaitable[Response]]:
@@ -182,11 +186,6 @@ def _link_body(form: dict[str, str]) -> dict[str, Any]:
     if limit:
         body["redirectLimit"] = whole_number(limit, "redirectLimit")
     return body
-
-
-def _when(seconds: float) -> str:
-    """``2027-01-15 08:00 UTC``: minutes are enough on a page."""
-    return iso(seconds)[:16].replace("T", " ") + " UTC"
 
 
 def _plain_page(text: str, status: int) -> Response:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api.layout import environment
+from api.layout import environment, page_headers
 from api.requests import client_address, read_form
 from gateway.errors import Busy, Forbidden, Gone, NotFound, RateLimited, TooLarge
 from gateway.timefmt import iso
@@ -22,19 +22,14 @@ from linkservice.validation import SLUG
 
 TEMPLATES = environment(Path(__file__).parent / "templates")
 """The link service's templates, and the web app's shared layout (the links page)."""
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'none'; style-src 'unsafe-inline'; "
-        "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    # Not no-referrer: with it, browsers send "Origin: null" on form posts, and the
-    # dashboard refuses posts from other origins. The 303 to a target sets its own.
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "X-Robots-Tag": "noindex",
-}
+RECIPIENT_POLICY = (
+    "default-src 'self'; script-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+"""The recipient pages run no script at all; their style is inline (``base.html``)."""
+PAGE_HEADERS = {**page_headers(RECIPIENT_POLICY), "X-Robots-Tag": "noindex"}
+"""The headers of every page: not indexed by search engines. The 303 to a link's
+target sets its own (``Referrer-Policy: no-referrer``)."""
 STATE_NOTICES = {
     "not_started": (403, "This link is not open yet. It opens at {start}."),
     "expired": (410, "This link has expired."),

@@ -74,6 +74,25 @@ def test_reads_bearer_and_same_origin_pages_are_not_refused(
     assert tool.status_code == 201
 
 
+def test_only_the_session_counts_the_address_it_was_sent_to_as_own(
+    server: LockrProcess, user: User
+) -> None:
+    """Basic credentials count ``public_url``'s origin only as lockr's own; the web
+    session, whose cookie only this address's pages hold, that address's too."""
+    port = server.url.rsplit(":", 1)[1]
+    elsewhere = {"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}
+    basic = httpx.post(
+        server.url + "/api/v1/tokens", json={}, auth=(user.name, PASSWORD), headers=elsewhere
+    )
+    assert basic.status_code == 403 and basic.json()["error"]["code"] == "cross_site"
+    client, csrf = signed_in(server, user)
+    try:
+        made = client.post("/api/v1/tokens", json={}, headers={**elsewhere, "X-CSRF-Token": csrf})
+        assert made.status_code == 201
+    finally:
+        client.close()
+
+
 def test_curl_u_uploads_a_raw_body(server: LockrProcess, user: User, tmp_path: object) -> None:
     done = subprocess.run(
         [

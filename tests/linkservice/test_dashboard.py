@@ -73,6 +73,7 @@ def test_forms_need_the_csrf_token_and_the_same_origin(links_server: LinkServer)
     page = client.get(made.headers["location"]).text
     assert "&lt;i&gt;x&lt;/i&gt;" in page and "<i>x</i>" not in page
     assert 'class="badge"' not in page  # made on the page, not with the API
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>", page)  # created
     link_id = re.search(r'data-link="(lnk_[0-9a-f]+)"', page)
     assert link_id
     deleted = client.post(f"/links/{link_id.group(1)}/delete", data={"csrf": token})

@@ -66,6 +66,20 @@ def test_previews_consume_nothing_and_the_password_opens(links_server: LinkServe
     assert httpx.get(str(link["shortUrl"])).status_code == 410
 
 
+def test_recipient_pages_run_no_script_and_are_not_indexed(links_server: LinkServer) -> None:
+    link = make(links_server)
+    for page in (httpx.get(str(link["shortUrl"])), httpx.get(links_server.url + "/no-such")):
+        policy = page.headers["content-security-policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'none'" and directives["style-src"] == "'unsafe-inline'"
+        assert directives["frame-ancestors"] == "'none'" and directives["form-action"] == "'self'"
+        assert page.headers["x-robots-tag"] == "noindex"
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["referrer-policy"] == "same-origin"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["x-frame-options"] == "DENY"
+
+
 def test_memo_page_is_not_stored(links_server: LinkServer) -> None:
     link = make(links_server, type="memo", targetUrl=None, secretMemo="door code 4711 <ok>")
     opened = unlock(link)

@@ -12,12 +12,14 @@ signing out needs the session's CSRF token too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from api.pages import render
+from api.pages import refusal, render
 from api.requests import (
     SESSION_COOKIE,
     client_address,
@@ -27,11 +29,24 @@ from api.requests import (
     request_source,
     web_session,
 )
-from gateway.errors import CrossSite, LockrError, TooLarge
+from gateway.accounts import AccountInfo
+from gateway.core import Core
+from gateway.errors import CrossSite, Forbidden, LockrError, TooLarge
 from gateway.secret import same_secret
 
 HOME = "/files"
 SESSION_NAME = "web session"
+
+
+async def _new_session(core: Core, account_of: Callable[[], AccountInfo]) -> str:
+    """The token of a new web session of the account ``account_of`` answers (checking
+    a password, or making the account), both on one worker thread."""
+
+    def sign_in() -> str:
+        _info, token = core.accounts.create_token(account_of().id, SESSION_NAME)
+        return token
+
+    return await run_in_threadpool(sign_in)
 
 
 def _signed_in(request: Request, token: str, to: str) -> Response:
@@ -54,17 +69,8 @@ async def _form(request: Request) -> dict[str, str] | Response:
             request_source(request), "this form was sent from another site"
         )
         return await read_form(request)
-    except CrossSite as error:
-        return render(request, "refused.html", 403, notice=error.message)
-    except TooLarge as error:
-        return render(request, "refused.html", 413, notice=error.message)
-
-
-def _refused(request: Request, template: str, error: LockrError, **context: object) -> Response:
-    page = render(request, template, error.status, notice=error.message, **context)
-    if error.retry_after is not None:
-        page.headers["Retry-After"] = str(error.retry_after)
-    return page
+    except (CrossSite, TooLarge) as error:
+        return refusal(request, "refused.html", error)
 
 
 async def login_page(request: Request) -> Response:
@@ -83,15 +89,13 @@ async def login(request: Request) -> Response:
     core = core_of(request)
     identifier = form.get("identifier", "").strip()
     to = local_path(form.get("next"), HOME)
+    password, address = form.get("password", ""), client_address(request)
     try:
-        account = await run_in_threadpool(
-            lambda: core.auth.check_password(
-                identifier, form.get("password", ""), address=client_address(request)
-            )
+        token = await _new_session(
+            core, lambda: core.auth.check_password(identifier, password, address=address)
         )
     except LockrError as error:
-        return _refused(request, "login.html", error, identifier=identifier, next=to)
-    _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
+        return refusal(request, "login.html", error, identifier=identifier, next=to)
     return _signed_in(request, token, to)
 
 
@@ -109,15 +113,13 @@ async def signup(request: Request) -> Response:
         return form
     core = core_of(request)
     username, email = form.get("username", "").strip(), form.get("email", "").strip()
+    password, address = form.get("password", ""), client_address(request)
     try:
-        account = await run_in_threadpool(
-            lambda: core.accounts.sign_up(
-                username, email, form.get("password", ""), address=client_address(request)
-            )
+        token = await _new_session(
+            core, lambda: core.accounts.sign_up(username, email, password, address=address)
         )
     except LockrError as error:
-        return _refused(request, "signup.html", error, username=username, email=email)
-    _info, token = await run_in_threadpool(core.accounts.create_token, account.id, SESSION_NAME)
+        return refusal(request, "signup.html", error, username=username, email=email)
     return _signed_in(request, token, HOME)
 
 
@@ -130,12 +132,8 @@ async def logout(request: Request) -> Response:
     if session is not None:
         principal, csrf = session
         if not same_secret(form.get("csrf", ""), csrf):
-            return render(
-                request,
-                "refused.html",
-                403,
-                notice="The form has expired: reload the page and try again.",
-            )
+            expired = Forbidden("The form has expired: reload the page and try again.")
+            return refusal(request, "refused.html", expired)
         if principal.token_id is not None:
             await run_in_threadpool(
                 core_of(request).accounts.revoke_token, principal.account_id, principal.token_id

@@ -34,6 +34,7 @@ def test_a_share_of_one_download(user: User) -> None:
     token = body["url"].rsplit("/", 1)[1]
     page = httpx.get(body["url"])  # a preview uses nothing
     assert page.status_code == 200 and "report.pdf" in page.text and "1 download left" in page.text
+    assert "Open until 2999-01-01 00:00 UTC." in page.text
     assert user.name not in page.text
     first = httpx.get(f"{user.server.url}/api/v1/shares/{token}/download")
     assert first.status_code == 200 and first.content == b"%PDF quarterly"  # no key needed
@@ -67,6 +68,17 @@ def test_a_password_share_through_its_page(user: User) -> None:
     assert httpx.get(api).status_code == 401
     assert httpx.get(api, headers={"X-Share-Password": "open sesame"}).status_code == 200
     assert shares(user, file["id"])[0]["downloads"] == 2
+
+
+def test_wrong_passwords_on_the_share_page_are_throttled(user: User) -> None:
+    file = user.upload("guarded.txt", b"behind a password").json()
+    url = share(user, file["id"], password="open sesame").json()["url"]
+    address = {"X-Forwarded-For": "10.99.0.1"}
+    for _ in range(5):
+        assert httpx.post(url, data={"password": "nope"}, headers=address).status_code == 403
+    throttled = httpx.post(url, data={"password": "open sesame"}, headers=address)
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    assert "too many wrong passwords" in throttled.text and 'id="share-form"' in throttled.text
 
 
 def test_only_the_owner_shares(user: User, other_user: User) -> None:

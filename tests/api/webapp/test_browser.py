@@ -659,12 +659,15 @@ def test_settings_make_an_s3_key_and_rclone_remotes(visitor: Visitor, server: Lo
     page.click("#new-s3-key button[type=submit]")
     expect(page.locator("#s3-once-text")).to_contain_text("secret_access_key = ")
     expect(page.locator("#s3-keys li")).to_contain_text("backup server")
+    expect(page.locator("#s3-keys li")).to_contain_text("never used")
     page.click("#rclone-webdav")
     expect(page.locator("#rclone-config")).to_have_value(re.compile(r"^\[lockr\]\ntype = webdav\n"))
     expect(page.locator("#rclone-command")).to_have_value(
         re.compile(rf"^rclone sync s3:your-source-bucket lockr:{visitor.name} ")
     )
     expect(page.locator("#tokens li")).to_have_count(2)  # the session and rclone's
+    page.locator("#tokens li button").click()  # rclone's: the session's row has none
+    expect(page.locator("#tokens li")).to_have_count(1)
     page.click("#rclone-s3")
     expect(page.locator("#rclone-config")).to_have_value(re.compile(r"type = s3\n"))
     expect(page.locator("#s3-keys li")).to_have_count(2)

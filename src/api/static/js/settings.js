@@ -15,6 +15,51 @@ function button(text, id, className = "quiet") {
   return element;
 }
 
+/** A credential's row: what it is, when it was made and last used, then ``tail``. */
+function credentialRow(what, credential, ...tail) {
+  const row = document.createElement("li");
+  const name = document.createElement("span");
+  name.className = "what";
+  name.textContent = what;
+  const when = document.createElement("span");
+  when.className = "when";
+  const used = credential.lastUsedAt ? `last used ${dayText(credential.lastUsedAt)}` : "never used";
+  when.textContent = `made ${dayText(credential.createdAt)}, ${used}`;
+  row.append(name, when, ...tail);
+  return row;
+}
+
+/** A Revoke button (``label`` for screen readers): DELETE ``path``, then ``refresh``;
+ *  a refusal is said in the element ``errorId``. */
+function revokeButton(label, path, errorId, refresh) {
+  const revoke = button("Revoke");
+  revoke.setAttribute("aria-label", label);
+  revoke.addEventListener("click", async () => {
+    await api("DELETE", path).catch((error) => {
+      $(errorId).textContent = error.message;
+    });
+    refresh();
+  });
+  return revoke;
+}
+
+/** The form ``formId`` makes a credential: POST its name (the field ``nameId``) to
+ *  ``path``, ``show`` what is shown once, then ``refresh``; a refusal is said in the
+ *  element ``errorId``. */
+function makesCredentials(formId, nameId, path, errorId, show, refresh) {
+  $(formId).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $(errorId).textContent = "";
+    try {
+      show(await api("POST", path, { name: $(nameId).value.trim() }));
+      event.target.reset();
+      refresh();
+    } catch (error) {
+      $(errorId).textContent = error.message;
+    }
+  });
+}
+
 async function showUsage() {
   const { account } = await api("GET", "/api/v1/account");
   $("usage").textContent =
@@ -48,49 +93,31 @@ $("password").addEventListener("submit", async (event) => {
 async function showTokens() {
   const { tokens } = await api("GET", "/api/v1/tokens");
   const rows = tokens.map((token) => {
-    const row = document.createElement("li");
-    const what = document.createElement("span");
-    what.className = "what";
-    what.textContent = `${token.name || "unnamed"} (${token.prefix}…)`;
-    const when = document.createElement("span");
-    when.className = "when";
-    const used = token.lastUsedAt ? `last used ${dayText(token.lastUsedAt)}` : "never used";
-    when.textContent = `made ${dayText(token.createdAt)}, ${used}`;
-    row.append(what, when);
+    let tail;
     if (token.current) {
-      const note = document.createElement("span");
-      note.className = "muted";
-      note.textContent = "this session";
-      row.append(note);
+      tail = document.createElement("span");
+      tail.className = "muted";
+      tail.textContent = "this session";
     } else {
-      const revoke = button("Revoke");
-      revoke.setAttribute("aria-label", `Revoke the token ${token.name || token.prefix}`);
-      revoke.addEventListener("click", async () => {
-        await api("DELETE", `/api/v1/tokens/${token.id}`).catch((error) => {
-          $("tokens-error").textContent = error.message;
-        });
-        showTokens();
-      });
-      row.append(revoke);
+      const label = `Revoke the token ${token.name || token.prefix}`;
+      tail = revokeButton(label, `/api/v1/tokens/${token.id}`, "tokens-error", showTokens);
     }
-    return row;
+    return credentialRow(`${token.name || "unnamed"} (${token.prefix}…)`, token, tail);
   });
   $("tokens").replaceChildren(...rows);
 }
 
-$("new-token").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("tokens-error").textContent = "";
-  try {
-    const made = await api("POST", "/api/v1/tokens", { name: $("token-name").value.trim() });
+makesCredentials(
+  "new-token",
+  "token-name",
+  "/api/v1/tokens",
+  "tokens-error",
+  (made) => {
     $("token-value").textContent = made.token;
     $("token-once").hidden = false;
-    event.target.reset();
-    showTokens();
-  } catch (error) {
-    $("tokens-error").textContent = error.message;
-  }
-});
+  },
+  showTokens,
+);
 
 // -- the links API key ----------------------------------------------------------------
 
@@ -180,42 +207,25 @@ async function showS3Keys() {
     return;
   }
   const rows = keys.map((key) => {
-    const row = document.createElement("li");
-    const what = document.createElement("span");
-    what.className = "what";
-    what.textContent = `${key.name || "unnamed"} (${key.accessKeyId})`;
-    const when = document.createElement("span");
-    when.className = "when";
-    const used = key.lastUsedAt ? `last used ${dayText(key.lastUsedAt)}` : "never used";
-    when.textContent = `made ${dayText(key.createdAt)}, ${used}`;
-    const revoke = button("Revoke");
-    revoke.setAttribute("aria-label", `Revoke the S3 key ${key.accessKeyId}`);
-    revoke.addEventListener("click", async () => {
-      await api("DELETE", `/api/v1/s3-keys/${key.id}`).catch((error) => {
-        $("s3-error").textContent = error.message;
-      });
-      showS3Keys();
-    });
-    row.append(what, when, revoke);
-    return row;
+    const label = `Revoke the S3 key ${key.accessKeyId}`;
+    const revoke = revokeButton(label, `/api/v1/s3-keys/${key.id}`, "s3-error", showS3Keys);
+    return credentialRow(`${key.name || "unnamed"} (${key.accessKeyId})`, key, revoke);
   });
   $("s3-keys").replaceChildren(...rows);
 }
 
-$("new-s3-key").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  $("s3-error").textContent = "";
-  try {
-    const made = await api("POST", "/api/v1/s3-keys", { name: $("s3-key-name").value.trim() });
+makesCredentials(
+  "new-s3-key",
+  "s3-key-name",
+  "/api/v1/s3-keys",
+  "s3-error",
+  (made) => {
     $("s3-once-text").textContent =
       `access_key_id = ${made.accessKeyId}\nsecret_access_key = ${made.secretAccessKey}`;
     $("s3-once").hidden = false;
-    event.target.reset();
-    showS3Keys();
-  } catch (error) {
-    $("s3-error").textContent = error.message;
-  }
-});
+  },
+  showS3Keys,
+);
 
 // -- rclone -----------------------------------------------------------------------------
 

@@ -243,6 +243,31 @@ class MultipartUpload(Base):
     __table_args__ = (Index(None, "account_id"),)
 
 
+class CompletedUpload(Base):
+    """A multipart upload completed lately, kept so that a client that lost the answer
+    and sends the same CompleteMultipartUpload again is answered as the first time
+    (S3 does so): the part list it was completed with (``parts_digest``, see
+    :func:`gateway.multipart.part_list_digest`), what was answered (``etag``, and the
+    object's checksum header and type as a JSON object in ``checksum``), and the file
+    it made (``node_id`` with ``blob_key``: the retry is answered only while the file
+    at ``path`` is still that one). Written in the commit's own transaction; rows past
+    :data:`gateway.multipart.COMPLETED_KEPT_SECONDS` are deleted as new ones come."""
+
+    __tablename__ = "completed_uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(KEY_TYPE)
+    parts_digest: Mapped[str] = mapped_column(String(64))
+    etag: Mapped[str] = mapped_column(String(48))
+    checksum: Mapped[str | None] = mapped_column(Text, nullable=True)
+    node_id: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(64))
+    completed_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index(None, "account_id"), Index(None, "completed_at"))
+
+
 class UploadSession(Base):
     """A resumable upload: its bytes so far are the parts of its reservation and its
     tail object, durably up to ``received``; its quota is reserved in full when it is

@@ -27,7 +27,12 @@ an upload survives restarts and any node may continue it:
   read parts back, most of that was done while the parts arrived
   (:mod:`gateway.assembly`), and completing takes the rest
   (:func:`gateway.commit.commit_blob`: S3's rule, an existing file is replaced). The
-  file keeps the upload's S3 ETag, :func:`multipart_etag` of its parts.
+  file keeps the upload's S3 ETag, :func:`multipart_etag` of its parts;
+- a completed upload is gone (its row and parts go with its reservation), but what
+  it was completed with and made is kept for :data:`COMPLETED_KEPT_SECONDS`
+  (:class:`gateway.models.CompletedUpload`, written in the commit's transaction), so
+  that the same completion sent again finds what the first made
+  (:meth:`MultipartUploads.completed`), as S3 answers a retried completion.
 """
 
 from __future__ import annotations
@@ -38,12 +43,22 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from gateway.assembly import Assemblies, Prefix
@@ -53,7 +68,14 @@ from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.feed import Feed, Hashes, digests
-from gateway.models import Account, Blob, MultipartUpload, Reservation, UploadPart
+from gateway.models import (
+    Account,
+    Blob,
+    CompletedUpload,
+    MultipartUpload,
+    Reservation,
+    UploadPart,
+)
 from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
 from gateway.strays import discard_write
@@ -70,6 +92,10 @@ MAX_LISTED = 1000
 BUSY_SECONDS = 120.0
 """How long a completion or abort holds its upload before another request may try."""
 RENEW_SECONDS = 30.0
+COMPLETED_KEPT_SECONDS = 24 * 3600.0
+"""How long a completed upload is remembered for a retried completion: S3 sets no
+figure, clients retry within minutes (the SDKs' backoff) or after a restart, and a
+record is a small row, deleted as newer completions are recorded."""
 _GONE = "no such upload (it was completed or aborted meanwhile)"
 
 
@@ -136,6 +162,15 @@ class PartInfo:
 
 
 @dataclass(frozen=True)
+class Completed:
+    """A completion sent again: the file the first one made, as it is now, and the
+    metadata that completion gave it beyond the upload's (the object's checksum)."""
+
+    entry: Entry
+    meta: dict[str, str]
+
+
+@dataclass(frozen=True)
 class UploadPage:
     """One page of an account's unfinished uploads in (path, id) order, with the
     common prefixes a delimiter rolled up; ``next_marker`` is the path and upload id
@@ -152,6 +187,20 @@ def multipart_etag(md5s: Sequence[str]) -> str:
     binary MD5s, ``-`` and how many there are."""
     digest = hashlib.md5(b"".join(bytes.fromhex(md5) for md5 in md5s)).hexdigest()
     return f"{digest}-{len(md5s)}"
+
+
+def part_list_digest(
+    listed: Sequence[tuple[int, str]], checksums: Sequence[Mapping[str, str]] = ()
+) -> str:
+    """The SHA-256 (hex) of a completion's part list: its numbers, ETags (unquoted,
+    lowercase, as they are compared) and the checksums given with each part
+    (algorithm names to values; ``checksums`` runs along ``listed``, or is empty)."""
+    given = list(checksums) or [{}] * len(listed)
+    canonical = [
+        [number, etag.strip().strip('"').lower(), sorted((k, v.strip()) for k, v in sums.items())]
+        for (number, etag), sums in zip(listed, given, strict=True)
+    ]
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
 
 def encode_sizes(sizes: Sequence[int]) -> str:
@@ -549,14 +598,17 @@ class MultipartUploads:
         listed: Sequence[tuple[int, str]],
         *,
         check: Callable[[list[tuple[str | None, int]]], dict[str, str]] | None = None,
+        checksums: Sequence[Mapping[str, str]] = (),
     ) -> Completion:
         """Check the client's part list (``(number, ETag)`` pairs, ascending; each
         part stored with that ETag, its MD5, quoted or not; every part but the last
         at least :data:`MIN_PART_SIZE`; the whole within the object limit) and claim
         the upload for the completion. ``check``, given the listed parts' recorded
         checksums and sizes, MAY raise to refuse the list, and returns metadata for
-        the file (the object's checksum). The slow part, :meth:`Completion.run`,
-        assembles, hashes and commits."""
+        the file (the object's checksum). ``checksums`` are the ones the list gives
+        with each part (in its order), remembered with the list for a retry
+        (:meth:`completed`). The slow part, :meth:`Completion.run`, assembles,
+        hashes and commits."""
         if not listed:
             raise InvalidPart("a multipart upload is completed with at least one part")
         numbers = [number for number, _ in listed]
@@ -595,7 +647,40 @@ class MultipartUploads:
         meta = {} if check is None else check([(row.checksum, row.size) for row in chosen])
         self._claim(info)
         parts = [Part(row.number, row.size, row.etag) for row in chosen]
-        return Completion(self, info, parts, etag, size, meta)
+        digest = part_list_digest(listed, checksums)
+        return Completion(self, info, parts, etag, size, meta, digest)
+
+    def completed(
+        self,
+        account_id: int,
+        upload_id: str,
+        path: str,
+        listed: Sequence[tuple[int, str]],
+        *,
+        checksums: Sequence[Mapping[str, str]] = (),
+    ) -> Completed | None:
+        """What the account's upload ``upload_id`` of ``path`` made, if it was
+        completed within :data:`COMPLETED_KEPT_SECONDS` with this same part list
+        (and ``checksums``, as :meth:`complete` takes them) and the file at ``path``
+        is still the one it made; else ``None`` (another list, or a file deleted or
+        replaced since: the upload is simply gone)."""
+        with self.db.read() as session:
+            row = session.get(CompletedUpload, upload_id)
+        if (
+            row is None
+            or row.account_id != account_id
+            or row.path != "/".join(split_path(path))
+            or row.completed_at < self.clock() - COMPLETED_KEPT_SECONDS
+            or row.parts_digest != part_list_digest(listed, checksums)
+        ):
+            return None
+        try:
+            entry = self.storage.stat(account_id, row.path)
+        except NotFound:
+            return None
+        if entry.id != row.node_id or entry.blob_key != row.blob_key or entry.is_dir:
+            return None
+        return Completed(entry, {} if row.checksum is None else json.loads(row.checksum))
 
     def abort(self, info: MultipartInfo) -> None:
         """Drop the upload at once: the store's upload and parts (or the object a
@@ -808,6 +893,8 @@ class Completion:
     size: int
     meta: dict[str, str]
     """What the file's metadata gets beyond the upload's (the object's checksum)."""
+    digest: str = ""
+    """The :func:`part_list_digest` of the list it completes with."""
     _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
 
     def run(self, *, clean: bool = True) -> Entry:
@@ -849,7 +936,7 @@ class Completion:
                 meta=(info.meta or {}) | self.meta,
                 on_conflict="replace",
                 multipart_etag=self.etag,
-                also=self._record_sizes,
+                also=self._record,
             )
         except BaseException:
             uploads._set(info, busy_until=0.0)
@@ -860,12 +947,33 @@ class Completion:
             self.clean()
         return entry
 
-    def _record_sizes(self, session: Session, node_id: int) -> None:
-        """In the commit's transaction: the parts' sizes, for GetObject of a part."""
+    def _record(self, session: Session, node_id: int) -> None:
+        """In the commit's transaction: the parts' sizes, for GetObject of a part, and
+        the completion, for one sent again (dropping those past their time)."""
+        info = self.info
         session.execute(
             update(Blob)
-            .where(Blob.key == self.info.blob_key)
+            .where(Blob.key == info.blob_key)
             .values(part_sizes=encode_sizes([part.size for part in self.parts]))
+        )
+        now = self.uploads.clock()
+        session.execute(
+            delete(CompletedUpload).where(
+                CompletedUpload.completed_at < now - COMPLETED_KEPT_SECONDS
+            )
+        )
+        session.execute(
+            insert(CompletedUpload).values(
+                id=info.id,
+                account_id=info.account_id,
+                path=info.path,
+                parts_digest=self.digest,
+                etag=self.etag,
+                checksum=json.dumps(self.meta, sort_keys=True) if self.meta else None,
+                node_id=node_id,
+                blob_key=info.blob_key,
+                completed_at=now,
+            )
         )
 
     def clean(self) -> None:

@@ -9,14 +9,15 @@ import hashlib
 import os
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from gateway.blobkeys import object_key
 from gateway.clock import ManualClock
 from gateway.core import Core
 from gateway.errors import Exists, QuotaExceeded, TooLarge
-from gateway.models import MultipartUpload, Reservation, UploadPart
+from gateway.models import Account, CompletedUpload, MultipartUpload, Reservation, UploadPart
 from gateway.multipart import (
+    COMPLETED_KEPT_SECONDS,
     MIN_PART_SIZE,
     InvalidPart,
     InvalidPartOrder,
@@ -26,6 +27,7 @@ from gateway.multipart import (
     PartTooSmall,
     UploadBusy,
     multipart_etag,
+    part_list_digest,
 )
 from gateway.storage import Entry
 from tests.conftest import PASSWORD, CoreFactory, unfinished
@@ -398,3 +400,125 @@ def test_parts_are_listed_in_pages(pg_core: Core) -> None:
     assert [part.number for part in core.multipart.parts(info)] == [2, 5, 7, 9]
     assert core.multipart.parts(info, after=5, limit=1) == [parts[3]]
     assert core.multipart.parts(info, after=9) == []
+
+
+# -- a completion sent again ----------------------------------------------------------
+
+
+def recorded(core: Core) -> list[str]:
+    """The ids of the completed uploads remembered."""
+    with core.db.read() as session:
+        return sorted(session.scalars(select(CompletedUpload.id)))
+
+
+def test_a_completion_sent_again_finds_what_the_first_made(pg_core: Core) -> None:
+    core = pg_core
+    account, bob = alice(core), core.accounts.create("bob", "b@example.com", PASSWORD).id
+    info = core.multipart.create(account, "docs/f.bin", content_type="")
+    first = put_part(core, info, 1, b"a" * MIN_PART_SIZE)
+    second = put_part(core, info, 2, b"tail")
+    listed = [(1, f'"{first.md5}"'), (2, second.md5.upper())]
+    sums = [{"SHA256": "one"}, {"SHA256": "two"}]
+    entry = core.multipart.complete(info, listed, checksums=sums).run()
+    assert recorded(core) == [info.id] and rows(core) == (0, 0, 0)
+    with pytest.raises(NoSuchUpload):
+        core.multipart.get(account, info.id)
+
+    # Quoted or not, in either case: the same list.
+    again = core.multipart.completed(
+        account, info.id, "/docs/f.bin", [(1, first.md5), (2, f'"{second.md5}"')], checksums=sums
+    )
+    assert again is not None and again.entry == entry and again.meta == {}
+    for other in (
+        [(1, first.md5)],  # another list
+        [(1, first.md5), (2, first.md5)],
+    ):
+        assert core.multipart.completed(account, info.id, "docs/f.bin", other) is None
+    assert core.multipart.completed(account, info.id, "docs/f.bin", listed) is None  # no sums
+    sums_changed = [{"SHA256": "one"}, {"SHA256": "else"}]
+    assert (
+        core.multipart.completed(account, info.id, "docs/f.bin", listed, checksums=sums_changed)
+        is None
+    )
+    assert core.multipart.completed(account, info.id, "docs/g.bin", listed, checksums=sums) is None
+    assert core.multipart.completed(bob, info.id, "docs/f.bin", listed, checksums=sums) is None
+    assert core.multipart.completed(account, "nope", "docs/f.bin", listed, checksums=sums) is None
+    # An abort of the completed upload finds no upload, and leaves the file alone.
+    with pytest.raises(NoSuchUpload):
+        core.multipart.abort(core.multipart.get(account, info.id))
+    assert core.storage.stat(account, "docs/f.bin") == entry
+
+
+def test_a_completion_sent_again_after_the_file_changed_finds_nothing(pg_core: Core) -> None:
+    core = pg_core
+    account = alice(core)
+    made = {}
+    for path in ("replaced.bin", "deleted.bin", "moved.bin"):
+        info = core.multipart.create(account, path, content_type="")
+        part = put_part(core, info, 1, path.encode())
+        complete(core, info, [part])
+        made[path] = (info.id, [(1, part.md5)])
+    with core.storage.upload(account, "replaced.bin", max_size=1 << 20) as upload:
+        upload.write(b"new bytes")
+        upload.commit()
+    core.storage.delete(account, "deleted.bin")
+    core.storage.move(account, "moved.bin", "elsewhere.bin")
+    for path, (upload_id, listed) in made.items():
+        assert core.multipart.completed(account, upload_id, path, listed) is None, path
+    assert (
+        core.multipart.completed(
+            account, made["moved.bin"][0], "elsewhere.bin", made["moved.bin"][1]
+        )
+        is None
+    )
+
+
+def test_a_failed_completion_is_not_remembered(pg_core: Core) -> None:
+    core = pg_core
+    account = alice(core)
+    core.storage.mkdir(account, "f.bin")  # a folder is in the way
+    info = core.multipart.create(account, "f.bin", content_type="")
+    part = put_part(core, info, 1, b"bytes")
+    with pytest.raises(Exists):
+        complete(core, info, [part])
+    assert recorded(core) == []
+    assert core.multipart.completed(account, info.id, "f.bin", [(1, part.md5)]) is None
+    core.storage.delete(account, "f.bin")
+    entry = complete(core, core.multipart.get(account, info.id), [part])
+    found = core.multipart.completed(account, info.id, "f.bin", [(1, part.md5)])
+    assert found is not None and found.entry == entry
+
+
+def test_completions_are_remembered_for_a_day(timed_core: tuple[Core, ManualClock]) -> None:
+    core, clock = timed_core
+    account = alice(core)
+    info = core.multipart.create(account, "old.bin", content_type="")
+    old = put_part(core, info, 1, b"old")
+    complete(core, info, [old])
+    clock.advance(COMPLETED_KEPT_SECONDS - 1)
+    assert core.multipart.completed(account, info.id, "old.bin", [(1, old.md5)]) is not None
+    clock.advance(2)
+    assert core.multipart.completed(account, info.id, "old.bin", [(1, old.md5)]) is None
+    assert recorded(core) == [info.id]  # until the next completion deletes it
+    newer = core.multipart.create(account, "new.bin", content_type="")
+    complete(core, newer, [put_part(core, newer, 1, b"new")])
+    assert recorded(core) == [newer.id]
+
+
+def test_the_record_goes_with_its_account(pg_core: Core) -> None:
+    core = pg_core
+    account = alice(core)
+    info = core.multipart.create(account, "f.bin", content_type="")
+    complete(core, info, [put_part(core, info, 1, b"x")])
+    assert recorded(core) == [info.id]
+    with core.db.write() as session:
+        session.execute(delete(Account).where(Account.id == account))
+    assert recorded(core) == []
+
+
+def test_the_part_list_digest() -> None:
+    listed = [(1, '"ABC"'), (2, " def ")]
+    assert part_list_digest(listed) == part_list_digest([(1, "abc"), (2, '"def"')])
+    assert part_list_digest(listed) == part_list_digest(listed, [{}, {}])
+    assert part_list_digest(listed) != part_list_digest([(1, "abc"), (3, "def")])
+    assert part_list_digest(listed, [{"CRC32": "a"}, {}]) != part_list_digest(listed)

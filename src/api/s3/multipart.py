@@ -9,6 +9,12 @@ while, so CompleteMultipartUpload answers as S3 does when it is slow: after
 :data:`KEEPALIVE_SECONDS` without a result it sends ``200 OK`` and the XML
 declaration, then a space every :data:`KEEPALIVE_SECONDS` until the result or an
 ``Error`` document ends the body (clients read an ``Error`` in a 200 as a failure).
+
+A CompleteMultipartUpload sent again after its upload was completed (the client lost
+the answer) is answered as the first one was, as S3 does, while the same part list is
+sent within a day and the object is still the one the upload made
+(:meth:`gateway.multipart.MultipartUploads.completed`); otherwise the upload is gone,
+``NoSuchUpload``, as it is for AbortMultipartUpload, ListParts and UploadPart.
 """
 
 from __future__ import annotations
@@ -74,8 +80,10 @@ from api.transfer import precondition
 from gateway.errors import LockrError
 from gateway.multipart import (
     MAX_LISTED,
+    Completed,
     Completion,
     MultipartInfo,
+    NoSuchUpload,
     PartInfo,
     PartWriter,
     UploadPage,
@@ -382,18 +390,36 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
     once (errors with their own status); the object is then assembled, hashed and
     committed, answered as the module's docstring says."""
     listed = await _part_list(s3)
+    pairs = [(part.number, part.etag) for part in listed]
+    checksums = [part.checksums for part in listed]
+    uploads = s3.core.multipart
 
-    def prepare() -> Completion:
-        info = _upload(s3)
-        return s3.core.multipart.complete(
-            info,
-            [(part.number, part.etag) for part in listed],
-            check=lambda parts: object_checksum(s3, info, listed, parts),
-        )
+    def prepare() -> Completion | Completed:
+        try:
+            info = _upload(s3)
+            return uploads.complete(
+                info,
+                pairs,
+                check=lambda parts: object_checksum(s3, info, listed, parts),
+                checksums=checksums,
+            )
+        except NoSuchUpload:
+            upload_id = s3.request.query_params["uploadId"]
+            done = uploads.completed(
+                s3.account_id, upload_id, object_path(s3), pairs, checksums=checksums
+            )
+            if done is None:
+                raise
+            return done
 
     completion = await run_in_threadpool(prepare)
-    checksum = _answer_checksum(completion.meta)
     location = str(s3.request.url).partition("?")[0]
+    if isinstance(completion, Completed):  # sent again: answered as the first time
+        document = complete_multipart_document(
+            location, s3.bucket, s3.key, etag(completion.entry), _answer_checksum(completion.meta)
+        )
+        return Response(HEAD.encode() + document, media_type=XML)
+    checksum = _answer_checksum(completion.meta)
     # What is left to remove once the file is committed goes after the answer.
     clean = BackgroundTask(completion.clean)
 

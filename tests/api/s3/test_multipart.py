@@ -1,7 +1,7 @@
 """Multipart uploads over the S3 front of a real ``lockr serve``: boto3's low-level
 calls (parts out of order, a retried part, ListParts, ListMultipartUploads,
-UploadPartCopy with a range, every error), its managed ``upload_file``, and rclone's
-s3 backend above its upload cutoff."""
+UploadPartCopy with a range, every error, a completion sent again), its managed
+``upload_file``, and rclone's s3 backend above its upload cutoff."""
 
 from __future__ import annotations
 
@@ -378,3 +378,74 @@ def test_rclone_uploads_above_its_cutoff_in_parts(
     run_rclone("copyto", f"{remote}/in/big.bin", str(fetched))
     assert md5(fetched.read_bytes()) == md5(data)
     assert s3.list_multipart_uploads(Bucket="rclone").get("Uploads", []) == []
+
+
+def test_a_completion_sent_again_is_answered_as_the_first(server: LockrProcess, s3: Any) -> None:
+    ensure_bucket(s3, "again")
+    key = "dir/sent-twice.bin"
+    upload_id = s3.create_multipart_upload(Bucket="again", Key=key, ChecksumAlgorithm="SHA256")[
+        "UploadId"
+    ]
+    common = {"Bucket": "again", "Key": key, "UploadId": upload_id}
+    data = [os.urandom(PART), b"tail" * 100]
+    parts = []
+    for number, chunk in enumerate(data, start=1):
+        sent = s3.upload_part(**common, PartNumber=number, Body=chunk, ChecksumAlgorithm="SHA256")
+        parts.append(
+            {"PartNumber": number, "ETag": sent["ETag"], "ChecksumSHA256": sent["ChecksumSHA256"]}
+        )
+    fields = ("Location", "Bucket", "Key", "ETag", "ChecksumSHA256", "ChecksumType")
+    first = s3.complete_multipart_upload(**common, MultipartUpload={"Parts": parts})
+    assert first["ETag"] == multipart_etag(*data) and first["ChecksumSHA256"].endswith("-2")
+    again = s3.complete_multipart_upload(**common, MultipartUpload={"Parts": parts})
+    assert {f: again[f] for f in fields} == {f: first[f] for f in fields}
+    assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
+    got = s3.get_object(Bucket="again", Key=key)
+    assert got["ETag"] == first["ETag"] and md5(got["Body"].read()) == md5(b"".join(data))
+
+    # Only the same list (checksums included), to the same key, is the same request.
+    unquoted = [dict(part, ETag=part["ETag"].strip('"')) for part in parts]
+    assert (
+        s3.complete_multipart_upload(**common, MultipartUpload={"Parts": unquoted})["ETag"]
+        == first["ETag"]
+    )
+    for other in (
+        parts[:1],
+        [parts[0], dict(parts[1], ChecksumSHA256=parts[0]["ChecksumSHA256"])],
+    ):
+        with pytest.raises(ClientError) as different:
+            s3.complete_multipart_upload(**common, MultipartUpload={"Parts": other})
+        assert error_code(different) == "NoSuchUpload" and status(different) == 404
+    with pytest.raises(ClientError) as other_key:
+        s3.complete_multipart_upload(
+            **(common | {"Key": "dir/other.bin"}), MultipartUpload={"Parts": parts}
+        )
+    assert error_code(other_key) == "NoSuchUpload"
+    # A completed upload cannot be aborted (S3: NoSuchUpload), and the object stays.
+    with pytest.raises(ClientError) as abort:
+        s3.abort_multipart_upload(**common)
+    assert error_code(abort) == "NoSuchUpload" and status(abort) == 404
+    assert s3.head_object(Bucket="again", Key=key)["ETag"] == first["ETag"]
+
+    # Once the object is replaced (or deleted), the upload's result is gone with it.
+    s3.put_object(Bucket="again", Key=key, Body=b"newer")
+    with pytest.raises(ClientError) as replaced:
+        s3.complete_multipart_upload(**common, MultipartUpload={"Parts": parts})
+    assert error_code(replaced) == "NoSuchUpload"
+    assert s3.get_object(Bucket="again", Key=key)["Body"].read() == b"newer"
+    created = s3.create_multipart_upload(Bucket="again", Key="gone.bin")["UploadId"]
+    tag = s3.upload_part(
+        Bucket="again", Key="gone.bin", UploadId=created, PartNumber=1, Body=b"short"
+    )["ETag"]
+    listed = {"Parts": [{"PartNumber": 1, "ETag": tag}]}
+    s3.complete_multipart_upload(
+        Bucket="again", Key="gone.bin", UploadId=created, MultipartUpload=listed
+    )
+    s3.delete_object(Bucket="again", Key="gone.bin")
+    with pytest.raises(ClientError) as deleted:
+        s3.complete_multipart_upload(
+            Bucket="again", Key="gone.bin", UploadId=created, MultipartUpload=listed
+        )
+    assert error_code(deleted) == "NoSuchUpload"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="again", Key="gone.bin")

@@ -16,6 +16,7 @@ which GetObject and HeadObject answer with.
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from api.s3.body import CheckedBody, declared_size, pump_checked
@@ -28,16 +29,17 @@ from api.s3.errors import (
     NoSuchKey,
     PreconditionFailed,
 )
-from api.s3.metadata import answer_headers, from_headers
+from api.s3.metadata import ObjectMeta, answer_headers, from_headers
 from api.s3.parts import part_window
 from api.transfer import (
     RangeNotSatisfiable,
+    declared_length,
     precondition,
     pump,
     response_window,
     stream_blocks,
 )
-from gateway.errors import NotFound
+from gateway.errors import Exists, NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
@@ -45,6 +47,8 @@ from gateway.upload import Upload
 MAX_PUT_SIZE = 5 * 1024**3
 """S3's limit for one PutObject; larger objects need multipart."""
 MAX_KEY_BYTES = 1024
+SMALL_BODY = 256 * 1024
+"""A PutObject body of at most this many bytes (as sent) is read before it is stored."""
 CONDITIONS = frozenset(("if-match", "if-none-match", "if-modified-since", "if-unmodified-since"))
 """The headers that make a GetObject or HeadObject conditional."""
 
@@ -109,21 +113,56 @@ def delete_key(s3: S3Request, key: str, *, bucket_found: bool = False) -> None:
 
 
 async def put_object(s3: S3Request) -> Response:
+    """PutObject. A small body (:data:`SMALL_BODY`, declared, no ``Expect``) is read
+    and checked first, then stored and committed in one job in a worker thread; a
+    larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
     headers = request.headers
-    described = from_headers(headers)
     body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
-    expected_size = declared_size(s3.caller.verified, request)
     path = object_path(s3)
     if s3.key.endswith("/"):
         return await _put_folder(s3, body, path)
-    storage = s3.core.storage
-    folder = path.rpartition("/")[0]
+    described = from_headers(headers)
+    expected_size = declared_size(s3.caller.verified, request)
+    length = declared_length(request)
+    if length is not None and length <= SMALL_BODY and "expect" not in s3.headers:
+        pieces = await _read_checked(request, body)
 
-    def start() -> Upload:
-        require_bucket(s3)
-        if folder != s3.bucket:
-            storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
+        def put_small() -> Entry:
+            with _start_upload(s3, path, described, expected_size) as upload:
+                for piece in pieces:
+                    upload.write(piece)
+                body.finish(upload.md5)
+                upload.meta = body.stored_meta(described.meta)
+                return upload.commit()
+
+        # Safe to abandon: the thread stores and commits the object, or nothing.
+        entry = await s3.lookups.thread(put_small)
+    else:
+        upload = await run_in_threadpool(_start_upload, s3, path, described, expected_size)
+        with upload:
+            await pump_checked(request, body, upload.write)
+
+            def finish() -> Entry:
+                body.finish(upload.md5)
+                upload.meta = body.stored_meta(described.meta)
+                return upload.commit()
+
+            entry = await run_in_threadpool(finish)
+    answer = {"ETag": etag(entry)}
+    answer |= body.answer_headers()
+    return Response(status_code=200, headers=answer)
+
+
+def _start_upload(
+    s3: S3Request, path: str, described: ObjectMeta, expected_size: int | None
+) -> Upload:
+    """The upload of the request's object at ``path``, the folders its key implies
+    made first when they are missing: one lookup when they are there (the upload's
+    own), ``NoSuchBucket`` when the bucket is not. Blocking."""
+    storage = s3.core.storage
+
+    def begin() -> Upload:
         return storage.upload(
             s3.account_id,
             path,
@@ -135,19 +174,27 @@ async def put_object(s3: S3Request) -> Response:
             on_conflict="replace",
         )
 
-    upload = await run_in_threadpool(start)
-    with upload:
-        await pump_checked(request, body, upload.write)
+    try:
+        return begin()
+    except (NotFound, Exists):  # no folder at the key's parent: why, or make it
+        require_bucket(s3)
+        folder = path.rpartition("/")[0]
+        if folder != s3.bucket:
+            storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
+        return begin()
 
-        def finish() -> Entry:
-            body.finish(upload.md5)
-            upload.meta = body.stored_meta(described.meta)
-            return upload.commit()
 
-        entry = await run_in_threadpool(finish)
-    answer = {"ETag": etag(entry)}
-    answer |= body.answer_headers()
-    return Response(status_code=200, headers=answer)
+async def _read_checked(request: Request, body: CheckedBody) -> list[bytes]:
+    """The payload of a small body, read whole and fed through its checks (not
+    vouched for until :meth:`CheckedBody.finish`); ``IncompleteBody`` if the client
+    stops short."""
+    pieces: list[bytes] = []
+    try:
+        async for chunk in request.stream():
+            pieces.extend(body.feed(chunk))
+    except ClientDisconnect:
+        raise IncompleteBody() from None
+    return pieces
 
 
 async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:

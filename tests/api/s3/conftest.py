@@ -39,12 +39,12 @@ def keys(server: LockrProcess, token: str) -> dict[str, str]:
     return create_s3_key(server, token, "boto3")
 
 
-def make_client(server: LockrProcess, access_key_id: str, secret: str, **config: Any) -> Any:
-    """A boto3 client of the S3 listener; ``config``: more of botocore's settings
-    (``signature_version="s3v4"`` for SigV4 presigned URLs)."""
+def make_client(server: LockrProcess | str, access_key_id: str, secret: str, **config: Any) -> Any:
+    """A boto3 client of the S3 listener (of ``server``, or at that URL); ``config``:
+    more of botocore's settings (``signature_version="s3v4"`` for SigV4 presigned URLs)."""
     return boto3.session.Session().client(
         "s3",
-        endpoint_url=server.s3_url,
+        endpoint_url=server if isinstance(server, str) else server.s3_url,
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret,
         region_name="us-east-1",

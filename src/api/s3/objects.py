@@ -232,16 +232,17 @@ async def get_object(s3: S3Request) -> Response:
         "Accept-Ranges": "bytes",
     }
     # A range's (or a part's) bytes have no checksum of their own: S3 answers none.
-    whole = "range" not in s3.headers and "partNumber" not in request.query_params
+    query = s3.query
+    whole = "range" not in s3.headers and "partNumber" not in query
     checksum_mode = s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and whole
-    headers |= answer_headers(entry, request.query_params, checksum_mode=checksum_mode)
+    headers |= answer_headers(entry, query, checksum_mode=checksum_mode)
     if not CONDITIONS.isdisjoint(s3.headers):
         status = precondition(request, tag, modified)
         if status == 304:
             return Response(status_code=304, headers=headers)
         if status is not None:
             raise PreconditionFailed()
-    if "partNumber" in request.query_params:
+    if "partNumber" in query:
         offset, length, code = await part_window(s3, entry, headers)
     elif "range" in s3.headers:
         try:

@@ -15,12 +15,21 @@ which GetObject and HeadObject answer with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from api.s3.body import CheckedBody, declared_size, pump_checked
-from api.s3.buckets import EMPTY_ETAG, etag, last_modified, require_bucket
+from api.s3.buckets import (
+    EMPTY_ETAG,
+    etag,
+    last_modified,
+    require_bucket,
+    require_bucket_name,
+)
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -43,6 +52,8 @@ from gateway.errors import Exists, NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
+
+T = TypeVar("T")
 
 MAX_PUT_SIZE = 5 * 1024**3
 """S3's limit for one PutObject; larger objects need multipart."""
@@ -157,13 +168,11 @@ async def put_object(s3: S3Request) -> Response:
 def _start_upload(
     s3: S3Request, path: str, described: ObjectMeta, expected_size: int | None
 ) -> Upload:
-    """The upload of the request's object at ``path``, the folders its key implies
-    made first when they are missing: one lookup when they are there (the upload's
-    own), ``NoSuchBucket`` when the bucket is not. Blocking."""
-    storage = s3.core.storage
-
-    def begin() -> Upload:
-        return storage.upload(
+    """The upload of the request's object at ``path`` (:func:`in_folders`). Blocking."""
+    return in_folders(
+        s3,
+        path,
+        lambda: s3.core.storage.upload(
             s3.account_id,
             path,
             max_size=min(s3.core.config.max_object_size, MAX_PUT_SIZE),
@@ -172,16 +181,25 @@ def _start_upload(
             mtime=described.mtime,
             meta=described.meta,
             on_conflict="replace",
-        )
+        ),
+    )
 
+
+def in_folders(s3: S3Request, path: str, make: Callable[[], T]) -> T:
+    """``make()``, which puts something at ``path`` of the request's bucket and needs
+    the folder above it. Tried first as is (its own lookup finds the folder: the
+    common case costs nothing more); if it finds none, the bucket is checked
+    (``NoSuchBucket``), the folders the key implies are made, as ``mkdir -p`` would
+    (``Exists`` where a file stands in the way), and ``make()`` runs again. Blocking."""
+    require_bucket_name(s3.bucket)
     try:
-        return begin()
+        return make()
     except (NotFound, Exists):  # no folder at the key's parent: why, or make it
         require_bucket(s3)
         folder = path.rpartition("/")[0]
         if folder != s3.bucket:
-            storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
-        return begin()
+            s3.core.storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
+        return make()
 
 
 async def _read_checked(request: Request, body: CheckedBody) -> list[bytes]:

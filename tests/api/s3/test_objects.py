@@ -6,67 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import socket
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from api.s3.app import create_s3_app
-from gateway.core import Core
 from gateway.errors import NotFound
-from tests.api.s3.conftest import error_code, make_client
-from tests.conftest import PASSWORD, statements
-from tests.webdav.conftest import serving
-
-AROUND = ("counters", "s3_keys")
-"""Tables of what every request does around its operation (the burst counters, the
-key's last use), which a process does only now and then."""
-
-
-class Front:
-    def __init__(self, core: Core, url: str, keys: tuple[str, str]) -> None:
-        self.core = core
-        self.url = url
-        self.keys = keys
-        self.account = core.accounts.find("alice").id
-        self.client: Any = make_client(url, *keys)
-
-    def statements(self, seen: list[str]) -> list[str]:
-        """``seen`` without the transactions of what is done around the operation
-        (:data:`AROUND`)."""
-        kept: list[str] = []
-        transaction: list[str] = []
-        for sql in seen:
-            if not transaction and not sql.startswith("BEGIN"):
-                kept.append(sql)
-                continue
-            transaction.append(sql)
-            if sql in ("COMMIT", "ROLLBACK"):
-                if not any(table in text for text in transaction for table in AROUND):
-                    kept.extend(transaction)
-                transaction = []
-        return kept
-
-    def signed(self, method: str, path: str, headers: dict[str, str]) -> dict[str, str]:
-        request = AWSRequest(method, self.url + path, headers=headers)
-        S3SigV4Auth(Credentials(*self.keys), "s3", "us-east-1").add_auth(request)
-        return dict(request.headers.items())
-
-
-@pytest.fixture
-def front(core: Core) -> Iterator[Front]:
-    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
-    info, secret = core.s3_keys.create(account.id)
-    with serving(create_s3_app(core)) as url:
-        front = Front(core, url, (info.access_key_id, secret))
-        front.client.create_bucket(Bucket="photos")
-        front.client.put_object(Bucket="photos", Key="2024/first.jpg", Body=b"first")
-        yield front
-        front.client.close()
+from tests.api.s3.conftest import Front, error_code
+from tests.conftest import statements
 
 
 def test_a_small_put_into_a_folder_there_adds_no_statement(front: Front) -> None:

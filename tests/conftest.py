@@ -153,9 +153,10 @@ def statements(core: Core) -> Iterator[list[str]]:
     as SQLite sees them (SQLAlchemy's and prepared reads alike, BEGINs included), but
     for those of its background work (``lockr-recovery``)."""
     seen: list[str] = []
+    tracing = True  # a connection keeps its trace callback after the block: ignored
 
     def traced(statement: str) -> None:
-        if threading.current_thread().name != "lockr-recovery":
+        if tracing and threading.current_thread().name != "lockr-recovery":
             seen.append(statement)
 
     def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -166,6 +167,7 @@ def statements(core: Core) -> Iterator[list[str]]:
     try:
         yield seen
     finally:
+        tracing = False
         event.remove(pool, "checkout", on_checkout)
 
 

@@ -168,11 +168,12 @@ class S3App:
             response = await self._handle(request, headers, raw_path, bucket, key, request_id)
         except Exception as error:  # every failure becomes S3's XML error document
             response = self._error(request, error, key, request_id)
-        response.headers["x-amz-request-id"] = request_id
+        # Appended as they go out (no handler sets them): cheaper than by name.
+        response.raw_headers.append((b"x-amz-request-id", request_id.encode()))
         if not body.finished:
             # The client may still send (or be about to send, after Expect:
             # 100-continue) a body nobody reads: the connection cannot be reused.
-            response.headers["Connection"] = "close"
+            response.raw_headers.append((b"connection", b"close"))
         await response(scope, body.receive, send)
 
     async def _handle(
@@ -200,7 +201,7 @@ class S3App:
             request.method,
             bucket,
             key,
-            set(request.query_params.keys()),
+            set(request.query_params.keys()) if query_string else set(),
             copying=copy.SOURCE in headers,
         )
         s3 = S3Request(core, request, headers, caller, bucket, key, request_id, lookups)

@@ -46,12 +46,17 @@ def valid_bucket_name(name: str) -> bool:
     )
 
 
+def require_bucket_name(bucket: str) -> None:
+    """``NoSuchBucket`` for a name no folder of the tree can have (no lookup)."""
+    if bucket in ("", ".", "..") or "/" in bucket:
+        raise NoSuchBucket()
+
+
 def require_bucket(s3: S3Request, bucket: str | None = None) -> Entry:
     """The folder of the request's bucket (or of ``bucket``), or ``NoSuchBucket``.
     Blocking."""
     bucket = s3.bucket if bucket is None else bucket
-    if bucket in ("", ".", "..") or "/" in bucket:
-        raise NoSuchBucket()
+    require_bucket_name(bucket)
     try:
         entry = s3.core.storage.stat(s3.account_id, bucket)
     except NotFound:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,9 +35,19 @@ class S3Request:
         return self.caller.account_id
 
     @property
+    def query(self) -> QueryParams:
+        """The request's query parameters (parsed only when there are any)."""
+        if not self.request.scope.get("query_string"):
+            return NO_QUERY
+        return self.request.query_params
+
+    @property
     def owner(self) -> Owner:
         """The caller's account as S3 names an owner (every object and upload is its)."""
         return Owner(str(self.caller.account_id), self.caller.username)
+
+
+NO_QUERY = QueryParams()
 
 
 Handler = Callable[[S3Request], Awaitable[Response]]

@@ -33,7 +33,7 @@ from api.s3.errors import (
     PreconditionFailed,
 )
 from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, from_headers
-from api.s3.objects import MAX_PUT_SIZE, find_object, object_path
+from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, object_path
 from api.s3.xml import copy_result_document
 from api.transfer import precondition
 from gateway.storage import Entry
@@ -94,7 +94,6 @@ async def copy_object(s3: S3Request) -> Response:
                 "The specified copy source is larger than the maximum allowable size for a "
                 f"copy source: {MAX_COPY_SIZE}"
             )
-        require_bucket(s3)
         content_type = replacement.content_type if replacement else None
         meta = replacement.meta if replacement else None
         mtime = replacement.mtime if replacement else None
@@ -107,29 +106,31 @@ async def copy_object(s3: S3Request) -> Response:
         if s3.key.endswith("/"):
             if source.size:
                 raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
+            require_bucket(s3)
             return storage.mkdir(account_id, path, parents=True, exist_ok=True)
-        folder = path.rpartition("/")[0]
-        if folder != s3.bucket:
-            storage.mkdir(account_id, folder, parents=True, exist_ok=True)
-        if source.is_dir:  # a folder marker, copied to a file's key: an empty object
-            with storage.upload(
+
+        def place() -> Entry:
+            if source.is_dir:  # a folder marker, copied to a file's key: an empty object
+                with storage.upload(
+                    account_id,
+                    path,
+                    max_size=0,
+                    content_type=content_type or DEFAULT_CONTENT_TYPE,
+                    mtime=mtime,
+                    meta=meta,
+                ) as upload:
+                    return upload.commit()
+            return storage.copy(
                 account_id,
+                source,
                 path,
-                max_size=0,
-                content_type=content_type or DEFAULT_CONTENT_TYPE,
+                keep_folders=True,
                 mtime=mtime,
+                content_type=content_type,
                 meta=meta,
-            ) as upload:
-                return upload.commit()
-        return storage.copy(
-            account_id,
-            source,
-            path,
-            keep_folders=True,
-            mtime=mtime,
-            content_type=content_type,
-            meta=meta,
-        )
+            )
+
+        return in_folders(s3, path, place)
 
     entry = await run_in_threadpool(copy)
     return Response(copy_result_document(etag(entry), iso_time(entry)), media_type=XML)

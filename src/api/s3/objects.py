@@ -15,11 +15,21 @@ which GetObject and HeadObject answer with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from api.s3.body import CheckedBody, declared_size, pump_checked
-from api.s3.buckets import EMPTY_ETAG, etag, last_modified, require_bucket
+from api.s3.buckets import (
+    EMPTY_ETAG,
+    etag,
+    last_modified,
+    require_bucket,
+    require_bucket_name,
+)
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -28,23 +38,28 @@ from api.s3.errors import (
     NoSuchKey,
     PreconditionFailed,
 )
-from api.s3.metadata import answer_headers, from_headers
+from api.s3.metadata import ObjectMeta, answer_headers, from_headers
 from api.s3.parts import part_window
 from api.transfer import (
     RangeNotSatisfiable,
+    declared_length,
     precondition,
     pump,
     response_window,
     stream_blocks,
 )
-from gateway.errors import NotFound
+from gateway.errors import Exists, NotFound
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
 
+T = TypeVar("T")
+
 MAX_PUT_SIZE = 5 * 1024**3
 """S3's limit for one PutObject; larger objects need multipart."""
 MAX_KEY_BYTES = 1024
+SMALL_BODY = 256 * 1024
+"""A PutObject body of at most this many bytes (as sent) is read before it is stored."""
 CONDITIONS = frozenset(("if-match", "if-none-match", "if-modified-since", "if-unmodified-since"))
 """The headers that make a GetObject or HeadObject conditional."""
 
@@ -109,22 +124,55 @@ def delete_key(s3: S3Request, key: str, *, bucket_found: bool = False) -> None:
 
 
 async def put_object(s3: S3Request) -> Response:
+    """PutObject. A small body (:data:`SMALL_BODY`, declared, no ``Expect``) is read
+    and checked first, then stored and committed in one job in a worker thread; a
+    larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
     headers = request.headers
-    described = from_headers(headers)
     body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
-    expected_size = declared_size(s3.caller.verified, request)
     path = object_path(s3)
     if s3.key.endswith("/"):
         return await _put_folder(s3, body, path)
-    storage = s3.core.storage
-    folder = path.rpartition("/")[0]
+    described = from_headers(headers)
+    expected_size = declared_size(s3.caller.verified, request)
+    length = declared_length(request)
+    if length is not None and length <= SMALL_BODY and "expect" not in s3.headers:
+        pieces = await _read_checked(request, body)
 
-    def start() -> Upload:
-        require_bucket(s3)
-        if folder != s3.bucket:
-            storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
-        return storage.upload(
+        def put_small() -> Entry:
+            with _start_upload(s3, path, described, expected_size) as upload:
+                for piece in pieces:
+                    upload.write(piece)
+                body.finish(upload.md5)
+                upload.meta = body.stored_meta(described.meta)
+                return upload.commit()
+
+        # Safe to abandon: the thread stores and commits the object, or nothing.
+        entry = await s3.lookups.thread(put_small)
+    else:
+        upload = await run_in_threadpool(_start_upload, s3, path, described, expected_size)
+        with upload:
+            await pump_checked(request, body, upload.write)
+
+            def finish() -> Entry:
+                body.finish(upload.md5)
+                upload.meta = body.stored_meta(described.meta)
+                return upload.commit()
+
+            entry = await run_in_threadpool(finish)
+    answer = {"ETag": etag(entry)}
+    answer |= body.answer_headers()
+    return Response(status_code=200, headers=answer)
+
+
+def _start_upload(
+    s3: S3Request, path: str, described: ObjectMeta, expected_size: int | None
+) -> Upload:
+    """The upload of the request's object at ``path`` (:func:`in_folders`). Blocking."""
+    return in_folders(
+        s3,
+        path,
+        lambda: s3.core.storage.upload(
             s3.account_id,
             path,
             max_size=min(s3.core.config.max_object_size, MAX_PUT_SIZE),
@@ -133,21 +181,38 @@ async def put_object(s3: S3Request) -> Response:
             mtime=described.mtime,
             meta=described.meta,
             on_conflict="replace",
-        )
+        ),
+    )
 
-    upload = await run_in_threadpool(start)
-    with upload:
-        await pump_checked(request, body, upload.write)
 
-        def finish() -> Entry:
-            body.finish(upload.md5)
-            upload.meta = body.stored_meta(described.meta)
-            return upload.commit()
+def in_folders(s3: S3Request, path: str, make: Callable[[], T]) -> T:
+    """``make()``, which puts something at ``path`` of the request's bucket and needs
+    the folder above it. Tried first as is (its own lookup finds the folder: the
+    common case costs nothing more); if it finds none, the bucket is checked
+    (``NoSuchBucket``), the folders the key implies are made, as ``mkdir -p`` would
+    (``Exists`` where a file stands in the way), and ``make()`` runs again. Blocking."""
+    require_bucket_name(s3.bucket)
+    try:
+        return make()
+    except (NotFound, Exists):  # no folder at the key's parent: why, or make it
+        require_bucket(s3)
+        folder = path.rpartition("/")[0]
+        if folder != s3.bucket:
+            s3.core.storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
+        return make()
 
-        entry = await run_in_threadpool(finish)
-    answer = {"ETag": etag(entry)}
-    answer |= body.answer_headers()
-    return Response(status_code=200, headers=answer)
+
+async def _read_checked(request: Request, body: CheckedBody) -> list[bytes]:
+    """The payload of a small body, read whole and fed through its checks (not
+    vouched for until :meth:`CheckedBody.finish`); ``IncompleteBody`` if the client
+    stops short."""
+    pieces: list[bytes] = []
+    try:
+        async for chunk in request.stream():
+            pieces.extend(body.feed(chunk))
+    except ClientDisconnect:
+        raise IncompleteBody() from None
+    return pieces
 
 
 async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
@@ -185,16 +250,17 @@ async def get_object(s3: S3Request) -> Response:
         "Accept-Ranges": "bytes",
     }
     # A range's (or a part's) bytes have no checksum of their own: S3 answers none.
-    whole = "range" not in s3.headers and "partNumber" not in request.query_params
+    query = s3.query
+    whole = "range" not in s3.headers and "partNumber" not in query
     checksum_mode = s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and whole
-    headers |= answer_headers(entry, request.query_params, checksum_mode=checksum_mode)
+    headers |= answer_headers(entry, query, checksum_mode=checksum_mode)
     if not CONDITIONS.isdisjoint(s3.headers):
         status = precondition(request, tag, modified)
         if status == 304:
             return Response(status_code=304, headers=headers)
         if status is not None:
             raise PreconditionFailed()
-    if "partNumber" in request.query_params:
+    if "partNumber" in query:
         offset, length, code = await part_window(s3, entry, headers)
     elif "range" in s3.headers:
         try:

@@ -311,14 +311,14 @@ def string_to_sign(timestamp: str, scope: str, request: str) -> str:
 
 def sign(key: bytes, text: str) -> str:
     """The hex HMAC-SHA256 of ``text`` under a derived signing key."""
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, text.encode(), "sha256").hex()
 
 
 # -- helpers ------------------------------------------------------------------------
 
 
 def _hmac(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+    return hmac.digest(key, text.encode(), "sha256")
 
 
 def _decode(text: str) -> str:
@@ -440,6 +440,16 @@ def _payload_mode(payload_hash: str) -> PayloadMode:
 def _parse_amz_date(value: str, error: type[S3Error]) -> float:
     if not _TIMESTAMP.fullmatch(value):
         raise error(f"X-Amz-Date must be in the ISO8601 basic format; got {value[:32]!r}.")
+    seconds = _amz_seconds(value)
+    if seconds is None:
+        raise error(f"X-Amz-Date is not a valid date: {value!r}.")
+    return seconds
+
+
+@functools.lru_cache(maxsize=64)
+def _amz_seconds(value: str) -> float | None:
+    """The moment a well-formed ``YYYYMMDDTHHMMSSZ`` names, ``None`` for no date; kept
+    for the few moments a busy client signs with in a row."""
     try:
         moment = datetime(
             int(value[0:4]),
@@ -451,7 +461,7 @@ def _parse_amz_date(value: str, error: type[S3Error]) -> float:
             tzinfo=UTC,
         )
     except ValueError:
-        raise error(f"X-Amz-Date is not a valid date: {value!r}.") from None
+        return None
     return moment.timestamp()
 
 

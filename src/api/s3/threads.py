@@ -13,9 +13,11 @@ handing the GIL back and forth, waking the event loop again. So:
   key's last use), which may wait for the write lock and for an fsync.
 
 Both MUST only be given work that is safe to abandon: if the request is cancelled
-while it runs in a thread, the thread finishes it and its answer is dropped. Work that
-must not be abandoned half-way (an upload's writes, a commit, a delete) stays on
-starlette's ``run_in_threadpool``, which waits for its thread. The threads here are
+while it runs in a thread, the thread finishes it and its answer is dropped. A whole
+small PutObject qualifies (its thread stores and commits the object, or nothing).
+Work that must not be abandoned half-way (a streamed upload's writes between its
+start and its commit, a delete) stays on starlette's ``run_in_threadpool``, which
+waits for its thread. The threads here are
 the front's own, handed work through the loop's executor interface: starlette's pool
 (anyio: a capacity limiter, a cancel scope, a copied context) costs about twice the
 CPU per call.

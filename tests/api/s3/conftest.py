@@ -16,7 +16,10 @@ from botocore.client import Config as BotoConfig
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.conftest import LockrProcess, create_s3_key, signup
+from api.s3.app import create_s3_app
+from gateway.core import Core
+from tests.conftest import PASSWORD, LockrProcess, create_s3_key, signup
+from tests.webdav.conftest import serving
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +42,12 @@ def keys(server: LockrProcess, token: str) -> dict[str, str]:
     return create_s3_key(server, token, "boto3")
 
 
-def make_client(server: LockrProcess, access_key_id: str, secret: str, **config: Any) -> Any:
-    """A boto3 client of the S3 listener; ``config``: more of botocore's settings
-    (``signature_version="s3v4"`` for SigV4 presigned URLs)."""
+def make_client(server: LockrProcess | str, access_key_id: str, secret: str, **config: Any) -> Any:
+    """A boto3 client of the S3 listener (of ``server``, or at that URL); ``config``:
+    more of botocore's settings (``signature_version="s3v4"`` for SigV4 presigned URLs)."""
     return boto3.session.Session().client(
         "s3",
-        endpoint_url=server.s3_url,
+        endpoint_url=server if isinstance(server, str) else server.s3_url,
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret,
         region_name="us-east-1",
@@ -99,3 +102,54 @@ def dav(server: LockrProcess, token: str, method: str, path: str, **kwargs: Any)
     """A WebDAV request as alice, on ``path`` of her tree."""
     headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
     return httpx.request(method, dav_url(server, path), headers=headers, **kwargs)
+
+
+AROUND = ("counters", "s3_keys")
+"""Tables of what every request does around its operation (the burst counters, the
+key's last use), which a process does only now and then."""
+
+
+class Front:
+    """The S3 front of an in-process core (alice's, with a key and the bucket
+    ``photos`` holding ``2024/first.jpg``), served by a real uvicorn: for tests that
+    look at the core while the front works."""
+
+    def __init__(self, core: Core, url: str, keys: tuple[str, str]) -> None:
+        self.core = core
+        self.url = url
+        self.keys = keys
+        self.account = core.accounts.find("alice").id
+        self.client: Any = make_client(url, *keys)
+
+    def statements(self, seen: list[str]) -> list[str]:
+        """``seen`` without the transactions of what is done around the operation
+        (:data:`AROUND`)."""
+        kept: list[str] = []
+        transaction: list[str] = []
+        for sql in seen:
+            if not transaction and not sql.startswith("BEGIN"):
+                kept.append(sql)
+                continue
+            transaction.append(sql)
+            if sql in ("COMMIT", "ROLLBACK"):
+                if not any(table in text for text in transaction for table in AROUND):
+                    kept.extend(transaction)
+                transaction = []
+        return kept
+
+    def signed(self, method: str, path: str, headers: dict[str, str]) -> dict[str, str]:
+        request = AWSRequest(method, self.url + path, headers=headers)
+        S3SigV4Auth(Credentials(*self.keys), "s3", "us-east-1").add_auth(request)
+        return dict(request.headers.items())
+
+
+@pytest.fixture
+def front(core: Core) -> Iterator[Front]:
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    info, secret = core.s3_keys.create(account.id)
+    with serving(create_s3_app(core)) as url:
+        front = Front(core, url, (info.access_key_id, secret))
+        front.client.create_bucket(Bucket="photos")
+        front.client.put_object(Bucket="photos", Key="2024/first.jpg", Body=b"first")
+        yield front
+        front.client.close()

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.api.s3.conftest import ensure_bucket, error_code, status_of
-from tests.conftest import LockrProcess, run_cli, run_rclone
+from tests.api.s3.conftest import Front, ensure_bucket, error_code, status_of
+from tests.conftest import LockrProcess, run_cli, run_rclone, statements
 
 MiB = 1024 * 1024
 HOUR = datetime.timedelta(hours=1)
@@ -217,3 +217,23 @@ def test_rclone_copies_and_moves_server_side(server: LockrProcess, s3: Any, tmp_
     listed = run_rclone("lsjson", "lockr:rclone/sub/d.bin", config=config).stdout
     assert '"ModTime":"2017-07-14T02:40:00.5' in listed.replace(" ", "")
     assert stored_blobs(server) == blobs
+
+
+def test_a_copy_into_a_folder_there_finds_it_once(front: Front) -> None:
+    """Beyond the source's lookup, a CopyObject runs what the engine's own copy runs;
+    a copy into folders not there yet makes them."""
+    client = front.client
+    with statements(front.core) as seen:
+        client.copy_object(
+            Bucket="photos", Key="2024/second.jpg", CopySource="photos/2024/first.jpg"
+        )
+    storage = front.core.storage
+    source = storage.stat(front.account, "photos/2024/first.jpg")
+    with statements(front.core) as engine:
+        storage.copy(front.account, source, "photos/2024/third.jpg", keep_folders=True)
+    assert len(front.statements(seen)) == len(engine) + 1, (seen, engine)
+    client.copy_object(Bucket="photos", Key="2025/01/new.jpg", CopySource="photos/2024/first.jpg")
+    assert storage.stat(front.account, "photos/2025/01/new.jpg").md5 == source.md5
+    with pytest.raises(ClientError) as missing:
+        client.copy_object(Bucket="nosuch", Key="a/b.jpg", CopySource="photos/2024/first.jpg")
+    assert error_code(missing) == "NoSuchBucket"

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Connection, Delete, Engine, Insert, Select, Update, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway.groupcommit import GroupCommit
+from gateway.groupcommit import GroupCommit, Writing
 from gateway.private import create_private, private_folder
 
 T = TypeVar("T")
@@ -87,11 +87,20 @@ class Database:
                 with session.begin():
                     yield session
 
-    def write_job(self, work: Callable[[Session], T]) -> T:
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A connection for one write transaction, which the caller begins and ends
+        (SQLite's ``BEGIN IMMEDIATE``, as :meth:`write`'s), this process's other
+        writers held off until the block ends."""
+        with self._write_lock or contextlib.nullcontext():
+            with self._write_engine.connect() as connection:
+                yield connection
+
+    def write_job(self, work: Callable[[Writing], T]) -> T:
         """Run ``work`` in a write transaction that concurrent jobs may share, and
         return its result once committed (:class:`gateway.groupcommit.GroupCommit`:
-        ``work`` runs its statements on the session's connection and opens no
-        transaction of its own)."""
+        ``work`` runs its statements on the :class:`Writing`'s connection or session
+        and opens no transaction of its own)."""
         return self._group.run(work)
 
     def upsert(self, table: Any) -> Any:
@@ -107,6 +116,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class HasConnection(Protocol):
+    """What holds a transaction (an ORM session, a job's :class:`Writing`): the
+    connection its statements run on."""
+
+    def connection(self) -> Connection: ...
 
 
 Row = tuple[Any, ...]

@@ -273,8 +273,9 @@ class Ran(NamedTuple):
 class InTransaction:
     """A statement of a write (``INSERT``, ``UPDATE``, ``DELETE``, or a ``SELECT``
     inside one) built once at import, compiled once per dialect on first use, and run
-    on the DBAPI connection of the caller's transaction: SQLAlchemy's execution of a
-    statement costs several times what SQLite takes to run it.
+    on the DBAPI connection of the caller's transaction (a ``SELECT`` also on a
+    :meth:`Database.lookup`'s): SQLAlchemy's execution of a statement costs several
+    times what SQLite takes to run it.
 
     An ``INSERT`` or ``UPDATE`` whose values are given when it runs names their
     ``columns`` (the parameters of each run are then those columns' names), as

@@ -13,9 +13,11 @@ PostgreSQL runs each job in a transaction of its own: it has many writers at onc
 and a batch that locks several folders could deadlock with another process's.
 
 A job is given a :class:`Writing`: the transaction's connection, and an ORM session
-on it only if the job asks for one. A small write's statements take microseconds
-each, and an ORM session around them (its begin, its flush, its commit) cost several
-times all of them together.
+on it only if the job asks for one (:meth:`gateway.db.Database.write_job` asks for
+every job; :meth:`~gateway.db.Database.bare_write_job`, which a file's commit uses,
+does not). A small write's statements take microseconds each, and an ORM session
+around them (its begin, its flush, its commit) cost several times all of them
+together.
 """
 
 from __future__ import annotations

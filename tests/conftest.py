@@ -164,6 +164,8 @@ def statements(core: Core) -> Iterator[list[str]]:
 
     pool = core.db.engine.pool
     event.listen(pool, "checkout", on_checkout)
+    for kept in list(core.db._readers._idle):  # prepared reads' own, out of the pool
+        kept.dbapi_connection.set_trace_callback(traced)  # type: ignore[union-attr]
     try:
         yield seen
     finally:

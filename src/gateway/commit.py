@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import InTransaction
 from gateway.errors import Exists, NotFound
+from gateway.groupcommit import Writing
 from gateway.models import Node
 from gateway.quota import charge
 from gateway.tree import (
@@ -118,17 +119,17 @@ def commit_blob(
     now = storage.clock()
     meta = dict(meta) if meta else None
 
-    def job(session: Session) -> tuple[Entry, list[int]]:
+    def job(tx: Writing) -> tuple[Entry, list[int]]:
         nonlocal content_type, mtime, key_hash, claim_hash, uid
         freed: list[int] = []
-        connection = session.connection()
-        folder_id, folder_key = _folder(session, folder) or _resolve(session)
+        connection = tx.connection()
+        folder_id, folder_key = _folder(tx, folder) or _resolve(tx)
         name = parts[-1]
         row = _CHILD.run(connection, {"parent": folder_id, "child": name}).first()
         existing = None if row is None else _Child(*row)
         if existing is not None and (existing.is_dir or on_conflict != "replace"):
             if on_conflict == "rename":
-                name = free_name(session, folder_id, name)
+                name = free_name(tx.session, folder_id, name)
                 existing = None
             elif existing.is_dir:
                 raise Exists(f"{'/'.join(parts)} is a folder")
@@ -137,9 +138,9 @@ def commit_blob(
         old_blob = None if existing is None else existing.blob_id
         grows = size - (0 if existing is None or old_blob is None else existing.size)
         if reservation_id is None:
-            charge(session, account_id, grows)
+            charge(tx, account_id, grows)
         else:
-            storage.reservations.settle(session, reservation_id, account_id, grows)
+            storage.reservations.settle(tx, reservation_id, account_id, grows)
         if old_blob is not None:
             _UNREF.run(connection, {"blob": old_blob})
             freed.append(old_blob)
@@ -159,7 +160,7 @@ def commit_blob(
         ).one()[0]
         mtime = now if mtime is None else mtime
         if existing is None:
-            storage.entries.charge(session, account_id)
+            storage.entries.charge(tx, account_id)
             uid = uid or new_uid()
             created_at = now
             node_id = _INSERT_NODE.run(
@@ -199,7 +200,7 @@ def commit_blob(
                 },
             )
         if also is not None:
-            also(session, node_id)
+            also(tx.session, node_id)
         entry = Entry(
             id=node_id,
             uid=uid,
@@ -225,29 +226,29 @@ def commit_blob(
         )
         return entry, freed
 
-    def _resolve(session: Session) -> tuple[int, str]:
-        found = storage._resolve_as(session, account_id, parts[:-1], "folder")
+    def _resolve(tx: Writing) -> tuple[int, str]:
+        found = storage._resolve_as(tx, account_id, parts[:-1], "folder")
         if found is None or not found.is_dir:
-            raise not_a_folder(session, account_id, parts[:-1])
-        return found.id, storage._lock_folder(session, found.id, found.key)
+            raise not_a_folder(tx.session, account_id, parts[:-1])
+        return found.id, storage._lock_folder(tx, found.id, found.key)
 
-    def _folder(session: Session, seen: tuple[int, str] | None) -> tuple[int, str] | None:
+    def _folder(tx: Writing, seen: tuple[int, str] | None) -> tuple[int, str] | None:
         """The folder the caller found, if it is still where it was (locked, on
         PostgreSQL); ``None`` to resolve the path again."""
         if seen is None:
             return None
         folder_id, key = seen
         if storage.db.is_sqlite:
-            row = _FOLDER_KEY.run(session.connection(), {"folder": folder_id}).first()
+            row = _FOLDER_KEY.run(tx.connection(), {"folder": folder_id}).first()
             current = None if row is None else row[0]
         else:
             try:
-                current = storage._lock_folder(session, folder_id, key)
+                current = storage._lock_folder(tx, folder_id, key)
             except NotFound:
                 return None
         return seen if current == key else None
 
-    return storage.db.write_job(job)
+    return storage.db.bare_write_job(job)
 
 
 class _Child(NamedTuple):

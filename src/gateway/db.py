@@ -10,22 +10,25 @@ default isolation; the core's conditional ``UPDATE``s are atomic there too.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Connection, Delete, Engine, Insert, Select, Update, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 
-from gateway.groupcommit import GroupCommit
+from gateway.groupcommit import GroupCommit, Writing
 from gateway.private import create_private, private_folder
 
 T = TypeVar("T")
@@ -58,6 +61,7 @@ class Database:
         # sleeps in growing steps (up to 100 ms) before retrying. Queueing this
         # process's writers on a lock first keeps them from sleeping on each other.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._readers = _Readers(self.engine, keep=READERS_KEPT if self.is_sqlite else 0)
         self._group = GroupCommit(self)
 
     @contextmanager
@@ -77,7 +81,7 @@ class Database:
     def prepare(self, statement: Select[*tuple[Any, ...]]) -> Prepared:
         """``statement`` (a SELECT built once, its values as bound parameters) compiled
         once for this database, to run as :class:`Prepared` does."""
-        return Prepared(self.engine, statement)
+        return Prepared(self._readers, statement)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -87,11 +91,26 @@ class Database:
                 with session.begin():
                     yield session
 
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A connection for one write transaction, which the caller begins and ends
+        (SQLite's ``BEGIN IMMEDIATE``, as :meth:`write`'s), this process's other
+        writers held off until the block ends."""
+        with self._write_lock or contextlib.nullcontext():
+            with self._write_engine.connect() as connection:
+                yield connection
+
     def write_job(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a write transaction that concurrent jobs may share, and
         return its result once committed (:class:`gateway.groupcommit.GroupCommit`:
-        ``work`` runs its statements on the session's connection and opens no
-        transaction of its own)."""
+        ``work`` runs its statements in the ORM session it is given, which is joined
+        to that transaction, and opens no transaction of its own)."""
+        return self._group.run(lambda writing: work(writing.session))
+
+    def bare_write_job(self, work: Callable[[Writing], T]) -> T:
+        """:meth:`write_job` for a job whose statements run on the transaction's
+        connection (:class:`Writing`): no ORM session is made unless it asks for one,
+        which for a small write costs more than all its statements."""
         return self._group.run(work)
 
     def upsert(self, table: Any) -> Any:
@@ -106,7 +125,15 @@ class Database:
             connection.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
+        self._readers.close()
         self.engine.dispose()
+
+
+class HasConnection(Protocol):
+    """What holds a transaction (an ORM session, a job's :class:`Writing`): the
+    connection its statements run on."""
+
+    def connection(self) -> Connection: ...
 
 
 Row = tuple[Any, ...]
@@ -200,9 +227,9 @@ class _Compiled:
 
 
 class Prepared:
-    """A SELECT compiled once, run on a bare DBAPI connection from the pool: for the
-    lookups every request makes, where SQLAlchemy's execution (its compiled cache, its
-    result machinery, the transaction it begins) costs several times the query.
+    """A SELECT compiled once, run on a bare DBAPI connection (:class:`_Readers`): for
+    the lookups every request makes, where SQLAlchemy's execution (its compiled cache,
+    its result machinery, the transaction it begins) costs several times the query.
 
     Each call is one statement outside any explicit transaction (on SQLite; on
     PostgreSQL the driver's own, rolled back as the connection returns to the pool),
@@ -214,28 +241,79 @@ class Prepared:
     the pool. A statement whose SQL depends on its values (an expanding ``IN``)
     cannot be prepared."""
 
-    def __init__(self, engine: Engine, statement: Select[*tuple[Any, ...]]) -> None:
-        self._engine = engine
-        self._compiled = _Compiled(engine.dialect, statement)
+    def __init__(self, readers: _Readers, statement: Select[*tuple[Any, ...]]) -> None:
+        self._readers = readers
+        self._compiled = _Compiled(readers.dialect, statement)
         self.sql = self._compiled.sql
 
     def all(self, params: Mapping[str, Any]) -> list[Row]:
         """Every row the statement finds with these parameters."""
-        connection = self._engine.raw_connection()
+        connection = self._readers.take()
         try:
-            return self._compiled.execute(connection, params)[0]
+            rows = self._compiled.execute(connection, params)[0]
         except DBAPIError as error:
-            if error.connection_invalidated:
-                connection.invalidate(error)
+            self._readers.drop(connection, error)
             raise
-        finally:
-            connection.close()
+        except BaseException:
+            self._readers.drop(connection, None)
+            raise
+        self._readers.give(connection)
+        return rows
 
     def first(self, params: Mapping[str, Any]) -> Row | None:
         """The first row the statement finds, or ``None`` (a statement that may find
         many should say ``LIMIT 1``: every row found is read)."""
         rows = self.all(params)
         return rows[0] if rows else None
+
+
+READERS_KEPT = 8
+"""The most SQLite connections kept for prepared reads between them."""
+
+
+class _Readers:
+    """The connections prepared reads run on. Over SQLite, up to ``keep`` are kept
+    out of the pool between reads, ready (in autocommit, so a read leaves nothing
+    open): the pool's checkout and return of a connection cost several times a read
+    by key. Over PostgreSQL (``keep`` 0), each read takes one from the pool and gives
+    it back, which rolls back the driver's transaction."""
+
+    def __init__(self, engine: Engine, *, keep: int) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect
+        self._keep = keep
+        self._idle: deque[PoolProxiedConnection] = deque()
+        self._pid = os.getpid()
+
+    def take(self) -> PoolProxiedConnection:
+        if self._keep:
+            if self._pid != os.getpid():  # a forked child: its parent's are not its own
+                self._idle, self._pid = deque(), os.getpid()
+            try:
+                return self._idle.pop()
+            except IndexError:
+                connection = self._engine.raw_connection()
+                connection.detach()  # its own now: returning it is closing it
+                return connection
+        return self._engine.raw_connection()
+
+    def give(self, connection: PoolProxiedConnection) -> None:
+        if len(self._idle) < self._keep:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+    def drop(self, connection: PoolProxiedConnection, error: DBAPIError | None) -> None:
+        """Let go of ``connection`` after a read failed (``error``, if the database
+        raised it): closed if it is not the pool's, invalidated if found broken."""
+        if error is not None and error.connection_invalidated and not self._keep:
+            connection.invalidate(error)
+        connection.close()
+
+    def close(self) -> None:
+        """Close the connections kept."""
+        while self._idle:
+            self._idle.pop().close()
 
 
 class Ran(NamedTuple):
@@ -257,8 +335,9 @@ class Ran(NamedTuple):
 class InTransaction:
     """A statement of a write (``INSERT``, ``UPDATE``, ``DELETE``, or a ``SELECT``
     inside one) built once at import, compiled once per dialect on first use, and run
-    on the DBAPI connection of the caller's transaction: SQLAlchemy's execution of a
-    statement costs several times what SQLite takes to run it.
+    on the DBAPI connection of the caller's transaction (a ``SELECT`` also on a
+    :meth:`Database.lookup`'s): SQLAlchemy's execution of a statement costs several
+    times what SQLite takes to run it.
 
     An ``INSERT`` or ``UPDATE`` whose values are given when it runs names their
     ``columns`` (the parameters of each run are then those columns' names), as

@@ -11,14 +11,23 @@ acknowledged durable as before. The next batch is led by a thread still waiting.
 
 PostgreSQL runs each job in a transaction of its own: it has many writers at once,
 and a batch that locks several folders could deadlock with another process's.
+
+A job is given a :class:`Writing`: the transaction's connection, and an ORM session
+on it only if the job asks for one (:meth:`gateway.db.Database.write_job` asks for
+every job; :meth:`~gateway.db.Database.bare_write_job`, which a file's commit uses,
+does not). A small write's statements take microseconds each, and an ORM session
+around them (its begin, its flush, its commit) cost several times all of them
+together.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -30,10 +39,51 @@ MAX_BATCH = 64
 """The most jobs one transaction takes."""
 
 
+class Writing:
+    """The write transaction a job runs in (:meth:`GroupCommit.run`).
+
+    :meth:`connection` is the transaction's connection (statements run there are the
+    job's); :attr:`session` an ORM session joined to it, made when first asked for,
+    whose changes are flushed when the job ends and discarded if it fails."""
+
+    __slots__ = ("_connection", "_session")
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._session: Session | None = None
+
+    def connection(self) -> Connection:
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """An ORM session in the transaction (in a savepoint of its own, so that a
+        flush that fails takes nothing else with it)."""
+        if self._session is None:
+            self._session = Session(
+                bind=self._connection,
+                expire_on_commit=False,
+                join_transaction_mode="create_savepoint",
+            )
+        return self._session
+
+    def _finish(self, *, keep: bool) -> None:
+        """End the job's session: its changes flushed and kept with ``keep``, else
+        discarded."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if keep:
+                session.commit()
+        finally:
+            session.close()
+
+
 class _Job(Generic[T]):
     __slots__ = ("error", "finished", "result", "work")
 
-    def __init__(self, work: Callable[[Session], T]) -> None:
+    def __init__(self, work: Callable[[Writing], T]) -> None:
         self.work = work
         self.result: T | None = None
         self.error: BaseException | None = None
@@ -43,6 +93,21 @@ class _Job(Generic[T]):
         if self.error is not None:
             raise self.error
         return self.result  # type: ignore[return-value]
+
+    def run(self, connection: Connection) -> bool:
+        """Run the work in ``connection``'s transaction; whether it succeeded (what it
+        raised is kept, for its thread, and its statements are the caller's to roll
+        back)."""
+        writing = Writing(connection)
+        try:
+            self.result = self.work(writing)
+            writing._finish(keep=True)
+        except BaseException as error:
+            self.error = error
+            with contextlib.suppress(Exception):
+                writing._finish(keep=False)
+            return False
+        return True
 
 
 class GroupCommit:
@@ -55,17 +120,16 @@ class GroupCommit:
         self._queue: list[_Job[object]] = []
         self._leading = False
 
-    def run(self, work: Callable[[Session], T]) -> T:
+    def run(self, work: Callable[[Writing], T]) -> T:
         """Run ``work`` in a write transaction (maybe shared with other threads' jobs,
         each in a savepoint) and return its result once committed; an exception it
         raises rolls back only its own statements and is raised here.
 
-        ``work`` MUST run its statements on the session's connection (Core statements,
-        or ORM statements executed at once): objects added to or deleted from the
-        session are flushed when the job ends, and discarded if it fails."""
+        ``work`` MUST run its statements on the :class:`Writing`'s connection or in
+        its session, and open no transaction of its own."""
         mine: _Job[T] = _Job(work)
         if not self._grouped:
-            self._alone(mine)  # type: ignore[arg-type]
+            self._commit([mine])  # type: ignore[list-item]
             return mine.outcome()
         with self._state:
             self._queue.append(mine)  # type: ignore[arg-type]
@@ -85,33 +149,19 @@ class GroupCommit:
                 self._state.notify_all()
         return mine.outcome()
 
-    def _alone(self, job: _Job[object]) -> None:
-        """Run ``job`` in a transaction of its own (no savepoint needed)."""
-        try:
-            with self._db.write() as session:
-                job.result = job.work(session)
-        except BaseException as error:
-            job.error = error
-        finally:
-            job.finished = True
-
     def _commit(self, batch: list[_Job[object]]) -> None:
-        if len(batch) == 1:
-            self._alone(batch[0])
-            return
+        """Run ``batch`` in one transaction (a job alone needs no savepoint) and
+        commit it; every job is finished when this returns."""
         try:
-            with self._db.write() as session:
-                connection = session.connection()
-                for number, job in enumerate(batch):
-                    connection.exec_driver_sql(f"SAVEPOINT job{number}")
-                    try:
-                        job.result = job.work(session)
-                        session.flush()
-                    except BaseException as error:
-                        connection.exec_driver_sql(f"ROLLBACK TO job{number}")
-                        session.expunge_all()
-                        job.error = error
-                    connection.exec_driver_sql(f"RELEASE job{number}")
+            with self._db.write_connection() as connection:
+                transaction = connection.begin()
+                if len(batch) == 1:
+                    if not batch[0].run(connection):
+                        transaction.rollback()
+                        return
+                else:
+                    _in_savepoints(batch, connection)
+                transaction.commit()
         except BaseException as error:
             for job in batch:
                 if job.error is None:
@@ -119,3 +169,16 @@ class GroupCommit:
         finally:
             for job in batch:
                 job.finished = True
+
+
+def _in_savepoints(batch: list[_Job[object]], connection: Connection) -> None:
+    """Run each job of ``batch`` in a savepoint of its own, rolled back if it fails;
+    the savepoints on the driver's connection (SQLAlchemy's execution of each would
+    cost more than a small job)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    for number, job in enumerate(batch):
+        driver.execute(f"SAVEPOINT job{number}")
+        if not job.run(connection):
+            driver.execute(f"ROLLBACK TO job{number}")
+        driver.execute(f"RELEASE job{number}")

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, or_, select, updat
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
-from gateway.db import Database, InTransaction
+from gateway.db import Database, HasConnection, InTransaction
 from gateway.errors import NotFound, QuotaExceeded, RateLimited
 from gateway.models import Account, Reservation
 
@@ -29,7 +29,7 @@ RESERVE_STEP_MAX = 64 * 1024 * 1024
 """The most a streaming write reserves in one step (:meth:`Reservations.grow_stepwise`)."""
 
 
-def charge(session: Session, account_id: int, nbytes: int) -> None:
+def charge(session: HasConnection, account_id: int, nbytes: int) -> None:
     """Add ``nbytes`` to the account's used bytes if they fit, else raise QuotaExceeded."""
     if nbytes <= 0:
         if nbytes < 0:
@@ -40,7 +40,7 @@ def charge(session: Session, account_id: int, nbytes: int) -> None:
         raise QuotaExceeded(QUOTA_MESSAGE)
 
 
-def credit(session: Session, account_id: int, nbytes: int) -> None:
+def credit(session: HasConnection, account_id: int, nbytes: int) -> None:
     """Give ``nbytes`` back to the account (a delete, or a smaller replacement)."""
     _CREDIT_BYTES.run(session.connection(), {"a_id": account_id, "n": nbytes})
 
@@ -90,7 +90,7 @@ class EntryLimits:
     per_account: int
     guest: int
 
-    def charge(self, session: Session, account_id: int, count: int = 1) -> None:
+    def charge(self, session: HasConnection, account_id: int, count: int = 1) -> None:
         """Add ``count`` entries if they fit under the limit, else raise QuotaExceeded."""
         if count <= 0:
             if count < 0:
@@ -103,7 +103,7 @@ class EntryLimits:
         if ran.changed != 1:
             raise self._refusal(session, account_id)
 
-    def credit(self, session: Session, account_id: int, count: int = 1) -> None:
+    def credit(self, session: HasConnection, account_id: int, count: int = 1) -> None:
         """Give ``count`` entries back (a delete)."""
         if count:
             _CREDIT_ENTRIES.run(session.connection(), {"a_id": account_id, "n": count})
@@ -130,8 +130,12 @@ class EntryLimits:
             " folders; delete some first"
         )
 
-    def _refusal(self, session: Session, account_id: int) -> Exception:
-        is_guest = session.scalar(select(Account.is_guest).where(Account.id == account_id))
+    def _refusal(self, session: HasConnection, account_id: int) -> Exception:
+        is_guest = (
+            session.connection()
+            .execute(select(Account.is_guest).where(Account.id == account_id))
+            .scalar()
+        )
         if is_guest is None:
             return NotFound("no such account")
         return QuotaExceeded(self.message(is_guest))
@@ -408,7 +412,9 @@ class Reservations:
             return False  # everyone waits: the youngest yields
         return True
 
-    def settle(self, session: Session, reservation_id: str, account_id: int, nbytes: int) -> None:
+    def settle(
+        self, session: HasConnection, reservation_id: str, account_id: int, nbytes: int
+    ) -> None:
         """Inside a commit transaction: drop the reservation, unhold its bytes and
         charge ``nbytes`` (negative for a smaller replacement) to ``account_id``, in
         one ``UPDATE``. Raises QuotaExceeded if a positive charge does not fit (it

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from gateway.blobkeys import object_key
 from gateway.clock import Clock
-from gateway.db import Database
+from gateway.db import Database, HasConnection
 from gateway.errors import (
     BadRequest,
     Conflict,
@@ -173,7 +173,9 @@ class Storage:
     def _load(self, session: Session, node_id: int) -> Entry:
         return to_entry(session.execute(entry_query().where(Node.id == node_id)).one())
 
-    def _resolve_as(self, session: Session, account_id: int, parts: list[str], shape: str) -> Any:
+    def _resolve_as(
+        self, session: HasConnection, account_id: int, parts: list[str], shape: str
+    ) -> Any:
         """One row for the entry at ``parts``: ``entry`` the columns of an
         :class:`Entry`; ``folder`` its id, whether it is a folder, its key, and the
         account's default region, entry count and whether it is the guest account."""
@@ -687,7 +689,7 @@ class Storage:
         set_committed_value(parent, "key", self._lock_folder(session, parent.id, parent.key))
         return source, parent
 
-    def _lock_folder(self, session: Session, folder_id: int, key: str) -> str:
+    def _lock_folder(self, session: HasConnection, folder_id: int, key: str) -> str:
         """Inside a write: make the writers of names in one folder take turns, so that
         two of the same name end as the caller asked (replace, rename or Exists), never
         in a unique-index error, and return the folder's key as it is now (``key``, as

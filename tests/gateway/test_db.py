@@ -6,11 +6,11 @@ SQLAlchemy raises them."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, event, insert, literal, literal_column, select, table, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.core import Core
-from gateway.db import InTransaction
+from gateway.db import READERS_KEPT, InTransaction
 from gateway.models import Account, Blob, Node
 from gateway.tree import entry_query
 from tests.conftest import PASSWORD
@@ -96,3 +96,30 @@ def test_writes_in_a_transaction_are_those_sqlalchemy_makes(pg_core: Core) -> No
     with pytest.raises(ValueError, match="Python defaults"), core.db.write() as session:
         InTransaction(insert(Node), ("uid", "name")).run(session.connection(), {})
     assert core.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_prepared_reads_over_sqlite_keep_their_connections_out_of_the_pool(core: Core) -> None:
+    """A prepared read on SQLite reuses a connection kept for reads (the pool's
+    checkout and return cost several times the read), a few of them at most; one
+    whose read failed is closed, not kept; and all are closed with the database."""
+    prepared = core.db.prepare(select(Account.id).where(Account.id == bindparam("a")))
+    checkouts: list[object] = []
+    event.listen(core.db.engine.pool, "checkout", lambda *args: checkouts.append(args))
+    rows = prepared.all({"a": 1})
+    readers = core.db._readers
+    taken = [readers.take() for _ in range(READERS_KEPT * 2)]  # as many reads at once
+    for connection in taken:
+        readers.give(connection)
+    kept = readers._idle
+    assert len(kept) == READERS_KEPT
+    checkouts.clear()
+    for _ in range(10):
+        assert prepared.all({"a": 1}) == rows
+    assert checkouts == [] and core.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    failing = core.db.prepare(select(literal_column("x")).select_from(table("missing")))
+    before = set(map(id, kept))
+    with pytest.raises(DBAPIError, match="no such table"):
+        failing.all({})
+    assert len(kept) == READERS_KEPT - 1 and set(map(id, kept)) < before
+    core.db.dispose()
+    assert len(kept) == 0

@@ -3,10 +3,20 @@ progress, and a discarded write leaves nothing of its own in the store."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from gateway.blobkeys import blob_key_of, new_key, object_key, tail_key
 from gateway.core import Core
-from gateway.strays import PENDING_GRACE, Sighting, discard_write, sweep_uploads
-from tests.conftest import PASSWORD, unfinished
+from gateway.models import Blob
+from gateway.storage import Entry
+from gateway.strays import (
+    PENDING_GRACE,
+    Sighting,
+    discard_write,
+    drop_unreferenced,
+    sweep_uploads,
+)
+from tests.conftest import PASSWORD, statements, unfinished
 
 
 def test_the_sweep_aborts_only_lockrs_uploads_that_no_write_records(region_core: Core) -> None:
@@ -67,3 +77,28 @@ def test_blob_keys_of_objects() -> None:
     assert blob_key_of(object_key(key)) == key == blob_key_of(tail_key(key))
     assert blob_key_of(f"zz/zz/{key}") is None
     assert blob_key_of("ab/cd/not-a-key") is None
+
+
+def test_a_replaced_files_blob_is_freed_in_one_more_write(region_core: Core) -> None:
+    """Replacing a file frees the blob it had: its object, then its row, in one write
+    transaction beside the commit's (the blob is looked up outside any), and a blob
+    still referenced elsewhere is kept."""
+    core = region_core
+    store = core.stores[core.config.default_region]
+    alice = core.accounts.create("alice", "a@example.com", PASSWORD).id
+
+    def put(data: bytes) -> Entry:
+        with core.storage.upload(alice, "f", max_size=1 << 20, expected_size=len(data)) as up:
+            up.write(data)
+            return up.commit()
+
+    first = put(b"first")
+    with statements(core) as seen:
+        put(b"second")
+    assert [sql for sql in seen if sql.startswith("BEGIN")] == ["BEGIN IMMEDIATE"] * 2
+    assert not store.exists(object_key(first.blob_key or ""))
+    with core.db.lookup() as connection:
+        blobs = connection.execute(select(Blob.id, Blob.key)).all()
+    assert len(blobs) == 1 and blobs[0].key != first.blob_key
+    assert drop_unreferenced(core.db, core.stores, [blobs[0].id, blobs[0].id + 1]) == 0
+    assert b"".join(core.storage.open(core.storage.stat(alice, "f"))) == b"second"

@@ -3,9 +3,11 @@ bucket: every entry's key is a column indexed by its account, so a page costs an
 indexed range scan of about its own size, however large the account.
 
 Keys are S3's: ``docs/a.txt`` for a file, ``docs/`` for a folder (its marker). With a
-delimiter (``/``), the keys under the prefix that hold another ``/`` roll up into
-common prefixes, one per folder, and the scan jumps past each folder's contents with
-one more indexed query; without one, the whole subtree is listed, folders included.
+delimiter (any non-empty string, as S3 takes), each key under the prefix that holds
+the delimiter after the prefix rolls up into the common prefix that ends at its first
+delimiter there, and the scan seeks past every key of that common prefix with one
+more indexed query, so a page costs about its own size however many keys a common
+prefix holds; without one, the whole subtree is listed, folders included.
 """
 
 from __future__ import annotations
@@ -38,18 +40,21 @@ def list_keys(
     account_id: int,
     prefix: str = "",
     *,
-    delimiter: bool = False,
+    delimiter: str | None = None,
     after: str | None = None,
     limit: int = MAX_KEYS,
 ) -> Listing:
-    """Up to ``limit`` entries (and, with ``delimiter``, common prefixes) of the
-    account whose keys start with ``prefix``, after the key ``after``. With a
-    delimiter, an ``after`` that is a common prefix skips everything under it."""
+    """Up to ``limit`` entries (and, with a ``delimiter``, common prefixes) of the
+    account whose keys start with ``prefix``, after the key ``after``, in key order.
+    With a delimiter, an ``after`` that is itself a common prefix (the prefix, then
+    anything up to and including the first delimiter) skips every key under it, as S3
+    resumes from a ``NextMarker`` that names one."""
     limit = max(1, min(limit, MAX_KEYS))
+    delimiter = delimiter or None
     # The scan starts at ``low`` (itself included or not) and stays under the prefix.
     low, inclusive = prefix, bool(prefix)  # the root's key, "", is never listed
     if after is not None and after >= prefix:
-        if delimiter and after.endswith("/") and after != prefix:
+        if delimiter is not None and common_prefix(after, prefix, delimiter) == after:
             low, inclusive = successor(after), True  # past a common prefix
         else:
             low, inclusive = after, False
@@ -61,7 +66,7 @@ def list_keys(
     with db.lookup() as connection:
         # With a delimiter the next row often starts another folder (a jump past it),
         # so rows are fetched a few at a time, more while they keep being entries.
-        batch = 4 if delimiter else limit + 1
+        batch = 4 if delimiter is not None else limit + 1
         while True:
             room = limit - len(entries) - len(prefixes)
             want = min(room + 1, batch)
@@ -70,12 +75,10 @@ def list_keys(
             jumped = False
             for row in rows:
                 entry = to_entry(row)
-                rest = entry.key[len(prefix) :]
-                slash = rest.find("/") if delimiter else -1
                 if len(entries) + len(prefixes) == limit:
                     return Listing(entries, prefixes, last)
-                if slash >= 0:
-                    common = prefix + rest[: slash + 1]
+                common = None if delimiter is None else common_prefix(entry.key, prefix, delimiter)
+                if common is not None:
                     prefixes.append(common)
                     last = common
                     low, inclusive = successor(common), True
@@ -90,6 +93,14 @@ def list_keys(
                 return Listing(entries, prefixes, None)  # the range has no more
             else:
                 batch *= 4
+
+
+def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    """The common prefix ``key`` (which starts with ``prefix``) rolls up into: the key
+    up to and including the first ``delimiter`` after ``prefix``; ``None`` if there
+    is none (the key is listed as itself)."""
+    found = key.find(delimiter, len(prefix))
+    return None if found < 0 else key[: found + len(delimiter)]
 
 
 _ROOT, _SHORT, _LONG = "root", "short", "long"

@@ -5,7 +5,8 @@ one version, ``null``, the latest).
 Listing maps S3 keys onto the tree's keys (``bucket/`` + the S3 key). Folders are
 implied by the keys under them, as S3 prefixes are: without a delimiter a listing
 shows files only; with ``/`` as the delimiter, every folder (an empty one too) is a
-common prefix. Only ``/`` is supported as a delimiter. A page holds at most
+common prefix. Any other delimiter rolls keys up at its first occurrence after the
+prefix, as S3 does (``a`` makes ``ba`` of ``bar`` and ``baz``). A page holds at most
 ``max-keys`` (up to 1,000) objects and common prefixes; a marker (or a continuation
 token, or a key marker) that names a common prefix skips everything under it, so a
 client that passes back the last one it was given walks every key exactly once.
@@ -23,7 +24,7 @@ from starlette.responses import Response
 
 from api.s3.buckets import XML, etag, iso_time, require_bucket
 from api.s3.context import S3Request
-from api.s3.errors import InvalidArgument, NotImplementedYet
+from api.s3.errors import InvalidArgument
 from api.s3.xml import ObjectItem, ObjectPage, Owner, listing_document
 from gateway.listing import MAX_KEYS, list_keys
 from gateway.numbers import whole_number_or_none
@@ -33,8 +34,8 @@ from gateway.storage import Entry
 @dataclass(frozen=True)
 class ListingQuery:
     """What every listing asks: the keys under ``prefix``, rolled up at ``delimiter``
-    (``None`` or ``/``), at most ``max_keys`` of them, the answer URL-encoded when
-    ``encoding`` is ``url``."""
+    (``None``, or any string: S3 takes any), at most ``max_keys`` of them, the answer
+    URL-encoded when ``encoding`` is ``url``."""
 
     prefix: str
     delimiter: str | None
@@ -58,8 +59,6 @@ class Found:
 
 def _listing_query(query: QueryParams) -> ListingQuery:
     delimiter = query.get("delimiter") or None
-    if delimiter is not None and delimiter != "/":
-        raise NotImplementedYet("Only '/' is supported as a delimiter.")
     encoding = query.get("encoding-type")
     if encoding is not None and encoding != "url":
         raise InvalidArgument("Invalid Encoding Method specified in Request")
@@ -91,7 +90,7 @@ def _scan(s3: S3Request, asked: ListingQuery, after: str | None) -> Found:
             core.db,
             s3.account_id,
             base + asked.prefix,
-            delimiter=asked.delimiter is not None,
+            delimiter=asked.delimiter,
             after=cursor,
             limit=room,
         )

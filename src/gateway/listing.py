@@ -15,14 +15,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, func
+from sqlalchemy import ColumnElement, Connection, Integer, String, bindparam, func, select
 
 from gateway.db import Database
 from gateway.models import KEY_INDEX_CHARS, Node
-from gateway.tree import HIDDEN, INDEXED_KEY, Entry, entry_query, successor, to_entry
+from gateway.tree import (
+    HIDDEN,
+    INDEXED_KEY,
+    Entry,
+    entry_query,
+    keys_under,
+    successor,
+    to_entry,
+)
 
 MAX_KEYS = 1000
 """The most entries and common prefixes one page holds (S3's limit too)."""
+
+
+OBJECT: ColumnElement[bool] = Node.is_dir.is_(False)
+"""The entries that are S3 objects: files."""
+
+
+def holds_objects(connection: Connection, account_id: int, folder_key: str) -> bool:
+    """Whether anything below the folder keyed ``folder_key`` is an object
+    (:data:`OBJECT`): one indexed query, which passes over folders alone."""
+    found = connection.execute(
+        select(Node.id)
+        .where(Node.account_id == account_id, keys_under(folder_key), OBJECT)
+        .where(Node.key != folder_key)
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from api.s3.errors import (
     IncompleteBody,
     InvalidArgument,
     InvalidRange,
+    NoSuchBucket,
     NoSuchKey,
     PreconditionFailed,
 )
@@ -145,7 +146,7 @@ async def put_object(s3: S3Request) -> Response:
                     upload.write(piece)
                 body.finish(upload.md5)
                 upload.meta = body.stored_meta(described.meta)
-                return upload.commit()
+                return committed(s3, upload.commit)
 
         # Safe to abandon: the thread stores and commits the object, or nothing.
         entry = await s3.lookups.thread(put_small)
@@ -157,7 +158,7 @@ async def put_object(s3: S3Request) -> Response:
             def finish() -> Entry:
                 body.finish(upload.md5)
                 upload.meta = body.stored_meta(described.meta)
-                return upload.commit()
+                return committed(s3, upload.commit)
 
             entry = await run_in_threadpool(finish)
     answer = {"ETag": etag(entry)}
@@ -196,10 +197,31 @@ def in_folders(s3: S3Request, path: str, make: Callable[[], T]) -> T:
         return make()
     except (NotFound, Exists):  # no folder at the key's parent: why, or make it
         require_bucket(s3)
-        folder = path.rpartition("/")[0]
-        if folder != s3.bucket:
-            s3.core.storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
+        make_folders(s3, path.rpartition("/")[0])
         return make()
+
+
+def make_folders(s3: S3Request, folder: str) -> None:
+    """The folder at ``folder`` of the request's bucket, with those above it, made
+    one level at a time: never the bucket, which a DeleteBucket may be removing now
+    (a missing one is ``NoSuchBucket``, not made again). Blocking."""
+    storage = s3.core.storage
+    parts = folder.split("/")
+    try:
+        for depth in range(2, len(parts) + 1):
+            storage.mkdir(s3.account_id, "/".join(parts[:depth]), exist_ok=True)
+    except NotFound:
+        raise NoSuchBucket() from None
+
+
+def committed(s3: S3Request, commit: Callable[[], T]) -> T:
+    """``commit()``, which commits an object of the request's bucket; ``NoSuchBucket``
+    if its folder went because the bucket was deleted meanwhile. Blocking."""
+    try:
+        return commit()
+    except NotFound:
+        require_bucket(s3)
+        raise
 
 
 async def _read_checked(request: Request, body: CheckedBody) -> list[bytes]:
@@ -232,7 +254,7 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
 
     def make() -> None:
         require_bucket(s3)
-        s3.core.storage.mkdir(s3.account_id, path, parents=True, exist_ok=True)
+        make_folders(s3, path)
 
     await run_in_threadpool(make)
     return Response(status_code=200, headers={"ETag": EMPTY_ETAG})

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, String, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, String, bindparam, func, or_, select
 
 from gateway.db import Database
 from gateway.models import KEY_INDEX_CHARS, Node
@@ -33,8 +33,11 @@ MAX_KEYS = 1000
 """The most entries and common prefixes one page holds (S3's limit too)."""
 
 
-OBJECT: ColumnElement[bool] = Node.is_dir.is_(False)
-"""The entries that are S3 objects: files."""
+OBJECT: ColumnElement[bool] = or_(Node.is_dir.is_(False), Node.content_type != "")
+"""The entries that are S3 objects: files, and folder markers. A folder marker is a
+folder with a content type: one that an S3 PutObject of ``key/`` made or marked, the
+object ``key/`` of S3 (other folders have none; a front that makes a marker MUST give
+it one, and one that deletes the marker of a folder that stays MUST clear it)."""
 
 
 def holds_objects(connection: Connection, account_id: int, folder_key: str) -> bool:
@@ -67,9 +70,12 @@ def list_keys(
     delimiter: str | None = None,
     after: str | None = None,
     limit: int = MAX_KEYS,
+    objects: bool = False,
 ) -> Listing:
     """Up to ``limit`` entries (and, with a ``delimiter``, common prefixes) of the
     account whose keys start with ``prefix``, after the key ``after``, in key order.
+    With ``objects``, only S3's objects (:data:`OBJECT`) are listed or rolled up, as
+    S3 lists a bucket: a folder is a common prefix only while an object lies below it.
     With a delimiter, an ``after`` that is itself a common prefix (the prefix, then
     anything up to and including the first delimiter) skips every key under it, as S3
     resumes from a ``NextMarker`` that names one."""
@@ -90,12 +96,12 @@ def list_keys(
     with db.lookup() as connection:
         # With a delimiter the next row often starts another folder (a jump past it),
         # so rows are fetched a few at a time, more while they keep being entries.
-        batch = 4 if delimiter is not None else limit + 1
+        batch = 2 if delimiter is not None else limit + 1
         while True:
             room = limit - len(entries) - len(prefixes)
             want = min(room + 1, batch)
             params |= {"low": low, "low_head": low[:KEY_INDEX_CHARS], "want": want}
-            rows = connection.execute(_PAGES[shape, inclusive], params).all()
+            rows = connection.execute(_PAGES[shape, inclusive, objects], params).all()
             jumped = False
             for row in rows:
                 entry = to_entry(row)
@@ -112,7 +118,7 @@ def list_keys(
                 last = low = entry.key
                 inclusive = False
             if jumped:
-                batch = 4
+                batch = 2
             elif len(rows) < want:
                 return Listing(entries, prefixes, None)  # the range has no more
             else:
@@ -151,17 +157,19 @@ def _bounds(account_id: int, prefix: str, shape: str) -> dict[str, object]:
     }
 
 
-def _page_query(shape: str, *, inclusive: bool) -> Any:
-    """The account's keys from ``low`` (itself included or not) that start with the
-    prefix, as one range of the index (one lower and one upper bound on the indexed
-    key prefix, so that both databases seek to the start and stop at the end), the
-    whole key checked after; at most ``want`` rows."""
+def _page_query(shape: str, *, inclusive: bool, objects: bool) -> Any:
+    """The account's keys (its objects' only, with ``objects``) from ``low`` (itself
+    included or not) that start with the prefix, as one range of the index (one lower
+    and one upper bound on the indexed key prefix, so that both databases seek to the
+    start and stop at the end), the whole key checked after; at most ``want`` rows."""
     low = bindparam("low", type_=String())
     conditions = [
         Node.account_id == bindparam("account"),
         INDEXED_KEY >= bindparam("low_head", type_=String()),
         Node.key >= low if inclusive else Node.key > low,
     ]
+    if objects:
+        conditions.append(OBJECT)
     if shape == _ROOT:
         conditions.append(func.substr(Node.key, 1, 1) != HIDDEN)
     elif shape == _SHORT:
@@ -180,8 +188,9 @@ def _page_query(shape: str, *, inclusive: bool) -> Any:
 
 
 _PAGES = {
-    (shape, inclusive): _page_query(shape, inclusive=inclusive)
+    (shape, inclusive, objects): _page_query(shape, inclusive=inclusive, objects=objects)
     for shape in (_ROOT, _SHORT, _LONG)
     for inclusive in (False, True)
+    for objects in (False, True)
 }
 """Built once: a listing runs one or more of them per page."""

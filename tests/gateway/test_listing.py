@@ -134,3 +134,19 @@ def test_any_delimiter_rolls_up_as_s3_does(
         rest = list_keys(core.db, alice, prefix, delimiter=delimiter, after=common)
         listed = _keys(rest) + rest.prefixes
         assert sorted(listed, key=str.encode) == expected[expected.index(common) + 1 :]
+
+
+def test_objects_are_files_and_folder_markers(tree: tuple[Core, int]) -> None:
+    """With ``objects``, a folder is listed only as a marker (a content type), and
+    rolled up only while an object lies below it."""
+    core, alice = tree
+    core.storage.set_metadata(alice, "b/d/g", content_type="x/dir")  # a marker
+    flat = list_keys(core.db, alice, objects=True)
+    assert _keys(flat) == sorted(FILES + ["b/d/g/"], key=str.encode)
+    top = list_keys(core.db, alice, delimiter="/", objects=True)
+    assert _keys(top) == ["a", "a-b", "a.txt", "b.txt", "é"]
+    assert top.prefixes == ["b/", "z/"]  # not a.dir/, which holds nothing
+    inside = list_keys(core.db, alice, "b/d/g/", delimiter="/", objects=True)
+    assert _keys(inside) == ["b/d/g/"] and inside.prefixes == []
+    core.storage.delete(alice, "z/y/x/w")
+    assert list_keys(core.db, alice, "z/", delimiter="/", objects=True).prefixes == []

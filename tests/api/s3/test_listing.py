@@ -316,6 +316,57 @@ def test_a_marker_naming_a_common_prefix_skips_its_keys(s3: Any, delimited: str)
     assert [p["Prefix"] for p in past["CommonPrefixes"]] == ["boo/ba", "c%a", "ca", "cquux/bla"]
 
 
+def test_a_folder_marker_is_an_object_and_a_folder_a_prefix_while_one_is_below(
+    s3: Any,
+) -> None:
+    s3.create_bucket(Bucket="markers")
+    put = s3.put_object(Bucket="markers", Key="asdf/", Body=b"", ContentType="x/dir")
+    assert put["ETag"] == f'"{hashlib.md5(b"").hexdigest()}"'
+    head = s3.head_object(Bucket="markers", Key="asdf/")
+    assert head["ContentType"] == "x/dir" and head["ContentLength"] == 0
+    flat = s3.list_objects_v2(Bucket="markers")["Contents"]
+    assert [(item["Key"], item["Size"]) for item in flat] == [("asdf/", 0)]
+    top = s3.list_objects_v2(Bucket="markers", Delimiter="/")
+    assert "Contents" not in top and [p["Prefix"] for p in top["CommonPrefixes"]] == ["asdf/"]
+    # ceph's test_bucket_list_delimiter_prefix_ends_with_delimiter:
+    inside = s3.list_objects(Bucket="markers", Prefix="asdf/", Delimiter="/")
+    assert [item["Key"] for item in inside["Contents"]] == ["asdf/"]
+    assert "CommonPrefixes" not in inside
+    with pytest.raises(ClientError) as full:
+        s3.delete_bucket(Bucket="markers")
+    assert error_code(full) == "BucketNotEmpty"  # the marker is an object
+
+    # A key below the marker leaves it an object of its own, both ways.
+    s3.put_object(Bucket="markers", Key="asdf/x", Body=b"x")
+    assert names([s3.list_objects_v2(Bucket="markers")]) == ["asdf/", "asdf/x"]
+    s3.delete_object(Bucket="markers", Key="asdf/x")
+    assert names([s3.list_objects_v2(Bucket="markers")]) == ["asdf/"]
+    s3.put_object(Bucket="markers", Key="asdf/y", Body=b"y")
+    s3.delete_object(Bucket="markers", Key="asdf/")
+    assert names([s3.list_objects_v2(Bucket="markers")]) == ["asdf/y"]
+    with pytest.raises(ClientError) as unmarked:
+        s3.head_object(Bucket="markers", Key="asdf/")
+    assert status_of(unmarked) == 404
+    s3.delete_object(Bucket="markers", Key="asdf/y")
+
+    # Folders a key implied are no objects, and no prefixes once it is deleted.
+    s3.put_object(Bucket="markers", Key="x/y/z", Body=b"z")
+    assert [
+        p["Prefix"] for p in s3.list_objects(Bucket="markers", Delimiter="/")["CommonPrefixes"]
+    ] == ["x/"]
+    with pytest.raises(ClientError) as implied:
+        s3.head_object(Bucket="markers", Key="x/")
+    assert status_of(implied) == 404
+    s3.delete_object(Bucket="markers", Key="x/y/z")
+    for listing in (
+        s3.list_objects(Bucket="markers", Delimiter="/"),
+        s3.list_objects_v2(Bucket="markers", Prefix="x/", Delimiter="/"),
+        s3.list_objects_v2(Bucket="markers"),
+    ):
+        assert "Contents" not in listing and "CommonPrefixes" not in listing
+    s3.delete_bucket(Bucket="markers")
+
+
 @pytest.mark.parametrize("value", ["²", "-1", "1" * 30, "ten"])
 def test_max_keys_that_are_not_a_number_are_invalid_argument(value: str) -> None:
     """Not a 500: "²" passes str.isdigit but not int()."""

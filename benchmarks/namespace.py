@@ -42,7 +42,7 @@ def _medians_ms(calls: list[Callable[[], object]], repeat: int) -> list[float]:
     return [statistics.median(each) * 1000 for each in times]
 
 
-def _page(core: Any, account_id: int, prefix: str, delimiter: bool) -> Callable[[], object]:
+def _page(core: Any, account_id: int, prefix: str, delimiter: str | None) -> Callable[[], object]:
     from gateway.listing import list_keys
 
     def run() -> object:
@@ -54,10 +54,10 @@ def _page(core: Any, account_id: int, prefix: str, delimiter: bool) -> Callable[
 
 
 CASES = {
-    "under a folder": ("data/d0010/", False),
-    "under a folder, delimiter": ("data/d0010/", True),
-    "from the start": ("", False),
-    "top, delimiter (a folder each)": ("data/", True),
+    "under a folder": ("data/d0010/", None),
+    "under a folder, delimiter": ("data/d0010/", "/"),
+    "from the start": ("", None),
+    "top, delimiter (a folder each)": ("data/", "/"),
 }
 
 

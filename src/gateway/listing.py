@@ -3,9 +3,11 @@ bucket: every entry's key is a column indexed by its account, so a page costs an
 indexed range scan of about its own size, however large the account.
 
 Keys are S3's: ``docs/a.txt`` for a file, ``docs/`` for a folder (its marker). With a
-delimiter (``/``), the keys under the prefix that hold another ``/`` roll up into
-common prefixes, one per folder, and the scan jumps past each folder's contents with
-one more indexed query; without one, the whole subtree is listed, folders included.
+delimiter (any non-empty string, as S3 takes), each key under the prefix that holds
+the delimiter after the prefix rolls up into the common prefix that ends at its first
+delimiter there, and the scan seeks past every key of that common prefix with one
+more indexed query, so a page costs about its own size however many keys a common
+prefix holds; without one, the whole subtree is listed, folders included.
 """
 
 from __future__ import annotations
@@ -13,14 +15,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, func
+from sqlalchemy import ColumnElement, Connection, Integer, String, bindparam, func, or_, select
 
 from gateway.db import Database
 from gateway.models import KEY_INDEX_CHARS, Node
-from gateway.tree import HIDDEN, INDEXED_KEY, Entry, entry_query, successor, to_entry
+from gateway.tree import (
+    HIDDEN,
+    INDEXED_KEY,
+    Entry,
+    entry_query,
+    keys_under,
+    successor,
+    to_entry,
+)
 
 MAX_KEYS = 1000
 """The most entries and common prefixes one page holds (S3's limit too)."""
+
+
+OBJECT: ColumnElement[bool] = or_(Node.is_dir.is_(False), Node.content_type != "")
+"""The entries that are S3 objects: files, and folder markers. A folder marker is a
+folder with a content type: one that an S3 PutObject of ``key/`` made or marked, the
+object ``key/`` of S3 (other folders have none; a front that makes a marker MUST give
+it one, and one that deletes the marker of a folder that stays MUST clear it)."""
+
+
+def holds_objects(connection: Connection, account_id: int, folder_key: str) -> bool:
+    """Whether anything below the folder keyed ``folder_key`` is an object
+    (:data:`OBJECT`): one indexed query, which passes over folders alone."""
+    found = connection.execute(
+        select(Node.id)
+        .where(Node.account_id == account_id, keys_under(folder_key), OBJECT)
+        .where(Node.key != folder_key)
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 @dataclass(frozen=True)
@@ -38,18 +67,24 @@ def list_keys(
     account_id: int,
     prefix: str = "",
     *,
-    delimiter: bool = False,
+    delimiter: str | None = None,
     after: str | None = None,
     limit: int = MAX_KEYS,
+    objects: bool = False,
 ) -> Listing:
-    """Up to ``limit`` entries (and, with ``delimiter``, common prefixes) of the
-    account whose keys start with ``prefix``, after the key ``after``. With a
-    delimiter, an ``after`` that is a common prefix skips everything under it."""
+    """Up to ``limit`` entries (and, with a ``delimiter``, common prefixes) of the
+    account whose keys start with ``prefix``, after the key ``after``, in key order.
+    With ``objects``, only S3's objects (:data:`OBJECT`) are listed or rolled up, as
+    S3 lists a bucket: a folder is a common prefix only while an object lies below it.
+    With a delimiter, an ``after`` that is itself a common prefix (the prefix, then
+    anything up to and including the first delimiter) skips every key under it, as S3
+    resumes from a ``NextMarker`` that names one."""
     limit = max(1, min(limit, MAX_KEYS))
+    delimiter = delimiter or None
     # The scan starts at ``low`` (itself included or not) and stays under the prefix.
     low, inclusive = prefix, bool(prefix)  # the root's key, "", is never listed
     if after is not None and after >= prefix:
-        if delimiter and after.endswith("/") and after != prefix:
+        if delimiter is not None and common_prefix(after, prefix, delimiter) == after:
             low, inclusive = successor(after), True  # past a common prefix
         else:
             low, inclusive = after, False
@@ -61,21 +96,19 @@ def list_keys(
     with db.lookup() as connection:
         # With a delimiter the next row often starts another folder (a jump past it),
         # so rows are fetched a few at a time, more while they keep being entries.
-        batch = 4 if delimiter else limit + 1
+        batch = 2 if delimiter is not None else limit + 1
         while True:
             room = limit - len(entries) - len(prefixes)
             want = min(room + 1, batch)
             params |= {"low": low, "low_head": low[:KEY_INDEX_CHARS], "want": want}
-            rows = connection.execute(_PAGES[shape, inclusive], params).all()
+            rows = connection.execute(_PAGES[shape, inclusive, objects], params).all()
             jumped = False
             for row in rows:
                 entry = to_entry(row)
-                rest = entry.key[len(prefix) :]
-                slash = rest.find("/") if delimiter else -1
                 if len(entries) + len(prefixes) == limit:
                     return Listing(entries, prefixes, last)
-                if slash >= 0:
-                    common = prefix + rest[: slash + 1]
+                common = None if delimiter is None else common_prefix(entry.key, prefix, delimiter)
+                if common is not None:
                     prefixes.append(common)
                     last = common
                     low, inclusive = successor(common), True
@@ -85,11 +118,19 @@ def list_keys(
                 last = low = entry.key
                 inclusive = False
             if jumped:
-                batch = 4
+                batch = 2
             elif len(rows) < want:
                 return Listing(entries, prefixes, None)  # the range has no more
             else:
                 batch *= 4
+
+
+def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    """The common prefix ``key`` (which starts with ``prefix``) rolls up into: the key
+    up to and including the first ``delimiter`` after ``prefix``; ``None`` if there
+    is none (the key is listed as itself)."""
+    found = key.find(delimiter, len(prefix))
+    return None if found < 0 else key[: found + len(delimiter)]
 
 
 _ROOT, _SHORT, _LONG = "root", "short", "long"
@@ -116,17 +157,19 @@ def _bounds(account_id: int, prefix: str, shape: str) -> dict[str, object]:
     }
 
 
-def _page_query(shape: str, *, inclusive: bool) -> Any:
-    """The account's keys from ``low`` (itself included or not) that start with the
-    prefix, as one range of the index (one lower and one upper bound on the indexed
-    key prefix, so that both databases seek to the start and stop at the end), the
-    whole key checked after; at most ``want`` rows."""
+def _page_query(shape: str, *, inclusive: bool, objects: bool) -> Any:
+    """The account's keys (its objects' only, with ``objects``) from ``low`` (itself
+    included or not) that start with the prefix, as one range of the index (one lower
+    and one upper bound on the indexed key prefix, so that both databases seek to the
+    start and stop at the end), the whole key checked after; at most ``want`` rows."""
     low = bindparam("low", type_=String())
     conditions = [
         Node.account_id == bindparam("account"),
         INDEXED_KEY >= bindparam("low_head", type_=String()),
         Node.key >= low if inclusive else Node.key > low,
     ]
+    if objects:
+        conditions.append(OBJECT)
     if shape == _ROOT:
         conditions.append(func.substr(Node.key, 1, 1) != HIDDEN)
     elif shape == _SHORT:
@@ -145,8 +188,9 @@ def _page_query(shape: str, *, inclusive: bool) -> Any:
 
 
 _PAGES = {
-    (shape, inclusive): _page_query(shape, inclusive=inclusive)
+    (shape, inclusive, objects): _page_query(shape, inclusive=inclusive, objects=objects)
     for shape in (_ROOT, _SHORT, _LONG)
     for inclusive in (False, True)
+    for objects in (False, True)
 }
 """Built once: a listing runs one or more of them per page."""

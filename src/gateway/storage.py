@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,6 +35,7 @@ from gateway.errors import (
     QuotaExceeded,
     TooLarge,
 )
+from gateway.listing import holds_objects
 from gateway.models import KEY_INDEX_CHARS, Account, Node
 from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
@@ -55,6 +56,7 @@ from gateway.tree import (
     entry_query,
     free_name,
     key_of,
+    keys_under,
     new_uid,
     not_a_folder,
     rekey,
@@ -653,6 +655,43 @@ class Storage:
                 raise Forbidden("the root folder cannot be deleted")
             removal = self.subtrees.remove(session, node)
         self.subtrees.finish(removal)
+
+    def delete_bare_folder(self, account_id: int, target: str | Entry) -> None:
+        """Delete a folder (at a path, or an entry found by its id) that holds no
+        object (:func:`~gateway.listing.holds_objects`: folders at most), with the
+        folders in it, or raise :class:`Conflict`. The check and the delete are one
+        transaction, so a file written into the folder concurrently is either seen
+        (:class:`Conflict`) or finds its folder gone: SQLite's writers take turns, and
+        on PostgreSQL every folder below is locked first, which waits for the writers
+        holding one (:meth:`_lock_folder`) and makes later ones wait for the delete."""
+        with self.db.write() as session:
+            node = self._require(session, account_id, target)
+            if node.parent_id is None:
+                raise Forbidden("the root folder cannot be deleted")
+            if not node.is_dir:
+                raise Conflict(f"{node.name} is a file, not a folder")
+            connection = session.connection()
+            if not self.db.is_sqlite:
+                self._lock_folders_under(connection, account_id, node.key)
+            if holds_objects(connection, account_id, node.key):
+                raise Conflict(f"{node.name} is not empty")
+            removal = self.subtrees.remove(session, node)
+        self.subtrees.finish(removal)
+
+    @staticmethod
+    def _lock_folders_under(connection: Connection, account_id: int, key: str) -> None:
+        """PostgreSQL: lock the folder keyed ``key`` and every folder below it. Again
+        until no new one shows: a folder made while the locks were taken committed
+        before its parent's lock was granted, so the next statement sees it."""
+        folders = (
+            select(Node.id)
+            .where(Node.account_id == account_id, keys_under(key), Node.is_dir.is_(True))
+            .order_by(Node.id)
+            .with_for_update()
+        )
+        locked: set[int] = set()
+        while not (found := set(connection.execute(folders).scalars())) <= locked:
+            locked |= found
 
     def delete_uid(self, account_id: int, uid: str) -> None:
         """Delete the file or folder with this ``uid`` if the account owns it."""

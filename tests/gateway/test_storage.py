@@ -854,3 +854,54 @@ def test_a_file_cannot_hold_files(core: Core) -> None:
         put(core, alice, "a/b/c/d", b"deeper under it")
     with pytest.raises(NotFound, match="folder c does not exist"):
         put(core, alice, "c/b", b"no folder")
+
+
+def test_a_bare_folder_is_deleted_only_while_it_holds_no_file(pg_core: Core) -> None:
+    core = pg_core
+    alice = account(core)
+    core.storage.mkdir(alice, "bucket/a/b", parents=True)
+    core.storage.mkdir(alice, "bucket/c", parents=True)
+    put(core, alice, "bucket/a/b/f.txt", b"f")
+    with pytest.raises(Conflict):
+        core.storage.delete_bare_folder(alice, "bucket")
+    assert read(core, alice, "bucket/a/b/f.txt") == b"f"
+    with pytest.raises(Conflict):
+        core.storage.delete_bare_folder(alice, "bucket/a/b/f.txt")  # a file
+    core.storage.delete(alice, "bucket/a/b/f.txt")
+    core.storage.delete_bare_folder(alice, "bucket")
+    with pytest.raises(NotFound):
+        core.storage.stat(alice, "bucket/c")
+
+
+def _delete_racing_files(core: Core, alice: int, folder: str) -> list[object]:
+    """Delete ``folder`` while three files are committed into ``folder/deep``: what
+    the delete and each commit returned or raised."""
+    core.storage.mkdir(alice, f"{folder}/deep", parents=True)
+    uploads = [core.storage.upload(alice, f"{folder}/deep/{n}", max_size=10) for n in range(3)]
+
+    def race(argument: int) -> object:
+        if argument < 0:
+            core.storage.delete_bare_folder(alice, folder)
+            return "deleted"
+        with uploads[argument] as upload:
+            upload.write(b"x")
+            return upload.commit()
+
+    return in_parallel(race, [-1, 0, 1, 2])
+
+
+def test_a_file_racing_a_bare_folder_delete_is_kept_or_refused(pg_core: Core) -> None:
+    """A file committed while the folder is deleted is seen by the delete (which
+    refuses) or finds the folder gone (NotFound); it is never deleted with it."""
+    core = pg_core
+    alice = account(core)
+    for attempt in range(8):
+        results = _delete_racing_files(core, alice, f"b{attempt}")
+        files = results[1:]
+        if results[0] == "deleted":
+            assert all(isinstance(result, NotFound) for result in files), results
+        else:
+            assert isinstance(results[0], Conflict), results
+            for number, result in enumerate(files):
+                if not isinstance(result, NotFound):
+                    assert read(core, alice, f"b{attempt}/deep/{number}") == b"x"

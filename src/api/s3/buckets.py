@@ -25,8 +25,8 @@ from api.s3.xml import (
     location_document,
     versioning_document,
 )
-from gateway.errors import Exists, NotFound
-from gateway.listing import MAX_KEYS, list_keys
+from gateway.errors import Conflict, Exists, NotFound
+from gateway.listing import MAX_KEYS, holds_objects
 from gateway.storage import Entry
 from gateway.timefmt import iso
 
@@ -156,27 +156,29 @@ async def head_bucket(s3: S3Request) -> Response:
 def holds_an_object(s3: S3Request) -> bool:
     """Whether a listing of the bucket without a delimiter shows a key: folders alone
     (left empty by deletes, or made over WebDAV) are no objects. Blocking."""
-    after: str | None = None
-    while True:
-        page = list_keys(s3.core.db, s3.account_id, s3.bucket + "/", after=after)
-        if any(not entry.is_dir for entry in page.entries):
-            return True
-        if page.next_after is None:
-            return False
-        after = page.next_after
+    with s3.core.db.lookup() as connection:
+        return holds_objects(connection, s3.account_id, s3.bucket + "/")
 
 
 async def delete_bucket(s3: S3Request) -> Response:
     """204, the bucket's folder gone with any empty folders in it, as S3 clients
     expect once they have deleted every key (``aws s3 rb``, ``rclone purge``);
-    ``BucketNotEmpty`` while it holds an object."""
+    ``BucketNotEmpty`` while it holds an object. The check is made again in the
+    transaction that deletes (:meth:`~gateway.storage.Storage.delete_bare_folder`):
+    an object put meanwhile is never deleted with the bucket, its PutObject either
+    lands first (``BucketNotEmpty``) or finds no bucket (``NoSuchBucket``)."""
     storage = s3.core.storage
 
     def delete() -> None:
         bucket = require_bucket(s3)
-        if holds_an_object(s3):
+        if holds_an_object(s3):  # the common refusal, without a write
             raise BucketNotEmpty()
-        storage.delete(s3.account_id, bucket)
+        try:
+            storage.delete_bare_folder(s3.account_id, bucket)
+        except NotFound:
+            raise NoSuchBucket() from None
+        except Conflict:
+            raise BucketNotEmpty() from None
 
     await run_in_threadpool(delete)
     return Response(status_code=204)

@@ -33,7 +33,7 @@ from api.s3.errors import (
     PreconditionFailed,
 )
 from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, from_headers
-from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, object_path
+from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, make_marker, object_path
 from api.s3.xml import copy_result_document
 from api.transfer import precondition
 from gateway.storage import Entry
@@ -107,7 +107,10 @@ async def copy_object(s3: S3Request) -> Response:
             if source.size:
                 raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
             require_bucket(s3)
-            return storage.mkdir(account_id, path, parents=True, exist_ok=True)
+            kept = ObjectMeta(
+                source.content_type or DEFAULT_CONTENT_TYPE, source.mtime, dict(source.meta or {})
+            )
+            return make_marker(s3, path, replacement or kept)
 
         def place() -> Entry:
             if source.is_dir:  # a folder marker, copied to a file's key: an empty object

@@ -2,10 +2,13 @@
 ListObjectVersions, answered as for a bucket that was never versioned (every object
 one version, ``null``, the latest).
 
-Listing maps S3 keys onto the tree's keys (``bucket/`` + the S3 key). Folders are
-implied by the keys under them, as S3 prefixes are: without a delimiter a listing
-shows files only; with ``/`` as the delimiter, every folder (an empty one too) is a
-common prefix. Only ``/`` is supported as a delimiter. A page holds at most
+Listing maps S3 keys onto the tree's keys (``bucket/`` + the S3 key). The objects
+are the files and the folder markers (``key/``, made by PutObject;
+:data:`gateway.listing.OBJECT`); other folders are implied by the objects under them,
+as S3 prefixes are: with ``/`` as the delimiter, a folder is a common prefix only
+while an object lies below it, and a folder left empty is not listed. Any other
+delimiter rolls keys up at its first occurrence after the prefix, as S3 does (``a``
+makes ``ba`` of ``bar`` and ``baz``). A page holds at most
 ``max-keys`` (up to 1,000) objects and common prefixes; a marker (or a continuation
 token, or a key marker) that names a common prefix skips everything under it, so a
 client that passes back the last one it was given walks every key exactly once.
@@ -23,7 +26,7 @@ from starlette.responses import Response
 
 from api.s3.buckets import XML, etag, iso_time, require_bucket
 from api.s3.context import S3Request
-from api.s3.errors import InvalidArgument, NotImplementedYet
+from api.s3.errors import InvalidArgument
 from api.s3.xml import ObjectItem, ObjectPage, Owner, listing_document
 from gateway.listing import MAX_KEYS, list_keys
 from gateway.numbers import whole_number_or_none
@@ -33,8 +36,8 @@ from gateway.storage import Entry
 @dataclass(frozen=True)
 class ListingQuery:
     """What every listing asks: the keys under ``prefix``, rolled up at ``delimiter``
-    (``None`` or ``/``), at most ``max_keys`` of them, the answer URL-encoded when
-    ``encoding`` is ``url``."""
+    (``None``, or any string: S3 takes any), at most ``max_keys`` of them, the answer
+    URL-encoded when ``encoding`` is ``url``."""
 
     prefix: str
     delimiter: str | None
@@ -58,8 +61,6 @@ class Found:
 
 def _listing_query(query: QueryParams) -> ListingQuery:
     delimiter = query.get("delimiter") or None
-    if delimiter is not None and delimiter != "/":
-        raise NotImplementedYet("Only '/' is supported as a delimiter.")
     encoding = query.get("encoding-type")
     if encoding is not None and encoding != "url":
         raise InvalidArgument("Invalid Encoding Method specified in Request")
@@ -77,33 +78,25 @@ def _max_keys(text: str | None) -> int:
 
 
 def _scan(s3: S3Request, asked: ListingQuery, after: str | None) -> Found:
-    """The page of the bucket's keys after ``after`` (an S3 key). Blocking."""
+    """The page of the bucket's objects after ``after`` (an S3 key). Blocking."""
     require_bucket(s3)
-    core = s3.core
+    if asked.max_keys == 0:
+        return Found([], [], None)
     base = s3.bucket + "/"
-    entries: list[Entry] = []
-    prefixes: list[str] = []
-    cursor = None if after is None else base + after
-    max_keys = asked.max_keys
-    while max_keys > 0:
-        room = max_keys - len(entries) - len(prefixes)
-        page = list_keys(
-            core.db,
-            s3.account_id,
-            base + asked.prefix,
-            delimiter=asked.delimiter is not None,
-            after=cursor,
-            limit=room,
-        )
-        entries += [entry for entry in page.entries if not entry.is_dir]
-        prefixes += page.prefixes
-        cursor = page.next_after
-        if cursor is None or len(entries) + len(prefixes) >= max_keys:
-            break
+    page = list_keys(
+        s3.core.db,
+        s3.account_id,
+        base + asked.prefix,
+        delimiter=asked.delimiter,
+        after=None if after is None else base + after,
+        limit=asked.max_keys,
+        objects=True,
+    )
+    cursor = page.next_after
     return Found(
-        entries,
-        [common[len(base) :] for common in prefixes],
-        cursor[len(base) :] if cursor is not None and max_keys > 0 else None,
+        page.entries,
+        [common[len(base) :] for common in page.prefixes],
+        None if cursor is None else cursor[len(base) :],
     )
 
 

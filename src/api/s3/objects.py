@@ -35,10 +35,11 @@ from api.s3.errors import (
     IncompleteBody,
     InvalidArgument,
     InvalidRange,
+    NoSuchBucket,
     NoSuchKey,
     PreconditionFailed,
 )
-from api.s3.metadata import ObjectMeta, answer_headers, from_headers
+from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, answer_headers, from_headers
 from api.s3.parts import part_window
 from api.transfer import (
     RangeNotSatisfiable,
@@ -101,24 +102,33 @@ def find_object(
         if not bucket_found:
             require_bucket(s3, bucket)
         raise NoSuchKey() from None
-    if entry.is_dir != key.endswith("/"):
+    if entry.is_dir != key.endswith("/") or (entry.is_dir and not is_marker(entry)):
         raise NoSuchKey()
     return entry
 
 
+def is_marker(entry: Entry) -> bool:
+    """Whether the folder ``entry`` is a folder marker, the object ``key/`` (it has a
+    content type: :data:`gateway.listing.OBJECT`); other folders are only implied by
+    the objects below them."""
+    return bool(entry.content_type)
+
+
 def delete_key(s3: S3Request, key: str, *, bucket_found: bool = False) -> None:
     """Delete ``key`` of the request's bucket if it is there (``NoSuchBucket`` if the
-    bucket is not, unless ``bucket_found``). The marker of a folder that still holds
-    something is left: the keys under it stay. Blocking."""
+    bucket is not, unless ``bucket_found``). A folder marker's folder goes only while
+    it is empty; one that holds something stays, no longer a marker (the keys under
+    it stay, as on S3). Blocking."""
     storage = s3.core.storage
     try:
         entry = find_object(s3, s3.bucket, key, bucket_found=bucket_found)
     except NoSuchKey:
         return
-    if entry.is_dir and storage.children_of(entry, limit=1):
-        return
     try:
-        storage.delete(s3.account_id, entry)
+        if entry.is_dir and storage.children_of(entry, limit=1):
+            storage.set_metadata(s3.account_id, entry, content_type="", meta={})
+        else:
+            storage.delete(s3.account_id, entry)
     except NotFound:
         pass
 
@@ -145,7 +155,7 @@ async def put_object(s3: S3Request) -> Response:
                     upload.write(piece)
                 body.finish(upload.md5)
                 upload.meta = body.stored_meta(described.meta)
-                return upload.commit()
+                return committed(s3, upload.commit)
 
         # Safe to abandon: the thread stores and commits the object, or nothing.
         entry = await s3.lookups.thread(put_small)
@@ -157,7 +167,7 @@ async def put_object(s3: S3Request) -> Response:
             def finish() -> Entry:
                 body.finish(upload.md5)
                 upload.meta = body.stored_meta(described.meta)
-                return upload.commit()
+                return committed(s3, upload.commit)
 
             entry = await run_in_threadpool(finish)
     answer = {"ETag": etag(entry)}
@@ -196,10 +206,45 @@ def in_folders(s3: S3Request, path: str, make: Callable[[], T]) -> T:
         return make()
     except (NotFound, Exists):  # no folder at the key's parent: why, or make it
         require_bucket(s3)
-        folder = path.rpartition("/")[0]
-        if folder != s3.bucket:
-            s3.core.storage.mkdir(s3.account_id, folder, parents=True, exist_ok=True)
+        make_folders(s3, path.rpartition("/")[0])
         return make()
+
+
+def make_folders(s3: S3Request, folder: str) -> None:
+    """The folder at ``folder`` of the request's bucket, with those above it, made
+    one level at a time: never the bucket, which a DeleteBucket may be removing now
+    (a missing one is ``NoSuchBucket``, not made again). Blocking."""
+    storage = s3.core.storage
+    parts = folder.split("/")
+    try:
+        for depth in range(2, len(parts) + 1):
+            storage.mkdir(s3.account_id, "/".join(parts[:depth]), exist_ok=True)
+    except NotFound:
+        raise NoSuchBucket() from None
+
+
+def make_marker(s3: S3Request, path: str, described: ObjectMeta) -> Entry:
+    """The folder marker at ``path`` (the object ``key/``): the folder, made if
+    missing (:func:`make_folders`), with the content type (never empty: that marks
+    it), modification time and metadata ``described``. Blocking."""
+    make_folders(s3, path)
+    return s3.core.storage.set_metadata(
+        s3.account_id,
+        path,
+        content_type=described.content_type or DEFAULT_CONTENT_TYPE,
+        mtime=s3.core.storage.clock() if described.mtime is None else described.mtime,
+        meta=described.meta,
+    )
+
+
+def committed(s3: S3Request, commit: Callable[[], T]) -> T:
+    """``commit()``, which commits an object of the request's bucket; ``NoSuchBucket``
+    if its folder went because the bucket was deleted meanwhile. Blocking."""
+    try:
+        return commit()
+    except NotFound:
+        require_bucket(s3)
+        raise
 
 
 async def _read_checked(request: Request, body: CheckedBody) -> list[bytes]:
@@ -216,7 +261,8 @@ async def _read_checked(request: Request, body: CheckedBody) -> list[bytes]:
 
 
 async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
-    """A key ending in ``/``: the folder, made with its parents; no bytes allowed."""
+    """A key ending in ``/``: the folder, made with its parents and marked as the
+    object (:func:`is_marker`) with the request's metadata; no bytes allowed."""
     received = 0
 
     def count(block: bytes) -> None:
@@ -230,9 +276,11 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
     if received:
         raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
 
+    described = from_headers(s3.request.headers)
+
     def make() -> None:
         require_bucket(s3)
-        s3.core.storage.mkdir(s3.account_id, path, parents=True, exist_ok=True)
+        make_marker(s3, path, described)
 
     await run_in_threadpool(make)
     return Response(status_code=200, headers={"ETag": EMPTY_ETAG})

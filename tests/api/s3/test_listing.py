@@ -189,6 +189,184 @@ def test_bucket_location_and_versioning(s3: Any, bucket: str) -> None:
         assert error_code(missing) == "NoSuchBucket"
 
 
+DELIMITED = [
+    "_under1/bar",
+    "asdf",
+    "b%ar",
+    "bar",
+    "baz",
+    "bazar",
+    "boo/bar",
+    "boo/baz/xyzzy",
+    "c%ab",
+    "cab",
+    "cquux/bla",
+    "cquux/thud",
+    "foo",
+    "x y/z",
+]
+"""Keys of the conformance suites' delimiter tests (which lockr's tree can hold)."""
+
+
+@pytest.fixture(scope="module")
+def delimited(s3: Any) -> str:
+    s3.create_bucket(Bucket="delimited")
+    for key in DELIMITED:
+        s3.put_object(Bucket="delimited", Key=key, Body=b"x")
+    return "delimited"
+
+
+def rolled_up(keys: list[str], prefix: str, delimiter: str) -> tuple[list[str], list[str]]:
+    """S3's answer the slow way: the keys under ``prefix`` without ``delimiter`` after
+    it, and the common prefixes (each key cut after its first delimiter past the prefix)."""
+    contents: list[str] = []
+    prefixes: list[str] = []
+    for key in sorted(keys, key=str.encode):
+        cut = key.find(delimiter, len(prefix)) if key.startswith(prefix) else -2
+        if cut == -1:
+            contents.append(key)
+        elif cut >= 0 and key[: cut + len(delimiter)] not in prefixes:
+            prefixes.append(key[: cut + len(delimiter)])
+    return contents, prefixes
+
+
+def test_any_delimiter_rolls_keys_up_as_s3_does(s3: Any, delimited: str) -> None:
+    alt = s3.list_objects(Bucket=delimited, Delimiter="a")
+    assert alt["Delimiter"] == "a"
+    assert [item["Key"] for item in alt["Contents"]] == ["cquux/thud", "foo", "x y/z"]
+    assert [p["Prefix"] for p in alt["CommonPrefixes"]] == [
+        "_under1/ba",
+        "a",
+        "b%a",
+        "ba",
+        "boo/ba",
+        "c%a",
+        "ca",
+        "cquux/bla",
+    ]
+    under = s3.list_objects_v2(Bucket=delimited, Prefix="ba", Delimiter="a")
+    assert [item["Key"] for item in under["Contents"]] == ["bar", "baz"]
+    assert [p["Prefix"] for p in under["CommonPrefixes"]] == ["baza"]
+    percent = s3.list_objects_v2(Bucket=delimited, Delimiter="%")
+    assert [p["Prefix"] for p in percent["CommonPrefixes"]] == ["b%", "c%"]
+    unreadable = s3.list_objects(Bucket=delimited, Delimiter="\n")
+    assert unreadable["Delimiter"] == "\n" and "CommonPrefixes" not in unreadable
+    assert [item["Key"] for item in unreadable["Contents"]] == DELIMITED
+    # A prefix that ends with the delimiter, and a delimiter longer than a character.
+    boo = s3.list_objects_v2(Bucket=delimited, Prefix="boo/", Delimiter="/")
+    assert [item["Key"] for item in boo["Contents"]] == ["boo/bar"]
+    assert [p["Prefix"] for p in boo["CommonPrefixes"]] == ["boo/baz/"]
+    long = s3.list_objects_v2(Bucket=delimited, Delimiter="o/b")
+    assert [p["Prefix"] for p in long["CommonPrefixes"]] == ["boo/b"]
+    empty = s3.list_objects(Bucket=delimited, Delimiter="")
+    assert "Delimiter" not in empty and len(empty["Contents"]) == len(DELIMITED)
+
+
+@pytest.mark.parametrize("delimiter", ["/", "a", "%", " ", "ba", "o/b"])
+@pytest.mark.parametrize("page_size", [1, 2, 1000])
+def test_delimited_pages_match_the_flat_listing_rolled_up(
+    s3: Any, delimited: str, delimiter: str, page_size: int
+) -> None:
+    """Each listing, page after page, is what rolling the flat listing up gives."""
+    flat = names(walk(s3, "list_objects_v2", 1000, Bucket=delimited))
+    for prefix in ["", "b", "boo/"]:
+        contents, prefixes = rolled_up(flat, prefix, delimiter)
+        for operation in ("list_objects", "list_objects_v2"):
+            arguments = {"Bucket": delimited, "Prefix": prefix, "Delimiter": delimiter}
+            pages = walk(s3, operation, page_size, **arguments)
+            got = [item["Key"] for page in pages for item in page.get("Contents", [])]
+            common = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
+            assert (got, common) == (contents, prefixes), (operation, prefix)
+            assert not pages[-1]["IsTruncated"]
+            for page in pages[:-1]:
+                # A truncated page ends with its last key or common prefix, which
+                # ListObjects names as NextMarker.
+                assert page["IsTruncated"]
+                if operation == "list_objects":
+                    assert page["NextMarker"] == max(names([page]), key=str.encode)
+
+
+def test_a_marker_naming_a_common_prefix_skips_its_keys(s3: Any, delimited: str) -> None:
+    """ceph's s3-tests walk: one key or common prefix a page, from each NextMarker."""
+    seen = []
+    marker = ""
+    while True:
+        page = s3.list_objects(Bucket=delimited, Delimiter="/", MaxKeys=1, Marker=marker)
+        seen += names([page])
+        if not page["IsTruncated"]:
+            assert "NextMarker" not in page
+            break
+        marker = page["NextMarker"]
+    assert seen == [
+        "_under1/",
+        "asdf",
+        "b%ar",
+        "bar",
+        "baz",
+        "bazar",
+        "boo/",
+        "c%ab",
+        "cab",
+        "cquux/",
+        "foo",
+        "x y/",
+    ]
+    past = s3.list_objects_v2(Bucket=delimited, Delimiter="a", StartAfter="ba")
+    assert [item["Key"] for item in past["Contents"]] == ["cquux/thud", "foo", "x y/z"]
+    assert [p["Prefix"] for p in past["CommonPrefixes"]] == ["boo/ba", "c%a", "ca", "cquux/bla"]
+
+
+def test_a_folder_marker_is_an_object_and_a_folder_a_prefix_while_one_is_below(
+    s3: Any,
+) -> None:
+    s3.create_bucket(Bucket="markers")
+    put = s3.put_object(Bucket="markers", Key="asdf/", Body=b"", ContentType="x/dir")
+    assert put["ETag"] == f'"{hashlib.md5(b"").hexdigest()}"'
+    head = s3.head_object(Bucket="markers", Key="asdf/")
+    assert head["ContentType"] == "x/dir" and head["ContentLength"] == 0
+    flat = s3.list_objects_v2(Bucket="markers")["Contents"]
+    assert [(item["Key"], item["Size"]) for item in flat] == [("asdf/", 0)]
+    top = s3.list_objects_v2(Bucket="markers", Delimiter="/")
+    assert "Contents" not in top and [p["Prefix"] for p in top["CommonPrefixes"]] == ["asdf/"]
+    # ceph's test_bucket_list_delimiter_prefix_ends_with_delimiter:
+    inside = s3.list_objects(Bucket="markers", Prefix="asdf/", Delimiter="/")
+    assert [item["Key"] for item in inside["Contents"]] == ["asdf/"]
+    assert "CommonPrefixes" not in inside
+    with pytest.raises(ClientError) as full:
+        s3.delete_bucket(Bucket="markers")
+    assert error_code(full) == "BucketNotEmpty"  # the marker is an object
+
+    # A key below the marker leaves it an object of its own, both ways.
+    s3.put_object(Bucket="markers", Key="asdf/x", Body=b"x")
+    assert names([s3.list_objects_v2(Bucket="markers")]) == ["asdf/", "asdf/x"]
+    s3.delete_object(Bucket="markers", Key="asdf/x")
+    assert names([s3.list_objects_v2(Bucket="markers")]) == ["asdf/"]
+    s3.put_object(Bucket="markers", Key="asdf/y", Body=b"y")
+    s3.delete_object(Bucket="markers", Key="asdf/")
+    assert names([s3.list_objects_v2(Bucket="markers")]) == ["asdf/y"]
+    with pytest.raises(ClientError) as unmarked:
+        s3.head_object(Bucket="markers", Key="asdf/")
+    assert status_of(unmarked) == 404
+    s3.delete_object(Bucket="markers", Key="asdf/y")
+
+    # Folders a key implied are no objects, and no prefixes once it is deleted.
+    s3.put_object(Bucket="markers", Key="x/y/z", Body=b"z")
+    assert [
+        p["Prefix"] for p in s3.list_objects(Bucket="markers", Delimiter="/")["CommonPrefixes"]
+    ] == ["x/"]
+    with pytest.raises(ClientError) as implied:
+        s3.head_object(Bucket="markers", Key="x/")
+    assert status_of(implied) == 404
+    s3.delete_object(Bucket="markers", Key="x/y/z")
+    for listing in (
+        s3.list_objects(Bucket="markers", Delimiter="/"),
+        s3.list_objects_v2(Bucket="markers", Prefix="x/", Delimiter="/"),
+        s3.list_objects_v2(Bucket="markers"),
+    ):
+        assert "Contents" not in listing and "CommonPrefixes" not in listing
+    s3.delete_bucket(Bucket="markers")
+
+
 @pytest.mark.parametrize("value", ["²", "-1", "1" * 30, "ten"])
 def test_max_keys_that_are_not_a_number_are_invalid_argument(value: str) -> None:
     """Not a 500: "²" passes str.isdigit but not int()."""

@@ -78,31 +78,40 @@ class LocalObjectStore:
         return size
 
     def put_pending(self, key: str, blocks: Iterable[bytes]) -> tuple[int, str]:
-        final = self._path(key)
-        upload_id = uuid.uuid4().hex
-        pending = self.tmp / _pending_name(upload_id, key)
-        if len(pending.name) > _NAME_MAX or final.exists():
-            size, upload = self._put_through_upload(key, final, blocks, durable=True)
+        # Plain strings, not Paths, and no look at the object's folder unless the link
+        # finds it missing: every small WebDAV PUT comes through here.
+        final = os.path.join(self.root, check_key(key))
+        upload_id = os.urandom(16).hex()
+        name = _pending_name(upload_id, key)
+        if len(name) > _NAME_MAX or os.path.exists(final):
+            size, upload = self._put_through_upload(key, Path(final), blocks, durable=True)
             return size, upload.name.removeprefix(_UPLOAD_PREFIX)
         # The record is the bytes themselves, under a name that says the key: written
         # and made durable in the scratch folder, then linked in as the object.
+        pending = os.path.join(self.tmp, name)
         size = _write(pending, blocks)
+        folder = os.path.dirname(final)
         try:
             fsync_folder(self.tmp)
-            private_folder(final.parent, durable=True)
-            os.link(pending, final)
+            try:
+                os.link(pending, final)
+            except FileNotFoundError:
+                if not os.path.exists(pending):
+                    raise
+                private_folder(Path(folder), durable=True)
+                os.link(pending, final)
         except FileExistsError:
             # Written meanwhile by another put of the key: replaced, as put does.
-            link = self.tmp / f".{upload_id}"
+            link = os.path.join(self.tmp, f".{upload_id}")
             os.link(pending, link)
             os.replace(link, final)
         except (IsADirectoryError, NotADirectoryError):
-            pending.unlink(missing_ok=True)
+            _unlink(pending)
             raise Conflict("an object key is also the folder of other objects") from None
         except BaseException:
-            pending.unlink(missing_ok=True)
+            _unlink(pending)
             raise
-        fsync_folder(final.parent)
+        fsync_folder(folder)
         return size, upload_id
 
     def _put_through_upload(
@@ -432,7 +441,7 @@ def _etag(part: Part) -> str:
     return part.etag
 
 
-def _write(path: Path, blocks: Iterable[bytes], *, sync: bool = True) -> int:
+def _write(path: str | Path, blocks: Iterable[bytes], *, sync: bool = True) -> int:
     """Write ``blocks`` to the new file ``path`` (fsynced unless told not to) and return
     the size; if anything fails, the file is removed and the error propagates. The
     file's folder is an upload's: if it is gone, the upload was aborted."""
@@ -442,17 +451,30 @@ def _write(path: Path, blocks: Iterable[bytes], *, sync: bool = True) -> int:
         raise _aborted() from None
     size = 0
     try:
-        with os.fdopen(fd, "wb") as handle:
+        try:
+            # Straight to the file descriptor: the blocks are whole already, and a
+            # buffered file object would cost more than the write of a small one.
             for block in blocks:
-                handle.write(block)
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view) :]
                 size += len(block)
-            handle.flush()
             if sync:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
-        path.unlink(missing_ok=True)
+        _unlink(path)
         raise
     return size
+
+
+def _unlink(path: str | Path) -> None:
+    """Remove the file ``path`` if it is there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _append(path: Path, blocks: Iterable[bytes]) -> None:

@@ -48,7 +48,7 @@ def private_folder(path: Path, *, tighten: bool = False, durable: bool = False) 
                 log.warning("cannot make %s private (mode %o): not its owner", path, mode)
 
 
-def fsync_folder(path: Path) -> None:
+def fsync_folder(path: str | Path) -> None:
     """Make the entries of the folder ``path`` (new, renamed, removed) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -57,7 +57,7 @@ def fsync_folder(path: Path) -> None:
         os.close(fd)
 
 
-def open_private(path: Path, flags: int) -> int:
+def open_private(path: str | Path, flags: int) -> int:
     """``os.open`` that creates a missing file owner-only (``0600``)."""
     return os.open(path, flags | os.O_CREAT, FILE_MODE)
 

@@ -4,6 +4,7 @@ that find and write nodes, built once (building one costs more than running it).
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from base64 import b32encode
@@ -90,11 +91,26 @@ def split_path(path: str) -> list[str]:
     """``"/a//b/"`` -> ``["a", "b"]``, within the path limits: at most
     :data:`MAX_PATH_BYTES` bytes of UTF-8 and :data:`MAX_PATH_DEPTH` components, each
     checked with :func:`check_name`. Cheap, and called before any transaction, so
-    an oversized path never reaches the database."""
+    an oversized path never reaches the database.
+
+    A request's path is checked by the front and again by the engine, and clients
+    name the same folders over and over: the parts of the last
+    :data:`SPLIT_PATHS` short paths that passed are remembered."""
+    if len(path) > SPLIT_PATH_CHARS:
+        return list(_split_path(path))
+    return list(_remembered_split_path(path))
+
+
+SPLIT_PATHS = 1024
+SPLIT_PATH_CHARS = 512
+"""Paths longer than this are checked every time (the cache stays small)."""
+
+
+def _split_path(path: str) -> tuple[str, ...]:
     size = _utf8_size(path, "a path")
     if size > MAX_PATH_BYTES:
         raise BadRequest(f"a path is at most {MAX_PATH_BYTES} bytes (this one is {size})")
-    parts = [part for part in path.split("/") if part != ""]
+    parts = tuple(part for part in path.split("/") if part != "")
     if len(parts) > MAX_PATH_DEPTH:
         raise BadRequest(
             f"a path has at most {MAX_PATH_DEPTH} components (this one has {len(parts)})"
@@ -102,6 +118,9 @@ def split_path(path: str) -> list[str]:
     for part in parts:
         check_name(part)
     return parts
+
+
+_remembered_split_path = functools.lru_cache(maxsize=SPLIT_PATHS)(_split_path)
 
 
 def check_name(name: str) -> str:

@@ -194,7 +194,8 @@ class Upload:
                 raise BadRequest("sha256 was not computed for this upload")
             # MD5 and SHA-256 are known now: a mismatch stores nothing. SHA-1 of a fed
             # body is known once the feed has finished.
-            self._verify(expected, {"md5": self.md5} | self._sha256_digest())
+            if expected:
+                self._verify(expected, {"md5": self.md5} | self._sha256_digest())
             started = time.monotonic()
             if self._feed is not None:
                 self._feed.finish()
@@ -205,7 +206,8 @@ class Upload:
             self._held = []
             stored = True
             digests = {"md5": self.md5, "sha1": self.sha1} | self._sha256_digest()
-            self._verify(expected, digests)
+            if expected:
+                self._verify(expected, digests)
             if self._intent is not None and time.monotonic() - started > PENDING_GRACE / 2:
                 # A sweep may take the record for a dead write's and free the object.
                 raise Busy("storing the file took too long; send it again")

@@ -51,12 +51,19 @@ def known_caller(core: Core, request: DavRequest) -> Principal | None:
 
 
 def _source(request: DavRequest) -> RequestSource:
-    scope, headers = request.scope, request.headers
+    headers = request.headers
+    origin = headers.get("origin")
+    # The listener's origin is compared with an Origin header only (tools send none).
+    listener = (
+        f"{request.scope.get('scheme', 'http')}://{headers.get('host', '')}"
+        if origin is not None
+        else None
+    )
     return RequestSource(
         request.method,
         fetch_site=headers.get("sec-fetch-site"),
-        origin=headers.get("origin"),
-        listener_origin=f"{scope.get('scheme', 'http')}://{headers.get('host', '')}",
+        origin=origin,
+        listener_origin=listener,
     )
 
 

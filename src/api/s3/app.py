@@ -223,7 +223,7 @@ class S3App:
         limiter = self.core.s3_limiter
         while not limiter.check_held(account_id=account_id, address=client):
             taking = self._taking
-            if taking is None:
+            if taking is None or taking.done():
                 break
             await asyncio.wait((taking,))  # its outcome is its request's, not ours
         else:

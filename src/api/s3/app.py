@@ -82,6 +82,20 @@ BUCKET_QUERIES: dict[tuple[str, str], Handler] = {
 """The bucket sub-resources served, by method and query parameter; another method
 on one of them (PutBucketVersioning) is ``NotImplemented``."""
 _SUBRESOURCES = frozenset(name for _, name in BUCKET_QUERIES)
+BUCKET_HANDLERS: dict[str, Handler] = {
+    "PUT": buckets.create_bucket,
+    "HEAD": buckets.head_bucket,
+    "DELETE": buckets.delete_bucket,
+}
+"""A bucket's operations without a sub-resource, by method (GET: a listing)."""
+OBJECT_HANDLERS: dict[str, Handler] = {
+    "PUT": objects.put_object,
+    "GET": objects.get_object,
+    "HEAD": objects.get_object,
+    "DELETE": objects.delete_object,
+}
+"""An object's operations without a sub-resource, by method (a PUT that names a
+copy source is CopyObject)."""
 
 
 def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool) -> Handler:
@@ -104,19 +118,11 @@ def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool
             return served
         if method == "GET":
             return listing.list_objects_v2 if "list-type" in query else listing.list_objects_v1
-        table = {
-            "PUT": buckets.create_bucket,
-            "HEAD": buckets.head_bucket,
-            "DELETE": buckets.delete_bucket,
-        }
+        handler = BUCKET_HANDLERS.get(method)
+    elif copying and method == "PUT":
+        handler = copy.copy_object
     else:
-        table = {
-            "PUT": copy.copy_object if copying else objects.put_object,
-            "GET": objects.get_object,
-            "HEAD": objects.get_object,
-            "DELETE": objects.delete_object,
-        }
-    handler = table.get(method)
+        handler = OBJECT_HANDLERS.get(method)
     if handler is None:
         raise MethodNotAllowed()
     return handler
@@ -197,8 +203,9 @@ class S3App:
         query_string = request.scope.get("query_string", b"").decode("latin-1")
         lookups = self.lookups
         caller = await authenticate(core, lookups, request.method, raw_path, query_string, headers)
+        peer = request.scope.get("client")
         client = client_address(
-            request.client.host if request.client else "",
+            peer[0] if peer else "",
             headers.get("x-forwarded-for"),
             trust_proxy=core.config.trust_proxy_headers,
         )

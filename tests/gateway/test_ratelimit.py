@@ -133,3 +133,19 @@ def test_checking_held_counts_never_waits_for_a_thread_taking_more(
     assert burst.check_held(account_id=6, address="")
     with burst._lock:  # as while another thread takes a block
         assert not burst.check_held(account_id=6, address="")
+
+
+def test_held_counts_are_spent_for_every_budget_or_none(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    clock.now = 1_800_000_000.0
+    core = make_core(database_url, clock=clock)
+    burst = limiter(core, per_account=100)
+    for _ in range(40):
+        burst.check(account_id=7, address="192.0.2.7")
+    # The account holds counts, this new address none: nothing is spent.
+    assert not burst.check_held(account_id=7, address="192.0.2.8")
+    spent = 0
+    while burst.check_held(account_id=7, address="192.0.2.7"):
+        spent += 1
+    assert 40 + spent == core.counters.peek("burst:account:7", 10).count

@@ -88,11 +88,13 @@ class BurstLimiter:
         if not self._lock.acquire(blocking=False):
             return False  # another thread is taking counts: the database again
         try:
-            held = [self._held.get(key) for key, _ in checks]
-            if any(state is None or state.resets_at <= now or state.left == 0 for state in held):
-                return False
+            held: list[_Held] = []
+            for key, _ in checks:
+                state = self._held.get(key)
+                if state is None or state.resets_at <= now or state.left == 0:
+                    return False
+                held.append(state)
             for state in held:
-                assert state is not None
                 state.left -= 1
         finally:
             self._lock.release()

@@ -101,6 +101,14 @@ def test_a_block_left_over_is_not_spent_in_the_next_window(
     assert burst.counters.peek("burst:account:5", 10).count == 1
 
 
+def spend_held(burst: BurstLimiter, account_id: int, address: str) -> int:
+    """Spend every count held for the account and address; how many there were."""
+    spent = 0
+    while burst.check_held(account_id=account_id, address=address):
+        spent += 1
+    return spent
+
+
 def test_counts_held_are_spent_without_the_database(
     make_core: CoreFactory, database_url: str, clock: ManualClock
 ) -> None:
@@ -112,9 +120,7 @@ def test_counts_held_are_spent_without_the_database(
     for _ in range(40):  # blocks grow past one count
         burst.check(account_id=4, address="192.0.2.4")
     taken = core.counters.peek("burst:account:4", 10).count
-    spent = 0
-    while burst.check_held(account_id=4, address="192.0.2.4"):
-        spent += 1
+    spent = spend_held(burst, 4, "192.0.2.4")
     assert spent > 0 and 40 + spent == taken  # exactly what was taken and not yet spent
     assert core.counters.peek("burst:account:4", 10).count == taken  # no write
     burst.check(account_id=4, address="192.0.2.4")  # the next block
@@ -133,3 +139,17 @@ def test_checking_held_counts_never_waits_for_a_thread_taking_more(
     assert burst.check_held(account_id=6, address="")
     with burst._lock:  # as while another thread takes a block
         assert not burst.check_held(account_id=6, address="")
+
+
+def test_held_counts_are_spent_for_every_budget_or_none(
+    make_core: CoreFactory, database_url: str, clock: ManualClock
+) -> None:
+    clock.now = 1_800_000_000.0
+    core = make_core(database_url, clock=clock)
+    burst = limiter(core, per_account=100)
+    for _ in range(40):
+        burst.check(account_id=7, address="192.0.2.7")
+    # The account holds counts, this new address none: nothing is spent.
+    assert not burst.check_held(account_id=7, address="192.0.2.8")
+    spent = spend_held(burst, 7, "192.0.2.7")
+    assert 40 + spent == core.counters.peek("burst:account:7", 10).count

@@ -14,6 +14,8 @@ error is S3's XML error document. The domain errors of the core are translated h
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import secrets
 
@@ -80,6 +82,20 @@ BUCKET_QUERIES: dict[tuple[str, str], Handler] = {
 """The bucket sub-resources served, by method and query parameter; another method
 on one of them (PutBucketVersioning) is ``NotImplemented``."""
 _SUBRESOURCES = frozenset(name for _, name in BUCKET_QUERIES)
+BUCKET_HANDLERS: dict[str, Handler] = {
+    "PUT": buckets.create_bucket,
+    "HEAD": buckets.head_bucket,
+    "DELETE": buckets.delete_bucket,
+}
+"""A bucket's operations without a sub-resource, by method (GET: a listing)."""
+OBJECT_HANDLERS: dict[str, Handler] = {
+    "PUT": objects.put_object,
+    "GET": objects.get_object,
+    "HEAD": objects.get_object,
+    "DELETE": objects.delete_object,
+}
+"""An object's operations without a sub-resource, by method (a PUT that names a
+copy source is CopyObject)."""
 
 
 def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool) -> Handler:
@@ -102,19 +118,11 @@ def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool
             return served
         if method == "GET":
             return listing.list_objects_v2 if "list-type" in query else listing.list_objects_v1
-        table = {
-            "PUT": buckets.create_bucket,
-            "HEAD": buckets.head_bucket,
-            "DELETE": buckets.delete_bucket,
-        }
+        handler = BUCKET_HANDLERS.get(method)
+    elif copying and method == "PUT":
+        handler = copy.copy_object
     else:
-        table = {
-            "PUT": copy.copy_object if copying else objects.put_object,
-            "GET": objects.get_object,
-            "HEAD": objects.get_object,
-            "DELETE": objects.delete_object,
-        }
-    handler = table.get(method)
+        handler = OBJECT_HANDLERS.get(method)
     if handler is None:
         raise MethodNotAllowed()
     return handler
@@ -153,6 +161,12 @@ class S3App:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.lookups = Lookups(inline_reads=core.db.is_sqlite)
+        self._id_prefix = secrets.token_hex(4).upper()
+        self._ids = itertools.count()
+        """Request ids: this app's random prefix, then a count (unique, and no
+        random bytes for each request)."""
+        self._taking: asyncio.Future[None] | None = None
+        """The burst counts being taken in a thread, if they are (:meth:`_admit`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,7 +174,7 @@ class S3App:
         headers = request_headers(scope)
         body = _BodyWatch(headers, receive)
         request = Request(scope, body.receive)
-        request_id = secrets.token_hex(8).upper()
+        request_id = f"{self._id_prefix}{next(self._ids) & 0xFFFFFFFF:08X}"
         key = ""
         try:
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
@@ -189,14 +203,13 @@ class S3App:
         query_string = request.scope.get("query_string", b"").decode("latin-1")
         lookups = self.lookups
         caller = await authenticate(core, lookups, request.method, raw_path, query_string, headers)
+        peer = request.scope.get("client")
         client = client_address(
-            request.client.host if request.client else "",
+            peer[0] if peer else "",
             headers.get("x-forwarded-for"),
             trust_proxy=core.config.trust_proxy_headers,
         )
-        limiter = core.s3_limiter
-        if not limiter.check_held(account_id=caller.account_id, address=client):
-            await lookups.thread(limiter.check, account_id=caller.account_id, address=client)
+        await self._admit(caller.account_id, client)
         handler = _route(
             request.method,
             bucket,
@@ -206,6 +219,30 @@ class S3App:
         )
         s3 = S3Request(core, request, headers, caller, bucket, key, request_id, lookups)
         return await handler(s3)
+
+    async def _admit(self, account_id: int, client: str) -> None:
+        """Count the request against the burst limits (``SlowDown`` past them).
+
+        Mostly against the counts this process holds, on the loop. When they run out,
+        one request takes more in a thread (a database write); the requests that find
+        it doing so wait for it and count again, rather than each taking a thread
+        that would only wait for the limiter's lock and find the counts taken."""
+        limiter = self.core.s3_limiter
+        while not limiter.check_held(account_id=account_id, address=client):
+            taking = self._taking
+            if taking is None or taking.done():
+                break
+            await asyncio.wait((taking,))  # its outcome is its request's, not ours
+        else:
+            return
+        self._taking = taking = asyncio.ensure_future(
+            self.lookups.thread(limiter.check, account_id=account_id, address=client)
+        )
+        try:
+            await taking
+        finally:
+            if self._taking is taking:
+                self._taking = None
 
     def _error(self, request: Request, error: Exception, key: str, request_id: str) -> Response:
         if isinstance(error, LockrError):

@@ -48,7 +48,9 @@ async def authenticate(
     query_string: str,
     headers: Mapping[str, str],
 ) -> Caller:
-    """The caller, or one of the ``s3.errors`` (see :func:`~api.s3.sigv4.verify_request`)."""
+    """The caller, or one of the ``s3.errors`` (see :func:`~api.s3.sigv4.verify_request`).
+    ``headers`` MUST be by lowercase name, as :func:`api.s3.app.request_headers`
+    gives them."""
     keys = core.s3_keys
     found: S3Secret | None = None
 
@@ -63,10 +65,14 @@ async def authenticate(
         return None if found is None else found.secret_access_key  # None: InvalidAccessKeyId
 
     try:
-        verified = verify_request(method, raw_path, query_string, headers, kept, clock=core.clock)
+        verified = verify_request(
+            method, raw_path, query_string, headers, kept, clock=core.clock, lowercase=True
+        )
     except _NotKept as missing:
         found = await lookups.read(keys.secret_for, missing.access_key_id)
-        verified = verify_request(method, raw_path, query_string, headers, read, clock=core.clock)
+        verified = verify_request(
+            method, raw_path, query_string, headers, read, clock=core.clock, lowercase=True
+        )
     assert found is not None  # the signature was checked with it
     if keys.touch_due(found):
         await lookups.thread(keys.touch, found)

@@ -110,6 +110,7 @@ def verify_request(
     *,
     clock: Clock = system_clock,
     region: str | None = None,
+    lowercase: bool = False,
 ) -> Verified:
     """Check a request signed either way: an ``Authorization: AWS4-HMAC-SHA256 ...``
     header, or a presigned URL's ``X-Amz-*`` query parameters.
@@ -123,10 +124,14 @@ def verify_request(
     A presigned URL's payload is ``UNSIGNED-PAYLOAD`` unless the URL itself carries
     ``X-Amz-Content-Sha256``; its signature is valid from ``X-Amz-Date`` (give or take
     the allowed skew) for ``X-Amz-Expires`` seconds.
+
+    With ``lowercase``, ``headers`` MUST already be by lowercase name, each name
+    once, repeated values joined with commas (as :func:`api.s3.app.request_headers`
+    gives them): they are used as they are.
     """
-    pairs = _query_pairs(query_string)
+    pairs = _query_pairs(query_string) if query_string else []
     names = {name for name, _ in pairs}
-    lowered = _lower_headers(headers)
+    lowered = headers if lowercase else _lower_headers(headers)
     request = _Request(method, raw_path, query_string, lowered)
     if "X-Amz-Algorithm" in names or "X-Amz-Signature" in names:
         if "authorization" in lowered:
@@ -493,9 +498,11 @@ def _check_region(scope_region: str, expected: str | None, error: type[S3Error])
 def _check_all_amz_headers_signed(
     lowered: Mapping[str, str], signed: list[str], *, exempt: Iterable[str]
 ) -> None:
-    allowed = set(signed) | set(exempt)
-    unsigned = sorted(n for n in lowered if n.startswith("x-amz-") and n not in allowed)
+    unsigned = [
+        n for n in lowered if n.startswith("x-amz-") and n not in signed and n not in exempt
+    ]
     if unsigned:
+        unsigned.sort()
         raise AccessDenied(
             "There were headers present in the request which were not signed: "
             + ", ".join(unsigned)

@@ -6,15 +6,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from api.s3.app import create_s3_app
 from tests.api.s3.conftest import ensure_bucket, error_code, make_client
-from tests.conftest import LockrProcess
+from tests.conftest import PASSWORD, CoreFactory, LockrProcess
+from tests.webdav.conftest import serving
 
 MiB = 1024 * 1024
 
@@ -185,3 +193,26 @@ def test_an_object_put_over_s3_is_a_file_of_the_rest_api(
     assert len(found) == 1
     assert found[0]["md5"] == hashlib.md5(body).hexdigest()
     assert found[0]["path"].strip("/").endswith("shared/docs/report.txt")
+
+
+def test_requests_at_once_past_the_burst_limit_slow_down(make_core: CoreFactory) -> None:
+    """Many requests at once, as a sync's checkers send them, while the counts run
+    out and are taken again: exactly the limit is served, the rest is ``SlowDown``."""
+    now = time.time()  # one window for the whole test
+    core = make_core(s3_rate_limit_per_account=50, clock=lambda: now)
+    account = core.accounts.create("alice", "alice@example.com", PASSWORD)
+    info, secret = core.s3_keys.create(account.id)
+    with serving(create_s3_app(core)) as url:
+        request = AWSRequest("HEAD", f"{url}/photos")
+        S3SigV4Auth(Credentials(info.access_key_id, secret), "s3", "us-east-1").add_auth(request)
+        headers = dict(request.headers.items())
+
+        def send(count: int) -> list[httpx.Response]:
+            with httpx.Client() as client:
+                return [client.head(f"{url}/photos", headers=headers) for _ in range(count)]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = [answer for batch in pool.map(send, [10] * 8) for answer in batch]
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {404: 50, 503: 30}  # NoSuchBucket when served
+    assert all(answer.headers["Retry-After"] for answer in answers if answer.status_code == 503)

@@ -250,8 +250,26 @@ def test_an_unknown_access_key_fails() -> None:
 def test_an_unsigned_amz_header_is_refused() -> None:
     sent = signed()
     sent.headers["x-amz-copy-source"] = "/bucket/secret"
-    with pytest.raises(errors.AccessDenied, match="not signed"):
+    sent.headers["X-Amz-Acl"] = "public-read"
+    with pytest.raises(errors.AccessDenied, match="not signed: x-amz-acl, x-amz-copy-source$"):
         verify(sent)
+
+
+def test_headers_already_by_lowercase_name_are_taken_as_they_are() -> None:
+    """As the front passes them (``lowercase``): no second lowering, same verdicts."""
+    sent = signed(headers={"X-Amz-Meta-Mtime": "1700000000.5"})
+    lowered = {name.lower(): value for name, value in sent.headers.items()}
+
+    def check(headers: dict[str, str]) -> Verified:
+        return verify_request(
+            sent.method, sent.path, "", headers, secret_for, clock=lambda: NOW, lowercase=True
+        )
+
+    assert check(lowered).access_key_id == ACCESS_KEY
+    with pytest.raises(errors.SignatureDoesNotMatch):
+        check(lowered | {"x-amz-meta-mtime": "1700000001.5"})
+    with pytest.raises(errors.AccessDenied, match="not signed: x-amz-tagging$"):
+        check(lowered | {"x-amz-tagging": "a=b"})
 
 
 def test_a_credential_date_other_than_the_request_day_fails() -> None:

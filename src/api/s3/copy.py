@@ -32,7 +32,7 @@ from api.s3.errors import (
     NoSuchVersion,
     PreconditionFailed,
 )
-from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, from_headers
+from api.s3.metadata import CHECKSUM_PREFIX, DEFAULT_CONTENT_TYPE, ObjectMeta, from_headers
 from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, make_marker, object_path
 from api.s3.xml import copy_result_document
 from api.transfer import precondition
@@ -76,6 +76,17 @@ def _replacement(s3: S3Request) -> ObjectMeta | None:
     return from_headers(headers) if directive == "REPLACE" else None
 
 
+def _with_checksum(meta: dict[str, str] | None, source: Entry) -> dict[str, str] | None:
+    """``REPLACE``'s metadata, with the source's stored checksum: the bytes are the
+    same, so their checksum is still theirs (S3 keeps it on a copy)."""
+    kept = {
+        name: value
+        for name, value in (source.meta or {}).items()
+        if name.startswith(CHECKSUM_PREFIX)
+    }
+    return {**(meta or {}), **kept} if kept else meta
+
+
 async def copy_object(s3: S3Request) -> Response:
     request = s3.request
     source_bucket, source_key = copy_source(request.headers[SOURCE])
@@ -95,7 +106,7 @@ async def copy_object(s3: S3Request) -> Response:
                 f"copy source: {MAX_COPY_SIZE}"
             )
         content_type = replacement.content_type if replacement else None
-        meta = replacement.meta if replacement else None
+        meta = _with_checksum(replacement.meta, source) if replacement else None
         mtime = replacement.mtime if replacement else None
         if source.key == path + ("/" if s3.key.endswith("/") else ""):
             if replacement is None:

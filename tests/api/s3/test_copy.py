@@ -104,6 +104,26 @@ def test_replace_takes_the_metadata_from_the_request(s3: Any) -> None:
     assert error_code(unknown) == "InvalidArgument"
 
 
+def test_replace_keeps_the_sources_checksum(s3: Any) -> None:
+    """The bytes are the same, so a copy with new metadata keeps their checksum, onto
+    another key and onto itself."""
+    ensure_bucket(s3, "originals")
+    put = s3.put_object(
+        Bucket="originals", Key="summed.bin", Body=b"summed", ChecksumAlgorithm="SHA256"
+    )
+    for key in ("summed-copy.bin", "summed.bin"):
+        s3.copy_object(
+            Bucket="originals",
+            Key=key,
+            CopySource="originals/summed.bin",
+            MetadataDirective="REPLACE",
+            Metadata={"new": "2"},
+        )
+        head = s3.head_object(Bucket="originals", Key=key, ChecksumMode="ENABLED")
+        assert head["ChecksumSHA256"] == put["ChecksumSHA256"], key
+        assert head["Metadata"]["new"] == "2", key
+
+
 def test_a_copy_onto_itself_must_replace_the_metadata(s3: Any) -> None:
     ensure_bucket(s3, "originals")
     s3.put_object(Bucket="originals", Key="self.bin", Body=b"self", Metadata={"a": "1"})

@@ -15,8 +15,7 @@ from api.s3.app import create_s3_app
 from gateway.core import Core
 from gateway.threads import WorkerThreads
 from tests.api.s3.conftest import make_client
-from tests.conftest import PASSWORD
-from tests.webdav.conftest import serving
+from tests.conftest import PASSWORD, serving
 from webdav.app import create_dav_app
 
 

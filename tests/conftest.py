@@ -1,5 +1,6 @@
 """Shared fixtures: real SQLite files, a throwaway PostgreSQL cluster, a core over them,
-real ``lockr serve`` processes on free ports, and a real S3 server (``rclone serve s3``)."""
+real ``lockr serve`` processes on free ports, an ASGI app served by a real uvicorn in a
+thread, and a real S3 server (``rclone serve s3``)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import event
 
 from gateway.clock import Clock, ManualClock, system_clock
 from gateway.config import Config, load_config
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
+from gateway.listeners import BoundedHttpToolsProtocol
 from gateway.objectstore import ObjectStore
 
 # lockr depends on awscrt (its CRC32C and CRC64NVME), and botocore signs through the
@@ -275,17 +278,29 @@ def fresh_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
     return f"{base}/{name}", drop
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test that takes it runs on a fresh SQLite file and a fresh PostgreSQL database."""
+BACKENDS = ["sqlite", "postgresql"]
+"""The params of a fixture that gives each test that takes it each database backend."""
+
+
+@contextmanager
+def backend_database(request: pytest.FixtureRequest, sqlite: str | None) -> Iterator[str | None]:
+    """For a fixture parametrised by :data:`BACKENDS`: ``sqlite`` for SQLite, else the
+    URL of a fresh PostgreSQL database, dropped when the block ends."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'lockr.db'}"
+        yield sqlite
         return
     url, drop = fresh_postgres_database(request.getfixturevalue("postgres_server"))
     try:
         yield url
     finally:
         drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """Each test that takes it runs on a fresh SQLite file and a fresh PostgreSQL database."""
+    with backend_database(request, f"sqlite:///{tmp_path / 'lockr.db'}") as url:
+        yield url
 
 
 # -- the core -----------------------------------------------------------------------------
@@ -456,6 +471,55 @@ class GatedUpload(threading.Thread):
             headers={"Authorization": f"Bearer {self.token}", "x-file-name": "inflight.bin"},
             timeout=60,
         )
+
+
+GENEROUS_LIMITS = {
+    "LOCKR_RATE_LIMIT_PER_ADDRESS": "100000",
+    "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000",
+}
+"""Burst limits that no module's requests from one address reach."""
+
+
+@contextmanager
+def running_lockr(
+    tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str] | None = None
+) -> Iterator[LockrProcess]:
+    """A ``lockr serve`` with ``env``, its data in a new temporary folder named after
+    ``name``, until the block ends: what a module-scoped ``server`` fixture yields."""
+    process = LockrProcess(tmp_path_factory.mktemp(name) / "data", env=env).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve the ASGI ``app`` on a free loopback port as ``lockr serve`` does (uvicorn,
+    httptools with bounded heads) until the block ends; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            http=BoundedHttpToolsProtocol,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from gateway.secret import server_secret
 from gateway.sessions import UploadSessions
 from gateway.shares import Shares
 from gateway.storage import Storage
+from gateway.threads import WorkerThreads
 
 
 @dataclass
@@ -55,6 +56,9 @@ class Core:
     s3_limiter: BurstLimiter
     dav_locks: DavLocks
     dav_properties: DavProperties
+    threads: WorkerThreads
+    """The worker threads the fronts hand their blocking work to (one pool per
+    process, :mod:`gateway.threads`)."""
 
     def check_stores(self) -> None:
         """Check that every region's store can be used; a :class:`ConfigError` naming
@@ -72,15 +76,18 @@ class Core:
         self.recovery.start()
 
     def close(self) -> None:
-        """Stop after :meth:`start`: finish the multipart uploads' background work,
+        """Stop after :meth:`start`, once the fronts have stopped: let the jobs still
+        in the worker threads finish, finish the multipart uploads' background work,
         unregister this process, then :meth:`dispose`."""
+        self.threads.close()
         self.multipart.close()
         self.recovery.stop()
         self.dispose()
 
     def dispose(self) -> None:
-        """Close the database's connections and the stores' clients (a core that was
-        never started needs only this)."""
+        """Stop the worker threads, close the database's connections and the stores'
+        clients (a core that was never started needs only this)."""
+        self.threads.close()
         self.db.dispose()
         for store in self.stores.values():
             store.close()
@@ -176,4 +183,5 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         s3_limiter=s3_limiter,
         dav_locks=DavLocks(db, clock),
         dav_properties=DavProperties(db),
+        threads=WorkerThreads(),
     )

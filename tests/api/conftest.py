@@ -7,23 +7,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import LockrProcess, signup
+from tests.conftest import GENEROUS_LIMITS, LockrProcess, running_lockr, signup
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
-    process = LockrProcess(
-        tmp_path_factory.mktemp("server") / "data",
-        env={
-            "LOCKR_LOGIN_MAX_FAILURES": "3",
-            "LOCKR_DEFAULT_QUOTA": "1GiB",
-            "LOCKR_RATE_LIMIT_PER_ADDRESS": "100000",
-            "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000",
-            "LOCKR_TRUST_PROXY_HEADERS": "true",
-        },
-    ).start()
-    yield process
-    process.stop()
+    settings = {
+        "LOCKR_LOGIN_MAX_FAILURES": "3",
+        "LOCKR_DEFAULT_QUOTA": "1GiB",
+        "LOCKR_TRUST_PROXY_HEADERS": "true",
+    }
+    with running_lockr(tmp_path_factory, "server", GENEROUS_LIMITS | settings) as process:
+        yield process
 
 
 _addresses = iter(range(1_000_000))

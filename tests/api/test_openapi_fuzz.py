@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from api.openapi import document
-from tests.conftest import PASSWORD, LockrProcess, signup
+from tests.conftest import PASSWORD, LockrProcess, running_lockr, signup
 
 pytestmark = pytest.mark.slow
 
@@ -45,22 +45,19 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProce
     """A server of its own, with limits no fuzzing reaches: thousands of requests and
     wrong Basic credentials from one address would otherwise end in 429s (which the
     module's shared server keeps low for the tests of those limits)."""
-    process = LockrProcess(
-        tmp_path_factory.mktemp("fuzz") / "data",
-        env={
-            "LOCKR_DEFAULT_QUOTA": "1GiB",
-            "LOCKR_RATE_LIMIT_PER_ADDRESS": "1000000",
-            "LOCKR_RATE_LIMIT_PER_ACCOUNT": "1000000",
-            "LOCKR_LOGIN_MAX_FAILURES": "1000000",
-            "LOCKR_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
-            "LOCKR_BASIC_CACHE_SECONDS": "3600",
-        },
-    ).start()
-    served = httpx.get(process.url + "/api/v1/openapi.json").json()
-    assert served == {**schema.raw_schema, "servers": [{"url": process.url}]}
-    signup(process, USERNAME)
-    yield process
-    process.stop()
+    settings = {
+        "LOCKR_DEFAULT_QUOTA": "1GiB",
+        "LOCKR_RATE_LIMIT_PER_ADDRESS": "1000000",
+        "LOCKR_RATE_LIMIT_PER_ACCOUNT": "1000000",
+        "LOCKR_LOGIN_MAX_FAILURES": "1000000",
+        "LOCKR_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
+        "LOCKR_BASIC_CACHE_SECONDS": "3600",
+    }
+    with running_lockr(tmp_path_factory, "fuzz", settings) as process:
+        served = httpx.get(process.url + "/api/v1/openapi.json").json()
+        assert served == {**schema.raw_schema, "servers": [{"url": process.url}]}
+        signup(process, USERNAME)
+        yield process
 
 
 @schema.parametrize()

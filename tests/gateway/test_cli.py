@@ -188,7 +188,7 @@ def test_s3_key_commands(tmp_path: Path) -> None:
 
 
 def test_rclone_config_s3_prints_a_remote_for_the_s3_listener(tmp_path: Path) -> None:
-    """The remote's shape and endpoint; tests/api/s3/test_clients.py runs rclone with it."""
+    """The remote's shape and endpoint; tests/api/s3/clients/test_rclone.py runs rclone with it."""
     data = tmp_path / "data"
     add_user(data, "fay", "f@example.com")
 

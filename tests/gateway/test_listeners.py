@@ -10,21 +10,18 @@ import random
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.listeners import MAX_HEAD_BYTES, CoalescingTransport
-from tests.conftest import LockrProcess
-from tests.webdav.conftest import serving
+from tests.conftest import LockrProcess, running_lockr, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
-    process = LockrProcess(Path(tmp_path_factory.mktemp("listeners")) / "data").start()
-    yield process
-    process.stop()
+    with running_lockr(tmp_path_factory, "listeners") as process:
+        yield process
 
 
 def status_of(port: int, head: bytes) -> int:

@@ -22,10 +22,11 @@ def limiter(
 
 
 def test_a_small_limit_holds_exactly_and_resets_with_the_window(
-    make_core: CoreFactory, database_url: str, clock: ManualClock
+    timed_core: tuple[Core, ManualClock],
 ) -> None:
-    clock.now = 1_800_000_003.0
-    burst = limiter(make_core(database_url, clock=clock), per_address=5)
+    core, clock = timed_core
+    clock.now = 1_800_000_003.0  # 7 s before the 10 s window ends
+    burst = limiter(core, per_address=5)
     for _ in range(5):
         burst.check(account_id=1, address="192.0.2.1")
     with pytest.raises(RateLimited) as refused:
@@ -39,7 +40,6 @@ def test_a_small_limit_holds_exactly_and_resets_with_the_window(
 def test_processes_together_never_pass_the_limit(
     make_core: CoreFactory, database_url: str, clock: ManualClock
 ) -> None:
-    clock.now = 1_800_000_000.0
     limit = 300
     # Two processes' limiters over one database, four threads each, far more
     # requests than the limit.
@@ -65,10 +65,9 @@ def test_processes_together_never_pass_the_limit(
 
 
 def test_a_busy_key_writes_a_block_at_a_time(
-    make_core: CoreFactory, database_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    timed_core: tuple[Core, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock.now = 1_800_000_000.0
-    core = make_core(database_url, clock=clock)
+    core, _ = timed_core
     burst = limiter(core)
     writes = 0
     hit_many = core.counters.hit_many
@@ -88,10 +87,10 @@ def test_a_busy_key_writes_a_block_at_a_time(
 
 
 def test_a_block_left_over_is_not_spent_in_the_next_window(
-    make_core: CoreFactory, database_url: str, clock: ManualClock
+    timed_core: tuple[Core, ManualClock],
 ) -> None:
-    clock.now = 1_800_000_000.0
-    burst = limiter(make_core(database_url, clock=clock), per_account=100)
+    core, clock = timed_core
+    burst = limiter(core, per_account=100)
     for _ in range(100):  # blocks grow: some counts are taken and not yet spent
         burst.check(account_id=5, address="")
     with pytest.raises(RateLimited):
@@ -109,47 +108,63 @@ def spend_held(burst: BurstLimiter, account_id: int, address: str) -> int:
     return spent
 
 
-def test_counts_held_are_spent_without_the_database(
-    make_core: CoreFactory, database_url: str, clock: ManualClock
-) -> None:
-    clock.now = 1_800_000_000.0
-    core = make_core(database_url, clock=clock)
+ACCOUNT, ADDRESS = 4, "192.0.2.4"
+ADMITTED = 40
+"""Requests :func:`holding` admits: enough for the blocks to grow past one count."""
+
+
+@pytest.fixture
+def holding(timed_core: tuple[Core, ManualClock]) -> tuple[Core, BurstLimiter, ManualClock]:
+    """A limiter (100 a window per account) that admitted :data:`ADMITTED` requests of
+    :data:`ACCOUNT` from :data:`ADDRESS`, so that it holds counts taken from the
+    database and not yet spent."""
+    core, clock = timed_core
     burst = limiter(core, per_account=100)
-    # Nothing held yet: the database must be asked first.
-    assert not burst.check_held(account_id=4, address="192.0.2.4")
-    for _ in range(40):  # blocks grow past one count
-        burst.check(account_id=4, address="192.0.2.4")
-    taken = core.counters.peek("burst:account:4", 10).count
-    spent = spend_held(burst, 4, "192.0.2.4")
-    assert spent > 0 and 40 + spent == taken  # exactly what was taken and not yet spent
-    assert core.counters.peek("burst:account:4", 10).count == taken  # no write
-    burst.check(account_id=4, address="192.0.2.4")  # the next block
-    assert core.counters.peek("burst:account:4", 10).count > taken
+    for _ in range(ADMITTED):
+        burst.check(account_id=ACCOUNT, address=ADDRESS)
+    return core, burst, clock
+
+
+def taken(core: Core) -> int:
+    """The counts of :data:`ACCOUNT` taken from the shared counters in this window."""
+    return core.counters.peek(f"burst:account:{ACCOUNT}", 10).count
+
+
+def test_counts_held_are_spent_without_the_database(
+    holding: tuple[Core, BurstLimiter, ManualClock],
+) -> None:
+    core, burst, clock = holding
+    before = taken(core)
+    spent = spend_held(burst, ACCOUNT, ADDRESS)
+    assert spent > 0 and ADMITTED + spent == before  # exactly what was taken, not spent
+    assert taken(core) == before  # no write
+    burst.check(account_id=ACCOUNT, address=ADDRESS)  # the next block
+    assert taken(core) > before
     clock.advance(10)  # what is held does not outlive its window
-    assert not burst.check_held(account_id=4, address="192.0.2.4")
+    assert not burst.check_held(account_id=ACCOUNT, address=ADDRESS)
 
 
 def test_checking_held_counts_never_waits_for_a_thread_taking_more(
-    make_core: CoreFactory, database_url: str, clock: ManualClock
+    holding: tuple[Core, BurstLimiter, ManualClock],
 ) -> None:
-    clock.now = 1_800_000_000.0
-    burst = limiter(make_core(database_url, clock=clock))
-    for _ in range(40):
-        burst.check(account_id=6, address="")
-    assert burst.check_held(account_id=6, address="")
+    _, burst, _ = holding
+    assert burst.check_held(account_id=ACCOUNT, address=ADDRESS)
     with burst._lock:  # as while another thread takes a block
-        assert not burst.check_held(account_id=6, address="")
+        assert not burst.check_held(account_id=ACCOUNT, address=ADDRESS)
 
 
+@pytest.mark.parametrize(
+    ("account_id", "address"),
+    [
+        pytest.param(ACCOUNT + 1, "192.0.2.5", id="neither-holds"),
+        pytest.param(ACCOUNT, "192.0.2.8", id="the-address-holds-none"),
+    ],
+)
 def test_held_counts_are_spent_for_every_budget_or_none(
-    make_core: CoreFactory, database_url: str, clock: ManualClock
+    holding: tuple[Core, BurstLimiter, ManualClock], account_id: int, address: str
 ) -> None:
-    clock.now = 1_800_000_000.0
-    core = make_core(database_url, clock=clock)
-    burst = limiter(core, per_account=100)
-    for _ in range(40):
-        burst.check(account_id=7, address="192.0.2.7")
-    # The account holds counts, this new address none: nothing is spent.
-    assert not burst.check_held(account_id=7, address="192.0.2.8")
-    spent = spend_held(burst, 7, "192.0.2.7")
-    assert 40 + spent == core.counters.peek("burst:account:7", 10).count
+    """A request whose account or address holds no count is not admitted from what is
+    held (the database must be asked), and spends nothing of what the other holds."""
+    core, burst, _ = holding
+    assert not burst.check_held(account_id=account_id, address=address)
+    assert ADMITTED + spend_held(burst, ACCOUNT, ADDRESS) == taken(core)

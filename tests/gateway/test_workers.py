@@ -29,10 +29,11 @@ from sqlalchemy import create_engine, func, select
 
 from gateway.models import Account, Instance, Reservation
 from tests.conftest import (
+    BACKENDS,
     CLI_ENV,
     GatedUpload,
     LockrProcess,
-    fresh_postgres_database,
+    backend_database,
     in_parallel,
     run_cli,
     signup,
@@ -193,18 +194,12 @@ def test_a_burst_limit_holds_across_workers(tmp_path: Path) -> None:
         assert server.stop() == 0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """The workers' database: SQLite in the data folder (``None``), or the URL of a
     fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield None
-        return
-    url, drop = fresh_postgres_database(request.getfixturevalue("postgres_server"))
-    try:
+    with backend_database(request, None) as url:
         yield url
-    finally:
-        drop()
 
 
 def test_parallel_uploads_through_both_workers_all_land_within_the_quota(

@@ -1,60 +1,27 @@
-"""One real ``lockr serve`` per module, with WebDAV, and an account on it; the WebDAV
-front of an in-process core served by a real uvicorn in a thread."""
+"""One real ``lockr serve`` per module, with WebDAV, and accounts on it."""
 
 from __future__ import annotations
 
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from gateway.listeners import BoundedHttpToolsProtocol
-from tests.conftest import PASSWORD, LockrProcess, free_port, rclone, signup
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve the ASGI ``app`` on a free loopback port as ``lockr serve`` does (uvicorn,
-    httptools with bounded heads) until the block ends; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            http=BoundedHttpToolsProtocol,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="dav-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+from tests.conftest import (
+    GENEROUS_LIMITS,
+    PASSWORD,
+    LockrProcess,
+    rclone,
+    running_lockr,
+    signup,
+)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
-    process = LockrProcess(
-        tmp_path_factory.mktemp("dav") / "data",
-        env={"LOCKR_RATE_LIMIT_PER_ADDRESS": "100000", "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000"},
-    ).start()
-    yield process
-    process.stop()
+    with running_lockr(tmp_path_factory, "dav", GENEROUS_LIMITS) as process:
+        yield process
 
 
 class DavUser:

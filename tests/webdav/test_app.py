@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from gateway.core import Core
-from tests.conftest import PASSWORD, LockrProcess
-from tests.webdav.conftest import DavUser, serving
+from tests.conftest import PASSWORD, LockrProcess, serving
+from tests.webdav.conftest import DavUser
 from webdav.app import MAX_XML_BODY, create_dav_app
 
 CROSS_SITE = [

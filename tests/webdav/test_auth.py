@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import PASSWORD, CoreFactory
-from tests.webdav.conftest import serving
+from tests.conftest import PASSWORD, CoreFactory, serving
 from webdav.app import create_dav_app
 
 LOCK = (

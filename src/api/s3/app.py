@@ -160,7 +160,7 @@ class S3App:
 
     def __init__(self, core: Core) -> None:
         self.core = core
-        self.lookups = Lookups(inline_reads=core.db.is_sqlite)
+        self.lookups = Lookups(core.threads, inline_reads=core.db.is_sqlite)
         self._id_prefix = secrets.token_hex(4).upper()
         self._ids = itertools.count()
         """Request ids: this app's random prefix, then a count (unique, and no

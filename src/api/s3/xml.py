@@ -63,6 +63,38 @@ def list_buckets_document(owner: Owner, buckets: Iterable[Bucket]) -> bytes:
     ).encode()
 
 
+@dataclass(frozen=True)
+class ListingPage:
+    """What every listing's page holds (ListObjects and its kin, ListMultipartUploads);
+    prefixes and markers as they go on the wire (already URL-encoded when
+    ``encoding_type`` says so)."""
+
+    bucket: str
+    prefix: str
+    delimiter: str | None
+    truncated: bool
+    prefixes: list[str]
+    """The common prefixes under the delimiter."""
+    encoding_type: str | None
+
+
+def _optional(name: str, value: object | None) -> str:
+    """``<name>value</name>``, or nothing for ``None``."""
+    return "" if value is None else _element(name, value)
+
+
+def _listing_document(root: str, page: ListingPage, fields: list[str], items: list[str]) -> bytes:
+    """A listing: ``fields`` (the page's own elements, in the order S3 writes them),
+    one string per item, then the page's common prefixes."""
+    prefixes = [
+        f"<CommonPrefixes><Prefix>{escape(prefix)}</Prefix></CommonPrefixes>"
+        for prefix in page.prefixes
+    ]
+    return "".join(
+        [HEAD, f'<{root} xmlns="{NAMESPACE}">', *fields, *items, *prefixes, f"</{root}>"]
+    ).encode()
+
+
 class ObjectItem(NamedTuple):
     """One object of a listing page (a thousand a page: a tuple is quicker to make)."""
 
@@ -73,18 +105,11 @@ class ObjectItem(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ObjectPage:
-    """One page of a listing; keys, prefixes and markers as they go on the wire
-    (already URL-encoded when ``encoding_type`` says so)."""
+class ObjectPage(ListingPage):
+    """One page of an object listing; keys as they go on the wire."""
 
-    bucket: str
-    prefix: str
-    delimiter: str | None
     max_keys: int
     objects: list[ObjectItem]
-    prefixes: list[str]
-    truncated: bool
-    encoding_type: str | None
     markers: list[tuple[str, str]] = field(default_factory=list)
     """The listing's own elements (markers, continuation tokens), names and values."""
     owner: Owner | None = None
@@ -97,38 +122,28 @@ def listing_document(
     """ListObjects (``ListBucketResult``), ListObjectsV2 (the same, with
     ``key_count``) or ListObjectVersions (``ListVersionsResult`` with ``versions``:
     every object is its one version, ``null``, the latest)."""
-    parts = [
-        HEAD,
-        f'<{root} xmlns="{NAMESPACE}">',
+    fields = [
         _element("Name", page.bucket),
         _element("Prefix", page.prefix),
+        *(_element(name, value) for name, value in page.markers),
+        _optional("Delimiter", page.delimiter),
+        _element("MaxKeys", page.max_keys),
+        _element("KeyCount", len(page.objects) + len(page.prefixes)) if key_count else "",
+        _element("IsTruncated", page.truncated),
+        _optional("EncodingType", page.encoding_type),
     ]
-    parts += [_element(name, value) for name, value in page.markers]
-    if page.delimiter is not None:
-        parts.append(_element("Delimiter", page.delimiter))
-    parts.append(_element("MaxKeys", page.max_keys))
-    if key_count:
-        parts.append(_element("KeyCount", len(page.objects) + len(page.prefixes)))
-    parts.append(_element("IsTruncated", page.truncated))
-    if page.encoding_type is not None:
-        parts.append(_element("EncodingType", page.encoding_type))
     tag = "Version" if versions else "Contents"
     version = _element("VersionId", "null") + _element("IsLatest", True) if versions else ""
     owner = "" if page.owner is None else _owner(page.owner)
     # One string per object (up to 1,000 a page): the fixed parts written out.
     tail = f"{owner}<StorageClass>STANDARD</StorageClass></{tag}>"
-    parts += [
+    items = [
         f"<{tag}><Key>{escape(item.key)}</Key>{version}"
         f"<LastModified>{escape(item.last_modified)}</LastModified>"
         f"<ETag>{escape(item.etag)}</ETag><Size>{int(item.size)}</Size>{tail}"
         for item in page.objects
     ]
-    parts += [
-        f"<CommonPrefixes><Prefix>{escape(prefix)}</Prefix></CommonPrefixes>"
-        for prefix in page.prefixes
-    ]
-    parts.append(f"</{root}>")
-    return "".join(parts).encode()
+    return _listing_document(root, page, fields, items)
 
 
 def location_document(region: str) -> bytes:
@@ -167,7 +182,7 @@ def delete_result_document(results: Iterable[Deleted], *, quiet: bool) -> bytes:
     """DeleteObjects: every key's outcome; in quiet mode, only the failures."""
     parts = [HEAD, f'<DeleteResult xmlns="{NAMESPACE}">']
     for result in results:
-        version = "" if result.version_id is None else _element("VersionId", result.version_id)
+        version = _optional("VersionId", result.version_id)
         if result.code is None:
             if not quiet:
                 parts.append("<Deleted>" + _element("Key", result.key) + version + "</Deleted>")
@@ -289,55 +304,40 @@ class UploadItem:
 
 
 @dataclass(frozen=True)
-class UploadsPage:
-    """One page of ListMultipartUploads; keys and prefixes as they go on the wire
-    (already URL-encoded when ``encoding_type`` says so)."""
+class UploadsPage(ListingPage):
+    """One page of ListMultipartUploads; keys as they go on the wire."""
 
-    bucket: str
     owner: Owner
-    prefix: str
-    delimiter: str | None
     key_marker: str
     upload_id_marker: str
     next_key_marker: str | None
     next_upload_id_marker: str | None
     max_uploads: int
-    truncated: bool
     uploads: list[UploadItem]
-    prefixes: list[str]
-    encoding_type: str | None
 
 
 def list_uploads_document(page: UploadsPage) -> bytes:
-    parts = [
-        HEAD,
-        f'<ListMultipartUploadsResult xmlns="{NAMESPACE}">',
+    fields = [
         _element("Bucket", page.bucket),
         _element("KeyMarker", page.key_marker),
         _element("UploadIdMarker", page.upload_id_marker),
+        _optional("NextKeyMarker", page.next_key_marker),
+        _optional("NextUploadIdMarker", page.next_upload_id_marker),
+        _optional("EncodingType", page.encoding_type),
+        _element("Prefix", page.prefix),
+        _optional("Delimiter", page.delimiter),
+        _element("MaxUploads", page.max_uploads),
+        _element("IsTruncated", page.truncated),
     ]
-    if page.next_key_marker is not None:
-        parts.append(_element("NextKeyMarker", page.next_key_marker))
-    if page.next_upload_id_marker is not None:
-        parts.append(_element("NextUploadIdMarker", page.next_upload_id_marker))
-    if page.encoding_type is not None:
-        parts.append(_element("EncodingType", page.encoding_type))
-    parts.append(_element("Prefix", page.prefix))
-    if page.delimiter is not None:
-        parts.append(_element("Delimiter", page.delimiter))
-    parts += [_element("MaxUploads", page.max_uploads), _element("IsTruncated", page.truncated)]
     owners = _owner(page.owner, "Initiator") + _owner(page.owner)
-    for upload in page.uploads:
-        parts.append(
-            "<Upload>"
-            + _element("Key", upload.key)
-            + _element("UploadId", upload.upload_id)
-            + owners
-            + _element("StorageClass", "STANDARD")
-            + _element("Initiated", upload.initiated)
-            + "</Upload>"
-        )
-    for prefix in page.prefixes:
-        parts.append("<CommonPrefixes>" + _element("Prefix", prefix) + "</CommonPrefixes>")
-    parts.append("</ListMultipartUploadsResult>")
-    return "".join(parts).encode()
+    items = [
+        "<Upload>"
+        + _element("Key", upload.key)
+        + _element("UploadId", upload.upload_id)
+        + owners
+        + _element("StorageClass", "STANDARD")
+        + _element("Initiated", upload.initiated)
+        + "</Upload>"
+        for upload in page.uploads
+    ]
+    return _listing_document("ListMultipartUploadsResult", page, fields, items)

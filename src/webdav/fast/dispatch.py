@@ -8,11 +8,9 @@ the caller, if already known, and any body read travel with the request)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Concatenate, ParamSpec, TypeVar
 
 from gateway.core import Core
@@ -27,11 +25,6 @@ from webdav.request import DavRequest
 log = logging.getLogger("lockr.webdav")
 P = ParamSpec("P")
 T = TypeVar("T")
-
-WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="lockr-dav")
-"""The fast path's worker threads, one pool per process, as many as anyio's default
-(asyncio's hop to an executor costs about half of anyio's, which starlette's
-``run_in_threadpool`` takes)."""
 
 CONDITIONAL = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 """HTTP conditions; a request with an ``If`` header (locks) never takes the fast path."""
@@ -112,12 +105,12 @@ class Fast:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T | Answer:
-        """Run ``job(request, ...)`` in a worker thread (:data:`WORKERS`). A domain
-        error it raises is answered as wsgidav's side answers it
-        (:mod:`webdav.errors`); any other exception is logged and answered with a
-        bare 500."""
+        """Run ``job(request, ...)`` in one of the process's worker threads
+        (:mod:`gateway.threads`, shared with the S3 front). A domain error it raises
+        is answered as wsgidav's side answers it (:mod:`webdav.errors`); any other
+        exception is logged and answered with a bare 500."""
         call = functools.partial(_guarded, job, request, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(WORKERS, call)
+        return await self.core.threads.run(call)
 
 
 def _guarded(

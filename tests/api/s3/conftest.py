@@ -18,18 +18,21 @@ from botocore.exceptions import ClientError
 
 from api.s3.app import create_s3_app
 from gateway.core import Core
-from tests.conftest import PASSWORD, LockrProcess, create_s3_key, signup
-from tests.webdav.conftest import serving
+from tests.conftest import (
+    GENEROUS_LIMITS,
+    PASSWORD,
+    LockrProcess,
+    create_s3_key,
+    running_lockr,
+    serving,
+    signup,
+)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
-    process = LockrProcess(
-        tmp_path_factory.mktemp("s3front") / "data",
-        env={"LOCKR_RATE_LIMIT_PER_ADDRESS": "100000", "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000"},
-    ).start()
-    yield process
-    process.stop()
+    with running_lockr(tmp_path_factory, "s3front", GENEROUS_LIMITS) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,7 @@ from botocore.exceptions import ClientError
 
 from api.s3.app import create_s3_app
 from tests.api.s3.conftest import ensure_bucket, error_code, make_client
-from tests.conftest import PASSWORD, CoreFactory, LockrProcess
-from tests.webdav.conftest import serving
+from tests.conftest import PASSWORD, CoreFactory, LockrProcess, serving
 
 MiB = 1024 * 1024
 

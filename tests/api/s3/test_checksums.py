@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -244,55 +245,73 @@ def test_multipart_checksum_errors(s3: Any) -> None:
                 **({"ChecksumType": kind} if kind else {}),
             )
         assert error_code(refused) == "InvalidRequest"
-    parts = [os.urandom(5 * MiB), b"end"]
-    upload_id, sent = upload(s3, "e", parts, ChecksumAlgorithm="SHA256")
+    upload_id, _ = upload(s3, "e", [], ChecksumAlgorithm="SHA256")
     with pytest.raises(ClientError) as mismatch:
         s3.upload_part(
             Bucket="sums",
             Key="e",
             UploadId=upload_id,
-            PartNumber=3,
+            PartNumber=1,
             Body=b"x",
             ChecksumAlgorithm="CRC32",
         )
     assert error_code(mismatch) == "InvalidRequest" and "mismatch" in str(mismatch.value)
-    missing = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in sent]
-    with pytest.raises(ClientError) as no_sums:
-        s3.complete_multipart_upload(
-            Bucket="sums", Key="e", UploadId=upload_id, MultipartUpload={"Parts": missing}
-        )
-    assert error_code(no_sums) == "InvalidRequest" and "missing for part 1" in str(no_sums.value)
-    wrong = [dict(sent[0], ChecksumSHA256=reference("SHA256", b"?")), sent[1]]
-    with pytest.raises(ClientError) as bad_part:
-        s3.complete_multipart_upload(
-            Bucket="sums", Key="e", UploadId=upload_id, MultipartUpload={"Parts": wrong}
-        )
-    assert error_code(bad_part) == "InvalidPart"
-    with pytest.raises(ClientError) as other_mode:
+    s3.abort_multipart_upload(Bucket="sums", Key="e", UploadId=upload_id)
+
+
+def _without_checksums(sent: list[dict]) -> list[dict]:
+    return [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in sent]
+
+
+def _first_checksum_wrong(sent: list[dict]) -> list[dict]:
+    return [dict(sent[0], ChecksumSHA256=reference("SHA256", b"?")), *sent[1:]]
+
+
+@pytest.mark.parametrize(
+    ("listed", "complete", "code", "says"),
+    [
+        pytest.param(_without_checksums, {}, "InvalidRequest", "missing for part 1", id="unsummed"),
+        pytest.param(_first_checksum_wrong, {}, "InvalidPart", "", id="wrong-part"),
+        pytest.param(list, {"ChecksumType": "FULL_OBJECT"}, "InvalidRequest", "", id="other-type"),
+        pytest.param(
+            list,
+            {"ChecksumSHA256": reference("SHA256", b"?") + "-2"},
+            "BadDigest",
+            "",
+            id="wrong-whole",
+        ),
+    ],
+)
+def test_a_refused_completion_leaves_the_upload_as_it_was(
+    s3: Any,
+    request: pytest.FixtureRequest,
+    listed: Callable[[list[dict]], list[dict]],
+    complete: dict[str, str],
+    code: str,
+    says: str,
+) -> None:
+    """CompleteMultipartUpload of a SHA256 COMPOSITE upload, refused: parts listed
+    without their checksums or with a wrong one, another checksum type, a wrong
+    checksum of the whole. No object appears, and the right list completes it."""
+    ensure_bucket(s3, "sums")
+    key = f"refused-{request.node.callspec.id}"
+    parts = [os.urandom(5 * MiB), b"end"]
+    upload_id, sent = upload(s3, key, parts, ChecksumAlgorithm="SHA256")
+    with pytest.raises(ClientError) as refused:
         s3.complete_multipart_upload(
             Bucket="sums",
-            Key="e",
+            Key=key,
             UploadId=upload_id,
-            MultipartUpload={"Parts": sent},
-            ChecksumType="FULL_OBJECT",
+            MultipartUpload={"Parts": listed(sent)},
+            **complete,
         )
-    assert error_code(other_mode) == "InvalidRequest"
-    with pytest.raises(ClientError) as bad_whole:
-        s3.complete_multipart_upload(
-            Bucket="sums",
-            Key="e",
-            UploadId=upload_id,
-            MultipartUpload={"Parts": sent},
-            ChecksumSHA256=reference("SHA256", b"?") + "-2",
-        )
-    assert error_code(bad_whole) == "BadDigest"
+    assert error_code(refused) == code and says in str(refused.value)
     with pytest.raises(ClientError):
-        s3.head_object(Bucket="sums", Key="e")
-    # Each refusal left the upload as it was: the right list completes it.
+        s3.head_object(Bucket="sums", Key=key)
     s3.complete_multipart_upload(
-        Bucket="sums", Key="e", UploadId=upload_id, MultipartUpload={"Parts": sent}
+        Bucket="sums", Key=key, UploadId=upload_id, MultipartUpload={"Parts": sent}
     )
-    assert s3.get_object(Bucket="sums", Key="e")["Body"].read() == b"".join(parts)
+    assert s3.get_object(Bucket="sums", Key=key)["Body"].read() == b"".join(parts)
 
 
 def test_upload_part_copy_computes_the_checksum(s3: Any) -> None:

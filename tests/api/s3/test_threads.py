@@ -1,6 +1,6 @@
-"""Where the S3 front's reads run: on the event loop over SQLite, in its worker threads
-over PostgreSQL; writes always in a worker thread. A real server on PostgreSQL answers
-every read over S3 (its reads then in threads)."""
+"""Where the S3 front's reads run: on the event loop over SQLite, in the process's
+worker threads over PostgreSQL; writes always in a worker thread. A real server on
+PostgreSQL answers every read over S3 (its reads then in threads)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,16 @@ import pytest
 from botocore.exceptions import ClientError
 
 from api.s3.threads import Lookups
+from gateway.threads import WorkerThreads
 from tests.api.s3.conftest import error_code, make_client
 from tests.conftest import LockrProcess, create_s3_key, fresh_postgres_database, signup
+
+
+@pytest.fixture
+def threads() -> Iterator[WorkerThreads]:
+    pool = WorkerThreads()
+    yield pool
+    pool.close()
 
 
 def where(lookups: Lookups) -> tuple[str, str]:
@@ -29,24 +37,26 @@ def where(lookups: Lookups) -> tuple[str, str]:
     return asyncio.run(run())
 
 
-def test_reads_run_on_the_loop_over_sqlite_and_writes_in_a_thread() -> None:
-    read, write = where(Lookups(inline_reads=True))
+def test_reads_run_on_the_loop_over_sqlite_and_writes_in_a_thread(
+    threads: WorkerThreads,
+) -> None:
+    read, write = where(Lookups(threads, inline_reads=True))
     assert read == threading.current_thread().name
-    assert write.startswith("s3-lookup")
+    assert write.startswith("lockr-worker")
 
 
-def test_reads_run_in_a_thread_over_another_database() -> None:
-    read, write = where(Lookups(inline_reads=False))
-    assert read.startswith("s3-lookup") and write.startswith("s3-lookup")
+def test_reads_run_in_a_thread_over_another_database(threads: WorkerThreads) -> None:
+    read, write = where(Lookups(threads, inline_reads=False))
+    assert read.startswith("lockr-worker") and write.startswith("lockr-worker")
 
 
-def test_a_failure_comes_back_to_the_caller() -> None:
+def test_a_failure_comes_back_to_the_caller(threads: WorkerThreads) -> None:
     def fails() -> None:
         raise ValueError("no")
 
     for inline in (True, False):
         with pytest.raises(ValueError, match="no"):
-            asyncio.run(Lookups(inline_reads=inline).read(fails))
+            asyncio.run(Lookups(threads, inline_reads=inline).read(fails))
 
 
 @pytest.fixture

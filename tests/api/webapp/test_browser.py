@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.conftest import PASSWORD, LockrProcess, run_cli
+from tests.conftest import GENEROUS_LIMITS, PASSWORD, LockrProcess, run_cli, running_lockr
 
 MiB = 1024 * 1024
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,17 +36,9 @@ _names = iter(range(1_000_000))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockrProcess]:
-    process = LockrProcess(
-        tmp_path_factory.mktemp("webapp") / "data",
-        env={
-            "LOCKR_DEFAULT_QUOTA": "1GiB",
-            "LOCKR_MAX_OBJECT_SIZE": "100MiB",
-            "LOCKR_RATE_LIMIT_PER_ADDRESS": "100000",
-            "LOCKR_RATE_LIMIT_PER_ACCOUNT": "100000",
-        },
-    ).start()
-    yield process
-    process.stop()
+    settings = {"LOCKR_DEFAULT_QUOTA": "1GiB", "LOCKR_MAX_OBJECT_SIZE": "100MiB"}
+    with running_lockr(tmp_path_factory, "webapp", GENEROUS_LIMITS | settings) as process:
+        yield process
 
 
 class Visitor:

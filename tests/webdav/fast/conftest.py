@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from gateway.core import Core, build_core
-from tests.conftest import PASSWORD, make_config
-from tests.webdav.conftest import serving
+from tests.conftest import PASSWORD, make_config, serving
 from webdav.app import DavFront, create_dav_app
 
 BIG = random.Random(13).randbytes(2 * 1024 * 1024 + 12345)

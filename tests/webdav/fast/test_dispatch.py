@@ -181,7 +181,7 @@ def test_reads_of_a_remembered_caller_need_no_worker_thread(
         method = getattr(storage, name)
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            seen.append((name, threading.current_thread().name.startswith("lockr-dav")))
+            seen.append((name, threading.current_thread().name.startswith("lockr-worker")))
             return method(*args, **kwargs)
 
         monkeypatch.setattr(storage, name, run)

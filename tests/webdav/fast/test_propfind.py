@@ -12,8 +12,7 @@ from sqlalchemy import update
 
 from gateway.core import Core
 from gateway.models import Node
-from tests.conftest import PASSWORD, CoreFactory
-from tests.webdav.conftest import serving
+from tests.conftest import PASSWORD, CoreFactory, serving
 from tests.webdav.fast.conftest import canonical
 from webdav.app import create_dav_app
 

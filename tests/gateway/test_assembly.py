@@ -15,7 +15,7 @@ import pytest
 from gateway.assembly import Assemblies
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.multipart import MIN_PART_SIZE, MultipartInfo, PartInfo, multipart_etag
+from gateway.multipart_terms import MIN_PART_SIZE, MultipartInfo, PartInfo, multipart_etag
 from gateway.objectstore_local import LocalObjectStore
 from gateway.storage import Entry
 from gateway.strays import sweep_uploads

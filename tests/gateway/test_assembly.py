@@ -20,7 +20,7 @@ from gateway.objectstore_local import LocalObjectStore
 from gateway.storage import Entry
 from gateway.strays import sweep_uploads
 from tests.conftest import PASSWORD, CoreFactory, unfinished
-from tests.gateway.test_multipart import complete, put_part
+from tests.gateway.multipart_helpers import complete, put_part
 
 MiB = 1024 * 1024
 

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
 
 from gateway.blobkeys import new_key, object_key
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.feed import Feed
+from gateway.groupcommit import Writing
 from gateway.models import MultipartUpload, UploadPart
 from gateway.multipart_terms import GONE, MAX_PART_SIZE, MultipartInfo, NoSuchUpload, PartInfo
 from gateway.objectstore import ObjectStore, Part
@@ -85,8 +85,8 @@ class PartWriter:
         # The part's own reservation, of a blob key nothing else names: should this
         # process die, recovery releases it and finds nothing of that key to free.
         self._reservation = uploads.db.write_job(
-            lambda session: reservations.open(
-                info.account_id, info.region, new_key(), size or 0, session=session
+            lambda writing: reservations.open(
+                info.account_id, info.region, new_key(), size or 0, session=writing
             )
         )
         self._store = store
@@ -174,13 +174,13 @@ class PartWriter:
             "checksum": checksum,
         }
 
-        def job(session: Session) -> None:
-            connection = session.connection()
+        def job(writing: Writing) -> None:
+            connection = writing.connection()
             if connection.execute(_LOCK_UPLOAD, {"upload_id": info.id}).first() is None:
                 raise NoSuchUpload(GONE)
             old = connection.execute(_PART_SIZE, values).first()
             replaced = 0 if old is None else old[0]
-            reservations.transfer(session, held, info.reservation_id, part.size - replaced)
+            reservations.transfer(writing, held, info.reservation_id, part.size - replaced)
             if old is None:
                 connection.execute(_INSERT_PART, values)
             else:

@@ -42,8 +42,8 @@ class Deletes:
         transaction, so a file written into the folder concurrently is either seen
         (:class:`Conflict`) or finds its folder gone: SQLite's writers take turns, and
         on PostgreSQL every folder below is locked first, which waits for the writers
-        holding one (:meth:`gateway.storage.Storage._lock_folder`) and makes later
-        ones wait for the delete."""
+        holding one (:func:`gateway.lookup.lock_folder`) and makes later ones wait
+        for the delete."""
         with self.db.write() as session:
             node = _not_the_root(require_node(session, account_id, target))
             if not node.is_dir:

@@ -23,6 +23,7 @@ from gateway.tree import (
     CHILD_BY_NAME,
     HIDDEN,
     INDEXED_KEY,
+    LOCK_FOLDER,
     Entry,
     entry_query,
     key_of,
@@ -195,6 +196,22 @@ def resolve_as(session: HasConnection, account_id: int, parts: list[str], shape:
     :class:`Entry`; ``folder`` a :class:`FolderRow`'s."""
     query = _ENTRY_AT if shape == "entry" else _FOLDER_AT
     return session.connection().execute(query, _at_params(account_id, parts)).one_or_none()
+
+
+def lock_folder(session: HasConnection, folder_id: int, key: str, *, sqlite: bool) -> str:
+    """Inside a write: make the writers of names in one folder take turns, so that
+    two of the same name end as the caller asked (replace, rename or Exists), never
+    in a unique-index error, and return the folder's key as it is now (``key``, as
+    the caller found it). SQLite's writers take turns already (``sqlite``); on
+    PostgreSQL the folder's row is locked until the transaction ends, and each
+    statement after the wait sees what the writer before committed (a move of the
+    folder, or its delete, included)."""
+    if sqlite:
+        return key
+    current = session.connection().execute(LOCK_FOLDER, {"folder": folder_id}).scalar()
+    if current is None or current.startswith(HIDDEN):
+        raise NotFound("the folder was deleted meanwhile")
+    return str(current)
 
 
 def _children(

@@ -13,7 +13,8 @@ removed is charged or credited to the account's entry count in the same transact
 large copies and deletes run in batches (:mod:`gateway.subtrees`).
 
 :class:`Storage` is the one door the fronts use; behind it, finding entries is
-:mod:`gateway.lookup` and deleting them :mod:`gateway.deletes`.
+:mod:`gateway.lookup`, making folders :mod:`gateway.mkdir` and deleting entries
+:mod:`gateway.deletes`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,11 +43,12 @@ from gateway.lookup import (
     Lookup,
     child_node,
     load_entry,
+    lock_folder,
     parent_folder,
     require_node,
     resolve_as,
-    root_id,
 )
+from gateway.mkdir import FolderMaker, FolderRef
 from gateway.models import Account, Node
 from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
@@ -55,8 +56,6 @@ from gateway.secret import same_secret
 from gateway.strays import drop_unreferenced
 from gateway.subtrees import CopyTop, Removal, Subtrees, attached, walk
 from gateway.tree import (
-    HIDDEN,
-    LOCK_FOLDER,
     MAX_NAME_BYTES,
     Entry,
     OnConflict,
@@ -110,6 +109,7 @@ class Storage:
         self.subtrees = Subtrees(db, entries, reservations.instance_id, clock, self.drop_blobs)
         self.lookup = Lookup(db)
         self.deletes = Deletes(db, self.subtrees)
+        self.folders = FolderMaker(db, self.lookup, entries, clock)
         self._usage = db.prepare(_USAGE)
 
     # -- accounts' homes -------------------------------------------------------------
@@ -187,43 +187,12 @@ class Storage:
         exist_ok: bool = False,
         mtime: float | None = None,
     ) -> Entry:
-        """Make a folder. Its parent must exist unless ``parents``; an existing folder
-        raises :class:`Exists` unless ``exist_ok``; an existing file always does."""
-        parts = split_path(path)
-        if not parts:
-            if exist_ok:
-                return self.stat(account_id, "")
-            raise Exists("the root folder exists")
-        if exist_ok:
-            # The common case (every REST upload and rclone's MKCOLs) needs no write.
-            found = self.lookup.find(account_id, parts)
-            if found is not None and found.is_dir:
-                return found
-        with self.db.write() as session:
-            node = session.get(Node, root_id(session, account_id))
-            assert node is not None
-            for index, part in enumerate(parts):
-                child = session.scalars(
-                    select(Node).where(Node.parent_id == node.id, Node.name == part)
-                ).one_or_none()
-                last = index == len(parts) - 1
-                if child is None:
-                    if not (last or parents):
-                        raise NotFound(f"folder {'/'.join(parts[: index + 1])} does not exist")
-                    child = self._new_folder(
-                        session,
-                        account_id,
-                        node,
-                        part,
-                        mtime if last else None,
-                        exist_ok=exist_ok or not last,
-                    )
-                elif not child.is_dir:
-                    raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
-                elif last and not exist_ok:
-                    raise Exists(f"folder {'/'.join(parts)} exists")
-                node = child
-            return load_entry(session, node.id)
+        """:meth:`gateway.mkdir.FolderMaker.mkdir`."""
+        return self.folders.mkdir(account_id, path, parents=parents, exist_ok=exist_ok, mtime=mtime)
+
+    def ensure_folder(self, session: HasConnection, account_id: int, path: str) -> FolderRef:
+        """:meth:`gateway.mkdir.FolderMaker.ensure`."""
+        return self.folders.ensure(session, account_id, path)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -355,65 +324,6 @@ class Storage:
                 node.meta = dict(meta) or None
             session.flush()
             return load_entry(session, node.id)
-
-    def _new_folder(
-        self,
-        session: Session,
-        account_id: int,
-        parent: Node,
-        name: str,
-        mtime: float | None,
-        *,
-        exist_ok: bool = True,
-    ) -> Node:
-        """Make the folder ``name`` in ``parent``. When a concurrent writer made it
-        first (PostgreSQL; SQLite's writers take turns), its folder is the answer, or
-        :class:`Exists` without ``exist_ok`` (and always where a file took the name)."""
-        check_new_name(name)
-        now = self.clock()
-        parent_id = parent.id
-        parent_key = self._lock_folder(session, parent_id, parent.key)
-        folder = Node(
-            uid=new_uid(),
-            account_id=account_id,
-            parent_id=parent_id,
-            key=child_key(parent_key, name, True),
-            name=name,
-            is_dir=True,
-            size=0,
-            content_type="",
-            mtime=now if mtime is None else mtime,
-            created_at=now,
-        )
-        try:
-            with session.begin_nested():  # a lost race undoes the charge too
-                self.entries.charge(session, account_id)
-                session.add(folder)
-                session.flush()
-        except IntegrityError:
-            winner = session.scalars(
-                select(Node).where(Node.parent_id == parent_id, Node.name == name)
-            ).one()
-            if not winner.is_dir or not exist_ok:
-                raise Exists(f"{name} exists") from None
-            return winner
-        return folder
-
-    def ensure_folder(self, session: Session, account_id: int, path: str) -> Node:
-        """Inside a caller's transaction: the folder at ``path``, made with its parents
-        if missing. Raises :class:`Exists` where a file stands in the way."""
-        node = session.get(Node, root_id(session, account_id))
-        assert node is not None
-        for index, part in enumerate(parts := split_path(path)):
-            child = session.scalars(
-                select(Node).where(Node.parent_id == node.id, Node.name == part)
-            ).one_or_none()
-            if child is None:
-                child = self._new_folder(session, account_id, node, part, None)
-            elif not child.is_dir:
-                raise Exists(f"{'/'.join(parts[: index + 1])} is a file")
-            node = child
-        return node
 
     def file_node(self, session: Session, uid: str) -> Node:
         """Inside a caller's transaction: the file (not folder) with ``uid``, or 404."""
@@ -615,19 +525,8 @@ class Storage:
         return source, parent
 
     def _lock_folder(self, session: HasConnection, folder_id: int, key: str) -> str:
-        """Inside a write: make the writers of names in one folder take turns, so that
-        two of the same name end as the caller asked (replace, rename or Exists), never
-        in a unique-index error, and return the folder's key as it is now (``key``, as
-        the caller found it). SQLite's writers take turns already; on PostgreSQL the
-        folder's row is locked until the transaction ends, and each statement after the
-        wait sees what the writer before committed (a move of the folder, or its delete,
-        included)."""
-        if self.db.is_sqlite:
-            return key
-        current = session.connection().execute(LOCK_FOLDER, {"folder": folder_id}).scalar()
-        if current is None or current.startswith(HIDDEN):
-            raise NotFound("the folder was deleted meanwhile")
-        return str(current)
+        """:func:`gateway.lookup.lock_folder`."""
+        return lock_folder(session, folder_id, key, sqlite=self.db.is_sqlite)
 
     def _clear_target(
         self,

@@ -143,21 +143,6 @@ def test_declared_size_mismatch_and_checksum(core: Core) -> None:
     assert core.storage.usage(alice)[0] == 5
 
 
-def test_mkdir_rules(core: Core) -> None:
-    alice = account(core)
-    core.storage.mkdir(alice, "docs")
-    with pytest.raises(Exists):
-        core.storage.mkdir(alice, "docs")
-    assert core.storage.mkdir(alice, "docs", exist_ok=True).name == "docs"
-    with pytest.raises(NotFound):
-        core.storage.mkdir(alice, "missing/child")
-    put(core, alice, "file", b"x")
-    with pytest.raises(Exists):
-        core.storage.mkdir(alice, "file", exist_ok=True)
-    with pytest.raises(NotFound):
-        put(core, alice, "nowhere/file", b"x")
-
-
 @pytest.mark.parametrize(
     "name", ["a#b", "q?.txt", "100%", " lead and trail ", "ünïcødé ☃", "é" * 127, "x:*\\"]
 )
@@ -381,18 +366,6 @@ def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:
     assert core.storage.stat(alice, "target/" + shallow).is_dir
 
 
-def test_parallel_mkdirs_of_one_folder(pg_core: Core) -> None:
-    """Writers racing to make the same folder (PostgreSQL lets them) end in one folder:
-    with exist_ok all get it, without it one makes it and the others get Exists."""
-    alice = account(pg_core)
-    made = in_parallel(
-        lambda _: pg_core.storage.mkdir(alice, "a/b", parents=True, exist_ok=True), range(20)
-    )
-    assert len({entry.id for entry in made}) == 1  # type: ignore[union-attr]
-    strict = in_parallel(lambda _: pg_core.storage.mkdir(alice, "c"), range(20))
-    assert sum(isinstance(result, Exists) for result in strict) == 19
-
-
 # -- the entry limit, and large trees -------------------------------------------------------
 
 
@@ -605,12 +578,6 @@ def test_a_detached_tree_left_by_a_dead_server_is_finished(
     assert blob_count(core) == 12
     with core.db.read() as session:
         assert session.query(DetachedTree).count() == 0
-
-
-def test_a_lost_mkdir_race_charges_no_entry(pg_core: Core) -> None:
-    alice = account(pg_core)
-    in_parallel(lambda _: pg_core.storage.mkdir(alice, "race", exist_ok=True), range(20))
-    assert entry_count(pg_core, alice) == node_rows(pg_core, alice) == 1
 
 
 @pytest.mark.parametrize("on_conflict", ["replace", "rename", "fail"])

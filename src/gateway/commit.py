@@ -248,7 +248,7 @@ def commit_blob(
                 return None
         return seen if current == key else None
 
-    return storage.db.bare_write_job(job)
+    return storage.db.write_job(job)
 
 
 class _Child(NamedTuple):

@@ -100,17 +100,13 @@ class Database:
             with self._write_engine.connect() as connection:
                 yield connection
 
-    def write_job(self, work: Callable[[Session], T]) -> T:
+    def write_job(self, work: Callable[[Writing], T]) -> T:
         """Run ``work`` in a write transaction that concurrent jobs may share, and
-        return its result once committed (:class:`gateway.groupcommit.GroupCommit`:
-        ``work`` runs its statements in the ORM session it is given, which is joined
-        to that transaction, and opens no transaction of its own)."""
-        return self._group.run(lambda writing: work(writing.session))
-
-    def bare_write_job(self, work: Callable[[Writing], T]) -> T:
-        """:meth:`write_job` for a job whose statements run on the transaction's
-        connection (:class:`Writing`): no ORM session is made unless it asks for one,
-        which for a small write costs more than all its statements."""
+        return its result once committed (:class:`gateway.groupcommit.GroupCommit`).
+        ``work`` runs its statements on the transaction's connection
+        (:meth:`Writing.connection`), or in :attr:`Writing.session` where it needs the
+        ORM (a session is made only when asked for: for a small write it costs more
+        than all its statements), and opens no transaction of its own."""
         return self._group.run(work)
 
     def upsert(self, table: Any) -> Any:

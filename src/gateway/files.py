@@ -20,6 +20,7 @@ from gateway.clock import Clock
 from gateway.counters import Counters
 from gateway.db import Database
 from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.lookup import load_entry
 from gateway.models import Node
 from gateway.numbers import whole_number
 from gateway.secret import same_secret
@@ -115,7 +116,7 @@ class Files:
                 raise Forbidden("this file belongs to another account")
             node.key_hash = sealed
             session.flush()
-            return self.storage._load(session, node.id)
+            return load_entry(session, node.id)
 
     # -- lookups -------------------------------------------------------------------------
 

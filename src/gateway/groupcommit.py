@@ -12,12 +12,10 @@ acknowledged durable as before. The next batch is led by a thread still waiting.
 PostgreSQL runs each job in a transaction of its own: it has many writers at once,
 and a batch that locks several folders could deadlock with another process's.
 
-A job is given a :class:`Writing`: the transaction's connection, and an ORM session
-on it only if the job asks for one (:meth:`gateway.db.Database.write_job` asks for
-every job; :meth:`~gateway.db.Database.bare_write_job`, which a file's commit uses,
-does not). A small write's statements take microseconds each, and an ORM session
-around them (its begin, its flush, its commit) cost several times all of them
-together.
+A job (:meth:`gateway.db.Database.write_job`) is given a :class:`Writing`: the
+transaction's connection, and an ORM session on it only if the job asks for one. A
+small write's statements take microseconds each, and an ORM session around them (its
+begin, its flush, its commit) cost several times all of them together.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ class Blob(Base):
     have there: the MD5 of the parts' binary MD5s, ``-`` and the number of parts."""
     part_sizes: Mapped[str | None] = mapped_column(Text, nullable=True)
     """For those bytes, the sizes of the parts in turn, as runs ``size*count`` joined
-    by commas (:func:`gateway.multipart.encode_sizes`)."""
+    by commas (:func:`gateway.multipart_terms.encode_sizes`)."""
 
     __table_args__ = (Index(None, "refcount"),)
 
@@ -247,11 +247,12 @@ class CompletedUpload(Base):
     """A multipart upload completed lately, kept so that a client that lost the answer
     and sends the same CompleteMultipartUpload again is answered as the first time
     (S3 does so): the part list it was completed with (``parts_digest``, see
-    :func:`gateway.multipart.part_list_digest`), what was answered (``etag``, and the
-    object's checksum header and type as a JSON object in ``checksum``), and the file
-    it made (``node_id`` with ``blob_key``: the retry is answered only while the file
-    at ``path`` is still that one). Written in the commit's own transaction; rows past
-    :data:`gateway.multipart.COMPLETED_KEPT_SECONDS` are deleted as new ones come."""
+    :func:`gateway.multipart_terms.part_list_digest`), what was answered (``etag``,
+    and the object's checksum header and type as a JSON object in ``checksum``), and
+    the file it made (``node_id`` with ``blob_key``: the retry is answered only while
+    the file at ``path`` is still that one). Written in the commit's own transaction;
+    rows past :data:`gateway.multipart_terms.COMPLETED_KEPT_SECONDS` are deleted as
+    new ones come."""
 
     __tablename__ = "completed_uploads"
 

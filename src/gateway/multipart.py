@@ -13,90 +13,75 @@ an upload survives restarts and any node may continue it:
   then releases it like any expired reservation (:meth:`gateway.recovery.Recovery.reclaim`
   aborts the store's upload and gives the quota back) and the upload's row and parts
   go with it (their foreign keys cascade);
-- a part streams into the store's upload (:meth:`ObjectStore.put_part`), its MD5
-  computed as it passes, with quota reserved while it streams in a reservation of its
-  own, tied to this process as a direct upload's is (a process that dies mid-part
-  holds nothing for long); once stored, its bytes move to the upload's reservation and
-  it is recorded (size, MD5, the store's token) in one transaction, and a part it
-  replaces gives its bytes back (a part's reads are prepared statements, and its two
-  writes, opening its reservation and recording it, are jobs that concurrent parts'
-  share a commit with: :meth:`gateway.db.Database.write_job`);
-- completing checks the client's list against the recorded parts, assembles the
-  object in the store, reads it back once for its MD5 and SHA-1 (memory stays flat
-  whatever its size) and commits the file as every write does; where the store can
-  read parts back, most of that was done while the parts arrived
-  (:mod:`gateway.assembly`), and completing takes the rest
-  (:func:`gateway.commit.commit_blob`: S3's rule, an existing file is replaced). The
-  file keeps the upload's S3 ETag, :func:`multipart_etag` of its parts;
+- a part streams into the store's upload (:meth:`ObjectStore.put_part`) through a
+  :class:`~gateway.multipart_part.PartWriter`, its MD5 computed as it passes, with
+  quota reserved while it streams in a reservation of its own, tied to this process
+  as a direct upload's is (a process that dies mid-part holds nothing for long); once
+  stored, its bytes move to the upload's reservation and it is recorded (size, MD5,
+  the store's token) in one transaction, and a part it replaces gives its bytes back
+  (a part's reads are prepared statements, and its two writes, opening its
+  reservation and recording it, are jobs that concurrent parts' share a commit with:
+  :meth:`gateway.db.Database.write_job`);
+- completing checks the client's list against the recorded parts, then a
+  :class:`~gateway.multipart_completion.Completion` assembles the object in the
+  store, reads it back once for its MD5 and SHA-1 (memory stays flat whatever its
+  size) and commits the file as every write does; where the store can read parts
+  back, most of that was done while the parts arrived (:mod:`gateway.assembly`), and
+  completing takes the rest (:func:`gateway.commit.commit_blob`: S3's rule, an
+  existing file is replaced). The file keeps the upload's S3 ETag,
+  :func:`~gateway.multipart_terms.multipart_etag` of its parts;
 - a completed upload is gone (its row and parts go with its reservation), but what
-  it was completed with and made is kept for :data:`COMPLETED_KEPT_SECONDS`
+  it was completed with and made is kept for
+  :data:`~gateway.multipart_terms.COMPLETED_KEPT_SECONDS`
   (:class:`gateway.models.CompletedUpload`, written in the commit's transaction), so
   that the same completion sent again finds what the first made
   (:meth:`MultipartUploads.completed`), as S3 answers a retried completion.
+
+The limits, errors and records of uploads and parts are :mod:`gateway.multipart_terms`.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import logging
 import secrets
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    bindparam,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 
-from gateway.assembly import Assemblies, Prefix
+from gateway.assembly import Assemblies
 from gateway.blobkeys import new_key, object_key
 from gateway.clock import Clock
-from gateway.commit import commit_blob
 from gateway.db import Database
-from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
-from gateway.feed import Feed, Hashes, digests
-from gateway.models import (
-    Account,
-    Blob,
-    CompletedUpload,
-    MultipartUpload,
-    Reservation,
-    UploadPart,
+from gateway.errors import BadRequest, NotFound, TooLarge
+from gateway.models import Account, Blob, CompletedUpload, MultipartUpload, Reservation, UploadPart
+from gateway.multipart_completion import Completion
+from gateway.multipart_part import PartWriter
+from gateway.multipart_terms import (
+    BUSY_SECONDS,
+    COMPLETED_KEPT_SECONDS,
+    GONE,
+    MAX_LISTED,
+    MAX_PART_SIZE,
+    MIN_PART_SIZE,
+    Completed,
+    InvalidPart,
+    InvalidPartOrder,
+    MultipartInfo,
+    NoSuchUpload,
+    PartInfo,
+    PartTooSmall,
+    UploadBusy,
+    UploadPage,
+    multipart_etag,
+    part_list_digest,
+    part_window,
 )
-from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
+from gateway.objectstore import MAX_PART_NUMBER, Part
 from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
 from gateway.strays import discard_write
 from gateway.tree import successor
-
-log = logging.getLogger("lockr")
-
-MiB = 1024 * 1024
-MIN_PART_SIZE = 5 * MiB
-"""Every part of a completed upload but the last is at least this large (S3's rule)."""
-MAX_PART_SIZE = 5 * 1024 * MiB
-MAX_LISTED = 1000
-"""The most parts or uploads one listing page holds."""
-BUSY_SECONDS = 120.0
-"""How long a completion or abort holds its upload before another request may try."""
-RENEW_SECONDS = 30.0
-COMPLETED_KEPT_SECONDS = 24 * 3600.0
-"""How long a completed upload is remembered for a retried completion: S3 sets no
-figure, clients retry within minutes (the SDKs' backoff) or after a restart, and a
-record is a small row, deleted as newer completions are recorded."""
-_GONE = "no such upload (it was completed or aborted meanwhile)"
 
 
 class Digest(Protocol):
@@ -105,142 +90,6 @@ class Digest(Protocol):
     def update(self, data: bytes, /) -> None: ...
 
     def digest(self) -> bytes: ...
-
-
-class NoSuchUpload(NotFound):
-    """No such upload: never opened, completed, aborted or past its lifetime."""
-
-
-class InvalidPart(BadRequest):
-    """A listed part was not uploaded, or not with the ETag the list gives."""
-
-
-class InvalidPartOrder(BadRequest):
-    """A part list not in ascending order of part numbers."""
-
-
-class PartTooSmall(BadRequest):
-    """A listed part other than the last is smaller than :data:`MIN_PART_SIZE`."""
-
-
-class UploadBusy(Conflict):
-    """Another request is completing or aborting the upload."""
-
-
-@dataclass(frozen=True)
-class MultipartInfo:
-    """One unfinished upload. ``path`` is in the account's tree; ``meta`` is what the
-    client asked to store with the file, passed through as given."""
-
-    id: str
-    account_id: int
-    path: str
-    content_type: str
-    mtime: float | None
-    meta: dict[str, str] | None
-    region: str
-    blob_key: str
-    multipart_id: str
-    reservation_id: str
-    created_at: float
-    expires_at: float
-    assembled: str | None
-    checksum_algorithm: str | None = None
-    checksum_type: str | None = None
-
-
-@dataclass(frozen=True)
-class PartInfo:
-    """A stored part: its number, size, MD5 (hex; a part's S3 ETag), when it was
-    stored, and its checksum of the upload's algorithm (if it has one)."""
-
-    number: int
-    size: int
-    md5: str
-    stored_at: float
-    checksum: str | None = None
-
-
-@dataclass(frozen=True)
-class Completed:
-    """A completion sent again: the file the first one made, as it is now, and the
-    metadata that completion gave it beyond the upload's (the object's checksum)."""
-
-    entry: Entry
-    meta: dict[str, str]
-
-
-@dataclass(frozen=True)
-class UploadPage:
-    """One page of an account's unfinished uploads in (path, id) order, with the
-    common prefixes a delimiter rolled up; ``next_marker`` is the path and upload id
-    (``None`` after a common prefix) to continue after, when ``truncated``."""
-
-    uploads: list[MultipartInfo]
-    prefixes: list[str]
-    truncated: bool
-    next_marker: tuple[str, str | None] | None
-
-
-def multipart_etag(md5s: Sequence[str]) -> str:
-    """S3's ETag of an object made of parts with these (hex) MD5s: the MD5 of their
-    binary MD5s, ``-`` and how many there are."""
-    digest = hashlib.md5(b"".join(bytes.fromhex(md5) for md5 in md5s)).hexdigest()
-    return f"{digest}-{len(md5s)}"
-
-
-def part_list_digest(
-    listed: Sequence[tuple[int, str]], checksums: Sequence[Mapping[str, str]] = ()
-) -> str:
-    """The SHA-256 (hex) of a completion's part list: its numbers, ETags (unquoted,
-    lowercase, as they are compared) and the checksums given with each part
-    (algorithm names to values; ``checksums`` runs along ``listed``, or is empty)."""
-    given = list(checksums) or [{}] * len(listed)
-    canonical = [
-        [number, etag.strip().strip('"').lower(), sorted((k, v.strip()) for k, v in sums.items())]
-        for (number, etag), sums in zip(listed, given, strict=True)
-    ]
-    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
-
-
-def encode_sizes(sizes: Sequence[int]) -> str:
-    """Part sizes as runs of equal sizes: ``8388608*12,1234*1``."""
-    runs: list[list[int]] = []
-    for size in sizes:
-        if runs and runs[-1][0] == size:
-            runs[-1][1] += 1
-        else:
-            runs.append([size, 1])
-    return ",".join(f"{size}*{count}" for size, count in runs)
-
-
-def decode_sizes(text: str) -> list[tuple[int, int]]:
-    """The runs ``(size, count)`` :func:`encode_sizes` wrote."""
-    runs = []
-    for run in text.split(","):
-        size, _, count = run.partition("*")
-        runs.append((int(size), int(count)))
-    return runs
-
-
-def part_window(entry: Entry, part_sizes: str | None, number: int) -> tuple[int, int, int] | None:
-    """The offset and size of part ``number`` of the file ``entry``, and how many
-    parts it has: a multipart object's as recorded (``part_sizes``), any other the
-    single part 1. ``None`` past the last part (or for a multipart object whose
-    part sizes were not recorded)."""
-    if entry.multipart_etag is None:
-        return (0, entry.size, 1) if number == 1 else None
-    if part_sizes is None:
-        return None
-    runs = decode_sizes(part_sizes)
-    count = sum(run_count for _, run_count in runs)
-    offset, first = 0, 1
-    for size, run_count in runs:
-        if number < first + run_count:
-            return offset + (number - first) * size, size, count
-        offset += size * run_count
-        first += run_count
-    return None
 
 
 def _info(upload: MultipartUpload, reservation: Reservation) -> MultipartInfo:
@@ -293,29 +142,6 @@ _UPLOAD_BY_ID = (
 _OTHER_PARTS_SIZE = select(func.coalesce(func.sum(UploadPart.size), 0)).where(
     UploadPart.reservation_id == bindparam("reservation_id"),
     UploadPart.number != bindparam("number"),
-)
-# The statements recording a part, on the connection of a shared write transaction.
-_LOCK_UPLOAD = (
-    select(MultipartUpload.id).where(MultipartUpload.id == bindparam("upload_id")).with_for_update()
-)
-_PART_SIZE = select(UploadPart.size).where(
-    UploadPart.reservation_id == bindparam("reservation_id"),
-    UploadPart.number == bindparam("number"),
-)
-_INSERT_PART = insert(UploadPart).values(offset=0)
-_UPDATE_PART = (
-    update(UploadPart)
-    .where(
-        UploadPart.reservation_id == bindparam("b_reservation_id"),
-        UploadPart.number == bindparam("b_number"),
-    )
-    .values(
-        size=bindparam("size"),
-        md5=bindparam("md5"),
-        etag=bindparam("etag"),
-        stored_at=bindparam("stored_at"),
-        checksum=bindparam("checksum"),
-    )
 )
 
 
@@ -475,46 +301,6 @@ class MultipartUploads:
                 writer.write(block)
             value = None if checksum is None else base64.b64encode(checksum.digest()).decode()
             return writer.finish(checksum=value)
-
-    def _record(
-        self,
-        info: MultipartInfo,
-        number: int,
-        part: Part,
-        md5: str,
-        held: str,
-        checksum: str | None = None,
-    ) -> PartInfo:
-        """Record a stored part, moving its bytes from the reservation ``held`` (the
-        part's own) to the upload's, and giving back those of a part it replaces."""
-        now = self.clock()
-        values = {
-            "reservation_id": info.reservation_id,
-            "number": number,
-            "size": part.size,
-            "md5": md5,
-            "etag": part.etag,
-            "stored_at": now,
-            "checksum": checksum,
-        }
-
-        def job(session: Session) -> None:
-            connection = session.connection()
-            if connection.execute(_LOCK_UPLOAD, {"upload_id": info.id}).first() is None:
-                raise NoSuchUpload(_GONE)
-            old = connection.execute(_PART_SIZE, values).first()
-            replaced = 0 if old is None else old[0]
-            self.storage.reservations.transfer(
-                session, held, info.reservation_id, part.size - replaced
-            )
-            if old is None:
-                connection.execute(_INSERT_PART, values)
-            else:
-                where = {"b_reservation_id": info.reservation_id, "b_number": number}
-                connection.execute(_UPDATE_PART, values | where)
-
-        self.db.write_job(job)
-        return PartInfo(number, part.size, md5, now, checksum)
 
     def parts(
         self, info: MultipartInfo, *, after: int = 0, limit: int = MAX_LISTED
@@ -706,14 +492,8 @@ class MultipartUploads:
                     select(MultipartUpload.id).where(MultipartUpload.id == info.id)
                 )
                 if exists is None:
-                    raise NoSuchUpload(_GONE)
+                    raise NoSuchUpload(GONE)
                 raise UploadBusy("another request is completing or aborting this upload")
-
-    def _set(self, info: MultipartInfo, **values: object) -> None:
-        with self.db.write() as session:
-            session.execute(
-                update(MultipartUpload).where(MultipartUpload.id == info.id).values(**values)
-            )
 
 
 def _info_of(row: tuple[Any, ...]) -> MultipartInfo:
@@ -748,294 +528,3 @@ def _after(path: str | None, upload_id: str | None) -> ColumnElement[bool] | Non
         MultipartUpload.path > path,
         and_(MultipartUpload.path == path, MultipartUpload.id > upload_id),
     )
-
-
-class PartWriter:
-    """One part's bytes on their way into the store. Use as a context manager (or
-    call :meth:`abort`); :meth:`finish` stores and records the part.
-
-    ``write`` raises :class:`TooLarge` the moment the part or the object would pass its
-    limit and :class:`QuotaExceeded` the moment the account would; either way the part
-    is given up: nothing is stored (an earlier part of its number stays) or held."""
-
-    def __init__(
-        self,
-        uploads: MultipartUploads,
-        info: MultipartInfo,
-        number: int,
-        store: ObjectStore,
-        *,
-        others: int,
-        size: int | None,
-    ) -> None:
-        self._uploads = uploads
-        self.info = info
-        self.number = number
-        self.size = 0
-        self._expected = size
-        self._ceiling = min(MAX_PART_SIZE, uploads.max_object_size - others)
-        self._md5 = hashlib.md5()
-        reservations = uploads.storage.reservations
-        self._reserved = size or 0
-        # The part's own reservation, of a blob key nothing else names: should this
-        # process die, recovery releases it and finds nothing of that key to free.
-        self._reservation = uploads.db.write_job(
-            lambda session: reservations.open(
-                info.account_id, info.region, new_key(), size or 0, session=session
-            )
-        )
-        self._store = store
-        key, multipart_id = object_key(info.blob_key), info.multipart_id
-        try:
-            self._feed: Feed[Part] = Feed(
-                lambda blocks: store.put_part(key, multipart_id, number, blocks),
-                name="lockr-part",
-            )
-        except BaseException:
-            reservations.release(self._reservation)
-            raise
-        self._done = False
-
-    def __enter__(self) -> PartWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.abort()
-
-    @property
-    def md5(self) -> str:
-        """The hex MD5 of the bytes written so far."""
-        return self._md5.hexdigest()
-
-    def write(self, data: bytes) -> None:
-        if self._done:
-            raise Conflict("the part is already finished")
-        if not data:
-            return
-        size = self.size + len(data)
-        with self._or_give_up():
-            if size > self._ceiling:
-                if size > MAX_PART_SIZE:
-                    raise TooLarge(f"a part is at most {MAX_PART_SIZE} bytes")
-                raise TooLarge(too_large_message(self._uploads.max_object_size))
-            if self._expected is not None and size > self._expected:
-                raise BadRequest(
-                    f"the body is longer than the declared size of {self._expected} bytes"
-                )
-            if size > self._reserved:
-                self._reserved = self._uploads.storage.reservations.grow_stepwise(
-                    self._reservation,
-                    self.info.account_id,
-                    held=self._reserved,
-                    need=size - self._reserved,
-                    ceiling=self._ceiling,
-                )
-            self._md5.update(data)
-            self._feed.write(data)
-        self.size = size
-
-    def finish(self, *, checksum: str | None = None) -> PartInfo:
-        """Store the part and record it (replacing an earlier one of its number),
-        with its ``checksum`` of the upload's algorithm, if it has one."""
-        if self._done:
-            raise Conflict("the part is already finished")
-        with self._or_give_up():
-            if self._expected is not None and self.size != self._expected:
-                raise BadRequest(
-                    f"the body has {self.size} bytes but {self._expected} were declared"
-                )
-            part = self._feed.finish()
-            stored = self._uploads._record(
-                self.info, self.number, part, self.md5, self._reservation, checksum
-            )
-        self._done = True
-        info = self.info
-        self._uploads.assemblies.stored(
-            info.id, self._store, object_key(info.blob_key), info.multipart_id, part
-        )
-        return stored
-
-    @contextmanager
-    def _or_give_up(self) -> Iterator[None]:
-        """Give the part up (:meth:`abort`) if the block fails; a store or a
-        reservation that no longer knows the upload means it is gone."""
-        try:
-            yield
-        except NotFound:
-            self.abort()
-            raise NoSuchUpload(_GONE) from None
-        except BaseException:
-            self.abort()
-            raise
-
-    def abort(self) -> None:
-        """Give the part up: its bytes are not stored and its quota is given back.
-        Idempotent; nothing happens after :meth:`finish`."""
-        if self._done:
-            return
-        self._done = True
-        try:
-            self._feed.abort()
-        finally:
-            self._uploads.storage.reservations.release(self._reservation)
-
-
-@dataclass
-class Completion:
-    """A claimed completion, made by :meth:`MultipartUploads.complete`: :meth:`run`
-    assembles the object, hashes it and commits the file. Should it fail, the upload
-    stays as it was (assembled, if it got that far) and may be completed again."""
-
-    uploads: MultipartUploads
-    info: MultipartInfo
-    parts: list[Part]
-    etag: str
-    size: int
-    meta: dict[str, str]
-    """What the file's metadata gets beyond the upload's (the object's checksum)."""
-    digest: str = ""
-    """The :func:`part_list_digest` of the list it completes with."""
-    _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
-
-    def run(self, *, clean: bool = True) -> Entry:
-        """Blocking, and long for a large object: run it in a worker thread. With
-        ``clean`` false, what is left to remove once the file is committed (the parts
-        of an upload assembled ahead, the object of a file it replaced) waits for
-        :meth:`clean`, so that the caller may answer first."""
-        uploads, info = self.uploads, self.info
-        storage = uploads.storage
-        store = storage.store_for(info.region)
-        key = object_key(info.blob_key)
-        try:
-            if info.assembled is not None:
-                digests = self._read_back(store, key)
-            else:
-                prefix = uploads.assemblies.take(info.id, self.parts)
-                if prefix is None:
-                    self._assembled(
-                        lambda: store.complete_multipart(key, info.multipart_id, self.parts)
-                    )
-                    digests = self._read_back(store, key)
-                else:
-                    digests = self._finish(prefix)
-            parts = split_path(info.path)
-            if len(parts) > 1:
-                storage.mkdir(info.account_id, "/".join(parts[:-1]), parents=True, exist_ok=True)
-            entry, freed = commit_blob(
-                storage,
-                reservation_id=info.reservation_id,
-                account_id=info.account_id,
-                parts=parts,
-                region=info.region,
-                blob_key=info.blob_key,
-                size=self.size,
-                digests=digests,
-                # The file's attributes, as the upload was opened with them.
-                content_type=info.content_type,
-                mtime=info.mtime,
-                meta=(info.meta or {}) | self.meta,
-                on_conflict="replace",
-                multipart_etag=self.etag,
-                also=self._record,
-            )
-        except BaseException:
-            uploads._set(info, busy_until=0.0)
-            self.clean()
-            raise
-        self._leftovers.append(lambda: storage.drop_blobs(freed))
-        if clean:
-            self.clean()
-        return entry
-
-    def _record(self, session: Session, node_id: int) -> None:
-        """In the commit's transaction: the parts' sizes, for GetObject of a part, and
-        the completion, for one sent again (dropping those past their time)."""
-        info = self.info
-        session.execute(
-            update(Blob)
-            .where(Blob.key == info.blob_key)
-            .values(part_sizes=encode_sizes([part.size for part in self.parts]))
-        )
-        now = self.uploads.clock()
-        session.execute(
-            delete(CompletedUpload).where(
-                CompletedUpload.completed_at < now - COMPLETED_KEPT_SECONDS
-            )
-        )
-        session.execute(
-            insert(CompletedUpload).values(
-                id=info.id,
-                account_id=info.account_id,
-                path=info.path,
-                parts_digest=self.digest,
-                etag=self.etag,
-                checksum=json.dumps(self.meta, sort_keys=True) if self.meta else None,
-                node_id=node_id,
-                blob_key=info.blob_key,
-                completed_at=now,
-            )
-        )
-
-    def clean(self) -> None:
-        """Remove what :meth:`run` left to remove. Idempotent."""
-        while self._leftovers:
-            self._leftovers.pop(0)()
-
-    def _finish(self, prefix: Prefix) -> dict[str, str]:
-        """Complete from what was assembled while the parts arrived: take the listed
-        parts after it, hashing them on, and have the store rename it into place."""
-        log.debug(
-            "upload %s: %d of %d parts assembled ahead", self.info.id, prefix.count, len(self.parts)
-        )
-        hashes, renew = Hashes(prefix.md5, prefix.sha1), self._renewal()
-        found: dict[str, str] = {}
-
-        def each(block: bytes) -> None:
-            hashes.update(block)
-            renew()
-
-        def complete() -> int:
-            for part in self.parts[prefix.count :]:
-                prefix.assembly.append(part, each)
-            found.update(hashes.finish())
-            return prefix.assembly.complete(self.parts)
-
-        try:
-            self._assembled(complete)
-        except BaseException:
-            prefix.assembly.discard()
-            raise
-        finally:
-            hashes.abort()
-        self._leftovers.append(prefix.assembly.discard)
-        return found
-
-    def _assembled(self, complete: Callable[[], int]) -> None:
-        """Run ``complete`` (it completes the store's upload and returns the object's
-        size) and record that the upload is assembled."""
-        try:
-            size = complete()
-        except NotFound:
-            raise NoSuchUpload("no such upload (it was aborted meanwhile)") from None
-        except BadRequest as error:
-            raise InvalidPart(f"the parts are not as uploaded: {error.message}") from None
-        if size != self.size:
-            raise InvalidPart(f"the parts hold {size} bytes, not the {self.size} recorded")
-        self.uploads._set(self.info, assembled=self.etag)
-
-    def _renewal(self) -> Callable[[], None]:
-        """A function to call often while hashing: it renews the claim on the upload
-        every :data:`RENEW_SECONDS`."""
-        renewed = time.monotonic()
-
-        def renew() -> None:
-            nonlocal renewed
-            if time.monotonic() - renewed >= RENEW_SECONDS:
-                self.uploads._set(self.info, busy_until=self.uploads.clock() + BUSY_SECONDS)
-                renewed = time.monotonic()
-
-        return renew
-
-    def _read_back(self, store: ObjectStore, key: str) -> dict[str, str]:
-        """The assembled object's hashes, read back."""
-        return digests(store.open_reader(key), each=self._renewal())

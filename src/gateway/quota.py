@@ -209,7 +209,7 @@ class Reservations:
         nbytes: int = 0,
         *,
         expires_at: float | None = None,
-        session: Session | None = None,
+        session: HasConnection | None = None,
         holder: str | None = None,
     ) -> str:
         """Record a write about to start and reserve ``nbytes`` for it.
@@ -218,8 +218,10 @@ class Reservations:
         up. Without ``expires_at`` the reservation lives as long as this server
         instance; with it, until that time whatever happens to the instance (a
         resumable upload). Raises QuotaExceeded (recording nothing) if ``nbytes`` do
-        not fit. Pass ``session`` to join a transaction of the caller's. A ``holder``'s
-        writes together stay within the :class:`HolderCap` (429 past it)."""
+        not fit. Pass ``session`` (an ORM session or a write job's
+        :class:`~gateway.groupcommit.Writing`) to join a transaction of the caller's.
+        A ``holder``'s writes together stay within the :class:`HolderCap` (429 past
+        it)."""
         if session is not None:
             return self._open_in(session, account_id, region, blob_key, nbytes, expires_at, holder)
         with self.db.write() as own:
@@ -227,7 +229,7 @@ class Reservations:
 
     def _open_in(
         self,
-        session: Session,
+        session: HasConnection,
         account_id: int,
         region: str,
         blob_key: str,
@@ -258,7 +260,9 @@ class Reservations:
         )
         return reservation_id
 
-    def _check_holder(self, session: Session, key: str, nbytes: int, *, opening: bool) -> None:
+    def _check_holder(
+        self, session: HasConnection, key: str, nbytes: int, *, opening: bool
+    ) -> None:
         """Inside the write's transaction, serialised per holder (SQLite has one
         writer; PostgreSQL takes a transaction-scoped advisory lock on the holder):
         refuse what would pass the holder's cap."""
@@ -434,7 +438,7 @@ class Reservations:
         if result.rowcount != 1:
             raise QuotaExceeded(QUOTA_MESSAGE)
 
-    def transfer(self, session: Session, source_id: str, target_id: str, nbytes: int) -> None:
+    def transfer(self, session: HasConnection, source_id: str, target_id: str, nbytes: int) -> None:
         """Inside a transaction: drop the reservation ``source_id`` and add ``nbytes``
         of what it held to ``target_id`` of the same account, giving the rest back
         (a negative ``nbytes`` gives back bytes ``target_id`` held too). ``nbytes``
@@ -472,10 +476,11 @@ def release_in(session: Session, reservation_id: str) -> Reservation | None:
     return reservation
 
 
-def _hold(session: Session, account_id: int, nbytes: int) -> None:
-    result = session.connection().execute(_HOLD, {"a_id": account_id, "n": nbytes})
+def _hold(session: HasConnection, account_id: int, nbytes: int) -> None:
+    connection = session.connection()
+    result = connection.execute(_HOLD, {"a_id": account_id, "n": nbytes})
     if result.rowcount != 1:
-        exists = session.scalar(select(Account.id).where(Account.id == account_id))
+        exists = connection.scalar(select(Account.id).where(Account.id == account_id))
         if exists is None:
             raise NotFound("no such account")
         raise QuotaExceeded(QUOTA_MESSAGE)

@@ -101,7 +101,7 @@ def drop_unreferenced(db: Database, stores: dict[str, ObjectStore], blob_ids: li
             for blob_id, _region, _key in rows:
                 _FORGET.run(writing.connection(), {"blob": blob_id})
 
-        db.bare_write_job(forget)
+        db.write_job(forget)
         freed += len(rows)
     return freed
 

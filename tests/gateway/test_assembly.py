@@ -15,12 +15,12 @@ import pytest
 from gateway.assembly import Assemblies
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.multipart import MIN_PART_SIZE, MultipartInfo, PartInfo, multipart_etag
+from gateway.multipart_terms import MIN_PART_SIZE, MultipartInfo, PartInfo, multipart_etag
 from gateway.objectstore_local import LocalObjectStore
 from gateway.storage import Entry
 from gateway.strays import sweep_uploads
 from tests.conftest import PASSWORD, CoreFactory, unfinished
-from tests.gateway.test_multipart import complete, put_part
+from tests.gateway.multipart_helpers import complete, put_part
 
 MiB = 1024 * 1024
 

@@ -60,7 +60,7 @@ def _one_batch(db: Database, jobs: list[Callable[[Writing], int]]) -> list[objec
 
     def run(n: int, job: Callable[[Writing], int]) -> None:
         try:
-            outcomes[n] = db.bare_write_job(job)
+            outcomes[n] = db.write_job(job)
         except Exception as error:
             outcomes[n] = type(error).__name__
 
@@ -102,7 +102,7 @@ def test_jobs_queued_behind_a_running_batch_commit_together(db: Database) -> Non
         return 0
 
     def run(n: int) -> None:
-        results[n] = db.bare_write_job(first if n == 0 else _insert(n))
+        results[n] = db.write_job(first if n == 0 else _insert(n))
 
     leader = threading.Thread(target=run, args=(0,))
     leader.start()
@@ -133,9 +133,9 @@ def test_a_failing_job_is_rolled_back_alone_and_fails_in_its_own_thread(db: Data
 
 def test_a_job_alone_runs_at_once_in_its_own_transaction(db: Database) -> None:
     commits = _commits(db)
-    assert db.bare_write_job(_insert(7)) == 7
+    assert db.write_job(_insert(7)) == 7
     with pytest.raises(Exception, match="UNIQUE"):
-        db.bare_write_job(_insert(7))
+        db.write_job(_insert(7))
     assert _numbers(db) == [7]
     assert commits[0] == 1  # the failed one rolled back
 
@@ -150,26 +150,18 @@ def test_a_job_runs_on_the_bare_connection_unless_it_asks_for_a_session(db: Data
 
     event.listen(Session, "after_transaction_create", began)
     try:
-        assert db.bare_write_job(_insert(1)) == 1
+        assert db.write_job(_insert(1)) == 1
         assert made == []
 
         def with_session(writing: Writing) -> int:
             writing.session.execute(text("INSERT INTO t (n) VALUES (2)"))
             return 2
 
-        assert db.bare_write_job(with_session) == 2
-        assert made
-        made.clear()
-
-        def in_session(session: Session) -> int:  # write_job's jobs get the session
-            session.execute(text("INSERT INTO t (n) VALUES (3)"))
-            return 3
-
-        assert db.write_job(in_session) == 3
+        assert db.write_job(with_session) == 2
         assert made
     finally:
         event.remove(Session, "after_transaction_create", began)
-    assert _numbers(db) == [1, 2, 3]
+    assert _numbers(db) == [1, 2]
 
 
 def test_a_failing_job_discards_what_its_session_did_alone(db: Database) -> None:

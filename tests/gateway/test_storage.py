@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import subtrees
@@ -17,54 +17,18 @@ from gateway.core import Core
 from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, TooLarge
 from gateway.models import Account, Blob, DetachedTree, Instance, Node
 from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
+from tests.gateway.storage_helpers import (
+    account,
+    blob_count,
+    entry_count,
+    make_tree,
+    new_node,
+    node_rows,
+    put,
+    read,
+)
 
 MiB = 1024 * 1024
-
-
-def account(core: Core, name: str = "alice") -> int:
-    return core.accounts.create(name, f"{name}@example.com", PASSWORD).id
-
-
-def put(core: Core, account_id: int, path: str, data: bytes, **kwargs: object) -> object:
-    with core.storage.upload(account_id, path, max_size=1 << 40, **kwargs) as upload:  # type: ignore[arg-type]
-        for start in range(0, len(data), MiB):
-            upload.write(data[start : start + MiB])
-        return upload.commit()
-
-
-def read(core: Core, account_id: int, path: str) -> bytes:
-    return b"".join(core.storage.open(core.storage.stat(account_id, path)))
-
-
-def new_node(
-    uid: str,
-    account_id: int,
-    parent_id: int | None,
-    name: str,
-    blob: Blob | None = None,
-    *,
-    parent_key: str,
-) -> Node:
-    """A node row to add straight to the database: a folder, or a file of ``blob``,
-    in the folder ``parent_id`` whose key is ``parent_key``."""
-    return Node(
-        uid=uid,
-        key=parent_key + name + ("/" if blob is None else ""),
-        account_id=account_id,
-        parent_id=parent_id,
-        name=name,
-        is_dir=blob is None,
-        blob_id=None if blob is None else blob.id,
-        size=0 if blob is None else blob.size,
-        content_type="",
-        mtime=0.0,
-        created_at=0.0,
-    )
-
-
-def blob_count(core: Core) -> int:
-    with core.db.read() as session:
-        return session.query(Blob).count()
 
 
 def test_streaming_write_hashes_and_reads_back(pg_core: Core) -> None:
@@ -177,34 +141,6 @@ def test_declared_size_mismatch_and_checksum(core: Core) -> None:
     entry = upload.commit(checksums={"sha1": hashlib.sha1(b"hello").hexdigest().upper()})
     assert entry.size == 5
     assert core.storage.usage(alice)[0] == 5
-
-
-def test_folders_listing_is_paged_in_name_order(pg_core: Core) -> None:
-    alice = account(pg_core)
-    pg_core.storage.mkdir(alice, "a/b/c", parents=True)
-    names = [f"n{i:03d}" for i in range(25)]
-    for name in reversed(names):
-        put(pg_core, alice, f"a/{name}", name.encode())
-    page = pg_core.storage.children(alice, "a", limit=10)
-    assert [e.name for e in page] == ["b", *names[:9]]
-    page2 = pg_core.storage.children(alice, "a", after=page[-1].name, limit=10)
-    assert [e.name for e in page2] == names[9:19]
-    assert [e.name for e in pg_core.storage.children(alice, "a/b")] == ["c"]
-
-
-def test_mkdir_rules(core: Core) -> None:
-    alice = account(core)
-    core.storage.mkdir(alice, "docs")
-    with pytest.raises(Exists):
-        core.storage.mkdir(alice, "docs")
-    assert core.storage.mkdir(alice, "docs", exist_ok=True).name == "docs"
-    with pytest.raises(NotFound):
-        core.storage.mkdir(alice, "missing/child")
-    put(core, alice, "file", b"x")
-    with pytest.raises(Exists):
-        core.storage.mkdir(alice, "file", exist_ok=True)
-    with pytest.raises(NotFound):
-        put(core, alice, "nowhere/file", b"x")
 
 
 @pytest.mark.parametrize(
@@ -345,25 +281,6 @@ def test_copy_over_quota_is_refused(core: Core) -> None:
         core.storage.stat(alice, "b")
 
 
-def test_delete_frees_quota_and_collects_blobs(pg_core: Core) -> None:
-    alice = account(pg_core)
-    pg_core.storage.mkdir(alice, "d/e", parents=True)
-    first = put(pg_core, alice, "d/e/f", b"f" * 1000)
-    pg_core.storage.copy(alice, "d/e/f", "g")
-    pg_core.storage.delete(alice, "d")
-    assert pg_core.storage.usage(alice)[0] == 1000
-    store = pg_core.stores["local"]
-    assert store.exists(object_key(first.blob_key or ""))  # still referenced by the copy
-    pg_core.storage.delete(alice, "g")
-    assert pg_core.storage.usage(alice)[0] == 0
-    assert not store.exists(object_key(first.blob_key or ""))
-    assert blob_count(pg_core) == 0
-    with pg_core.db.read() as session:
-        assert session.query(Node).count() == 1  # the root
-    with pytest.raises(Forbidden):
-        pg_core.storage.delete(alice, "")
-
-
 def test_move_keeps_uid_and_replaces(core: Core) -> None:
     alice = account(core)
     core.storage.mkdir(alice, "a")
@@ -389,18 +306,6 @@ def test_a_move_cannot_replace_a_folder_holding_what_moves(core: Core) -> None:
     assert read(core, alice, "a/b/c/f") == b"f"
     core.storage.move(alice, "a/b/c/f", "a/b/c2")  # beside it: fine
     assert read(core, alice, "a/b/c2") == b"f"
-
-
-def test_accounts_do_not_see_each_other(core: Core) -> None:
-    alice, bob = account(core, "alice"), account(core, "bob")
-    put(core, alice, "secret", b"s")
-    with pytest.raises(NotFound):
-        core.storage.stat(bob, "secret")
-    entry = core.storage.stat(alice, "secret")
-    with pytest.raises(NotFound):
-        core.storage.delete_uid(bob, entry.uid)
-    assert core.storage.get(entry.uid).account_id == alice
-    assert core.storage.path_of(entry) == "secret"
 
 
 def test_uploads_go_to_the_region_asked_for(make_core: object, tmp_path: object) -> None:
@@ -461,68 +366,7 @@ def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:
     assert core.storage.stat(alice, "target/" + shallow).is_dir
 
 
-def test_parallel_mkdirs_of_one_folder(pg_core: Core) -> None:
-    """Writers racing to make the same folder (PostgreSQL lets them) end in one folder:
-    with exist_ok all get it, without it one makes it and the others get Exists."""
-    alice = account(pg_core)
-    made = in_parallel(
-        lambda _: pg_core.storage.mkdir(alice, "a/b", parents=True, exist_ok=True), range(20)
-    )
-    assert len({entry.id for entry in made}) == 1  # type: ignore[union-attr]
-    strict = in_parallel(lambda _: pg_core.storage.mkdir(alice, "c"), range(20))
-    assert sum(isinstance(result, Exists) for result in strict) == 19
-
-
 # -- the entry limit, and large trees -------------------------------------------------------
-
-
-def entry_count(core: Core, account_id: int) -> int:
-    with core.db.read() as session:
-        row = session.get(Account, account_id)
-        assert row is not None
-        return row.entry_count
-
-
-def node_rows(core: Core, account_id: int) -> int:
-    """The account's nodes but its root, wherever they are."""
-    with core.db.read() as session:
-        return session.query(Node).filter(Node.account_id == account_id).count() - 1
-
-
-def make_tree(core: Core, account_id: int, path: str, folders: int, files: int) -> None:
-    """``path`` with ``folders`` folders of ``files`` one-byte files each (each its own
-    blob), inserted directly: a tree of ``1 + folders * (1 + files)`` entries."""
-    top = core.storage.mkdir(account_id, path)
-    with core.db.write() as session:
-        for index in range(folders):
-            folder = new_node(
-                f"f{top.id:06d}{index:07d}", account_id, top.id, f"d{index}", parent_key=top.key
-            )
-            session.add(folder)
-            session.flush()
-            for number in range(files):
-                blob = Blob(
-                    region="local",
-                    key=f"{folder.id:012d}{number:020d}",
-                    size=1,
-                    md5="",
-                    sha1="",
-                    refcount=1,
-                    created_at=0.0,
-                )
-                session.add(blob)
-                session.flush()
-                uid = f"n{folder.id:09d}{number:07d}"
-                session.add(
-                    new_node(uid, account_id, folder.id, f"f{number}", blob, parent_key=folder.key)
-                )
-        added = folders * (1 + files)
-        session.query(Account).filter(Account.id == account_id).update(
-            {
-                "entry_count": Account.entry_count + added,
-                "used_bytes": Account.used_bytes + folders * files,
-            }
-        )
 
 
 def put_late_file(core: Core, account_id: int, folder_id: int | None) -> int:
@@ -618,26 +462,6 @@ def test_a_copy_past_the_entry_limit_writes_nothing(make_core: CoreFactory, batc
     assert core.storage.usage(alice)[0] == 24
     with core.db.read() as session:
         assert sorted(b.refcount for b in session.query(Blob)) == refcounts == [2] * 12
-        assert session.query(DetachedTree).count() == 0
-
-
-def test_a_large_delete_gives_everything_back(pg_core: Core) -> None:
-    core = pg_core
-    core.storage.subtrees.batch = 5
-    alice = account(core)
-    make_tree(core, alice, "t", folders=4, files=6)  # 29 entries, 24 blobs
-    core.storage.copy(alice, "t", "keep")
-    kept = core.storage.stat(alice, "keep/d1/f1")
-    core.storage.delete(alice, "t")
-    assert entry_count(core, alice) == node_rows(core, alice) == 29
-    assert core.storage.usage(alice)[0] == 24
-    core.storage.delete(alice, "keep")  # the last references: the blobs go too
-    assert entry_count(core, alice) == node_rows(core, alice) == 0
-    assert core.storage.usage(alice)[0] == 0
-    assert blob_count(core) == 0
-    with pytest.raises(NotFound):
-        core.storage.get(kept.uid)
-    with core.db.read() as session:
         assert session.query(DetachedTree).count() == 0
 
 
@@ -756,12 +580,6 @@ def test_a_detached_tree_left_by_a_dead_server_is_finished(
         assert session.query(DetachedTree).count() == 0
 
 
-def test_a_lost_mkdir_race_charges_no_entry(pg_core: Core) -> None:
-    alice = account(pg_core)
-    in_parallel(lambda _: pg_core.storage.mkdir(alice, "race", exist_ok=True), range(20))
-    assert entry_count(pg_core, alice) == node_rows(pg_core, alice) == 1
-
-
 @pytest.mark.parametrize("on_conflict", ["replace", "rename", "fail"])
 def test_parallel_writers_of_one_name(pg_core: Core, on_conflict: str) -> None:
     """Twenty uploads of one new name at once (PostgreSQL runs them side by side):
@@ -810,39 +628,6 @@ def test_entries_are_moved_copied_renamed_and_deleted_by_id(core: Core) -> None:
         core.storage.delete(other, renamed)  # not bob's
 
 
-def test_a_path_lookup_does_as_much_work_in_a_large_account_as_in_a_small_one(
-    core: Core,
-) -> None:
-    """A path is looked up through the key's index, not by scanning the account's
-    entries (counted in SQLite's virtual machine steps, which a scan multiplies)."""
-    alice = account(core)
-    make_tree(core, alice, "t", folders=1, files=2)
-    steps = 0
-
-    def step() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    core.db.engine.dispose()  # every connection from now on counts
-    event.listen(
-        core.db.engine, "connect", lambda connection, _: connection.set_progress_handler(step, 1)
-    )
-
-    def cost(path: str) -> int:
-        nonlocal steps
-        steps = 0
-        with contextlib.suppress(NotFound):
-            core.storage.stat(alice, path)
-        return steps
-
-    paths = ["t/d0/f1", "t/d0", "t/none", ""]
-    few = [cost(path) for path in paths]
-    make_tree(core, alice, "u", folders=20, files=20)
-    many = [cost(path) for path in paths]
-    assert all(after < 2 * before for before, after in zip(few, many, strict=True)), (few, many)
-
-
 def test_a_file_cannot_hold_files(core: Core) -> None:
     """A file and a folder never share a name: the keys ``a`` and ``a/b`` cannot both
     be files (what S3 would allow is a conflict, not a missing folder)."""
@@ -854,54 +639,3 @@ def test_a_file_cannot_hold_files(core: Core) -> None:
         put(core, alice, "a/b/c/d", b"deeper under it")
     with pytest.raises(NotFound, match="folder c does not exist"):
         put(core, alice, "c/b", b"no folder")
-
-
-def test_a_bare_folder_is_deleted_only_while_it_holds_no_file(pg_core: Core) -> None:
-    core = pg_core
-    alice = account(core)
-    core.storage.mkdir(alice, "bucket/a/b", parents=True)
-    core.storage.mkdir(alice, "bucket/c", parents=True)
-    put(core, alice, "bucket/a/b/f.txt", b"f")
-    with pytest.raises(Conflict):
-        core.storage.delete_bare_folder(alice, "bucket")
-    assert read(core, alice, "bucket/a/b/f.txt") == b"f"
-    with pytest.raises(Conflict):
-        core.storage.delete_bare_folder(alice, "bucket/a/b/f.txt")  # a file
-    core.storage.delete(alice, "bucket/a/b/f.txt")
-    core.storage.delete_bare_folder(alice, "bucket")
-    with pytest.raises(NotFound):
-        core.storage.stat(alice, "bucket/c")
-
-
-def _delete_racing_files(core: Core, alice: int, folder: str) -> list[object]:
-    """Delete ``folder`` while three files are committed into ``folder/deep``: what
-    the delete and each commit returned or raised."""
-    core.storage.mkdir(alice, f"{folder}/deep", parents=True)
-    uploads = [core.storage.upload(alice, f"{folder}/deep/{n}", max_size=10) for n in range(3)]
-
-    def race(argument: int) -> object:
-        if argument < 0:
-            core.storage.delete_bare_folder(alice, folder)
-            return "deleted"
-        with uploads[argument] as upload:
-            upload.write(b"x")
-            return upload.commit()
-
-    return in_parallel(race, [-1, 0, 1, 2])
-
-
-def test_a_file_racing_a_bare_folder_delete_is_kept_or_refused(pg_core: Core) -> None:
-    """A file committed while the folder is deleted is seen by the delete (which
-    refuses) or finds the folder gone (NotFound); it is never deleted with it."""
-    core = pg_core
-    alice = account(core)
-    for attempt in range(8):
-        results = _delete_racing_files(core, alice, f"b{attempt}")
-        files = results[1:]
-        if results[0] == "deleted":
-            assert all(isinstance(result, NotFound) for result in files), results
-        else:
-            assert isinstance(results[0], Conflict), results
-            for number, result in enumerate(files):
-                if not isinstance(result, NotFound):
-                    assert read(core, alice, f"b{attempt}/deep/{number}") == b"x"

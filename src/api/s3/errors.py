@@ -9,7 +9,7 @@ client sees them verbatim.
 
 from __future__ import annotations
 
-from gateway import multipart
+from gateway import multipart_terms as multipart
 from gateway.errors import (
     BadRequest,
     Busy,

@@ -78,14 +78,14 @@ from api.s3.xml import (
 from api.s3.xmlrequest import XmlNode, parse_xml
 from api.transfer import precondition
 from gateway.errors import LockrError
-from gateway.multipart import (
+from gateway.multipart_completion import Completion
+from gateway.multipart_part import PartWriter
+from gateway.multipart_terms import (
     MAX_LISTED,
     Completed,
-    Completion,
     MultipartInfo,
     NoSuchUpload,
     PartInfo,
-    PartWriter,
     UploadPage,
 )
 from gateway.numbers import whole_number_or_none

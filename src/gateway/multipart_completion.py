@@ -66,11 +66,15 @@ class Completion:
     """The :func:`~gateway.multipart_terms.part_list_digest` of the list it completes with."""
     _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
 
-    def run(self, *, clean: bool = True) -> Entry:
+    def run(
+        self, *, clean: bool = True, make_folders: Callable[[str], object] | None = None
+    ) -> Entry:
         """Blocking, and long for a large object: run it in a worker thread. With
         ``clean`` false, what is left to remove once the file is committed (the parts
         of an upload assembled ahead, the object of a file it replaced) waits for
-        :meth:`clean`, so that the caller may answer first."""
+        :meth:`clean`, so that the caller may answer first. ``make_folders`` makes the
+        folder the file goes in (by default it is made with its parents, as
+        ``mkdir -p``); it MAY raise to refuse, and the upload stays as it was."""
         uploads, info = self.uploads, self.info
         storage = uploads.storage
         store = storage.store_for(info.region)
@@ -89,7 +93,11 @@ class Completion:
                     digests = self._finish(prefix)
             parts = split_path(info.path)
             if len(parts) > 1:
-                storage.mkdir(info.account_id, "/".join(parts[:-1]), parents=True, exist_ok=True)
+                folder = "/".join(parts[:-1])
+                if make_folders is None:
+                    storage.mkdir(info.account_id, folder, parents=True, exist_ok=True)
+                else:
+                    make_folders(folder)
             entry, freed = commit_blob(
                 storage,
                 reservation_id=info.reservation_id,

@@ -20,7 +20,7 @@ from gateway.multipart_terms import (
     NoSuchUpload,
     multipart_etag,
 )
-from tests.conftest import PASSWORD, unfinished
+from tests.conftest import PASSWORD, CoreFactory, unfinished
 from tests.gateway.multipart_helpers import alice, complete, put_part, rows
 
 
@@ -184,3 +184,29 @@ def test_the_record_goes_with_its_account(pg_core: Core) -> None:
     with core.db.write() as session:
         session.execute(delete(Account).where(Account.id == account))
     assert recorded(core) == []
+
+
+def test_a_completion_may_make_its_folders_its_own_way(make_core: CoreFactory) -> None:
+    """The caller's ``make_folders`` makes the folder the file goes in (S3 makes none
+    above its bucket); one that refuses leaves the upload to be completed again."""
+    core = make_core()
+    account = alice(core)
+    info = core.multipart.create(account, "gone/a/f.bin", content_type="")
+    part = put_part(core, info, 1, b"part")
+    listed = [(1, part.md5)]
+
+    def refuse(folder: str) -> None:
+        raise NoSuchUpload(f"no folder {folder}")
+
+    with pytest.raises(NoSuchUpload, match="no folder gone/a"):
+        core.multipart.complete(info, listed).run(make_folders=refuse)
+    assert core.storage.children(account, "") == []  # nothing was made
+    made: list[str] = []
+
+    def mkdir(folder: str) -> None:
+        made.append(folder)
+        core.storage.mkdir(account, folder, parents=True)
+
+    info = core.multipart.get(account, info.id)
+    entry = core.multipart.complete(info, listed).run(make_folders=mkdir)
+    assert made == ["gone/a"] and entry.path == "gone/a/f.bin"

@@ -27,6 +27,7 @@ from api.s3.xml import (
 )
 from gateway.errors import Conflict, Exists, NotFound
 from gateway.listing import MAX_KEYS, holds_objects
+from gateway.multipart_terms import NoSuchUpload, UploadBusy
 from gateway.storage import Entry
 from gateway.timefmt import iso
 
@@ -160,6 +161,30 @@ def holds_an_object(s3: S3Request) -> bool:
         return holds_objects(connection, s3.account_id, s3.bucket + "/")
 
 
+def abort_uploads(s3: S3Request) -> None:
+    """Abort the unfinished multipart uploads of the request's bucket, which S3
+    deletes with the bucket: their parts and quota are freed at once, and a bucket of
+    the same name made later holds none of them. One that another request is
+    completing or aborting now is left to it. Blocking."""
+    uploads = s3.core.multipart
+    marker: tuple[str, str | None] | None = None
+    while True:
+        page = uploads.list_uploads(
+            s3.account_id,
+            s3.bucket + "/",
+            key_marker=None if marker is None else marker[0],
+            upload_id_marker=None if marker is None else marker[1],
+        )
+        for info in page.uploads:
+            try:
+                uploads.abort(info)
+            except (NoSuchUpload, UploadBusy):
+                pass
+        if not page.truncated:
+            return
+        marker = page.next_marker
+
+
 async def delete_bucket(s3: S3Request) -> Response:
     """204, the bucket's folder gone with any empty folders in it, as S3 clients
     expect once they have deleted every key (``aws s3 rb``, ``rclone purge``);
@@ -179,6 +204,7 @@ async def delete_bucket(s3: S3Request) -> Response:
             raise NoSuchBucket() from None
         except Conflict:
             raise BucketNotEmpty() from None
+        abort_uploads(s3)
 
     await run_in_threadpool(delete)
     return Response(status_code=204)

@@ -60,7 +60,7 @@ from api.s3.errors import (
     as_s3_error,
 )
 from api.s3.metadata import from_headers
-from api.s3.objects import find_object, get_object, object_path
+from api.s3.objects import committed, find_object, get_object, make_folders, object_path
 from api.s3.parts import part_number
 from api.s3.xml import (
     HEAD,
@@ -126,8 +126,11 @@ def route(method: str, key: str, query: set[str]) -> Handler:
 
 
 def _upload(s3: S3Request) -> MultipartInfo:
-    """The upload the request's ``uploadId`` names, for its key, or NoSuchUpload.
-    Blocking."""
+    """The upload the request's ``uploadId`` names, for its key: ``NoSuchBucket``
+    when the bucket is not there (as S3 answers any request naming a missing bucket;
+    a bucket deleted meanwhile took its uploads), else the upload or
+    ``NoSuchUpload``. Blocking."""
+    require_bucket(s3)
     return s3.core.multipart.get(
         s3.account_id, s3.request.query_params["uploadId"], object_path(s3)
     )
@@ -424,7 +427,12 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
     clean = BackgroundTask(completion.clean)
 
     def run() -> bytes:
-        entry = completion.run(clean=False)
+        # The key's folders are made below the bucket, never the bucket itself: one
+        # deleted meanwhile is NoSuchBucket (and the upload stays, to be aborted).
+        entry = committed(
+            s3,
+            lambda: completion.run(clean=False, make_folders=lambda path: make_folders(s3, path)),
+        )
         return complete_multipart_document(location, s3.bucket, s3.key, etag(entry), checksum)
 
     work = asyncio.ensure_future(run_in_threadpool(run))

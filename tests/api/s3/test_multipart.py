@@ -449,3 +449,38 @@ def test_a_completion_sent_again_is_answered_as_the_first(server: LockrProcess, 
     assert error_code(deleted) == "NoSuchUpload"
     with pytest.raises(ClientError):
         s3.head_object(Bucket="again", Key="gone.bin")
+
+
+def test_a_deleted_bucket_takes_its_uploads(s3: Any) -> None:
+    """Every multipart call naming a bucket deleted meanwhile is ``NoSuchBucket``, as
+    S3 answers a request to a bucket that is not there; DeleteBucket does not wait for
+    the bucket's unfinished uploads (S3 deletes it with them), and nothing makes the
+    bucket again."""
+    ensure_bucket(s3, "doomed")
+    upload_id = s3.create_multipart_upload(Bucket="doomed", Key="dir/k")["UploadId"]
+    common = {"Bucket": "doomed", "Key": "dir/k", "UploadId": upload_id}
+    etag = s3.upload_part(**common, PartNumber=1, Body=b"only part")["ETag"]
+    s3.delete_bucket(Bucket="doomed")
+    calls = {
+        "CompleteMultipartUpload": lambda: s3.complete_multipart_upload(
+            **common, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+        ),
+        "UploadPart": lambda: s3.upload_part(**common, PartNumber=2, Body=b"more"),
+        "ListParts": lambda: s3.list_parts(**common),
+        "AbortMultipartUpload": lambda: s3.abort_multipart_upload(**common),
+        "ListMultipartUploads": lambda: s3.list_multipart_uploads(Bucket="doomed"),
+        "CreateMultipartUpload": lambda: s3.create_multipart_upload(Bucket="doomed", Key="k"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientError) as missing:
+            call()
+        assert error_code(missing) == "NoSuchBucket" and status(missing) == 404, name
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket="doomed")
+    # A bucket of the same name made again holds none of the old uploads.
+    s3.create_bucket(Bucket="doomed")
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="doomed")
+    with pytest.raises(ClientError) as gone:
+        s3.list_parts(**common)
+    assert error_code(gone) == "NoSuchUpload"
+    s3.delete_bucket(Bucket="doomed")

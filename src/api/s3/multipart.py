@@ -257,11 +257,13 @@ def _copy_range(text: str | None, size: int) -> tuple[int, int]:
 async def upload_part_copy(s3: S3Request, number: int) -> Response:
     """Part ``number`` from bytes of one of the caller's objects (the range given by
     ``x-amz-copy-source-range``, or all of it), if the ``x-amz-copy-source-if-*``
-    conditions hold."""
+    conditions hold. The part's checksum of the upload's algorithm is computed as the
+    bytes pass, and answered in the ``CopyPartResult`` (as S3 does when the upload has
+    an algorithm)."""
     headers = s3.request.headers
     source_bucket, source_key = copy_source(headers[SOURCE])
 
-    def copy() -> PartInfo:
+    def copy() -> tuple[Algorithm | None, PartInfo]:
         info = _upload(s3)
         source = find_object(s3, source_bucket, source_key)
         if source.is_dir:
@@ -272,13 +274,17 @@ async def upload_part_copy(s3: S3Request, number: int) -> Response:
         offset, length = _copy_range(headers.get("x-amz-copy-source-range"), source.size)
         algorithm = _algorithm(info)
         checksum = None if algorithm is None else algorithm.new()
-        return s3.core.multipart.copy_part(info, number, source, offset, length, checksum=checksum)
+        part = s3.core.multipart.copy_part(info, number, source, offset, length, checksum=checksum)
+        return algorithm, part
 
-    part = await run_in_threadpool(copy)
-    return Response(
-        copy_result_document(f'"{part.md5}"', iso(part.stored_at), root="CopyPartResult"),
-        media_type=XML,
+    algorithm, part = await run_in_threadpool(copy)
+    checksum = None
+    if algorithm is not None and part.checksum is not None:
+        checksum = (algorithm.name, part.checksum)
+    document = copy_result_document(
+        f'"{part.md5}"', iso(part.stored_at), root="CopyPartResult", checksum=checksum
     )
+    return Response(document, media_type=XML)
 
 
 @dataclass(frozen=True)

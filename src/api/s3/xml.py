@@ -157,13 +157,22 @@ def versioning_document() -> bytes:
     return (HEAD + f'<VersioningConfiguration xmlns="{NAMESPACE}"/>').encode()
 
 
-def copy_result_document(etag: str, last_modified: str, *, root: str = "CopyObjectResult") -> bytes:
-    """CopyObject's answer (``root`` ``CopyPartResult``: UploadPartCopy's)."""
+def copy_result_document(
+    etag: str,
+    last_modified: str,
+    *,
+    root: str = "CopyObjectResult",
+    checksum: tuple[str, str] | None = None,
+) -> bytes:
+    """CopyObject's answer (``root`` ``CopyPartResult``: UploadPartCopy's), with the
+    copy's ``checksum`` (its algorithm and value), if it has one."""
+    sums = "" if checksum is None else _element(f"Checksum{checksum[0]}", checksum[1])
     return (
         HEAD
         + f'<{root} xmlns="{NAMESPACE}">'
         + _element("LastModified", last_modified)
         + _element("ETag", etag)
+        + sums
         + f"</{root}>"
     ).encode()
 

@@ -321,15 +321,18 @@ def test_upload_part_copy_computes_the_checksum(s3: Any) -> None:
     upload_id = s3.create_multipart_upload(
         Bucket="sums", Key="copied", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT"
     )["UploadId"]
-    s3.upload_part_copy(
+    copied = s3.upload_part_copy(
         Bucket="sums",
         Key="copied",
         UploadId=upload_id,
         PartNumber=1,
         CopySource={"Bucket": "sums", "Key": "copy-source"},
-    )
+    )["CopyPartResult"]
+    # S3's CopyPartResult carries the part's checksum of the upload's algorithm.
+    assert copied["ChecksumCRC32C"] == reference("CRC32C", source)
     parts = s3.list_parts(Bucket="sums", Key="copied", UploadId=upload_id)["Parts"]
     assert parts[0]["ChecksumCRC32C"] == reference("CRC32C", source)
+    assert parts[0]["ETag"] == copied["ETag"]
     done = s3.complete_multipart_upload(
         Bucket="sums",
         Key="copied",
@@ -337,3 +340,20 @@ def test_upload_part_copy_computes_the_checksum(s3: Any) -> None:
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": parts[0]["ETag"]}]},
     )
     assert done["ChecksumCRC32C"] == reference("CRC32C", source)
+
+
+def test_a_part_copied_into_an_upload_without_an_algorithm_answers_no_checksum(s3: Any) -> None:
+    ensure_bucket(s3, "sums")
+    s3.put_object(Bucket="sums", Key="plain-source", Body=b"some bytes")
+    upload_id = s3.create_multipart_upload(Bucket="sums", Key="plain-copy")["UploadId"]
+    copied = s3.upload_part_copy(
+        Bucket="sums",
+        Key="plain-copy",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": "sums", "Key": "plain-source"},
+        CopySourceRange="bytes=5-9",
+    )["CopyPartResult"]
+    assert copied["ETag"] == f'"{hashlib.md5(b"bytes").hexdigest()}"'
+    assert not [name for name in copied if name.startswith("Checksum")]
+    s3.abort_multipart_upload(Bucket="sums", Key="plain-copy", UploadId=upload_id)

@@ -89,6 +89,9 @@ class Blob(Base):
     part_sizes: Mapped[str | None] = mapped_column(Text, nullable=True)
     """For those bytes, the sizes of the parts in turn, as runs ``size*count`` joined
     by commas (:func:`gateway.multipart_terms.encode_sizes`)."""
+    part_checksums: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """For those bytes, when every part had a checksum (of the upload's algorithm),
+    the parts' checksums in turn (:mod:`gateway.partchecksums`)."""
 
     __table_args__ = (Index(None, "refcount"),)
 

@@ -79,6 +79,7 @@ from gateway.multipart_terms import (
     part_window,
 )
 from gateway.objectstore import MAX_PART_NUMBER, Part
+from gateway.partchecksums import encode_checksums
 from gateway.storage import Entry, Storage, check_new_name, split_path, too_large_message
 from gateway.strays import discard_write
 from gateway.tree import successor
@@ -434,7 +435,8 @@ class MultipartUploads:
         self._claim(info)
         parts = [Part(row.number, row.size, row.etag) for row in chosen]
         digest = part_list_digest(listed, checksums)
-        return Completion(self, info, parts, etag, size, meta, digest)
+        sums = encode_checksums([row.checksum for row in chosen])
+        return Completion(self, info, parts, etag, size, meta, digest, sums)
 
     def completed(
         self,

@@ -64,6 +64,9 @@ class Completion:
     """What the file's metadata gets beyond the upload's (the object's checksum)."""
     digest: str = ""
     """The :func:`~gateway.multipart_terms.part_list_digest` of the list it completes with."""
+    part_checksums: str | None = None
+    """The listed parts' checksums, as :func:`gateway.partchecksums.encode_checksums`
+    keeps them with the object."""
     _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
 
     def run(
@@ -131,7 +134,10 @@ class Completion:
         session.execute(
             update(Blob)
             .where(Blob.key == info.blob_key)
-            .values(part_sizes=encode_sizes([part.size for part in self.parts]))
+            .values(
+                part_sizes=encode_sizes([part.size for part in self.parts]),
+                part_checksums=self.part_checksums,
+            )
         )
         now = self.uploads.clock()
         session.execute(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -120,6 +120,16 @@ ALGORITHMS = {
 BY_HEADER = {algorithm.header: algorithm for algorithm in ALGORITHMS.values()}
 SUPPORTED = frozenset(BY_HEADER)
 """The checksum headers understood."""
+
+
+def stored_checksum(meta: Mapping[str, str]) -> tuple[Algorithm, str, str] | None:
+    """The algorithm, value and type of the checksum an object keeps in its metadata
+    (PutObject and CompleteMultipartUpload put it there), if it has one."""
+    for header, value in meta.items():
+        algorithm = BY_HEADER.get(header)
+        if algorithm is not None:
+            return algorithm, value, meta.get(TYPE_HEADER, COMPOSITE)
+    return None
 
 
 def algorithm_named(name: str) -> Algorithm:

@@ -36,7 +36,6 @@ from api.s3.body import CheckedBody, declared_size, pump_checked
 from api.s3.buckets import XML, etag, last_modified, require_bucket
 from api.s3.checksums import (
     ALGORITHMS,
-    BY_HEADER,
     COMPOSITE,
     PREFIX,
     TYPE_HEADER,
@@ -44,6 +43,7 @@ from api.s3.checksums import (
     algorithm_named,
     composite,
     full_object,
+    stored_checksum,
 )
 from api.s3.context import Handler, S3Request
 from api.s3.copy import SOURCE, copy_source
@@ -463,12 +463,9 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
 
 
 def _answer_checksum(meta: dict[str, str]) -> tuple[str, str, str] | None:
-    """The algorithm, value and type of the checksum in an object's metadata."""
-    for header, value in meta.items():
-        algorithm = BY_HEADER.get(header)
-        if algorithm is not None:
-            return algorithm.name, value, meta.get(TYPE_HEADER, COMPOSITE)
-    return None
+    """The algorithm's name, value and type of the checksum in an object's metadata."""
+    stored = stored_checksum(meta)
+    return None if stored is None else (stored[0].name, stored[1], stored[2])
 
 
 async def answer_when_done(

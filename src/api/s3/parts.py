@@ -4,14 +4,23 @@ Part ``N`` of a multipart object is the bytes its ``N``th listed part gave it (t
 sizes are recorded at completion), answered ``206`` with ``Content-Range`` and
 ``x-amz-mp-parts-count``; any other object is a single part ``1``. The ETag, the
 metadata and the conditions are the whole object's, as on S3.
+
+In checksum mode (``x-amz-checksum-mode: ENABLED``) a part is answered with a
+checksum of its own bytes, or none, as S3 does: the part's own checksum for an object
+with a ``COMPOSITE`` checksum (recorded at completion,
+:mod:`gateway.partchecksums`); the object's for a single-part object and for a
+``FULL_OBJECT`` one of one part (the part is the object); none for a ``FULL_OBJECT``
+object of several parts, whose parts' CRCs are not the object's.
 """
 
 from __future__ import annotations
 
+from api.s3.checksums import COMPOSITE, FULL_OBJECT, TYPE_HEADER, stored_checksum
 from api.s3.context import S3Request
 from api.s3.errors import InvalidArgument, InvalidPartNumber, InvalidRequest
 from gateway.numbers import whole_number_or_none
 from gateway.objectstore import MAX_PART_NUMBER
+from gateway.partchecksums import part_checksum
 from gateway.storage import Entry
 
 
@@ -39,7 +48,24 @@ async def part_window(s3: S3Request, entry: Entry, headers: dict[str, str]) -> t
     offset, length, count = found
     if entry.multipart_etag is not None:
         headers["x-amz-mp-parts-count"] = str(count)
+    if s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        headers |= await _part_checksum(s3, entry, number, count)
     if length:
         headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{entry.size}"
     headers["Content-Length"] = str(length)
     return offset, length, 206
+
+
+async def _part_checksum(s3: S3Request, entry: Entry, number: int, count: int) -> dict[str, str]:
+    """The checksum headers of part ``number`` (of ``count``) of ``entry``: see the
+    module's docstring."""
+    stored = stored_checksum(entry.meta or {})
+    if stored is None:
+        return {}
+    algorithm, value, kind = stored
+    if entry.multipart_etag is None or (kind == FULL_OBJECT and count == 1):
+        return {algorithm.header: value, TYPE_HEADER: kind}
+    if kind != COMPOSITE:
+        return {}
+    own = await s3.lookups.read(part_checksum, s3.core.db, entry, number)
+    return {} if own is None else {algorithm.header: own, TYPE_HEADER: COMPOSITE}

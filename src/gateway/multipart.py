@@ -332,8 +332,9 @@ class MultipartUploads:
         (path, id) order: after ``key_marker`` (and, with ``upload_id_marker``, after
         that upload of ``key_marker`` itself), at most ``limit`` uploads and common
         prefixes together. With a ``delimiter``, paths holding it after the prefix
-        roll up into one common prefix each (up to and including it), and a
-        ``key_marker`` that is a common prefix skips all it holds."""
+        roll up into one common prefix each (up to and including it), and a common
+        prefix not above ``key_marker`` is left out with all it holds (S3's rule: a
+        marker that is a common prefix, or a path inside one, resumes after it)."""
         uploads: list[MultipartInfo] = []
         prefixes: list[str] = []
         last: tuple[str, str | None] | None = None
@@ -366,8 +367,9 @@ class MultipartUploads:
                 found = rest.find(delimiter) if delimiter else -1
                 if delimiter and found >= 0:
                     common = prefix + rest[: found + len(delimiter)]
-                    prefixes.append(common)
-                    last = (common, None)
+                    if key_marker is None or common > key_marker:
+                        prefixes.append(common)
+                        last = (common, None)
                     cursor = MultipartUpload.path >= successor(common)
                     jumped = True
                     break

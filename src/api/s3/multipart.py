@@ -530,11 +530,16 @@ async def list_parts(s3: S3Request) -> Response:
             )
             for part in shown
         ],
-        checksum=None
-        if info.checksum_algorithm is None or info.checksum_type is None
-        else (info.checksum_algorithm, info.checksum_type),
+        checksum=_upload_checksum_of(info),
     )
     return Response(list_parts_document(page), media_type=XML)
+
+
+def _upload_checksum_of(info: MultipartInfo) -> tuple[str, str] | None:
+    """The checksum algorithm and type an upload was created with, if any."""
+    if info.checksum_algorithm is None or info.checksum_type is None:
+        return None
+    return info.checksum_algorithm, info.checksum_type
 
 
 async def list_multipart_uploads(s3: S3Request) -> Response:
@@ -584,7 +589,12 @@ async def list_multipart_uploads(s3: S3Request) -> Response:
         max_uploads=max_uploads,
         truncated=listing.truncated,
         uploads=[
-            UploadItem(wire(upload.path[len(base) :]), upload.id, iso(upload.created_at))
+            UploadItem(
+                wire(upload.path[len(base) :]),
+                upload.id,
+                iso(upload.created_at),
+                _upload_checksum_of(upload),
+            )
             for upload in listing.uploads
         ],
         prefixes=[wire(common[len(base) :]) for common in listing.prefixes],

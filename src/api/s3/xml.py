@@ -310,6 +310,8 @@ class UploadItem:
     key: str
     upload_id: str
     initiated: str
+    checksum: tuple[str, str] | None = None
+    """The upload's checksum algorithm and type, if it has them."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,12 @@ def list_uploads_document(page: UploadsPage) -> bytes:
         + owners
         + _element("StorageClass", "STANDARD")
         + _element("Initiated", upload.initiated)
+        + (
+            ""
+            if upload.checksum is None
+            else _element("ChecksumAlgorithm", upload.checksum[0])
+            + _element("ChecksumType", upload.checksum[1])
+        )
         + "</Upload>"
         for upload in page.uploads
     ]

@@ -11,6 +11,7 @@ import http.client
 import os
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from botocore.exceptions import ClientError
 from api.s3.multipart import answer_when_done
 from api.s3.xml import HEAD
 from gateway.errors import LockrError
-from tests.api.s3.conftest import ensure_bucket, error_code
+from tests.api.s3.conftest import ensure_bucket, error_code, send_signed
 from tests.conftest import LockrProcess, run_rclone
 
 MiB = 1024 * 1024
@@ -484,3 +485,92 @@ def test_a_deleted_bucket_takes_its_uploads(s3: Any) -> None:
         s3.list_parts(**common)
     assert error_code(gone) == "NoSuchUpload"
     s3.delete_bucket(Bucket="doomed")
+
+
+NS = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
+
+
+def uploads_page(server: LockrProcess, keys: dict[str, Any], query: str) -> ElementTree.Element:
+    """A ListMultipartUploads answer of the bucket ``listed``, as sent (boto3 decodes
+    nothing of it and keeps no order of its own)."""
+    answer = send_signed(server, keys, "GET", f"/listed?uploads&{query}")
+    assert answer.status_code == 200, answer.text
+    return ElementTree.fromstring(answer.content)
+
+
+def texts(root: ElementTree.Element, path: str) -> list[str]:
+    return [element.text or "" for element in root.iterfind(path, NS)]
+
+
+def test_list_multipart_uploads_as_s3_documents_it(
+    server: LockrProcess, keys: dict[str, Any], s3: Any
+) -> None:
+    ensure_bucket(s3, "listed")
+    created: dict[str, list[str]] = {}
+    for key in ["a", "a", "b/1", "b/2", "c%d+e f.bin", "d/x"]:
+        extra = {"ChecksumAlgorithm": "CRC32C"} if key == "d/x" else {}
+        upload_id = s3.create_multipart_upload(Bucket="listed", Key=key, **extra)["UploadId"]
+        created.setdefault(key, []).append(upload_id)
+
+    # The uploads of one key in the order they were made; each with its checksum.
+    everything = s3.list_multipart_uploads(Bucket="listed")
+    assert [(u["Key"], u["UploadId"]) for u in everything["Uploads"]] == [
+        (key, upload_id) for key, ids in created.items() for upload_id in ids
+    ]
+    summed = [u for u in everything["Uploads"] if "ChecksumAlgorithm" in u]
+    assert [(u["Key"], u["ChecksumAlgorithm"], u["ChecksumType"]) for u in summed] == [
+        ("d/x", "CRC32C", "COMPOSITE")
+    ]
+
+    # A common prefix is listed only above the key marker: a marker inside one (or
+    # the prefix itself) resumes after it.
+    for marker in ["b/1", "b/", "b/2"]:
+        page = s3.list_multipart_uploads(Bucket="listed", Delimiter="/", KeyMarker=marker)
+        assert [u["Key"] for u in page["Uploads"]] == ["c%d+e f.bin"], marker
+        assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["d/"], marker
+    below = s3.list_multipart_uploads(Bucket="listed", Delimiter="/", KeyMarker="a")
+    assert [p["Prefix"] for p in below["CommonPrefixes"]] == ["b/", "d/"]
+
+    # upload-id-marker counts only with a key marker, and then only for that key.
+    first, second = created["a"]
+    after = s3.list_multipart_uploads(Bucket="listed", KeyMarker="a", UploadIdMarker=first)
+    assert [u["UploadId"] for u in after["Uploads"]][:2] == [second, created["b/1"][0]]
+    ignored = s3.list_multipart_uploads(Bucket="listed", UploadIdMarker=second)
+    assert len(ignored["Uploads"]) == 6 and ignored["UploadIdMarker"] == second
+
+    # Pages of two: the markers of the last upload listed, until the end.
+    paged = uploads_page(server, keys, "max-uploads=2")
+    assert texts(paged, "s3:IsTruncated") == ["true"] and texts(paged, "s3:MaxUploads") == ["2"]
+    assert texts(paged, "s3:NextKeyMarker") == ["a"]
+    assert texts(paged, "s3:NextUploadIdMarker") == [second]
+    pages = list(
+        s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket="listed", PaginationConfig={"PageSize": 2}
+        )
+    )
+    assert [len(page["Uploads"]) for page in pages] == [2, 2, 2]
+    assert not pages[-1]["IsTruncated"] and "NextKeyMarker" not in pages[-1]
+    assert texts(uploads_page(server, keys, "max-uploads=5000"), "s3:MaxUploads") == ["1000"]
+
+    # encoding-type=url: keys, prefixes, markers and the delimiter, percent-encoded.
+    encoded = uploads_page(
+        server, keys, "encoding-type=url&prefix=c%25&key-marker=c%25&delimiter=%2B&max-uploads=1"
+    )
+    assert texts(encoded, "s3:EncodingType") == ["url"]
+    assert texts(encoded, "s3:Prefix") == ["c%25"]
+    assert texts(encoded, "s3:KeyMarker") == ["c%25"]
+    assert texts(encoded, "s3:Delimiter") == ["%2B"]
+    assert texts(encoded, "s3:CommonPrefixes/s3:Prefix") == ["c%25d%2B"]
+    plain = uploads_page(server, keys, "prefix=c")
+    assert texts(plain, "s3:Upload/s3:Key") == ["c%d+e f.bin"] and not texts(
+        plain, "s3:EncodingType"
+    )
+    spaced = uploads_page(server, keys, "prefix=c&encoding-type=url")
+    assert texts(spaced, "s3:Upload/s3:Key") == ["c%25d%2Be%20f.bin"]
+
+    for bad in ["max-uploads=-1", "max-uploads=x", "encoding-type=base64"]:
+        answer = send_signed(server, keys, "GET", f"/listed?uploads&{bad}")
+        assert answer.status_code == 400 and "<Code>InvalidArgument</Code>" in answer.text, bad
+    for key, ids in created.items():
+        for upload_id in ids:
+            s3.abort_multipart_upload(Bucket="listed", Key=key, UploadId=upload_id)

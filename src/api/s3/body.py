@@ -55,7 +55,12 @@ def content_md5(value: str | None) -> str | None:
 class CheckedBody:
     """The checks of one request body. With ``hash_md5``, a ``Content-MD5`` is
     checked against an MD5 computed here; without, the caller gives the body's MD5
-    to :meth:`finish` (an upload computes one anyway)."""
+    to :meth:`finish` (an upload computes one anyway). With ``compute``, a body sent
+    without a checksum gets one of that algorithm, computed as it streams (and
+    answered as if sent); with ``also``, a checksum of that algorithm is kept besides
+    whatever was sent (:attr:`also_checksum`), computed unless the one sent is of
+    it. Either is computed in the pass that checks the body, never by reading it
+    again."""
 
     def __init__(
         self,
@@ -64,6 +69,7 @@ class CheckedBody:
         *,
         hash_md5: bool,
         compute: Algorithm | None = None,
+        also: Algorithm | None = None,
     ) -> None:
         self._headers = headers
         self._verifier = payload_verifier(verified, headers)
@@ -99,7 +105,10 @@ class CheckedBody:
         if compute is not None and self.algorithm is None:
             self._computed = compute.new()
             self.algorithm = compute
+        self._also = also
+        self._also_running = None if also is None or also == self.algorithm else also.new()
         self._value: str | None = None
+        self._also_value: str | None = None
 
     @property
     def trailing(self) -> bool:
@@ -122,6 +131,8 @@ class CheckedBody:
                 checksum.update(piece)
             if self._computed is not None:
                 self._computed.update(piece)
+            if self._also_running is not None:
+                self._also_running.update(piece)
             if self._md5 is not None:
                 self._md5.update(piece)
         return pieces
@@ -137,10 +148,19 @@ class CheckedBody:
             self._value = self._verifier.trailing[1]
         if self._computed is not None:
             self._value = encode(self._computed.digest())
+        if self._also is not None:
+            running = self._also_running
+            self._also_value = self._value if running is None else encode(running.digest())
         if self._md5 is not None:
             md5 = self._md5.hexdigest()
         if self.expected_md5 is not None and md5 != self.expected_md5:
             raise BadDigest("The Content-MD5 you specified did not match what we received.")
+
+    @property
+    def also_checksum(self) -> str | None:
+        """The body's checksum (base64) of the ``also`` algorithm, once
+        :meth:`finish` returned."""
+        return self._also_value
 
     @property
     def checksum(self) -> str | None:
@@ -148,11 +168,13 @@ class CheckedBody:
         returned: the one the request sent, or the one computed."""
         return self._value
 
-    def answer_headers(self) -> dict[str, str]:
-        """The checksum to echo in the answer, as S3 does (sent or computed)."""
+    def answer_headers(self, *, typed: bool = False) -> dict[str, str]:
+        """The checksum to echo in the answer, as S3 does (sent or computed); with
+        ``typed``, its type too (a single upload's is ``FULL_OBJECT``)."""
         if self.algorithm is None or self._value is None:
             return {}
-        return {self.algorithm.header: self._value}
+        answer = {self.algorithm.header: self._value}
+        return answer | {TYPE_HEADER: FULL_OBJECT} if typed else answer
 
     def stored_meta(self, meta: dict[str, str]) -> dict[str, str]:
         """``meta`` (a single upload's) with the body's checksum, which GetObject and

@@ -9,6 +9,9 @@ Common Runtime (``awscrt``, which botocore uses for them: several GB/s, with the
 hardware's CRC instructions), as are the combinations of CRCs; SHA-1 and SHA-256 from
 hashlib. A value on the wire is the base64 of the big-endian digest.
 
+An object uploaded without a checksum gets S3's default, a CRC64NVME of its bytes
+(:data:`DEFAULT`), computed as they stream.
+
 A multipart object's checksum is of one of two types (S3's ``x-amz-checksum-type``):
 
 - ``COMPOSITE``: the checksum of the concatenated binary checksums of its parts, with
@@ -117,6 +120,10 @@ ALGORITHMS = {
     )
 }
 """S3's algorithms by name."""
+DEFAULT = ALGORITHMS["CRC64NVME"]
+"""S3's default checksum: the one S3 computes and keeps (``FULL_OBJECT``) for an
+object uploaded without one, by PutObject or by a multipart upload created without
+an algorithm."""
 BY_HEADER = {algorithm.header: algorithm for algorithm in ALGORITHMS.values()}
 SUPPORTED = frozenset(BY_HEADER)
 """The checksum headers understood."""

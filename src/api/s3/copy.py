@@ -7,7 +7,10 @@ size, and it counts against the quota as any copy does (its bytes and its entry)
 
 - ``x-amz-metadata-directive``: ``COPY`` (the default) keeps the source's content
   type, metadata and modification time; ``REPLACE`` takes them from the request's
-  headers, as PutObject does (:mod:`api.s3.metadata`).
+  headers, as PutObject does (:mod:`api.s3.metadata`). Either way the copy keeps
+  the source's checksum (its bytes are the same), answered in ``CopyObjectResult``
+  with its type; a source that has none (written over WebDAV or REST, or by an
+  earlier lockr) gives a copy with none: a copy reads no byte to compute one.
 - ``x-amz-copy-source-if-match``, ``-if-none-match``, ``-if-modified-since`` and
   ``-if-unmodified-since`` are checked against the source: ``PreconditionFailed``.
 - Copying an object onto itself is allowed only with ``REPLACE`` (else
@@ -25,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.s3.buckets import XML, etag, iso_time, last_modified, require_bucket
+from api.s3.checksums import stored_checksum
 from api.s3.context import S3Request
 from api.s3.errors import (
     InvalidArgument,
@@ -147,4 +151,11 @@ async def copy_object(s3: S3Request) -> Response:
         return in_folders(s3, path, place)
 
     entry = await run_in_threadpool(copy)
-    return Response(copy_result_document(etag(entry), iso_time(entry)), media_type=XML)
+    stored = stored_checksum(entry.meta or {})
+    document = copy_result_document(
+        etag(entry),
+        iso_time(entry),
+        checksum=None if stored is None else (stored[0].name, stored[1]),
+        checksum_type=None if stored is None else stored[2],
+    )
+    return Response(document, media_type=XML)

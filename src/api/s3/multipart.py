@@ -37,6 +37,8 @@ from api.s3.buckets import XML, etag, last_modified, require_bucket
 from api.s3.checksums import (
     ALGORITHMS,
     COMPOSITE,
+    DEFAULT,
+    FULL_OBJECT,
     PREFIX,
     TYPE_HEADER,
     Algorithm,
@@ -213,7 +215,15 @@ async def upload_part(s3: S3Request) -> Response:
         return await upload_part_copy(s3, number)
     info = await s3.lookups.read(_upload, s3)
     algorithm = _algorithm(info)
-    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=False, compute=algorithm)
+    # Without an algorithm, each part's CRC64NVME is recorded (not answered): the
+    # object gets S3's default checksum, combined from them.
+    body = CheckedBody(
+        s3.caller.verified,
+        s3.request.headers,
+        hash_md5=False,
+        compute=algorithm,
+        also=None if algorithm is not None else DEFAULT,
+    )
     if algorithm is not None and body.algorithm != algorithm:
         assert body.algorithm is not None
         raise InvalidRequest(
@@ -231,7 +241,9 @@ async def upload_part(s3: S3Request) -> Response:
 
         def finish() -> PartInfo:
             body.finish(writer.md5)
-            return writer.finish(checksum=body.checksum if algorithm is not None else None)
+            return writer.finish(
+                checksum=body.checksum if algorithm is not None else body.also_checksum
+            )
 
         part = await run_in_threadpool(finish)
     return Response(status_code=200, headers={"ETag": f'"{part.md5}"'} | body.answer_headers())
@@ -273,7 +285,7 @@ async def upload_part_copy(s3: S3Request, number: int) -> Response:
             raise PreconditionFailed()
         offset, length = _copy_range(headers.get("x-amz-copy-source-range"), source.size)
         algorithm = _algorithm(info)
-        checksum = None if algorithm is None else algorithm.new()
+        checksum = (algorithm or DEFAULT).new()
         part = s3.core.multipart.copy_part(info, number, source, offset, length, checksum=checksum)
         return algorithm, part
 
@@ -359,7 +371,7 @@ def object_checksum(
         )
     algorithm = _algorithm(info)
     if algorithm is None or info.checksum_type is None:
-        return {}
+        return _default_checksum(headers, parts)
     kind = headers.get(TYPE_HEADER)
     if kind is not None and kind.strip().upper() != info.checksum_type:
         raise InvalidRequest(
@@ -386,12 +398,31 @@ def object_checksum(
         value = full_object(
             algorithm, [(value, n) for value, (_, n) in zip(values, parts, strict=True)]
         )
+    _check_claimed(headers, algorithm, value)
+    return {algorithm.header: value, TYPE_HEADER: info.checksum_type}
+
+
+def _default_checksum(headers: Headers, parts: list[tuple[str | None, int]]) -> dict[str, str]:
+    """The checksum of an object whose upload was created without an algorithm: S3's
+    default, the CRC64NVME of the whole object (``FULL_OBJECT``), combined from the
+    parts' (recorded as they arrived); none if a part has none (it was stored by an
+    earlier lockr)."""
+    recorded = [(value, size) for value, size in parts if value is not None]
+    if len(recorded) != len(parts):
+        return {}
+    value = full_object(DEFAULT, recorded)
+    _check_claimed(headers, DEFAULT, value)
+    return {DEFAULT.header: value, TYPE_HEADER: FULL_OBJECT}
+
+
+def _check_claimed(headers: Headers, algorithm: Algorithm, value: str) -> None:
+    """``BadDigest`` if the request gives the object's checksum of ``algorithm``
+    (with or without a COMPOSITE checksum's ``-N``) and it is not ``value``."""
     claimed = headers.get(algorithm.header)
     if claimed is not None and claimed.strip() not in (value, value.partition("-")[0]):
         raise BadDigest(
             f"The {algorithm.name} you specified did not match the calculated checksum."
         )
-    return {algorithm.header: value, TYPE_HEADER: info.checksum_type}
 
 
 async def complete_multipart_upload(s3: S3Request) -> Response:

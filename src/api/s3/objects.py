@@ -30,6 +30,7 @@ from api.s3.buckets import (
     require_bucket,
     require_bucket_name,
 )
+from api.s3.checksums import DEFAULT
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -139,7 +140,8 @@ async def put_object(s3: S3Request) -> Response:
     larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
     headers = request.headers
-    body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
+    # A body sent without a checksum gets S3's default one (CRC64NVME), kept with it.
+    body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"), compute=DEFAULT)
     path = object_path(s3)
     if s3.key.endswith("/"):
         return await _put_folder(s3, body, path)
@@ -171,7 +173,7 @@ async def put_object(s3: S3Request) -> Response:
 
             entry = await run_in_threadpool(finish)
     answer = {"ETag": etag(entry)}
-    answer |= body.answer_headers()
+    answer |= body.answer_headers(typed=True)
     return Response(status_code=200, headers=answer)
 
 

@@ -163,10 +163,14 @@ def copy_result_document(
     *,
     root: str = "CopyObjectResult",
     checksum: tuple[str, str] | None = None,
+    checksum_type: str | None = None,
 ) -> bytes:
     """CopyObject's answer (``root`` ``CopyPartResult``: UploadPartCopy's), with the
-    copy's ``checksum`` (its algorithm and value), if it has one."""
+    copy's ``checksum`` (its algorithm and value) and its type (CopyObject's), if it
+    has one."""
     sums = "" if checksum is None else _element(f"Checksum{checksum[0]}", checksum[1])
+    if checksum_type is not None:
+        sums += _element("ChecksumType", checksum_type)
     return (
         HEAD
         + f'<{root} xmlns="{NAMESPACE}">'

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -30,7 +30,13 @@ from api.s3.checksums import (
     full_object,
     new_checksum,
 )
-from tests.api.s3.conftest import ensure_bucket, error_code, send_signed, status_of
+from tests.api.s3.conftest import (
+    ensure_bucket,
+    error_code,
+    make_client,
+    send_signed,
+    status_of,
+)
 from tests.conftest import LockrProcess
 
 
@@ -357,3 +363,113 @@ def test_a_part_copied_into_an_upload_without_an_algorithm_answers_no_checksum(s
     assert copied["ETag"] == f'"{hashlib.md5(b"bytes").hexdigest()}"'
     assert not [name for name in copied if name.startswith("Checksum")]
     s3.abort_multipart_upload(Bucket="sums", Key="plain-copy", UploadId=upload_id)
+
+
+# -- S3's default checksum ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare(server: LockrProcess, keys: dict[str, Any]) -> Iterator[Any]:
+    """A boto3 client that sends no checksum it is not asked for."""
+    client = make_client(
+        server,
+        keys["accessKeyId"],
+        keys["secretAccessKey"],
+        request_checksum_calculation="when_required",
+    )
+    yield client
+    client.close()
+
+
+def test_an_object_sent_without_a_checksum_gets_crc64nvme(
+    server: LockrProcess, keys: dict[str, Any], s3: Any, bare: Any
+) -> None:
+    ensure_bucket(s3, "sums")
+    data = b"no checksum sent " * 500
+    put = bare.put_object(Bucket="sums", Key="default", Body=data)
+    expected = reference("CRC64NVME", data)
+    assert put["ChecksumCRC64NVME"] == expected and put["ChecksumType"] == "FULL_OBJECT"
+    raw = send_signed(server, keys, "PUT", "/sums/default-raw", data)  # nothing but the body
+    assert raw.headers["x-amz-checksum-crc64nvme"] == expected
+    md5_only = send_signed(
+        server,
+        keys,
+        "PUT",
+        "/sums/default-md5",
+        data,
+        {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()},
+    )
+    assert md5_only.headers["x-amz-checksum-crc64nvme"] == expected
+    for key in ("default", "default-raw", "default-md5"):
+        head = s3.head_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
+        assert head["ChecksumCRC64NVME"] == expected and head["ChecksumType"] == "FULL_OBJECT"
+        got = s3.get_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
+        assert got["ChecksumCRC64NVME"] == expected and got["Body"].read() == data
+    # A checksum sent is the object's one: no CRC64NVME beside it.
+    crc32 = s3.put_object(Bucket="sums", Key="sent", Body=data, ChecksumAlgorithm="CRC32")
+    assert "ChecksumCRC64NVME" not in crc32 and crc32["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket="sums", Key="sent", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == reference("CRC32", data) and "ChecksumCRC64NVME" not in head
+    # A copy keeps its source's checksum, and says so.
+    copied = s3.copy_object(
+        Bucket="sums", Key="default-copy", CopySource={"Bucket": "sums", "Key": "default"}
+    )["CopyObjectResult"]
+    assert copied["ChecksumCRC64NVME"] == expected and copied["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket="sums", Key="default-copy", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == expected
+
+
+@pytest.mark.parametrize("client", ["bare", "s3"])
+def test_a_multipart_upload_without_an_algorithm_gets_crc64nvme(
+    request: pytest.FixtureRequest, s3: Any, client: str
+) -> None:
+    """The parts' CRC64NVMEs are recorded as they arrive (sent with a CRC32, as boto3
+    does by default, or with none) but neither answered nor listed, as S3 does; the
+    object gets the CRC64NVME of its bytes, combined from them."""
+    ensure_bucket(s3, "sums")
+    sender = request.getfixturevalue(client)
+    key = f"mp-default-{client}"
+    parts = [os.urandom(5 * MiB), b"closing bytes"]
+    s3.put_object(Bucket="sums", Key="copied-part", Body=parts[1] + b"!")
+    created = sender.create_multipart_upload(Bucket="sums", Key=key)
+    assert "ChecksumAlgorithm" not in created
+    upload_id = created["UploadId"]
+    first = sender.upload_part(
+        Bucket="sums", Key=key, UploadId=upload_id, PartNumber=1, Body=parts[0]
+    )
+    sent = [name for name in first if name.startswith("Checksum")]
+    assert sent == ([] if client == "bare" else ["ChecksumCRC32"])
+    second = sender.upload_part_copy(
+        Bucket="sums",
+        Key=key,
+        UploadId=upload_id,
+        PartNumber=2,
+        CopySource={"Bucket": "sums", "Key": "copied-part"},
+        CopySourceRange=f"bytes=0-{len(parts[1]) - 1}",
+    )["CopyPartResult"]
+    assert not [name for name in second if name.startswith("Checksum")]
+    listing = s3.list_parts(Bucket="sums", Key=key, UploadId=upload_id)
+    assert "ChecksumAlgorithm" not in listing
+    assert not [name for part in listing["Parts"] for name in part if name.startswith("Checksum")]
+    listed = [
+        {"PartNumber": 1, "ETag": first["ETag"]},
+        {"PartNumber": 2, "ETag": second["ETag"]},
+    ]
+    expected = reference("CRC64NVME", b"".join(parts))
+    with pytest.raises(ClientError) as wrong:
+        sender.complete_multipart_upload(
+            Bucket="sums",
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": listed},
+            ChecksumCRC64NVME=reference("CRC64NVME", b"other"),
+        )
+    assert error_code(wrong) == "BadDigest"
+    done = sender.complete_multipart_upload(
+        Bucket="sums", Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+    )
+    assert done["ChecksumCRC64NVME"] == expected and done["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == expected and head["ChecksumType"] == "FULL_OBJECT"
+    got = s3.get_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
+    assert hashlib.md5(got["Body"].read()).digest() == hashlib.md5(b"".join(parts)).digest()

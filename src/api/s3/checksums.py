@@ -1,13 +1,15 @@
 """The S3 additional checksums (``x-amz-checksum-*``), computed while a body streams,
 and the checksums of multipart objects made from their parts' checksums.
 
-The algorithms are S3's: CRC32, CRC32C, CRC64NVME, SHA1 and SHA256. CRC32 comes from
-ISA-L (the ``isal`` package: the same function as ``zlib.crc32``, some twenty times
-faster than the zlib Python links; the AWS CLI and boto3 send a CRC32 with every
-part, so every byte uploaded passes through it); CRC32C and CRC64NVME from the AWS
-Common Runtime (``awscrt``, which botocore uses for them: several GB/s, with the
-hardware's CRC instructions), as are the combinations of CRCs; SHA-1 and SHA-256 from
-hashlib. A value on the wire is the base64 of the big-endian digest.
+The algorithms are S3's: CRC32, CRC32C, CRC64NVME, SHA1, SHA256, and the newer
+SHA512, MD5, XXHASH64, XXHASH3 and XXHASH128 of its API reference (botocore's model).
+CRC32 comes from ISA-L (the ``isal`` package: the same function as ``zlib.crc32``,
+some twenty times faster than the zlib Python links; the AWS CLI and boto3 send a
+CRC32 with every part, so every byte uploaded passes through it); CRC32C, CRC64NVME
+and the xxHashes from the AWS Common Runtime (``awscrt``, which botocore uses for
+them: several GB/s, with the hardware's CRC instructions), as are the combinations of
+CRCs; SHA-1, SHA-256, SHA-512 and MD5 from hashlib. A value on the wire is the base64
+of the big-endian digest (the xxHashes' canonical form).
 
 An object uploaded without a checksum gets S3's default, a CRC64NVME of its bytes
 (:data:`DEFAULT`), computed as they stream.
@@ -109,6 +111,34 @@ def _sha256() -> Checksum:
     return hashlib.sha256()
 
 
+def _sha512() -> Checksum:
+    return hashlib.sha512()
+
+
+def _md5() -> Checksum:
+    return hashlib.md5(usedforsecurity=False)
+
+
+class _XXHash:
+    """One of awscrt's xxHashes as a :class:`Checksum` (awscrt finalizes once)."""
+
+    def __init__(self, make: Callable[[], crt.XXHash]) -> None:
+        self._hash = make()
+        self._digest: bytes | None = None
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def digest(self) -> bytes:
+        if self._digest is None:
+            self._digest = bytes(self._hash.finalize())
+        return self._digest
+
+
+def _xxhash(make: Callable[[], crt.XXHash]) -> Callable[[], Checksum]:
+    return lambda: _XXHash(make)
+
+
 ALGORITHMS = {
     algorithm.name: algorithm
     for algorithm in (
@@ -117,6 +147,11 @@ ALGORITHMS = {
         Algorithm("CRC64NVME", 8, _crc(crt.crc64nvme, 8), crt.combine_crc64nvme),
         Algorithm("SHA1", 20, _sha1),
         Algorithm("SHA256", 32, _sha256),
+        Algorithm("SHA512", 64, _sha512),
+        Algorithm("MD5", 16, _md5),
+        Algorithm("XXHASH64", 8, _xxhash(crt.XXHash.new_xxhash64)),
+        Algorithm("XXHASH3", 8, _xxhash(crt.XXHash.new_xxhash3_64)),
+        Algorithm("XXHASH128", 16, _xxhash(crt.XXHash.new_xxhash3_128)),
     )
 }
 """S3's algorithms by name."""

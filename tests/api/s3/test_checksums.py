@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from botocore import httpchecksum
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.httpchecksum import AwsChunkedWrapper
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,7 +71,7 @@ def test_the_aws_example_crc32c() -> None:
 
 def test_unknown_algorithms_are_refused() -> None:
     with pytest.raises(errors.InvalidRequest):
-        new_checksum("x-amz-checksum-md5")
+        new_checksum("x-amz-checksum-md4")
     with pytest.raises(errors.InvalidRequest, match="unsupported"):
         algorithm_named("MD4")
 
@@ -98,6 +104,22 @@ def test_full_object_crcs_combine_the_parts(parts: list[bytes]) -> None:
         assert full_object(algorithm, values) == encode(whole.digest())
 
 
+def test_the_newer_algorithms_are_those_botocore_computes() -> None:
+    data = bytes(range(256)) * 300
+    for name in ("SHA512", "XXHASH64", "XXHASH3", "XXHASH128"):
+        checksum = ALGORITHMS[name].new()
+        checksum.update(data[:1000])
+        checksum.update(data[1000:])
+        assert encode(checksum.digest()) == reference(name, data)
+        assert len(checksum.digest()) == ALGORITHMS[name].size
+    md5 = ALGORITHMS["MD5"].new()
+    md5.update(data)
+    assert md5.digest() == hashlib.md5(data).digest()
+    # The xxHashes' published values of no bytes (canonical, big-endian).
+    assert ALGORITHMS["XXHASH64"].new().digest().hex() == "ef46db3751d8e999"
+    assert ALGORITHMS["XXHASH3"].new().digest().hex() == "2d06800538d394c2"
+
+
 def test_composite_is_the_checksum_of_the_part_checksums() -> None:
     digests = [hashlib.sha256(part).digest() for part in (b"a", b"b", b"c")]
     expected = base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode() + "-3"
@@ -123,7 +145,18 @@ def test_crc32_of_a_large_body() -> None:
 
 # -- over a real lockr -------------------------------------------------------------------
 
-ALL = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+ALL = (
+    "CRC32",
+    "CRC32C",
+    "CRC64NVME",
+    "SHA1",
+    "SHA256",
+    "SHA512",
+    "XXHASH64",
+    "XXHASH3",
+    "XXHASH128",
+)
+"""The algorithms boto3 computes (all of S3's but MD5, for which botocore has none)."""
 MiB = 1024 * 1024
 
 
@@ -169,7 +202,7 @@ def test_bad_checksums_store_nothing(server: LockrProcess, keys: dict[str, Any],
     cases = [
         ({"x-amz-checksum-crc32": crc32, "x-amz-checksum-sha1": sha1}, "Multiple checksum"),
         ({"x-amz-checksum-crc32": "not base64"}, "x-amz-checksum-crc32 header is invalid"),
-        ({"x-amz-checksum-md5": "AAAA"}, "algorithm type you specified"),
+        ({"x-amz-checksum-md4": "AAAA"}, "algorithm type you specified"),
         ({"x-amz-sdk-checksum-algorithm": "SHA1", "x-amz-checksum-crc32": crc32}, "sdk"),
     ]
     for headers, message in cases:
@@ -210,6 +243,9 @@ def upload(s3: Any, key: str, parts: list[bytes], **create: Any) -> tuple[str, l
         ("CRC64NVME", "FULL_OBJECT"),
         ("SHA1", "COMPOSITE"),
         ("SHA256", "COMPOSITE"),
+        ("SHA512", "COMPOSITE"),
+        ("XXHASH3", "COMPOSITE"),
+        ("XXHASH128", "COMPOSITE"),
     ],
 )
 def test_multipart_checksums(s3: Any, name: str, kind: str) -> None:
@@ -473,3 +509,102 @@ def test_a_multipart_upload_without_an_algorithm_gets_crc64nvme(
     assert head["ChecksumCRC64NVME"] == expected and head["ChecksumType"] == "FULL_OBJECT"
     got = s3.get_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
     assert hashlib.md5(got["Body"].read()).digest() == hashlib.md5(b"".join(parts)).digest()
+
+
+def md5_value(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+class Md5Checksum:
+    """MD5 for botocore's aws-chunked wrapper (botocore has no MD5 checksum)."""
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5()
+
+    def update(self, chunk: bytes) -> None:
+        self._md5.update(chunk)
+
+    def b64digest(self) -> str:
+        return base64.b64encode(self._md5.digest()).decode()
+
+
+class _UnsignedTrailer(S3SigV4Auth):
+    def payload(self, request: AWSRequest) -> str:
+        return "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+
+def send_with_trailer(
+    server: LockrProcess, keys: dict[str, Any], target: str, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """A PUT of an aws-chunked ``body`` with a trailing checksum, signed as
+    ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` (as boto3 sends one by default)."""
+    request = AWSRequest("PUT", server.s3_url + target, data=body, headers=headers)
+    credentials = Credentials(keys["accessKeyId"], keys["secretAccessKey"])
+    _UnsignedTrailer(credentials, "s3", "us-east-1").add_auth(request)
+    return httpx.request("PUT", request.url, content=body, headers=dict(request.headers))
+
+
+def test_md5_checksums_in_header_and_trailer(
+    server: LockrProcess, keys: dict[str, Any], s3: Any
+) -> None:
+    ensure_bucket(s3, "sums")
+    data = b"md5 summed " * 700
+    header = send_signed(
+        server, keys, "PUT", "/sums/md5-header", data, {"x-amz-checksum-md5": md5_value(data)}
+    )
+    assert header.status_code == 200 and header.headers["x-amz-checksum-md5"] == md5_value(data)
+    chunked = AwsChunkedWrapper(
+        io.BytesIO(data), checksum_cls=Md5Checksum, checksum_name="x-amz-checksum-md5"
+    ).read()
+    trailer = send_with_trailer(
+        server,
+        keys,
+        "/sums/md5-trailer",
+        chunked,
+        {
+            "content-encoding": "aws-chunked",
+            "x-amz-trailer": "x-amz-checksum-md5",
+            "x-amz-decoded-content-length": str(len(data)),
+        },
+    )
+    assert trailer.status_code == 200, trailer.text
+    for key in ("md5-header", "md5-trailer"):
+        head = s3.head_object(Bucket="sums", Key=key, ChecksumMode="ENABLED")
+        sent = head["ResponseMetadata"]["HTTPHeaders"]
+        assert (
+            sent["x-amz-checksum-md5"] == md5_value(data) and head["ChecksumType"] == "FULL_OBJECT"
+        )
+    wrong = send_signed(
+        server, keys, "PUT", "/sums/md5-bad", data, {"x-amz-checksum-md5": md5_value(b"x")}
+    )
+    assert wrong.status_code == 400 and "<Code>BadDigest</Code>" in wrong.text
+    # A multipart upload of MD5 is COMPOSITE, as of every algorithm that is no CRC.
+    created = s3.create_multipart_upload(Bucket="sums", Key="md5-mp", ChecksumAlgorithm="MD5")
+    assert created["ChecksumType"] == "COMPOSITE"
+    with pytest.raises(ClientError) as full:
+        s3.create_multipart_upload(
+            Bucket="sums", Key="md5-mp", ChecksumAlgorithm="XXHASH3", ChecksumType="FULL_OBJECT"
+        )
+    assert error_code(full) == "InvalidRequest"
+    upload_id = created["UploadId"]
+    part = send_signed(
+        server,
+        keys,
+        "PUT",
+        f"/sums/md5-mp?partNumber=1&uploadId={upload_id}",
+        data,
+        {"x-amz-checksum-md5": md5_value(data)},
+    )
+    sum_of_part = md5_value(data)
+    assert part.status_code == 200 and part.headers["x-amz-checksum-md5"] == sum_of_part
+    done = s3.complete_multipart_upload(
+        Bucket="sums",
+        Key="md5-mp",
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": part.headers["etag"], "ChecksumMD5": md5_value(data)}
+            ]
+        },
+    )
+    assert done["ChecksumMD5"] == md5_value(hashlib.md5(data).digest()) + "-1"

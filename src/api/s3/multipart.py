@@ -54,6 +54,7 @@ from api.s3.errors import (
     InternalError,
     InvalidArgument,
     InvalidPart,
+    InvalidPartOrder,
     InvalidRange,
     InvalidRequest,
     MalformedXML,
@@ -360,7 +361,9 @@ def object_checksum(
     """The object's checksum (as metadata: its header and type) from the listed
     parts' recorded checksums, after checking the list's checksums against them and
     the request's (``x-amz-checksum-type``, the object's ``x-amz-checksum-*``,
-    ``x-amz-mp-object-size``) against the object."""
+    ``x-amz-mp-object-size``) against the object. An upload with a checksum algorithm
+    is completed from parts numbered 1 to N (``InvalidPartOrder`` otherwise, as S3
+    documents for CompletedPart)."""
     headers = s3.request.headers
     size = sum(part_size for _, part_size in parts)
     given_size = headers.get("x-amz-mp-object-size")
@@ -377,6 +380,11 @@ def object_checksum(
         raise InvalidRequest(
             f"The upload was created using the {info.checksum_type} checksum mode. The "
             "complete request must use the same checksum mode."
+        )
+    if [part.number for part in listed] != list(range(1, len(listed) + 1)):
+        raise InvalidPartOrder(
+            "The upload was created with a checksum algorithm: its parts must be numbered "
+            "from 1 without a gap."
         )
     values: list[str] = []
     for part, (recorded, _) in zip(listed, parts, strict=True):

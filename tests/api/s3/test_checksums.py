@@ -356,6 +356,25 @@ def test_a_refused_completion_leaves_the_upload_as_it_was(
     assert s3.get_object(Bucket="sums", Key=key)["Body"].read() == b"".join(parts)
 
 
+def test_with_an_algorithm_the_parts_are_numbered_from_one_without_a_gap(s3: Any) -> None:
+    """As S3 documents for CompletedPart: ``InvalidPartOrder`` otherwise."""
+    ensure_bucket(s3, "sums")
+    parts = [os.urandom(5 * MiB), b"end", b"other end"]
+    upload_id, sent = upload(s3, "gapped", parts, ChecksumAlgorithm="SHA256")
+    with pytest.raises(ClientError) as gapped:
+        s3.complete_multipart_upload(
+            Bucket="sums",
+            Key="gapped",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [sent[0], sent[2]]},
+        )
+    assert error_code(gapped) == "InvalidPartOrder"
+    s3.complete_multipart_upload(
+        Bucket="sums", Key="gapped", UploadId=upload_id, MultipartUpload={"Parts": sent[:2]}
+    )
+    assert s3.get_object(Bucket="sums", Key="gapped")["Body"].read() == parts[0] + parts[1]
+
+
 def test_upload_part_copy_computes_the_checksum(s3: Any) -> None:
     ensure_bucket(s3, "sums")
     source = os.urandom(6 * MiB)

@@ -1,8 +1,9 @@
 """How blobs are named in their region's object store.
 
 A blob's key (in the database) is 32 hex digits; its object in the store is
-``ab/cd/abcd…`` (the key under two levels of folders, which keeps a local store's
-folders small and spreads an S3 store's keys). A resumable upload keeps the bytes it
+``ab/cd/abcd…`` (the key under two levels of prefixes, which spreads an S3 store's
+keys; a local store keeps the object in a file of its own layout,
+:mod:`gateway.objectstore_local_layout`). A resumable upload keeps the bytes it
 cannot yet send as a part (fewer than the store's smallest part) in a second object,
 the *tail*, ``ab/cd/abcd….tail``.
 """

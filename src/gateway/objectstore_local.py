@@ -1,7 +1,10 @@
 """The ``local`` object store: objects as files under a directory.
 
-The object ``ab/cd/abcdef…`` is the file ``root/ab/cd/abcdef…`` (so the layout of
-today's blob folders is a valid object store). Everything not yet visible lives under
+An object is a file under the store's root: the object ``a/b`` is the file
+``root/a/b``, and one of lockr's blob keys, ``ab/cd/abcd…``, is ``root/ab/abcd…`` in a
+store made since the flat layout came, or ``root/ab/cd/abcd…`` in one an earlier
+version made (:mod:`gateway.objectstore_local_layout`, which every path this store
+computes goes through). Everything not yet visible lives under
 ``root/tmp/``, one folder per upload: ``tmp/mpu-<upload id>/`` holds a ``key`` file naming
 the object and the parts as ``<number>.<token>`` files (and, while parts arrive, the
 object being assembled from them, ``.assembly-<token>``: :class:`LocalAssembly`, whose
@@ -36,6 +39,7 @@ from gateway.objectstore import (
     check_parts,
     check_range,
 )
+from gateway.objectstore_local_layout import Layout, open_layout
 from gateway.private import FOLDER_MODE, fsync_folder, open_private, private_folder
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
@@ -60,6 +64,8 @@ class LocalObjectStore:
         self.tmp = root / RESERVED_ROOT
         private_folder(root, tighten=True)
         private_folder(self.tmp, tighten=True)
+        self.layout: Layout = open_layout(root, self.tmp)
+        self._prefix = os.path.join(root, "")
         self._drop_legacy_scratch()
 
     def _drop_legacy_scratch(self) -> None:
@@ -73,14 +79,14 @@ class LocalObjectStore:
     # -- whole objects ---------------------------------------------------------------
 
     def put(self, key: str, blocks: Iterable[bytes]) -> int:
-        size, upload = self._put_through_upload(key, self._path(key), blocks, durable=False)
+        size, upload = self._put_through_upload(key, self.path(key), blocks, durable=False)
         shutil.rmtree(upload, ignore_errors=True)
         return size
 
     def put_pending(self, key: str, blocks: Iterable[bytes]) -> tuple[int, str]:
         # Plain strings, not Paths, and no look at the object's folder unless the link
         # finds it missing: every small WebDAV PUT comes through here.
-        final = os.path.join(self.root, check_key(key))
+        final = self._file(key)
         upload_id = os.urandom(16).hex()
         name = _pending_name(upload_id, key)
         if len(name) > _NAME_MAX or os.path.exists(final):
@@ -135,23 +141,23 @@ class LocalObjectStore:
     def open_reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         check_range(offset, length)
         try:
-            handle = self._path(key).open("rb")
+            handle = self.path(key).open("rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise NotFound("no such object") from None
         return read_blocks(handle, offset, length)
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return self.path(key).is_file()
 
     def size(self, key: str) -> int:
-        path = self._path(key)
+        path = self.path(key)
         if not path.is_file():
             raise NotFound("no such object")
         return path.stat().st_size
 
     def delete(self, key: str) -> None:
         try:
-            self._path(key).unlink()
+            self.path(key).unlink()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             pass
 
@@ -182,7 +188,7 @@ class LocalObjectStore:
 
     def complete_multipart(self, key: str, upload_id: str, parts: Sequence[Part]) -> int:
         check_parts(parts, self.min_part_size)
-        final = self._path(key)
+        final = self.path(key)
         upload = self._upload(key, upload_id)
         files = [upload / f"{part.number:05d}.{_etag(part)}" for part in parts]
         for part, path in zip(parts, files, strict=True):
@@ -271,8 +277,13 @@ class LocalObjectStore:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+    def path(self, key: str) -> Path:
+        """The file that holds the object ``key`` (whether or not it exists)."""
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
+        # Plain strings: every small write and read comes through here.
+        return self._prefix + self.layout.file(check_key(key))
 
     def _new_upload(self, key: str, *, durable: bool) -> Path:
         """A new upload folder whose ``key`` file names ``key``; with ``durable``, one
@@ -376,7 +387,7 @@ class LocalAssembly:
         if list(parts) != self.parts:
             raise BadRequest("the part list is not the parts assembled")
         check_parts(parts, self._store.min_part_size)
-        final = self._store._path(self._key)
+        final = self._store.path(self._key)
         self._fd = None
         try:
             os.fsync(fd)

@@ -51,7 +51,7 @@ def assembled(core: Core, info: MultipartInfo, size: int) -> int:
 
 
 def inode(core: Core, entry: Entry) -> int:
-    return (store_of(core).root / object_key(entry.blob_key or "")).stat().st_ino
+    return store_of(core).path(object_key(entry.blob_key or "")).stat().st_ino
 
 
 def part_inode(core: Core, info: MultipartInfo, number: int) -> int:

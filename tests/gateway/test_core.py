@@ -68,9 +68,9 @@ def test_files_at_rest_are_private_whatever_the_umask(tmp_path: Path, umask: int
         "blobs",
         "blobs/local",
         "blobs/local/tmp",
+        "blobs/local/@layout",
         f"blobs/local/{key[:2]}",
-        f"blobs/local/{key[:2]}/{key[2:4]}",
-        f"blobs/local/{key[:2]}/{key[2:4]}/{key}",
+        f"blobs/local/{key[:2]}/{key}",
     }
     assert expected <= set(found), sorted(found)
     assert any(name.startswith("blobs/local/tmp/") for name in found), sorted(found)

@@ -1,10 +1,12 @@
 """The object store contract, one suite run against every backend: ``local`` on a
-temporary folder, ``s3`` on a real S3 server (``rclone serve s3``) under a fresh prefix."""
+temporary folder (a new store, flat, and one laid out as earlier versions did, nested),
+``s3`` on a real S3 server (``rclone serve s3``) under a fresh prefix."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,9 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.blobkeys import new_key, object_key, tail_key
 from gateway.errors import BadRequest, NotFound
 from gateway.objectstore import BLOCK, MAX_PART_NUMBER, Assembly, ObjectStore, Part
 from gateway.objectstore_local import LocalObjectStore
+from gateway.objectstore_local_layout import MARKER, Layout
 from gateway.objectstore_s3 import S3ObjectStore
 from tests.conftest import S3Server
 
@@ -41,14 +45,27 @@ def s3_client(s3_server: S3Server) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
+FLAT_BLOB = re.compile(r"([0-9a-f]{2})/(\1[0-9a-f]{30}(?:\.tail)?)")
+"""A blob's file in a flat local store, ``ab/abcd…``: the object ``ab/cd/abcd…``."""
+
+
+@pytest.fixture(params=["local", "local-nested", pytest.param("s3", marks=pytest.mark.slow)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "local":
+    if request.param.startswith("local"):
         root = tmp_path / "store"
+        if request.param == "local-nested":
+            (root / "00" / "00").mkdir(parents=True)  # where earlier versions kept blobs
         local = LocalObjectStore(root)
+        assert local.layout == (Layout.NESTED if request.param == "local-nested" else Layout.FLAT)
+
+        def key_of(path: Path) -> str:
+            name = str(path.relative_to(root))
+            flat = FLAT_BLOB.fullmatch(name)
+            return name if flat is None else f"{flat[1]}/{flat[2][2:4]}/{flat[2]}"
 
         def files() -> list[str]:
-            return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+            found = (p for p in root.rglob("*") if p.is_file() and p != root / MARKER)
+            return sorted(map(key_of, found))
 
         yield Backend("local", local, files)
         local.close()
@@ -480,6 +497,52 @@ def test_aborting_an_upload_drops_its_assemblies(backend: Backend) -> None:
     assert not store.exists("asm/aborted") and backend.leftovers() == []
     with pytest.raises(NotFound):
         store.assembly("asm/aborted", upload_id)
+
+
+# -- lockr's blob keys -----------------------------------------------------------------
+
+
+def test_blob_keys_through_every_way_of_writing(backend: Backend) -> None:
+    """The keys lockr names blobs and tails with (:mod:`gateway.blobkeys`), which a
+    flat local store keeps in files of their own shape, are written each way, read,
+    sized, listed by the leftovers and deleted as any other key."""
+    store = backend.store
+    put, replaced, pending, parted, assembled = (new_key() for _ in range(5))
+    store.put(object_key(put), [b"put"])
+    store.put(tail_key(put), [b"its tail"])
+    store.put(object_key(replaced), [b"old"])
+    for key, data in [(object_key(replaced), b"replaced"), (object_key(pending), b"pending")]:
+        _, record = store.put_pending(key, [data])
+        store.abort_multipart(key, record)
+    upload_id = store.create_multipart(object_key(parted))
+    part = store.put_part(object_key(parted), upload_id, 1, [b"parted"])
+    store.complete_multipart(object_key(parted), upload_id, [part])
+    upload_id = store.create_multipart(object_key(assembled))
+    part = store.put_part(object_key(assembled), upload_id, 1, [b"assembled"])
+    assembly = assembly_of(backend, object_key(assembled), upload_id)
+    if assembly is None:
+        store.complete_multipart(object_key(assembled), upload_id, [part])
+    else:
+        take(assembly, part)
+        assembly.complete([part])
+        assembly.discard()
+    written = {
+        object_key(put): b"put",
+        tail_key(put): b"its tail",
+        object_key(replaced): b"replaced",
+        object_key(pending): b"pending",
+        object_key(parted): b"parted",
+        object_key(assembled): b"assembled",
+    }
+    for key, data in written.items():
+        assert store.exists(key) and store.size(key) == len(data), key
+        assert read(store, key) == data and read(store, key, 1, 3) == data[1:4]
+    assert store.list_multipart() == []
+    assert backend.leftovers() == sorted(written)
+    for key in written:
+        store.delete(key)
+        assert not store.exists(key)
+    assert backend.leftovers() == []
 
 
 # -- presigned URLs --------------------------------------------------------------------

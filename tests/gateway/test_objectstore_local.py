@@ -1,5 +1,6 @@
 """What the local object store keeps on disk, beyond the contract
-(``test_objectstore.py``): today's blob layout, private modes, crashes and conflicts."""
+(``test_objectstore.py``): private modes, crashes and conflicts (its layout:
+``test_objectstore_local_layout.py``)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.blobkeys import new_key, object_key
+from gateway.blobkeys import new_key
 from gateway.errors import Conflict, NotFound
 from gateway.objectstore_local import LocalObjectStore
-
-
-def test_reads_the_blobs_of_earlier_versions(tmp_path: Path) -> None:
-    """A region folder as earlier versions wrote it (blob ``k`` in the file
-    ``k[:2]/k[2:4]/k``) is a valid object store: the blob is the object ``object_key(k)``."""
-    key = new_key()
-    (tmp_path / key[:2] / key[2:4]).mkdir(parents=True)
-    (tmp_path / key[:2] / key[2:4] / key).write_bytes(b"written before")
-    store = LocalObjectStore(tmp_path)
-    assert b"".join(store.open_reader(object_key(key))) == b"written before"
 
 
 def test_files_and_folders_are_private(tmp_path: Path) -> None:

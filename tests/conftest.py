@@ -79,6 +79,16 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def within_one_window(seconds: float, margin: float = 20.0) -> None:
+    """Wait, if need be, until ``margin`` seconds or more of the current fixed window
+    of ``seconds`` are left (the attempt counters' windows start at multiples of their
+    length, on the real clock), so that the attempts a test makes next are all counted
+    in one window: a test that crossed a window's end would see its count start again."""
+    left = seconds - time.time() % seconds
+    if left < margin:
+        time.sleep(left + 0.5)
+
+
 def signup(server: LockrProcess, name: str, *, address: str | None = None) -> str:
     """Create the account ``name`` on a running server; returns its login token. An
     ``address`` (sent as X-Forwarded-For, for servers that trust it) keeps many

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import PASSWORD, CoreFactory, serving
+from tests.conftest import PASSWORD, CoreFactory, serving, within_one_window
 from webdav.app import create_dav_app
 
 LOCK = (
@@ -16,6 +16,7 @@ LOCK = (
 
 def test_basic_bearer_and_refusals(make_core: CoreFactory) -> None:
     core = make_core(login_max_failures=2)
+    within_one_window(core.config.login_window_seconds)
     core.accounts.create("alice", "alice@example.com", PASSWORD)
     _, token = core.accounts.create_token(core.accounts.find("alice").id)
     with serving(create_dav_app(core)) as url:

@@ -9,8 +9,16 @@ from pathlib import Path
 
 import httpx
 
+from gateway.files import WRONG_KEY_WINDOW
 from tests.api.conftest import User
-from tests.conftest import PASSWORD, LockrProcess, S3Server, in_parallel, s3_region_toml
+from tests.conftest import (
+    PASSWORD,
+    LockrProcess,
+    S3Server,
+    in_parallel,
+    s3_region_toml,
+    within_one_window,
+)
 
 DATA = os.urandom(2 * 1024 * 1024 + 77)
 
@@ -64,6 +72,7 @@ def test_conditional_requests(user: User) -> None:
 
 
 def test_wrong_keys_are_throttled(user: User) -> None:
+    within_one_window(WRONG_KEY_WINDOW)
     url = user.upload("k.bin", b"guarded", **{"x-file-key": "right"}).json()["downloadUrl"]
     missing = httpx.get(url)
     assert missing.status_code == 403 and "keyHash" in missing.json()["error"]["message"]

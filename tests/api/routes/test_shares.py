@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.api.conftest import User
+from tests.conftest import within_one_window
 
 
 def share(user: User, file_id: str, **body: object) -> httpx.Response:
@@ -71,6 +72,7 @@ def test_a_password_share_through_its_page(user: User) -> None:
 
 
 def test_wrong_passwords_on_the_share_page_are_throttled(user: User) -> None:
+    within_one_window(900)  # LOCKR_LINK_GUESS_WINDOW's default
     file = user.upload("guarded.txt", b"behind a password").json()
     url = share(user, file["id"], password="open sesame").json()["url"]
     address = {"X-Forwarded-For": "10.99.0.1"}

@@ -222,8 +222,10 @@ class Storage:
         ``meta`` is the file's metadata beyond its type: names to values, which the
         engine keeps as given and answers in :attr:`Entry.meta` (a front decides what
         they mean; the S3 front keeps header names and values). It replaces the
-        metadata of a file the upload replaces: a write without any leaves none. A
-        move keeps it; a copy keeps it unless told otherwise (:meth:`copy`)."""
+        metadata of a file the upload replaces: a write without any leaves none but
+        the file's checksum, which the upload adds unless ``meta`` holds one
+        (:mod:`gateway.filechecksum`). A move keeps it; a copy keeps it unless told
+        otherwise (:meth:`copy`)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")

@@ -9,8 +9,8 @@ size, and it counts against the quota as any copy does (its bytes and its entry)
   type, metadata and modification time; ``REPLACE`` takes them from the request's
   headers, as PutObject does (:mod:`api.s3.metadata`). Either way the copy keeps
   the source's checksum (its bytes are the same), answered in ``CopyObjectResult``
-  with its type; a source that has none (written over WebDAV or REST, or by an
-  earlier lockr) gives a copy with none: a copy reads no byte to compute one.
+  with its type; a source that has none (stored by an earlier lockr) gives a copy
+  with none: a copy reads no byte to compute one.
 - ``x-amz-copy-source-if-match``, ``-if-none-match``, ``-if-modified-since`` and
   ``-if-unmodified-since`` are checked against the source: ``PreconditionFailed``.
 - Copying an object onto itself is allowed only with ``REPLACE`` (else

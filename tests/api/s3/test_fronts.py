@@ -253,3 +253,63 @@ def test_a_webdav_write_replaces_a_checksum_sent_over_s3(
     assert "ChecksumSHA256" not in head
     assert head["ChecksumCRC64NVME"] == crc64nvme(b"over WebDAV")
     s3.delete_object(Bucket="fronts", Key="sha.bin")
+
+
+def rest_delete(server: LockrProcess, token: str, path: str) -> None:
+    """Delete the folder at ``path`` with ``DELETE /api/v1/entries/{id}``."""
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = httpx.get(server.url + "/api/v1/entries", params={"path": path}, headers=auth)
+    entry_id = listed.json()["folder"]["id"]
+    deleted = httpx.delete(f"{server.url}/api/v1/entries/{entry_id}", headers=auth)
+    assert deleted.status_code == 204, deleted.text
+
+
+def test_a_bucket_deleted_over_webdav_or_rest_takes_its_uploads(
+    server: LockrProcess, token: str, s3: Any
+) -> None:
+    """A bucket deleted over WebDAV or the REST API goes with its unfinished
+    multipart uploads, as DeleteBucket deletes it: made again, it holds none."""
+
+    def dav_delete(path: str) -> None:
+        assert dav(server, token, "DELETE", path).status_code == 204
+
+    deletes = {
+        "dav-doomed": dav_delete,
+        "rest-doomed": lambda path: rest_delete(server, token, path),
+    }
+    for bucket, delete in deletes.items():
+        s3.create_bucket(Bucket=bucket)
+        common = {"Bucket": bucket, "Key": "dir/k"}
+        common["UploadId"] = s3.create_multipart_upload(**common)["UploadId"]
+        s3.upload_part(**common, PartNumber=1, Body=b"a part")
+        delete(bucket)
+        with pytest.raises(ClientError) as missing:
+            s3.list_multipart_uploads(Bucket=bucket)
+        assert error_code(missing) == "NoSuchBucket"
+        s3.create_bucket(Bucket=bucket)
+        assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket), bucket
+        with pytest.raises(ClientError) as gone:
+            s3.list_parts(**common)
+        assert error_code(gone) == "NoSuchUpload", bucket
+        s3.delete_bucket(Bucket=bucket)
+
+
+def test_a_deeper_folder_deleted_over_webdav_keeps_its_uploads(
+    server: LockrProcess, token: str, s3: Any
+) -> None:
+    """S3 has no folders: an upload under a folder deleted over WebDAV stays, and
+    completing it makes the folders of its key again."""
+    s3.create_bucket(Bucket="deeper")
+    s3.put_object(Bucket="deeper", Key="dir/sub/other.txt", Body=b"other")
+    common = {"Bucket": "deeper", "Key": "dir/sub/k"}
+    common["UploadId"] = s3.create_multipart_upload(**common)["UploadId"]
+    tag = s3.upload_part(**common, PartNumber=1, Body=b"the part")["ETag"]
+    assert dav(server, token, "DELETE", "deeper/dir").status_code == 204
+    assert [item["Key"] for item in s3.list_multipart_uploads(Bucket="deeper")["Uploads"]] == [
+        "dir/sub/k"
+    ]
+    s3.complete_multipart_upload(
+        **common, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": tag}]}
+    )
+    assert s3.get_object(Bucket="deeper", Key="dir/sub/k")["Body"].read() == b"the part"
+    assert dav(server, token, "DELETE", "deeper").status_code == 204

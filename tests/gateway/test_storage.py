@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gateway import subtrees
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, TooLarge
+from gateway.errors import BadRequest, Changed, Conflict, Exists, Forbidden, NotFound, TooLarge
 from gateway.models import Account, Blob, DetachedTree, Instance, Node
 from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
 from tests.gateway.storage_helpers import (
@@ -642,3 +642,32 @@ def test_a_file_cannot_hold_files(core: Core) -> None:
         put(core, alice, "a/b/c/d", b"deeper under it")
     with pytest.raises(NotFound, match="folder c does not exist"):
         put(core, alice, "c/b", b"no folder")
+
+
+def test_a_copy_or_change_of_bytes_read_is_made_only_while_they_are_the_files(
+    core: Core,
+) -> None:
+    """With ``if_blob`` (a caller that read the bytes, to compute a checksum of them),
+    a copy or metadata change is made only while the file's bytes are that blob: the
+    file written meanwhile is ``Changed`` and nothing is done."""
+    storage = core.storage
+    alice = account(core)
+    read_before = put(core, alice, "a", b"first")
+    put(core, alice, "a", b"second")  # written after its bytes were read
+    stale = read_before.blob_key  # type: ignore[attr-defined]
+    with pytest.raises(Changed):
+        storage.copy(alice, "a", "b", meta={"x": "1"}, if_blob=stale)
+    with pytest.raises(NotFound):
+        storage.stat(alice, "b")
+    with pytest.raises(Changed):
+        storage.set_metadata(alice, "a", meta={"x": "1"}, if_blob=stale)
+    current = storage.stat(alice, "a")
+    assert current.meta == crc_meta(b"second")
+    assert storage.copy(alice, "a", "b", meta={"x": "1"}, if_blob=current.blob_key).meta == {
+        "x": "1"
+    }
+    changed = storage.set_metadata(alice, "a", meta={"x": "2"}, if_blob=current.blob_key)
+    assert changed.meta == {"x": "2"}
+    storage.mkdir(alice, "d")
+    with pytest.raises(Changed):  # a folder has no bytes
+        storage.copy(alice, "d", "e", if_blob=current.blob_key)

@@ -145,6 +145,8 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         lifetime_seconds=config.multipart_upload_days * 86400,
         max_object_size=config.max_object_size,
     )
+    # S3 deletes a bucket with its unfinished uploads, whichever front deletes it.
+    storage.deletes.after_bucket.append(multipart.abort_under)
     recovery.tasks.append(sessions.expire)
     recovery.tasks.append(storage.subtrees.recover)
     limiter = BurstLimiter(

@@ -3,9 +3,18 @@ with everything in it, found by path, by an entry looked up before, or by uid; a
 folder that holds no object, as S3 deletes a bucket. Every entry and byte removed
 leaves the account's counts in the transaction that removes it; a large tree leaves
 the namespace at once and its rows go in batches (:mod:`gateway.subtrees`).
+
+A top-level folder is an S3 bucket, which S3 deletes with its unfinished multipart
+uploads: however it is deleted (a WebDAV DELETE, the REST API, S3's DeleteBucket),
+the hooks of :attr:`Deletes.after_bucket` run once it is gone, and the core's
+aborts the uploads recorded under it
+(:meth:`gateway.multipart.MultipartUploads.abort_under`). A deeper folder's uploads
+stay: S3 has no folders, and completing an upload makes the folders of its key.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -25,6 +34,10 @@ class Deletes:
     def __init__(self, db: Database, subtrees: Subtrees) -> None:
         self.db = db
         self.subtrees = subtrees
+        self.after_bucket: list[Callable[[int, str], object]] = []
+        """Called with the account's id and the folder's key (``photos/``) once a
+        top-level folder is deleted, in order; what one raises, the delete raises
+        (the folder is gone by then)."""
 
     def delete(self, account_id: int, target: str | Entry) -> None:
         """Delete a file, or a folder with everything in it (at a path, or an entry
@@ -32,8 +45,10 @@ class Deletes:
         the namespace at once and its rows go in batches before this returns."""
         with self.db.write() as session:
             node = _not_the_root(require_node(session, account_id, target))
+            bucket = _bucket_key(node)
             removal = self.subtrees.remove(session, node)
         self.subtrees.finish(removal)
+        self._bucket_gone(account_id, bucket)
 
     def delete_bare_folder(self, account_id: int, target: str | Entry) -> None:
         """Delete a folder (at a path, or an entry found by its id) that holds no
@@ -53,15 +68,25 @@ class Deletes:
                 _lock_folders_under(connection, account_id, node.key)
             if holds_objects(connection, account_id, node.key):
                 raise Conflict(f"{node.name} is not empty")
+            bucket = _bucket_key(node)
             removal = self.subtrees.remove(session, node)
         self.subtrees.finish(removal)
+        self._bucket_gone(account_id, bucket)
 
     def delete_uid(self, account_id: int, uid: str) -> None:
         """Delete the file or folder with this ``uid`` if the account owns it."""
         with self.db.write() as session:
             node = _not_the_root(_owned(session, account_id, uid))
+            bucket = _bucket_key(node)
             removal = self.subtrees.remove(session, node)
         self.subtrees.finish(removal)
+        self._bucket_gone(account_id, bucket)
+
+    def _bucket_gone(self, account_id: int, key: str | None) -> None:
+        """Run :attr:`after_bucket` if the entry deleted was a top-level folder."""
+        if key is not None:
+            for hook in self.after_bucket:
+                hook(account_id, key)
 
 
 def _owned(session: Session, account_id: int, uid: str) -> Node:
@@ -71,6 +96,12 @@ def _owned(session: Session, account_id: int, uid: str) -> Node:
     if node is None or not attached(session, node.id, account_id):
         raise NotFound("no such file")
     return node
+
+
+def _bucket_key(node: Node) -> str | None:
+    """The key of ``node`` if it is a top-level folder (an S3 bucket: ``photos/``)."""
+    key = node.key
+    return key if node.is_dir and key.find("/") == len(key) - 1 else None
 
 
 def _not_the_root(node: Node) -> Node:

@@ -92,6 +92,13 @@ class Gone(LockrError):
     code = "gone"
 
 
+class Changed(Conflict):
+    """What a write was told to act on changed meanwhile (a copy's source was written
+    after its bytes were read): the write did nothing and may be sent again."""
+
+    code = "changed"
+
+
 class Exists(Conflict):
     """The target name is taken (a folder that exists, a file where none may be)."""
 

@@ -131,7 +131,8 @@ class Node(Base):
     is a row written without one (the default)."""
     meta: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     """What the writer of the file's content said about it beyond its type, names to
-    values (the S3 front keeps user metadata and headers such as Cache-Control here).
+    values (the S3 front keeps user metadata and headers such as Cache-Control here),
+    and the file's checksum (every write computes one: :mod:`gateway.filechecksum`).
     It follows the file through a move or copy; writing new content replaces it."""
 
     __table_args__ = (

@@ -483,6 +483,29 @@ class MultipartUploads:
         discard_write(store, info.blob_key, info.multipart_id, committed=False)
         self.storage.reservations.release(info.reservation_id)
 
+    def abort_under(self, account_id: int, prefix: str) -> None:
+        """Abort the account's unfinished uploads whose paths start with ``prefix``
+        (:meth:`abort`), as S3 deletes a bucket with its uploads: called once the
+        folder at ``prefix`` is gone (:attr:`gateway.deletes.Deletes.after_bucket`),
+        so a folder of the same name made later holds none of them. One that another
+        request is completing or aborting now is left to it."""
+        marker: tuple[str, str | None] | None = None
+        while True:
+            page = self.list_uploads(
+                account_id,
+                prefix,
+                key_marker=None if marker is None else marker[0],
+                upload_id_marker=None if marker is None else marker[1],
+            )
+            for info in page.uploads:
+                try:
+                    self.abort(info)
+                except (NoSuchUpload, UploadBusy):
+                    pass
+            if not page.truncated:
+                return
+            marker = page.next_marker
+
     def _claim(self, info: MultipartInfo) -> None:
         now = self.clock()
         with self.db.write() as session:

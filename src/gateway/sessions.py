@@ -14,7 +14,8 @@ dropped connection, a restart, or on another node, the client asks for the offse
 continues from it. The last byte completes the upload: the parts are assembled into
 the blob and the file appears, exactly as a direct upload would (should that commit
 fail, say the account has no entry left, any later request to the session tries
-again). Whole-file MD5 and SHA-1 are computed as the bytes pass; when an upload
+again). Whole-file MD5, SHA-1 and the CRC64NVME every file keeps
+(:mod:`gateway.filechecksum`) are computed as the bytes pass; when an upload
 continues where the running hashes are not known (another node, a restart), they are
 computed from the assembled object instead.
 
@@ -41,6 +42,7 @@ from gateway.commit import commit_blob
 from gateway.db import Database
 from gateway.errors import BadRequest, Conflict, NotFound, TooLarge
 from gateway.feed import Feed, digests
+from gateway.filechecksum import extend, with_checksum
 from gateway.models import Reservation, UploadPart, UploadSession
 from gateway.objectstore import MAX_PART_NUMBER, ObjectStore, Part
 from gateway.quota import Reservations
@@ -104,25 +106,35 @@ def _info(row: UploadSession) -> SessionInfo:
 
 
 class _Hashes:
+    """The running MD5, SHA-1 and CRC64NVME of a session's bytes up to ``offset``."""
+
     def __init__(self) -> None:
         self.offset = 0
         self.md5 = hashlib.md5()
         self.sha1 = hashlib.sha1()
+        self.crc = 0
 
     def update(self, data: bytes) -> None:
         self.md5.update(data)
         self.sha1.update(data)
+        self.crc = extend(self.crc, data)
         self.offset += len(data)
 
     def update_md5(self, data: bytes) -> None:
-        """MD5 only (and the offset): SHA-1 of these bytes is computed elsewhere."""
+        """MD5 and the CRC only (and the offset): SHA-1 of these bytes is computed
+        elsewhere."""
         self.md5.update(data)
+        self.crc = extend(self.crc, data)
         self.offset += len(data)
 
     def copy(self) -> _Hashes:
         clone = _Hashes()
         clone.offset, clone.md5, clone.sha1 = self.offset, self.md5.copy(), self.sha1.copy()
+        clone.crc = self.crc
         return clone
+
+    def digests(self) -> dict[str, str]:
+        return {"md5": self.md5.hexdigest(), "sha1": self.sha1.hexdigest()}
 
 
 class UploadSessions:
@@ -368,7 +380,7 @@ class UploadSessions:
                 update(UploadSession).where(UploadSession.id == session_id).values(busy_until=0.0)
             )
 
-    def _complete(self, info: SessionInfo, digests: dict[str, str]) -> Entry:
+    def _complete(self, info: SessionInfo, digests: dict[str, str], crc: int) -> Entry:
         def mark_complete(session: Session, node_id: int) -> None:
             session.execute(
                 update(UploadSession)
@@ -395,6 +407,7 @@ class UploadSessions:
             claim_hash=info.claim_hash,
             also=mark_complete,
             uid=info.file_uid,
+            meta=with_checksum(None, crc),
         )
         with self._lock:
             self._hashes.pop(info.id, None)
@@ -617,8 +630,8 @@ class Chunk:
             key = object_key(self.info.blob_key)
             if not (self.info.received == self.info.size and self._store.exists(key)):
                 self._assemble()  # else assembled by a request whose commit failed
-            digests = self._digests()
-            entry = self._sessions._complete(self.info, digests)
+            digests, crc = self._digests()
+            entry = self._sessions._complete(self.info, digests, crc)
         except BaseException:
             # The bytes stay: a later request to the session finishes it.
             self._sessions._release_lease(self.info.id)
@@ -642,12 +655,21 @@ class Chunk:
         assert stored.multipart_id is not None
         self._store.complete_multipart(key, stored.multipart_id, stored.parts)
 
-    def _digests(self) -> dict[str, str]:
+    def _digests(self) -> tuple[dict[str, str], int]:
+        """The whole file's MD5 and SHA-1, and its CRC64NVME."""
         hashes = self._hashes
-        if hashes is None:
-            # Continued where the running hashes were not known: read the object back.
-            return digests(self._store.open_reader(object_key(self.info.blob_key)))
-        return {"md5": hashes.md5.hexdigest(), "sha1": hashes.sha1.hexdigest()}
+        if hashes is not None:
+            return hashes.digests(), hashes.crc
+        # Continued where the running hashes were not known: read the object back.
+        crc = 0
+
+        def blocks() -> Iterator[bytes]:
+            nonlocal crc
+            for block in self._store.open_reader(object_key(self.info.blob_key)):
+                crc = extend(crc, block)
+                yield block
+
+        return digests(blocks()), crc
 
 
 def _claim(session: Session, session_id: str, now: float, *condition: Any, **values: Any) -> bool:

@@ -32,6 +32,7 @@ from gateway.db import Database, HasConnection
 from gateway.deletes import Deletes
 from gateway.errors import (
     BadRequest,
+    Changed,
     Conflict,
     Exists,
     Forbidden,
@@ -49,7 +50,7 @@ from gateway.lookup import (
     resolve_as,
 )
 from gateway.mkdir import FolderMaker, FolderRef
-from gateway.models import Account, Node
+from gateway.models import Account, Blob, Node
 from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
 from gateway.secret import same_secret
@@ -222,8 +223,10 @@ class Storage:
         ``meta`` is the file's metadata beyond its type: names to values, which the
         engine keeps as given and answers in :attr:`Entry.meta` (a front decides what
         they mean; the S3 front keeps header names and values). It replaces the
-        metadata of a file the upload replaces: a write without any leaves none. A
-        move keeps it; a copy keeps it unless told otherwise (:meth:`copy`)."""
+        metadata of a file the upload replaces: a write without any leaves none but
+        the file's checksum, which the upload adds unless ``meta`` holds one
+        (:mod:`gateway.filechecksum`). A move keeps it; a copy keeps it unless told
+        otherwise (:meth:`copy`)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -310,12 +313,16 @@ class Storage:
         mtime: float | None = None,
         content_type: str | None = None,
         meta: Mapping[str, str] | None = None,
+        if_blob: str | None = None,
     ) -> Entry:
         """Change what is said about a file or folder (at a path, or an entry found
         by its id) without touching its content: the ``mtime``, ``content_type`` and
-        ``meta`` given (an empty ``meta``: none); what is not given stays."""
+        ``meta`` given (an empty ``meta``: none); what is not given stays. With
+        ``if_blob``, only while the file's bytes are the blob of that key (else
+        :class:`Changed`, nothing done): ``meta`` may say something of them."""
         with self.db.write() as session:
             node = require_node(session, account_id, target)
+            _require_blob(session, node, if_blob)
             if mtime is not None:
                 node.mtime = mtime
             if content_type is not None:
@@ -383,6 +390,7 @@ class Storage:
         mtime: float | None = None,
         content_type: str | None = None,
         meta: Mapping[str, str] | None = None,
+        if_blob: str | None = None,
     ) -> Entry:
         """Copy a file or folder tree (at a path, or an entry found by its id) inside the
         account. Blobs are shared, not copied;
@@ -390,20 +398,24 @@ class Storage:
         tree is copied in batches out of sight and appears whole in one transaction.
         The copy keeps the source's mtime, content type and metadata, except those of
         ``mtime``, ``content_type`` and ``meta`` (an empty one: none) given for its top.
-        With ``keep_folders``, a folder at ``dst`` is never replaced (:class:`Exists`)."""
+        With ``keep_folders``, a folder at ``dst`` is never replaced (:class:`Exists`).
+        With ``if_blob``, the source is copied only while its bytes are the blob of
+        that key (else :class:`Changed`, nothing done): what ``meta`` says of the bytes
+        (a checksum the caller computed from them) stays true of the copy."""
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
         replace: bool | Literal["files"] = "files" if overwrite and keep_folders else overwrite
         with self.db.write() as session:
             source, parent = self._copy_source(session, account_id, src, dst_parts)
+            _require_blob(session, source, if_blob)
             tree = walk(session, source, limit=self.subtrees.batch, depth=len(dst_parts))
             top = CopyTop(dst_parts[-1], mtime, content_type, meta)
             if tree is not None:
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, replace)
                 copy_id = self.subtrees.copy_here(session, source, tree, parent, top)
                 entry = load_entry(session, copy_id)
-        if tree is None:
+        if tree is None:  # a folder of many entries: never a file's single blob
             entry, removal = self._copy_large(account_id, src, dst_parts, replace, top)
         self.subtrees.finish(removal)
         return entry
@@ -565,3 +577,15 @@ def _inside(key: str, ancestor: Node) -> bool:
     """Whether the entry keyed ``key`` is ``ancestor`` or below it (a key column read,
     not a walk up the tree)."""
     return key == ancestor.key or (ancestor.is_dir and key.startswith(ancestor.key))
+
+
+def _require_blob(session: Session, node: Node, blob_key: str | None) -> None:
+    """Unless ``blob_key`` is ``None``: :class:`Changed` unless ``node`` is a file
+    whose bytes are the blob of that key."""
+    if blob_key is None:
+        return
+    current = None
+    if node.blob_id is not None:
+        current = session.scalar(select(Blob.key).where(Blob.id == node.blob_id))
+    if current != blob_key:
+        raise Changed(f"{node.name} was written while it was read; send the request again")

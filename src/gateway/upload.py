@@ -7,6 +7,8 @@ pass, with quota reserved while they stream. Small bodies (up to :data:`SMALL`) 
 held and stored in one call when the upload commits; larger ones are fed to the store
 on a thread of their own (:class:`gateway.feed.Feed`) while the next bytes arrive.
 The reservation names the blob, so a crash at any point is cleaned up by recovery.
+Besides MD5 and SHA-1, every upload computes the file's CRC64NVME as the bytes pass
+and keeps it with the file (:mod:`gateway.filechecksum`).
 
 A small body whose size is declared is one write transaction, not two: it reserves
 nothing (it is held whole until the commit, which charges it if it fits), and the
@@ -27,6 +29,7 @@ from gateway.blobkeys import new_key, object_key
 from gateway.commit import commit_blob
 from gateway.errors import BadRequest, Busy, Conflict, LockrError, TooLarge
 from gateway.feed import Feed
+from gateway.filechecksum import extend, with_checksum
 from gateway.objectstore import ObjectStore
 from gateway.storage import Entry, OnConflict, too_large_message
 from gateway.strays import PENDING_GRACE
@@ -87,6 +90,7 @@ class Upload:
         self._md5 = hashlib.md5()
         self._sha1 = hashlib.sha1()
         self._sha256 = hashlib.sha256() if sha256 else None
+        self._crc = 0
         self._held: list[bytes] = []
         self._feed: Feed[int] | None = None
         self._reserved = expected_size or 0
@@ -127,10 +131,11 @@ class Upload:
         self.size = size
 
     def _store_bytes(self, data: bytes, size: int) -> None:
-        """Hold ``data`` (a small body so far) or feed it to the store. MD5 (and SHA-256)
-        are computed here; SHA-1 here for held bytes and on the feed's thread for fed
-        ones, so the two hashes of a large upload run side by side."""
+        """Hold ``data`` (a small body so far) or feed it to the store. MD5, the CRC
+        (and SHA-256) are computed here; SHA-1 here for held bytes and on the feed's
+        thread for fed ones, so the two hashes of a large upload run side by side."""
         self._md5.update(data)
+        self._crc = extend(self._crc, data)
         if self._sha256 is not None:
             self._sha256.update(data)
         if self._feed is None:
@@ -231,7 +236,7 @@ class Upload:
                 on_conflict=self.on_conflict,
                 key_hash=self.key_hash,
                 claim_hash=self.claim_hash,
-                meta=self.meta,
+                meta=with_checksum(self.meta, self._crc),
                 folder=self._folder,
             )
         except BaseException:

@@ -3,6 +3,10 @@ and trees inserted straight into the database."""
 
 from __future__ import annotations
 
+import base64
+
+from awscrt.checksums import crc64nvme
+
 from gateway.core import Core
 from gateway.models import Account, Blob, Node
 from tests.conftest import PASSWORD
@@ -19,6 +23,12 @@ def put(core: Core, account_id: int, path: str, data: bytes, **kwargs: object) -
         for start in range(0, len(data), MiB):
             upload.write(data[start : start + MiB])
         return upload.commit()
+
+
+def crc_meta(data: bytes) -> dict[str, str]:
+    """The checksum every write keeps with a file of ``data`` (in its metadata)."""
+    value = base64.b64encode(crc64nvme(data, 0).to_bytes(8, "big")).decode()
+    return {"x-amz-checksum-crc64nvme": value, "x-amz-checksum-type": "FULL_OBJECT"}
 
 
 def read(core: Core, account_id: int, path: str) -> bytes:

@@ -33,7 +33,7 @@ def test_rows_and_values_are_those_sqlalchemy_gives(pg_core: Core) -> None:
     assert rows == expected and len(rows) == 3  # the home, the folder, the file
     home, folder, file = rows
     assert home[5] is True and folder[5] is True and file[5] is False  # booleans, not 0/1
-    assert file[19] == {"k": "v"} and folder[19] is None  # JSON decoded
+    assert file[19]["k"] == "v" and folder[19] is None  # JSON decoded
     assert prepared.first({"a": account.id}) == home
     assert prepared.first({"a": account.id + 1}) is None
     assert core.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """Deleting entries (:mod:`gateway.deletes`) on real databases: quota and blobs given
-back, a large tree deleted in batches, and a bare folder deleted only while it holds
-no file, even with files racing into it."""
+back, a large tree deleted in batches, a bare folder deleted only while it holds
+no file, even with files racing into it, and a top-level folder (an S3 bucket) with
+the multipart uploads under it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from gateway.core import Core
 from gateway.errors import Conflict, Forbidden, NotFound
 from gateway.models import DetachedTree, Node
 from tests.conftest import in_parallel
+from tests.gateway.multipart_helpers import put_part
 from tests.gateway.storage_helpers import (
     account,
     blob_count,
@@ -110,3 +112,31 @@ def test_a_file_racing_a_bare_folder_delete_is_kept_or_refused(pg_core: Core) ->
             for number, result in enumerate(files):
                 if not isinstance(result, NotFound):
                     assert read(core, alice, f"b{attempt}/deep/{number}") == b"x"
+
+
+def test_a_top_level_folder_goes_with_its_multipart_uploads(pg_core: Core) -> None:
+    """However a top-level folder (a bucket) is deleted, the uploads under it are
+    aborted, their parts and quota freed; a deeper folder's stay (completing one
+    makes its folders again), as do those of another bucket."""
+    core = pg_core
+    alice = account(core)
+    for folder in ("b", "b/deep", "bb", "c", "d"):
+        core.storage.mkdir(alice, folder)
+    paths = ("b/x", "b/deep/y", "bb/z", "c/w", "d/v")
+    for path in paths:
+        put_part(core, core.multipart.create(alice, path, content_type=""), 1, b"p" * 1000)
+
+    def listed() -> list[str]:
+        return [info.path for info in core.multipart.list_uploads(alice, "").uploads]
+
+    assert core.storage.usage(alice)[0] == 5000
+    core.storage.delete(alice, "b/deep")
+    assert listed() == sorted(paths)
+    core.storage.delete(alice, "b")
+    assert listed() == ["bb/z", "c/w", "d/v"]
+    core.storage.delete_uid(alice, core.storage.stat(alice, "c").uid)
+    assert listed() == ["bb/z", "d/v"]
+    core.storage.delete_bare_folder(alice, "bb")
+    assert listed() == ["d/v"]
+    assert core.storage.usage(alice)[0] == 1000
+    assert len(core.stores["local"].list_multipart()) == 1  # the store's uploads too

@@ -24,6 +24,7 @@ from tests.conftest import (
     s3_region_toml,
     unfinished,
 )
+from tests.gateway.storage_helpers import crc_meta
 
 MiB = 1024 * 1024
 
@@ -75,6 +76,7 @@ def test_resume_in_a_new_process_rebuilds_hashes(make_core: CoreFactory) -> None
     chunk.write(data[300_000:])
     entry = chunk.finish()
     assert entry is not None and entry.md5 == hashlib.md5(data).hexdigest()
+    assert entry.meta == crc_meta(data)  # the CRC too, from the object read back
     assert entry.uid == info.file_uid
     assert second.storage.usage(alice)[0] == len(data)
 
@@ -269,6 +271,7 @@ def test_on_s3_small_chunks_wait_in_the_tail_and_parts_follow_the_store(
     assert isinstance(entry, Entry)
     assert entry.md5 == hashlib.md5(data).hexdigest()
     assert entry.sha1 == hashlib.sha1(data).hexdigest()
+    assert entry.meta == crc_meta(data)
     assert b"".join(second.storage.open(entry)) == data
     assert not store.exists(tail_key(info.blob_key))
     assert unfinished(store) == []
@@ -292,6 +295,7 @@ def test_on_s3_one_request(
     entry = chunk.finish()
     assert entry is not None and b"".join(core.storage.open(entry)) == data
     assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert entry.meta == crc_meta(data)
     assert unfinished(core.stores["s3"]) == []
 
 
@@ -359,4 +363,5 @@ def test_tiny_chunks_wait_in_the_tail_and_never_run_out_of_parts(core: Core) -> 
         chunk.write(data[start : start + 100_000])
         result = chunk.finish()
     assert isinstance(result, Entry) and result.md5 == hashlib.md5(data).hexdigest()
+    assert result.meta == crc_meta(data)  # running across the requests of one process
     assert unfinished(core.stores["local"]) == []

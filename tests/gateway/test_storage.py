@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from gateway import subtrees
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.errors import BadRequest, Conflict, Exists, Forbidden, NotFound, TooLarge
+from gateway.errors import BadRequest, Changed, Conflict, Exists, Forbidden, NotFound, TooLarge
 from gateway.models import Account, Blob, DetachedTree, Instance, Node
 from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
 from tests.gateway.storage_helpers import (
     account,
     blob_count,
+    crc_meta,
     entry_count,
     make_tree,
     new_node,
@@ -233,13 +234,15 @@ def test_copy_shares_blobs_and_counts_quota(pg_core: Core) -> None:
 def test_metadata_follows_the_file_until_new_content(pg_core: Core, batch: int) -> None:
     """A file's metadata goes with it through a move and a copy (of one transaction or
     in batches), is replaced or dropped on the copy's top when asked, and a write of
-    new content that gives none (a WebDAV or REST overwrite) leaves none."""
+    new content that gives none (a WebDAV or REST overwrite) leaves none but the
+    checksum every write keeps."""
     storage = pg_core.storage
     storage.subtrees.batch = batch
     alice = account(pg_core)
-    meta = {"x-amz-meta-colour": "blue", "cache-control": "no-cache"}
+    given = {"x-amz-meta-colour": "blue", "cache-control": "no-cache"}
+    meta = given | crc_meta(b"a")
     storage.mkdir(alice, "d")
-    written = put(pg_core, alice, "d/a", b"a", content_type="text/plain", meta=meta)
+    written = put(pg_core, alice, "d/a", b"a", content_type="text/plain", meta=given)
     assert written.meta == meta and storage.stat(alice, "d/a").meta == meta
     assert storage.move(alice, "d/a", "d/b").meta == meta
     tree = storage.copy(alice, "d", "e", meta={"x-amz-meta-top": "1"})
@@ -252,7 +255,7 @@ def test_metadata_follows_the_file_until_new_content(pg_core: Core, batch: int) 
     assert (changed.mtime, changed.meta, changed.content_type) == (5.0, {"b": "2"}, "text/plain")
     assert storage.set_metadata(alice, changed, content_type="x/y").meta == {"b": "2"}
     put(pg_core, alice, "d/b", b"new content")
-    assert storage.stat(alice, "d/b").meta is None
+    assert storage.stat(alice, "d/b").meta == crc_meta(b"new content")
     assert storage.stat(alice, "e/b").meta == meta
 
 
@@ -639,3 +642,32 @@ def test_a_file_cannot_hold_files(core: Core) -> None:
         put(core, alice, "a/b/c/d", b"deeper under it")
     with pytest.raises(NotFound, match="folder c does not exist"):
         put(core, alice, "c/b", b"no folder")
+
+
+def test_a_copy_or_change_of_bytes_read_is_made_only_while_they_are_the_files(
+    core: Core,
+) -> None:
+    """With ``if_blob`` (a caller that read the bytes, to compute a checksum of them),
+    a copy or metadata change is made only while the file's bytes are that blob: the
+    file written meanwhile is ``Changed`` and nothing is done."""
+    storage = core.storage
+    alice = account(core)
+    read_before = put(core, alice, "a", b"first")
+    put(core, alice, "a", b"second")  # written after its bytes were read
+    stale = read_before.blob_key  # type: ignore[attr-defined]
+    with pytest.raises(Changed):
+        storage.copy(alice, "a", "b", meta={"x": "1"}, if_blob=stale)
+    with pytest.raises(NotFound):
+        storage.stat(alice, "b")
+    with pytest.raises(Changed):
+        storage.set_metadata(alice, "a", meta={"x": "1"}, if_blob=stale)
+    current = storage.stat(alice, "a")
+    assert current.meta == crc_meta(b"second")
+    assert storage.copy(alice, "a", "b", meta={"x": "1"}, if_blob=current.blob_key).meta == {
+        "x": "1"
+    }
+    changed = storage.set_metadata(alice, "a", meta={"x": "2"}, if_blob=current.blob_key)
+    assert changed.meta == {"x": "2"}
+    storage.mkdir(alice, "d")
+    with pytest.raises(Changed):  # a folder has no bytes
+        storage.copy(alice, "d", "e", if_blob=current.blob_key)

@@ -14,6 +14,7 @@ from gateway.errors import Exists, NotFound, QuotaExceeded, TooLarge
 from gateway.models import Reservation
 from gateway.upload import SMALL, Upload
 from tests.conftest import PASSWORD, unfinished
+from tests.gateway.storage_helpers import account, crc_meta, put
 
 MiB = 1024 * 1024
 
@@ -166,3 +167,23 @@ def test_a_file_whose_folder_went_while_it_streamed_is_refused(pg_core: Core, si
     assert not store.exists(object_key(upload.key))
     assert unfinished(store) == []
     assert core.storage.usage(alice)[0] == 0
+
+
+@pytest.mark.parametrize("size", [0, 1000, SMALL + 1, 3 * MiB + 5])
+def test_every_upload_keeps_its_crc64nvme(region_core: Core, size: int) -> None:
+    """Held or fed to the store, a file's bytes are checksummed as they pass; the
+    file keeps the CRC64NVME as the S3 front keeps a checksum."""
+    core = region_core
+    alice = account(core)
+    data = os.urandom(size)
+    entry = put(core, alice, "f.bin", data, meta={"x-amz-meta-a": "1"})
+    assert entry.meta == {"x-amz-meta-a": "1"} | crc_meta(data)  # type: ignore[attr-defined]
+    assert core.storage.stat(alice, "f.bin").meta == {"x-amz-meta-a": "1"} | crc_meta(data)
+
+
+def test_a_checksum_given_with_the_metadata_is_the_one_kept(core: Core) -> None:
+    """A writer that checked a checksum of its own (an S3 PutObject sent with one)
+    gives it with the metadata: the file keeps that one alone, as S3 keeps one."""
+    alice = account(core)
+    given = {"x-amz-checksum-sha256": "x" * 44, "x-amz-checksum-type": "FULL_OBJECT"}
+    assert put(core, alice, "f.bin", b"data", meta=given).meta == given  # type: ignore[attr-defined]

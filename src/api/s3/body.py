@@ -168,13 +168,11 @@ class CheckedBody:
         returned: the one the request sent, or the one computed."""
         return self._value
 
-    def answer_headers(self, *, typed: bool = False) -> dict[str, str]:
-        """The checksum to echo in the answer, as S3 does (sent or computed); with
-        ``typed``, its type too (a single upload's is ``FULL_OBJECT``)."""
+    def answer_headers(self) -> dict[str, str]:
+        """The checksum to echo in the answer, as S3 does (sent or computed)."""
         if self.algorithm is None or self._value is None:
             return {}
-        answer = {self.algorithm.header: self._value}
-        return answer | {TYPE_HEADER: FULL_OBJECT} if typed else answer
+        return {self.algorithm.header: self._value}
 
     def stored_meta(self, meta: dict[str, str]) -> dict[str, str]:
         """``meta`` (a single upload's) with the body's checksum, which GetObject and

@@ -27,7 +27,6 @@ from api.s3.xml import (
 )
 from gateway.errors import Conflict, Exists, NotFound
 from gateway.listing import MAX_KEYS, holds_objects
-from gateway.multipart_terms import NoSuchUpload, UploadBusy
 from gateway.storage import Entry
 from gateway.timefmt import iso
 
@@ -161,37 +160,15 @@ def holds_an_object(s3: S3Request) -> bool:
         return holds_objects(connection, s3.account_id, s3.bucket + "/")
 
 
-def abort_uploads(s3: S3Request) -> None:
-    """Abort the unfinished multipart uploads of the request's bucket, which S3
-    deletes with the bucket: their parts and quota are freed at once, and a bucket of
-    the same name made later holds none of them. One that another request is
-    completing or aborting now is left to it. Blocking."""
-    uploads = s3.core.multipart
-    marker: tuple[str, str | None] | None = None
-    while True:
-        page = uploads.list_uploads(
-            s3.account_id,
-            s3.bucket + "/",
-            key_marker=None if marker is None else marker[0],
-            upload_id_marker=None if marker is None else marker[1],
-        )
-        for info in page.uploads:
-            try:
-                uploads.abort(info)
-            except (NoSuchUpload, UploadBusy):
-                pass
-        if not page.truncated:
-            return
-        marker = page.next_marker
-
-
 async def delete_bucket(s3: S3Request) -> Response:
     """204, the bucket's folder gone with any empty folders in it, as S3 clients
     expect once they have deleted every key (``aws s3 rb``, ``rclone purge``);
     ``BucketNotEmpty`` while it holds an object. The check is made again in the
     transaction that deletes (:meth:`~gateway.storage.Storage.delete_bare_folder`):
     an object put meanwhile is never deleted with the bucket, its PutObject either
-    lands first (``BucketNotEmpty``) or finds no bucket (``NoSuchBucket``)."""
+    lands first (``BucketNotEmpty``) or finds no bucket (``NoSuchBucket``). The
+    bucket's unfinished multipart uploads go with it, as S3 deletes them (the engine
+    aborts them when any front deletes a top-level folder: :mod:`gateway.deletes`)."""
     storage = s3.core.storage
 
     def delete() -> None:
@@ -204,7 +181,6 @@ async def delete_bucket(s3: S3Request) -> Response:
             raise NoSuchBucket() from None
         except Conflict:
             raise BucketNotEmpty() from None
-        abort_uploads(s3)
 
     await run_in_threadpool(delete)
     return Response(status_code=204)

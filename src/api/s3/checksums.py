@@ -12,7 +12,9 @@ CRCs; SHA-1, SHA-256, SHA-512 and MD5 from hashlib. A value on the wire is the b
 of the big-endian digest (the xxHashes' canonical form).
 
 An object uploaded without a checksum gets S3's default, a CRC64NVME of its bytes
-(:data:`DEFAULT`), computed as they stream.
+(:data:`DEFAULT`), computed as they stream; the engine computes it for every file,
+whichever front writes it (:mod:`gateway.filechecksum`, whose names for a kept
+checksum are these headers').
 
 A multipart object's checksum is of one of two types (S3's ``x-amz-checksum-type``):
 
@@ -37,12 +39,14 @@ from awscrt import checksums as crt
 from isal import isal_zlib
 
 from api.s3.errors import BadDigest, InvalidRequest
+from gateway import filechecksum
 
 COMPOSITE = "COMPOSITE"
-FULL_OBJECT = "FULL_OBJECT"
-PREFIX = "x-amz-checksum-"
-"""The headers (and trailers) carrying a checksum: ``x-amz-checksum-crc32`` and so on."""
-TYPE_HEADER = "x-amz-checksum-type"
+FULL_OBJECT = filechecksum.FULL_OBJECT
+PREFIX = filechecksum.PREFIX
+"""The headers (and trailers) carrying a checksum: ``x-amz-checksum-crc32`` and so on;
+an object keeps its checksum under its header's name."""
+TYPE_HEADER = filechecksum.TYPE
 
 
 def crc32c(data: bytes, crc: int = 0) -> int:
@@ -172,6 +176,16 @@ def stored_checksum(meta: Mapping[str, str]) -> tuple[Algorithm, str, str] | Non
         if algorithm is not None:
             return algorithm, value, meta.get(TYPE_HEADER, COMPOSITE)
     return None
+
+
+def stored_headers(meta: Mapping[str, str] | None) -> dict[str, str]:
+    """The headers answering the checksum an object keeps in its metadata ``meta``
+    (with its type), or none."""
+    stored = stored_checksum(meta or {})
+    if stored is None:
+        return {}
+    algorithm, value, kind = stored
+    return {algorithm.header: value, TYPE_HEADER: kind}
 
 
 def algorithm_named(name: str) -> Algorithm:

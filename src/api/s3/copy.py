@@ -9,8 +9,16 @@ size, and it counts against the quota as any copy does (its bytes and its entry)
   type, metadata and modification time; ``REPLACE`` takes them from the request's
   headers, as PutObject does (:mod:`api.s3.metadata`). Either way the copy keeps
   the source's checksum (its bytes are the same), answered in ``CopyObjectResult``
-  with its type; a source that has none (written over WebDAV or REST, or by an
-  earlier lockr) gives a copy with none: a copy reads no byte to compute one.
+  with its type; a source that has none (stored by an earlier lockr) gives a copy
+  with none: a copy reads no byte to compute one.
+- ``x-amz-checksum-algorithm`` names the checksum the copy gets instead, as S3
+  computes it: the source's bytes are read (streaming, in the worker thread) for
+  it, a ``FULL_OBJECT`` checksum, unless the source keeps a ``FULL_OBJECT`` one of
+  that algorithm already (the same bytes, the same value); the copy still shares
+  the source's stored bytes, and is made only while they are the ones read (else
+  they are read again: :data:`ATTEMPTS`, then ``OperationAborted``). An unknown
+  algorithm is ``InvalidRequest``. A copy onto itself may change its checksum so,
+  ``COPY`` directive or not (a new algorithm is a change).
 - ``x-amz-copy-source-if-match``, ``-if-none-match``, ``-if-modified-since`` and
   ``-if-unmodified-since`` are checked against the source: ``PreconditionFailed``.
 - Copying an object onto itself is allowed only with ``REPLACE`` (else
@@ -22,13 +30,21 @@ size, and it counts against the quota as any copy does (its bytes and its entry)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.s3.buckets import XML, etag, iso_time, last_modified, require_bucket
-from api.s3.checksums import stored_checksum
+from api.s3.checksums import (
+    FULL_OBJECT,
+    TYPE_HEADER,
+    Algorithm,
+    algorithm_named,
+    encode,
+    stored_checksum,
+)
 from api.s3.context import S3Request
 from api.s3.errors import (
     InvalidArgument,
@@ -40,10 +56,15 @@ from api.s3.metadata import CHECKSUM_PREFIX, DEFAULT_CONTENT_TYPE, ObjectMeta, f
 from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, make_marker, object_path
 from api.s3.xml import copy_result_document
 from api.transfer import precondition
-from gateway.storage import Entry
+from gateway.errors import Changed
+from gateway.storage import Entry, Storage
 
 SOURCE = "x-amz-copy-source"
 DIRECTIVE = "x-amz-metadata-directive"
+ALGORITHM = "x-amz-checksum-algorithm"
+ATTEMPTS = 3
+"""How often a copy computing a checksum reads its source's bytes again when the
+source was written while they were read."""
 MAX_COPY_SIZE = MAX_PUT_SIZE
 """S3's limit for a CopyObject source; larger objects are copied in parts."""
 SELF_COPY = (
@@ -80,43 +101,102 @@ def _replacement(s3: S3Request) -> ObjectMeta | None:
     return from_headers(headers) if directive == "REPLACE" else None
 
 
-def _with_checksum(meta: dict[str, str] | None, source: Entry) -> dict[str, str] | None:
-    """``REPLACE``'s metadata, with the source's stored checksum: the bytes are the
-    same, so their checksum is still theirs (S3 keeps it on a copy)."""
-    kept = {
+def _checksums(meta: Mapping[str, str] | None, *, kept: bool) -> dict[str, str]:
+    """The checksum entries of ``meta`` (with ``kept``), or the others."""
+    return {
         name: value
-        for name, value in (source.meta or {}).items()
-        if name.startswith(CHECKSUM_PREFIX)
+        for name, value in (meta or {}).items()
+        if name.startswith(CHECKSUM_PREFIX) == kept
     }
-    return {**(meta or {}), **kept} if kept else meta
+
+
+def _copy_meta(
+    replacement: ObjectMeta | None, source: Entry, checksum: dict[str, str] | None
+) -> dict[str, str] | None:
+    """The copy's metadata (``None``: the source's, as it is): ``REPLACE``'s, or the
+    source's, with the ``checksum`` computed for the copy, else with the source's
+    stored checksum (the bytes are the same, so it is still theirs: S3 keeps it)."""
+    if checksum is None:
+        if replacement is None:
+            return None
+        return replacement.meta | _checksums(source.meta, kept=True)
+    given = source.meta if replacement is None else replacement.meta
+    return _checksums(given, kept=False) | checksum
+
+
+def _check_source(s3: S3Request, source: Entry) -> None:
+    """The copy-source conditions (``PreconditionFailed``) and S3's size limit."""
+    status = precondition(s3.request, etag(source), last_modified(source), prefix=SOURCE + "-")
+    if status is not None:
+        raise PreconditionFailed()
+    if source.size > MAX_COPY_SIZE:
+        raise InvalidRequest(
+            "The specified copy source is larger than the maximum allowable size for a "
+            f"copy source: {MAX_COPY_SIZE}"
+        )
+
+
+def _has_checksum(source: Entry, algorithm: Algorithm) -> bool:
+    """Whether ``source`` keeps the ``FULL_OBJECT`` checksum of ``algorithm``."""
+    stored = stored_checksum(source.meta or {})
+    return stored is not None and stored[0] == algorithm and stored[2] == FULL_OBJECT
+
+
+def _checksum_of(storage: Storage, source: Entry, algorithm: Algorithm) -> dict[str, str]:
+    """The ``FULL_OBJECT`` checksum of ``algorithm`` of the source's bytes, as it keeps
+    it in its metadata: the stored one, when it is that, else computed from the
+    bytes, read as they stream. Blocking."""
+    if _has_checksum(source, algorithm):
+        return _checksums(source.meta, kept=True)
+    running = algorithm.new()
+    if source.size:
+        for block in storage.open(source):
+            running.update(block)
+    return {algorithm.header: encode(running.digest()), TYPE_HEADER: FULL_OBJECT}
 
 
 async def copy_object(s3: S3Request) -> Response:
     request = s3.request
     source_bucket, source_key = copy_source(request.headers[SOURCE])
     replacement = _replacement(s3)
+    named = request.headers.get(ALGORITHM)
+    algorithm = None if named is None else algorithm_named(named)
     path = object_path(s3)
     storage = s3.core.storage
     account_id = s3.account_id
 
     def copy() -> Entry:
+        for _ in range(ATTEMPTS - 1):
+            try:
+                return copy_once()
+            except Changed:
+                pass  # the source was written while its bytes were read: again
+        return copy_once()
+
+    def copy_once() -> Entry:
         source = find_object(s3, source_bucket, source_key)
-        status = precondition(request, etag(source), last_modified(source), prefix=SOURCE + "-")
-        if status is not None:
-            raise PreconditionFailed()
-        if source.size > MAX_COPY_SIZE:
-            raise InvalidRequest(
-                "The specified copy source is larger than the maximum allowable size for a "
-                f"copy source: {MAX_COPY_SIZE}"
-            )
+        _check_source(s3, source)
         content_type = replacement.content_type if replacement else None
-        meta = _with_checksum(replacement.meta, source) if replacement else None
         mtime = replacement.mtime if replacement else None
-        if source.key == path + ("/" if s3.key.endswith("/") else ""):
-            if replacement is None:
-                raise InvalidRequest(SELF_COPY)
+        itself = source.key == path + ("/" if s3.key.endswith("/") else "")
+        if (
+            itself
+            and replacement is None
+            and (algorithm is None or _has_checksum(source, algorithm))
+        ):
+            raise InvalidRequest(SELF_COPY)
+        checksum = None if algorithm is None else _checksum_of(storage, source, algorithm)
+        meta = _copy_meta(replacement, source, checksum)
+        # The checksum computed is of the bytes read: the copy is of those, or none.
+        if_blob = None if checksum is None else source.blob_key
+        if itself:
             return storage.set_metadata(
-                account_id, source, mtime=mtime, content_type=content_type, meta=meta
+                account_id,
+                source,
+                mtime=mtime,
+                content_type=content_type,
+                meta=meta,
+                if_blob=if_blob,
             )
         if s3.key.endswith("/"):
             if source.size:
@@ -125,7 +205,9 @@ async def copy_object(s3: S3Request) -> Response:
             kept = ObjectMeta(
                 source.content_type or DEFAULT_CONTENT_TYPE, source.mtime, dict(source.meta or {})
             )
-            return make_marker(s3, path, replacement or kept)
+            described = replacement or kept
+            given = described.meta if meta is None else meta
+            return make_marker(s3, path, ObjectMeta(described.content_type, described.mtime, given))
 
         def place() -> Entry:
             if source.is_dir:  # a folder marker, copied to a file's key: an empty object
@@ -146,6 +228,7 @@ async def copy_object(s3: S3Request) -> Response:
                 mtime=mtime,
                 content_type=content_type,
                 meta=meta,
+                if_blob=if_blob,
             )
 
         return in_folders(s3, path, place)

@@ -13,6 +13,7 @@ from gateway import multipart_terms as multipart
 from gateway.errors import (
     BadRequest,
     Busy,
+    Changed,
     Conflict,
     Forbidden,
     Gone,
@@ -288,7 +289,7 @@ def as_s3_error(error: LockrError, *, key: str) -> S3Error:
     if isinstance(error, S3Error):
         return error
     message = error.message
-    specific = _MULTIPART.get(type(error))
+    specific = _SPECIFIC.get(type(error))
     if specific is not None:
         return specific(message)
     if isinstance(error, NotFound | Gone):
@@ -308,10 +309,11 @@ def as_s3_error(error: LockrError, *, key: str) -> S3Error:
     return InternalError()
 
 
-_MULTIPART: dict[type[LockrError], type[S3Error]] = {
+_SPECIFIC: dict[type[LockrError], type[S3Error]] = {
     multipart.NoSuchUpload: NoSuchUpload,
     multipart.InvalidPart: InvalidPart,
     multipart.InvalidPartOrder: InvalidPartOrder,
     multipart.PartTooSmall: EntityTooSmall,
     multipart.UploadBusy: OperationAborted,
+    Changed: OperationAborted,
 }

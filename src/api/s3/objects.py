@@ -10,7 +10,9 @@ PutObject streams: the body passes through the checks of :mod:`api.s3.body` into
 :class:`gateway.upload.Upload`; the object is committed only once the payload
 verifier, the additional checksums and ``Content-MD5`` agree, so a bad body stores
 nothing. The object keeps the metadata its headers give (:mod:`api.s3.metadata`),
-which GetObject and HeadObject answer with.
+which GetObject and HeadObject answer with, and the checksum it was sent with; one
+sent without gets the CRC64NVME every upload computes (S3's default checksum,
+:mod:`gateway.filechecksum`), which PutObject answers as S3 does.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from api.s3.buckets import (
     require_bucket,
     require_bucket_name,
 )
-from api.s3.checksums import DEFAULT
+from api.s3.checksums import stored_headers
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -140,8 +142,7 @@ async def put_object(s3: S3Request) -> Response:
     larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
     headers = request.headers
-    # A body sent without a checksum gets S3's default one (CRC64NVME), kept with it.
-    body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"), compute=DEFAULT)
+    body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
     path = object_path(s3)
     if s3.key.endswith("/"):
         return await _put_folder(s3, body, path)
@@ -172,8 +173,8 @@ async def put_object(s3: S3Request) -> Response:
                 return committed(s3, upload.commit)
 
             entry = await run_in_threadpool(finish)
-    answer = {"ETag": etag(entry)}
-    answer |= body.answer_headers(typed=True)
+    # The checksum sent, or the CRC64NVME the upload computed and kept (S3's default).
+    answer = {"ETag": etag(entry)} | stored_headers(entry.meta)
     return Response(status_code=200, headers=answer)
 
 

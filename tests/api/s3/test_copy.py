@@ -4,6 +4,7 @@ replaced, the copy-source conditions, and S3's refusals."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import os
@@ -257,3 +258,113 @@ def test_a_copy_into_a_folder_there_finds_it_once(front: Front) -> None:
     with pytest.raises(ClientError) as missing:
         client.copy_object(Bucket="nosuch", Key="a/b.jpg", CopySource="photos/2024/first.jpg")
     assert error_code(missing) == "NoSuchBucket"
+
+
+@pytest.mark.parametrize("algorithm", ["SHA256", "CRC32C", "XXHASH128", "MD5"])
+def test_a_checksum_algorithm_gives_the_copy_that_checksum(
+    server: LockrProcess, s3: Any, algorithm: str
+) -> None:
+    """``x-amz-checksum-algorithm``: the copy gets a checksum of that algorithm of the
+    source's bytes (``FULL_OBJECT``), which replaces the source's, answered in
+    CopyObjectResult and in checksum mode (botocore checks the body against it); the
+    copy still shares the source's stored bytes, and keeps its metadata."""
+    ensure_bucket(s3, "summed")
+    data = os.urandom(3 * MiB + 1)
+    s3.put_object(
+        Bucket="summed", Key="source.bin", Body=data, ChecksumAlgorithm="CRC32", Metadata={"a": "1"}
+    )
+    blobs = stored_blobs(server)
+    copied = s3.copy_object(
+        Bucket="summed",
+        Key=f"copy-{algorithm}.bin",
+        CopySource="summed/source.bin",
+        ChecksumAlgorithm=algorithm,
+    )["CopyObjectResult"]
+    value = copied[f"Checksum{algorithm}"]
+    assert copied["ChecksumType"] == "FULL_OBJECT" and "ChecksumCRC32" not in copied
+    if algorithm in ("SHA256", "MD5"):
+        digest = hashlib.new(algorithm.lower(), data).digest()
+        assert value == base64.b64encode(digest).decode()
+    assert stored_blobs(server) == blobs  # by reference: no byte written
+    head = s3.head_object(Bucket="summed", Key=f"copy-{algorithm}.bin", ChecksumMode="ENABLED")
+    assert head[f"Checksum{algorithm}"] == value and "ChecksumCRC32" not in head
+    assert head["ChecksumType"] == "FULL_OBJECT" and head["Metadata"]["a"] == "1"
+    got = s3.get_object(Bucket="summed", Key=f"copy-{algorithm}.bin", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data
+    source = s3.head_object(Bucket="summed", Key="source.bin", ChecksumMode="ENABLED")
+    assert "ChecksumCRC32" in source  # the source keeps its own
+
+
+def test_a_checksum_algorithm_with_replace_and_onto_itself(s3: Any) -> None:
+    """With ``REPLACE`` the copy takes the request's metadata and the new checksum; a
+    copy onto itself may change its checksum alone, but not to the one it has."""
+    ensure_bucket(s3, "summed")
+    data = b"some bytes to sum"
+    put = s3.put_object(
+        Bucket="summed",
+        Key="self.bin",
+        Body=data,
+        Metadata={"a": "1"},
+        ChecksumAlgorithm="CRC64NVME",
+    )
+    with pytest.raises(ClientError) as same:
+        s3.copy_object(
+            Bucket="summed",
+            Key="self.bin",
+            CopySource="summed/self.bin",
+            ChecksumAlgorithm="CRC64NVME",
+        )
+    assert error_code(same) == "InvalidRequest"
+    changed = s3.copy_object(
+        Bucket="summed", Key="self.bin", CopySource="summed/self.bin", ChecksumAlgorithm="SHA1"
+    )["CopyObjectResult"]
+    assert changed["ChecksumSHA1"] == base64.b64encode(hashlib.sha1(data).digest()).decode()
+    head = s3.head_object(Bucket="summed", Key="self.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA1"] == changed["ChecksumSHA1"] and "ChecksumCRC64NVME" not in head
+    assert head["Metadata"]["a"] == "1" and head["ETag"] == put["ETag"]
+    replaced = s3.copy_object(
+        Bucket="summed",
+        Key="other.bin",
+        CopySource="summed/self.bin",
+        MetadataDirective="REPLACE",
+        Metadata={"b": "2"},
+        ChecksumAlgorithm="CRC64NVME",
+    )["CopyObjectResult"]
+    assert replaced["ChecksumCRC64NVME"] == put["ChecksumCRC64NVME"]
+    head = s3.head_object(Bucket="summed", Key="other.bin", ChecksumMode="ENABLED")
+    assert head["Metadata"]["b"] == "2" and "a" not in head["Metadata"]
+    assert "ChecksumSHA1" not in head
+    with pytest.raises(ClientError) as unknown:
+        s3.copy_object(
+            Bucket="summed", Key="x.bin", CopySource="summed/self.bin", ChecksumAlgorithm="CRC16"
+        )
+    assert error_code(unknown) == "InvalidRequest" and status_of(unknown) == 400
+
+
+def test_a_composite_checksum_asked_again_is_computed_for_the_whole_object(s3: Any) -> None:
+    """A multipart object's ``COMPOSITE`` checksum is not the whole object's: asked for
+    the same algorithm, the copy gets the ``FULL_OBJECT`` one, read from the bytes."""
+    ensure_bucket(s3, "summed")
+    data = os.urandom(5 * MiB + 3)
+    common = {"Bucket": "summed", "Key": "parts.bin"}
+    upload_id = s3.create_multipart_upload(**common, ChecksumAlgorithm="SHA256")["UploadId"]
+    parts = []
+    for number, piece in enumerate((data[: 5 * MiB], data[5 * MiB :]), start=1):
+        sent = s3.upload_part(
+            **common, UploadId=upload_id, PartNumber=number, Body=piece, ChecksumAlgorithm="SHA256"
+        )
+        parts.append(
+            {"PartNumber": number, "ETag": sent["ETag"], "ChecksumSHA256": sent["ChecksumSHA256"]}
+        )
+    done = s3.complete_multipart_upload(
+        **common, UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    assert done["ChecksumSHA256"].endswith("-2")
+    kept = s3.copy_object(Bucket="summed", Key="kept.bin", CopySource="summed/parts.bin")
+    assert kept["CopyObjectResult"]["ChecksumSHA256"] == done["ChecksumSHA256"]
+    assert kept["CopyObjectResult"]["ChecksumType"] == "COMPOSITE"
+    whole = s3.copy_object(
+        Bucket="summed", Key="whole.bin", CopySource="summed/parts.bin", ChecksumAlgorithm="SHA256"
+    )["CopyObjectResult"]
+    assert whole["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert whole["ChecksumType"] == "FULL_OBJECT"

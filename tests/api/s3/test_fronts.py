@@ -1,11 +1,12 @@
 """Files written over the other fronts, as the S3 front shows them: what WebDAV
 (MKCOL, PUT) and the REST API (``POST /api/v1/upload``) write is listed by
 ListObjectsV2 and ListObjects (version 1) with the size, ETag and LastModified the
-REST API reports, read back byte for byte by GetObject, and gone from S3 as soon as
-WebDAV deletes it."""
+REST API reports, read back byte for byte by GetObject, with the checksum the same
+bytes would have over S3, and gone from S3 as soon as WebDAV deletes it."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from datetime import datetime
@@ -13,9 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from awscrt import checksums as crt
 from botocore.exceptions import ClientError
 
-from tests.api.s3.conftest import dav, error_code
+from tests.api.s3.conftest import dav, dav_url, error_code, make_client
 from tests.conftest import LockrProcess
 
 DAV_FILES = {
@@ -165,3 +167,149 @@ def test_deleted_over_webdav_is_gone_over_s3(
         "dav/sub/b.bin",
         "top.txt",
     ]
+
+
+def crc64nvme(body: bytes) -> str:
+    """S3's CRC64NVME of ``body``, as its headers carry it."""
+    return base64.b64encode(crt.crc64nvme(body, 0).to_bytes(8, "big")).decode()
+
+
+def session_upload(server: LockrProcess, token: str, name: str) -> bytes:
+    """Send a file of a part and a tail to a resumable REST session, in two requests;
+    its bytes."""
+    body = os.urandom(6 * 1024 * 1024 + 5)
+    session = httpx.post(
+        server.url + "/api/v1/upload/session",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"name": name, "size": len(body)},
+    ).json()
+    half = len(body) // 2
+    for start, end in ((0, half), (half, len(body))):
+        sent = httpx.put(
+            session["uploadUrl"],
+            content=body[start:end],
+            headers={"Content-Range": f"bytes {start}-{end - 1}/{len(body)}"},
+        )
+        assert sent.status_code == (201 if end == len(body) else 308), sent.text
+    return body
+
+
+def test_every_front_gives_a_file_the_checksum_s3_answers(
+    server: LockrProcess, token: str, s3: Any, keys: dict[str, Any], written: dict[str, bytes]
+) -> None:
+    """A file written over WebDAV (the fast path and wsgidav), with a REST upload or a
+    resumable REST session, or copied over WebDAV, answers the CRC64NVME of its bytes
+    in checksum mode (which botocore checks the body against), the one the same
+    bytes sent over S3 without a checksum get."""
+    files = dict(written)
+    body = os.urandom(300_000)
+    locked = dav(
+        server, token, "PUT", "fronts/wsgidav.bin", content=body, headers={"If-None-Match": "*"}
+    )
+    assert locked.status_code == 201  # a conditional PUT is wsgidav's
+    files["fronts/wsgidav.bin"] = body
+    copied = dav(
+        server,
+        token,
+        "COPY",
+        "fronts/dav/sub/b.bin",
+        headers={"Destination": dav_url(server, "fronts/copy.bin")},
+    )
+    assert copied.status_code == 201
+    files["fronts/copy.bin"] = DAV_FILES["fronts/dav/sub/b.bin"]
+    files["uploads/session.bin"] = session_upload(server, token, "session.bin")
+    plain = make_client(
+        server,
+        keys["accessKeyId"],
+        keys["secretAccessKey"],
+        request_checksum_calculation="when_required",
+    )
+    for path, body in files.items():
+        bucket, _, key = path.partition("/")
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (
+            crc64nvme(body),
+            "FULL_OBJECT",
+        ), path
+        got = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert got["Body"].read() == body and got["ChecksumCRC64NVME"] == crc64nvme(body)
+        assert "ChecksumCRC64NVME" not in s3.head_object(Bucket=bucket, Key=key)
+        same = plain.put_object(Bucket="fronts", Key="over-s3.bin", Body=body)
+        assert same["ChecksumCRC64NVME"] == head["ChecksumCRC64NVME"], path
+    plain.close()
+    for path in [*files.keys() - written.keys(), "fronts/over-s3.bin"]:
+        assert dav(server, token, "DELETE", path).status_code == 204  # as they were
+
+
+def test_a_webdav_write_replaces_a_checksum_sent_over_s3(
+    server: LockrProcess, token: str, s3: Any, written: dict[str, bytes]
+) -> None:
+    s3.put_object(Bucket="fronts", Key="sha.bin", Body=b"over S3", ChecksumAlgorithm="SHA256")
+    assert "ChecksumSHA256" in s3.head_object(
+        Bucket="fronts", Key="sha.bin", ChecksumMode="ENABLED"
+    )
+    assert dav(server, token, "PUT", "fronts/sha.bin", content=b"over WebDAV").status_code == 204
+    head = s3.head_object(Bucket="fronts", Key="sha.bin", ChecksumMode="ENABLED")
+    assert "ChecksumSHA256" not in head
+    assert head["ChecksumCRC64NVME"] == crc64nvme(b"over WebDAV")
+    s3.delete_object(Bucket="fronts", Key="sha.bin")
+
+
+def rest_delete(server: LockrProcess, token: str, path: str) -> None:
+    """Delete the folder at ``path`` with ``DELETE /api/v1/entries/{id}``."""
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = httpx.get(server.url + "/api/v1/entries", params={"path": path}, headers=auth)
+    entry_id = listed.json()["folder"]["id"]
+    deleted = httpx.delete(f"{server.url}/api/v1/entries/{entry_id}", headers=auth)
+    assert deleted.status_code == 204, deleted.text
+
+
+def test_a_bucket_deleted_over_webdav_or_rest_takes_its_uploads(
+    server: LockrProcess, token: str, s3: Any
+) -> None:
+    """A bucket deleted over WebDAV or the REST API goes with its unfinished
+    multipart uploads, as DeleteBucket deletes it: made again, it holds none."""
+
+    def dav_delete(path: str) -> None:
+        assert dav(server, token, "DELETE", path).status_code == 204
+
+    deletes = {
+        "dav-doomed": dav_delete,
+        "rest-doomed": lambda path: rest_delete(server, token, path),
+    }
+    for bucket, delete in deletes.items():
+        s3.create_bucket(Bucket=bucket)
+        common = {"Bucket": bucket, "Key": "dir/k"}
+        common["UploadId"] = s3.create_multipart_upload(**common)["UploadId"]
+        s3.upload_part(**common, PartNumber=1, Body=b"a part")
+        delete(bucket)
+        with pytest.raises(ClientError) as missing:
+            s3.list_multipart_uploads(Bucket=bucket)
+        assert error_code(missing) == "NoSuchBucket"
+        s3.create_bucket(Bucket=bucket)
+        assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket), bucket
+        with pytest.raises(ClientError) as gone:
+            s3.list_parts(**common)
+        assert error_code(gone) == "NoSuchUpload", bucket
+        s3.delete_bucket(Bucket=bucket)
+
+
+def test_a_deeper_folder_deleted_over_webdav_keeps_its_uploads(
+    server: LockrProcess, token: str, s3: Any
+) -> None:
+    """S3 has no folders: an upload under a folder deleted over WebDAV stays, and
+    completing it makes the folders of its key again."""
+    s3.create_bucket(Bucket="deeper")
+    s3.put_object(Bucket="deeper", Key="dir/sub/other.txt", Body=b"other")
+    common = {"Bucket": "deeper", "Key": "dir/sub/k"}
+    common["UploadId"] = s3.create_multipart_upload(**common)["UploadId"]
+    tag = s3.upload_part(**common, PartNumber=1, Body=b"the part")["ETag"]
+    assert dav(server, token, "DELETE", "deeper/dir").status_code == 204
+    assert [item["Key"] for item in s3.list_multipart_uploads(Bucket="deeper")["Uploads"]] == [
+        "dir/sub/k"
+    ]
+    s3.complete_multipart_upload(
+        **common, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": tag}]}
+    )
+    assert s3.get_object(Bucket="deeper", Key="dir/sub/k")["Body"].read() == b"the part"
+    assert dav(server, token, "DELETE", "deeper").status_code == 204

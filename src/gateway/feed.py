@@ -3,9 +3,10 @@
 An object store takes a stream to pull from (:meth:`ObjectStore.put`,
 :meth:`ObjectStore.put_part`), while the fronts push what arrives (a WSGI body is read,
 an upload is written to). A :class:`Feed` joins the two: ``write`` queues the bytes in
-blocks of up to :data:`BLOCK`, a thread of its own runs the consumer over them, and at
-most :data:`DEPTH` blocks wait in between, so memory is bounded and the receiving
-(and hashing) of the next block overlaps the storing of the previous one.
+blocks of about :data:`BLOCK` (what is written smaller is joined, a larger write is a
+block as it is), a thread of its own runs the consumer over them, and at most
+:data:`DEPTH` blocks wait in between, so memory is bounded and the receiving (and
+hashing) of the next block overlaps the storing of the previous one.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class Feed(Generic[T]):
         self._prefix = prefix
         self._tap = tap
         self._queue: queue.Queue[object] = queue.Queue(DEPTH)
-        self._pending = bytearray()
+        # What is written short of a block, joined once a block's worth is in.
+        self._pending: list[bytes] = []
+        self._held = 0
         self._result: T | None = None
         self._error: BaseException | None = None
         self._aborted = False
@@ -64,7 +67,7 @@ class Feed(Generic[T]):
         self._thread.start()
 
     def write(self, data: bytes | memoryview) -> None:
-        """Queue ``data`` (a copy, where it is not ``bytes``); raises at once if the
+        """Queue ``data`` (``bytes`` as it is, a view copied); raises at once if the
         consumer has failed."""
         if self._done:
             raise RuntimeError("the feed is finished")
@@ -73,11 +76,14 @@ class Feed(Generic[T]):
         if not self._pending and len(data) >= BLOCK:
             self._send(bytes(data))
             return
-        self._pending += data
-        while len(self._pending) >= BLOCK:
-            block = bytes(self._pending[:BLOCK])
-            del self._pending[:BLOCK]
-            self._send(block)
+        self._pending.append(bytes(data))
+        self._held += len(data)
+        if self._held >= BLOCK:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        pieces, self._pending, self._held = self._pending, [], 0
+        self._send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
 
     def finish(self) -> T:
         """End the stream and return what the consumer returned (or raise what it raised)."""
@@ -85,8 +91,7 @@ class Feed(Generic[T]):
             raise RuntimeError("the feed is finished")
         self._done = True
         if self._pending:
-            block, self._pending = bytes(self._pending), bytearray()
-            self._send(block)
+            self._send_pending()
         self._send(_END)
         self._thread.join()
         if self._error is not None:
@@ -100,7 +105,7 @@ class Feed(Generic[T]):
             return
         self._done = True
         self._aborted = True
-        self._pending = bytearray()
+        self._pending, self._held = [], 0
         try:
             self._send(_END)
         except BaseException:  # noqa: S110 - the consumer failed first: nothing to stop

@@ -29,7 +29,29 @@ def test_the_consumer_sees_the_prefix_then_every_byte_in_blocks() -> None:
     for _ in range(3000):
         feed.write(b"x" * 1000)
     assert feed.finish() == b"head:" + b"x" * 3_000_000
-    assert seen[0] == 5 and all(size == BLOCK for size in seen[1:-1])
+    # Writes short of a block are joined until a block's worth is in.
+    assert seen[0] == 5 and all(BLOCK <= size < BLOCK + 1000 for size in seen[1:-1])
+
+
+def test_bytes_pass_as_they_are_and_views_are_copied() -> None:
+    """A block written whole, or the only piece left at the end, reaches the consumer
+    as the very object written (no copy); a view's bytes are copied as it is written,
+    as the writer may reuse its buffer at once."""
+    received: list[bytes] = []
+    big, tail = os.urandom(BLOCK), os.urandom(1000)
+    feed: Feed[None] = Feed(received.extend)
+    feed.write(big)
+    feed.write(tail)
+    feed.finish()
+    assert received[0] is big and received[1] is tail
+    received.clear()
+    buffer = bytearray(b"v" * 10)
+    feed = Feed(received.extend)
+    feed.write(memoryview(buffer))
+    buffer[:] = b"w" * 10
+    feed.write(tail)
+    feed.finish()
+    assert received == [b"v" * 10 + tail]
 
 
 def test_a_failing_consumer_fails_the_writer() -> None:

@@ -15,6 +15,7 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from gateway.objectstore import BLOCK
@@ -152,30 +153,35 @@ class Feed(Generic[T]):
 
 
 class Hashes:
-    """An MD5 and a SHA-1 of the same bytes, MD5 on the caller's thread and SHA-1 on a
-    feed's beside it (hashlib lets go of the GIL, so the two run side by side), from
-    fresh states or from the states given (to hash on). Call :meth:`finish` once every
-    block is in (the states are then complete), or :meth:`abort`."""
+    """An MD5 and a SHA-1 of the same bytes, each block's MD5 on the caller's thread
+    while its SHA-1 is computed on a thread of its own (hashlib lets go of the GIL, so
+    the two run side by side), from fresh states or from the states given (to hash
+    on). :meth:`update` returns once both have the block, so nothing is copied or
+    queued, and a block may be a view of a buffer reused at once; MD5 is the slower
+    of the two, so the caller hardly waits. Call :meth:`finish` once every block is
+    in (the states are then complete), or :meth:`abort`."""
 
     def __init__(self, md5: _Hash | None = None, sha1: _Hash | None = None) -> None:
         self.md5 = hashlib.md5() if md5 is None else md5
         self.sha1 = hashlib.sha1() if sha1 is None else sha1
-        self._feed: Feed[None] = Feed(_drain, tap=self.sha1.update, name="lockr-hash")
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lockr-hash")
 
     def update(self, block: bytes | memoryview) -> None:
-        """Hash ``block`` (copied where the SHA-1 needs it later: a view may be reused
-        once this returns)."""
-        self.md5.update(block)
-        self._feed.write(block)
+        """Hash ``block``; it is not needed once this returns."""
+        sha1 = self._thread.submit(self.sha1.update, block)
+        try:
+            self.md5.update(block)
+        finally:
+            sha1.result()
 
     def finish(self) -> dict[str, str]:
-        """Wait for the SHA-1 to catch up; the hex digests, as ``md5`` and ``sha1``."""
-        self._feed.finish()
+        """The hex digests, as ``md5`` and ``sha1``; the SHA-1's thread ends."""
+        self._thread.shutdown()
         return {"md5": self.md5.hexdigest(), "sha1": self.sha1.hexdigest()}
 
     def abort(self) -> None:
-        """Stop the SHA-1's thread. Idempotent; safe after :meth:`finish`."""
-        self._feed.abort()
+        """End the SHA-1's thread. Idempotent; safe after :meth:`finish`."""
+        self._thread.shutdown()
 
 
 def digests(blocks: Iterable[bytes], *, each: Callable[[], object] | None = None) -> dict[str, str]:
@@ -191,8 +197,3 @@ def digests(blocks: Iterable[bytes], *, each: Callable[[], object] | None = None
         return hashes.finish()
     finally:
         hashes.abort()
-
-
-def _drain(blocks: Iterable[bytes]) -> None:
-    for _ in blocks:
-        pass

@@ -7,6 +7,7 @@ import hashlib
 import os
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 
 import pytest
@@ -121,7 +122,29 @@ def test_hashes_continue_the_states_they_are_given() -> None:
         "sha1": hashlib.sha1(head + tail).hexdigest(),
     }
     hashes.abort()  # safe after finish
+    with pytest.raises(RuntimeError):
+        hashes.update(b"late")
     assert digests([head, tail]) == {
         "md5": hashlib.md5(head + tail).hexdigest(),
         "sha1": hashlib.sha1(head + tail).hexdigest(),
+    }
+
+
+def test_hashing_a_view_copies_nothing() -> None:
+    """Both hashes have a block when ``update`` returns: a view is hashed where it
+    is, not copied for the SHA-1's thread to hash later."""
+    block = memoryview(os.urandom(4 * BLOCK))
+    hashes = Hashes()
+    hashes.update(block[:BLOCK])  # the SHA-1's thread started
+    tracemalloc.start()
+    try:
+        for offset in range(BLOCK, len(block), BLOCK):
+            hashes.update(block[offset : offset + BLOCK])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < BLOCK // 16
+    assert hashes.finish() == {
+        "md5": hashlib.md5(block).hexdigest(),
+        "sha1": hashlib.sha1(block).hexdigest(),
     }

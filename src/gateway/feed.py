@@ -2,11 +2,11 @@
 
 An object store takes a stream to pull from (:meth:`ObjectStore.put`,
 :meth:`ObjectStore.put_part`), while the fronts push what arrives (a WSGI body is read,
-an upload is written to). A :class:`Feed` joins the two: ``write`` queues the bytes in
-blocks of about :data:`BLOCK` (what is written smaller is joined, a larger write is a
-block as it is), a thread of its own runs the consumer over them, and at most
-:data:`DEPTH` blocks wait in between, so memory is bounded and the receiving (and
-hashing) of the next block overlaps the storing of the previous one.
+an upload is written to). A :class:`Feed` joins the two: ``write`` gathers the bytes
+(:class:`Pieces`: as they are written, never copied, small ones joined) and queues
+them about :data:`BLOCK` at a time, a thread of its own runs the consumer over them,
+and at most :data:`DEPTH` such hand-overs wait in between, so memory is bounded and
+the receiving (and hashing) of the next bytes overlaps the storing of the last.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEPTH = 4
-"""Blocks that may wait for the consumer; a writer that finds them all waiting waits."""
+"""Hand-overs (of about :data:`BLOCK` each) that may wait for the consumer; a writer
+that finds them all waiting waits."""
+SMALL = 64 * 1024
+"""Pieces under this size are joined with their neighbours (:class:`Pieces`)."""
 
 _END = object()
 _POLL = 0.5
@@ -36,14 +39,49 @@ class Aborted(Exception):
     """Raised inside the consumer's stream when the writer gives up."""
 
 
+class Pieces:
+    """Bytes gathered to be handed on together without copying them: a piece of
+    :data:`SMALL` bytes or more is kept as it is, a run of smaller ones is joined into
+    one (a piece costs every stage it passes a call, a copy of a small one less)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._pieces: list[bytes] = []
+        self._run: list[bytes] = []
+
+    def add(self, piece: bytes) -> None:
+        """Gather ``piece`` (it MUST NOT change: ``bytes``)."""
+        if not piece:
+            return
+        if len(piece) >= SMALL:
+            self._end_run()
+            self._pieces.append(piece)
+        else:
+            self._run.append(piece)
+        self.size += len(piece)
+
+    def take(self) -> list[bytes]:
+        """The pieces gathered, in order; none are left."""
+        self._end_run()
+        pieces, self._pieces, self.size = self._pieces, [], 0
+        return pieces
+
+    def _end_run(self) -> None:
+        if self._run:
+            self._pieces.append(b"".join(self._run))  # a lone piece is not copied
+            self._run = []
+
+
 class Feed(Generic[T]):
-    """Runs ``consume(blocks)`` on its own thread over what is written.
+    """Runs ``consume(blocks)`` on its own thread over what is written: the blocks
+    are the pieces written, as they are (a view is copied, runs of small ones are
+    joined: :class:`Pieces`).
 
     ``prefix`` is yielded to the consumer before anything written; ``tap`` sees each
-    written block on the consumer's thread before the consumer does (a second hash
-    computed there runs beside the writer's). Call :meth:`finish`
-    for the consumer's result, or :meth:`abort` (the consumer's stream then raises
-    :class:`Aborted`, so the store drops what it had)."""
+    block on the consumer's thread before the consumer does (a second hash computed
+    there runs beside the writer's). Call :meth:`finish` for the consumer's result,
+    or :meth:`abort` (the consumer's stream then raises :class:`Aborted`, so the
+    store drops what it had)."""
 
     def __init__(
         self,
@@ -57,9 +95,7 @@ class Feed(Generic[T]):
         self._prefix = prefix
         self._tap = tap
         self._queue: queue.Queue[object] = queue.Queue(DEPTH)
-        # What is written short of a block, joined once a block's worth is in.
-        self._pending: list[bytes] = []
-        self._held = 0
+        self._pending = Pieces()
         self._result: T | None = None
         self._error: BaseException | None = None
         self._aborted = False
@@ -74,25 +110,17 @@ class Feed(Generic[T]):
             raise RuntimeError("the feed is finished")
         if self._error is not None:
             raise self._error
-        if not self._pending and len(data) >= BLOCK:
-            self._send(bytes(data))
-            return
-        self._pending.append(bytes(data))
-        self._held += len(data)
-        if self._held >= BLOCK:
-            self._send_pending()
-
-    def _send_pending(self) -> None:
-        pieces, self._pending, self._held = self._pending, [], 0
-        self._send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+        self._pending.add(bytes(data))
+        if self._pending.size >= BLOCK:
+            self._send(self._pending.take())
 
     def finish(self) -> T:
         """End the stream and return what the consumer returned (or raise what it raised)."""
         if self._done:
             raise RuntimeError("the feed is finished")
         self._done = True
-        if self._pending:
-            self._send_pending()
+        if self._pending.size:
+            self._send(self._pending.take())
         self._send(_END)
         self._thread.join()
         if self._error is not None:
@@ -106,7 +134,7 @@ class Feed(Generic[T]):
             return
         self._done = True
         self._aborted = True
-        self._pending, self._held = [], 0
+        self._pending = Pieces()
         try:
             self._send(_END)
         except BaseException:  # noqa: S110 - the consumer failed first: nothing to stop
@@ -133,10 +161,11 @@ class Feed(Generic[T]):
                 raise Aborted("the write was given up")
             if item is _END:
                 return
-            assert isinstance(item, bytes)
-            if self._tap is not None:
-                self._tap(item)
-            yield item
+            assert isinstance(item, list)
+            for block in item:
+                if self._tap is not None:
+                    self._tap(block)
+                yield block
 
     def _run(self) -> None:
         try:

@@ -10,6 +10,9 @@ visible), then the core unregisters.
 With ``workers`` above 1 this process migrates the database and checks the stores
 once, then supervises that many worker processes (:mod:`gateway.workers`), each of
 which builds its own core over the same configuration and serves the same sockets.
+
+malloc's thresholds are set first (:mod:`gateway.allocator`; forked workers inherit
+them), and each serving process gives freed memory back once it falls idle.
 """
 
 from __future__ import annotations

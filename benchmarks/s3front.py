@@ -7,7 +7,8 @@ in alternating rounds (:mod:`benchmarks.rounds`), the same clients for both:
   parts, 10 at once) and downloading it again.
 
 Targets: lockr no slower than the peer on the large-object rows, no slower than 1.5x
-on the small-file rows. Peak RSS of both servers is printed.
+on the small-file rows. Peak RSS of both servers is printed, and under each table
+their CPU seconds (user and system) and minor page faults per run (from ``/proc``).
 
     python -m benchmarks.s3front   # LOCKR_BENCH_MIB sets the large object's size
                                    # (default 1024), LOCKR_BENCH_ROUNDS the rounds,
@@ -19,7 +20,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -38,7 +41,7 @@ from benchmarks.rounds import (
 )
 from benchmarks.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, rclone_env
 from benchmarks.servers import Server, rclone_binary, start_lockr, start_rclone_s3
-from benchmarks.webdav import make_small_tree
+from benchmarks.webdav import make_small_tree, usage
 
 PEER_KEY_ID, PEER_SECRET = ACCESS_KEY_ID, SECRET_ACCESS_KEY
 ROWS = ("sync", "again", "upload", "download")
@@ -97,6 +100,28 @@ class Target:
         return seconds
 
 
+Usage = dict[tuple[str, str], list[tuple[float, int]]]
+"""The CPU seconds and minor page faults of each run, by row and server."""
+
+
+def counted(used: Usage, step: str, target: Target, run: Callable[[], Run]) -> Run:
+    """``run``, with the server's CPU seconds and faults during it added to ``used``."""
+    seconds, faults = usage(target.server.pid)
+    result = run()
+    after = usage(target.server.pid)
+    used.setdefault((step, target.name), []).append((after[0] - seconds, after[1] - faults))
+    return result
+
+
+def print_usage(used: Usage, step: str) -> None:
+    for name, label in (("peer", "rclone serve s3"), ("lockr", "lockr S3")):
+        runs = used.get((step, name), [])
+        if runs:
+            cpu = ", ".join(f"{seconds:.2f}" for seconds, _ in runs)
+            faults = statistics.median(count for _, count in runs)
+            print(f"  {label}: server CPU s per run {cpu}; minor faults (median) {faults:,.0f}")
+
+
 def lockr_target(lockr: Server) -> Target:
     token = RestClient(lockr).token
     response = httpx.post(
@@ -108,7 +133,7 @@ def lockr_target(lockr: Server) -> Target:
     return Target("lockr", lockr, url, key["accessKeyId"], key["secretAccessKey"])
 
 
-def cases(target: Target, work: Path, tree: Path, big: Path) -> dict[str, Case]:
+def cases(target: Target, work: Path, tree: Path, big: Path, used: Usage) -> dict[str, Case]:
     size = big.stat().st_size
     small = sum(path.stat().st_size for path in tree.rglob("*") if path.is_file())
     watch = {target.name: target.server.pid}
@@ -137,7 +162,17 @@ def cases(target: Target, work: Path, tree: Path, big: Path) -> dict[str, Case]:
         finally:
             out.unlink(missing_ok=True)
 
-    return {"sync": first, "again": again, "upload": upload, "download": download}
+    steps: dict[str, Case] = {
+        "sync": first,
+        "again": again,
+        "upload": upload,
+        "download": download,
+    }
+
+    def counting(step: str, case: Case) -> Case:
+        return lambda number: counted(used, step, target, lambda: case(number))
+
+    return {step: counting(step, case) for step, case in steps.items()}
 
 
 def main() -> None:
@@ -157,7 +192,9 @@ def main() -> None:
             mine = lockr_target(lockr)
             for target in (peer, mine):
                 target.rclone("mkdir", "bench:big")
-            peer_cases, lockr_cases = cases(peer, work, tree, big), cases(mine, work, tree, big)
+            used: Usage = {}
+            peer_cases = cases(peer, work, tree, big, used)
+            lockr_cases = cases(mine, work, tree, big, used)
             runs: dict[str, dict[str, list[Run]]] = {}
             for step in rows:
                 result = alternate(
@@ -184,6 +221,7 @@ def main() -> None:
             [("lockr S3", runs[step]["lockr"])],
             target="; " + goal,
         )
+        print_usage(used, step)
     print(
         json.dumps(
             {

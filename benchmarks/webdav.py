@@ -141,11 +141,18 @@ def process_tree(pid: int) -> list[int]:
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) the process ``pid`` and its descendants have
     used so far."""
-    used = 0
+    return usage(pid)[0]
+
+
+def usage(pid: int) -> tuple[float, int]:
+    """The CPU seconds (user and system) and minor page faults of the process ``pid``
+    and its descendants so far."""
+    ticks, faults = 0, 0
     for process in process_tree(pid):
         fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-        used += int(fields[11]) + int(fields[12])
-    return used / os.sysconf("SC_CLK_TCK")
+        faults += int(fields[7])
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK"), faults
 
 
 def tree_rss_mib(pid: int) -> float:

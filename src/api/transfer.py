@@ -1,6 +1,6 @@
-"""Moving bytes over HTTP without holding them: request bodies pumped into the core in
-1 MiB blocks, responses streamed from blobs, and the Range and conditional-request
-rules of RFC 9110."""
+"""Moving bytes over HTTP without holding them: request bodies pumped into the core
+about 1 MiB at a time, responses streamed from blobs, and the Range and
+conditional-request rules of RFC 9110."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
+from gateway.feed import Pieces
 from gateway.numbers import whole_number_or_none
 
 BLOCK = 1024 * 1024
@@ -21,42 +22,43 @@ BLOCK = 1024 * 1024
 async def pump(
     request: Request, write: Callable[[bytes], None], *, limit: int | None = None
 ) -> tuple[int, bool]:
-    """Feed the request body to ``write`` (run in a worker thread) in blocks of up to
-    1 MiB, receiving the next block while the last one is written and hashed, so at
-    most two blocks are held. Stops after ``limit`` bytes if given. Returns
-    ``(bytes, complete)``; ``complete`` is False when the client went away or sent
-    more than ``limit``."""
+    """Feed the request body to ``write`` (run in a worker thread) piece by piece, in
+    the pieces it arrives in (runs of small ones joined: :class:`gateway.feed.Pieces`),
+    handing about 1 MiB of them to the thread at a time and receiving the next while
+    the last are written and hashed, so about 2 MiB are held and no byte is copied on
+    the way. Stops after ``limit`` bytes if given. Returns ``(bytes, complete)``;
+    ``complete`` is False when the client went away or sent more than ``limit``."""
     pending: asyncio.Task[None] | None = None
     written = 0
 
-    async def hand_over(block: bytes) -> None:
+    def write_all(pieces: list[bytes]) -> None:
+        for piece in pieces:
+            write(piece)
+
+    async def hand_over(pieces: Pieces) -> None:
         nonlocal pending, written
         if pending is not None:
             await pending
-        pending = asyncio.ensure_future(run_in_threadpool(write, block))
-        written += len(block)
+        written += pieces.size
+        pending = asyncio.ensure_future(run_in_threadpool(write_all, pieces.take()))
 
-    # The chunks of the next block, joined once (one copy of each byte, not two).
-    chunks: list[bytes] = []
-    held = 0
+    pieces = Pieces()
     complete = True
     try:
         try:
             async for chunk in request.stream():
-                if limit is not None and written + held + len(chunk) > limit:
-                    chunk = chunk[: limit - written - held]
+                if limit is not None and written + pieces.size + len(chunk) > limit:
+                    chunk = chunk[: limit - written - pieces.size]
                     complete = False
-                chunks.append(chunk)
-                held += len(chunk)
+                pieces.add(chunk)
                 if not complete:
                     break
-                if held >= BLOCK:
-                    block, chunks, held = b"".join(chunks), [], 0
-                    await hand_over(block)
+                if pieces.size >= BLOCK:
+                    await hand_over(pieces)
         except ClientDisconnect:
             complete = False
-        if held:
-            await hand_over(b"".join(chunks))
+        if pieces.size:
+            await hand_over(pieces)
     finally:
         if pending is not None:
             await pending

@@ -24,9 +24,10 @@ It is only ever a shortcut, never trusted beyond what it can show:
   finds nothing here and takes the full path (assemble, read back, hash), as does one
   whose upload this process did not see begin (parts sent to several processes), an
   upload whose part 1 never came, or one whose store cannot read parts back (S3);
-- no bytes are held: a worker reads a part back a block at a time (the part was just
-  written, so its pages are likely still cached). The assembly's scratch file is the
-  store's, inside the upload, so completing or aborting the upload removes it.
+- no bytes are held: a worker reads a part back a block at a time, into the one
+  buffer of the assembly (the part was just written, so its pages are likely still
+  cached). The assembly's scratch file is the store's, inside the upload, so
+  completing or aborting the upload removes it.
 
 A worker hashes MD5 and SHA-1 on its own thread, one after the other: it runs beside
 the parts arriving, and a second thread would only add hand-overs; what is left when
@@ -258,7 +259,7 @@ class Assemblies:
         count, md5, sha1 = upload.hashes[-1]
         md5, sha1 = md5.copy(), sha1.copy()
 
-        def each(block: bytes) -> None:
+        def each(block: memoryview) -> None:
             if upload.stopped:
                 raise _Stopped
             md5.update(block)

@@ -2,10 +2,11 @@
 
 An object store takes a stream to pull from (:meth:`ObjectStore.put`,
 :meth:`ObjectStore.put_part`), while the fronts push what arrives (a WSGI body is read,
-an upload is written to). A :class:`Feed` joins the two: ``write`` queues the bytes in
-blocks of up to :data:`BLOCK`, a thread of its own runs the consumer over them, and at
-most :data:`DEPTH` blocks wait in between, so memory is bounded and the receiving
-(and hashing) of the next block overlaps the storing of the previous one.
+an upload is written to). A :class:`Feed` joins the two: ``write`` gathers the bytes
+(:class:`Pieces`: as they are written, never copied, small ones joined) and queues
+them about :data:`BLOCK` at a time, a thread of its own runs the consumer over them,
+and at most :data:`DEPTH` such hand-overs wait in between, so memory is bounded and
+the receiving (and hashing) of the next bytes overlaps the storing of the last.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from gateway.objectstore import BLOCK
@@ -24,7 +26,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEPTH = 4
-"""Blocks that may wait for the consumer; a writer that finds them all waiting waits."""
+"""Hand-overs (of about :data:`BLOCK` each) that may wait for the consumer; a writer
+that finds them all waiting waits."""
+SMALL = 64 * 1024
+"""Pieces under this size are joined with their neighbours (:class:`Pieces`)."""
 
 _END = object()
 _POLL = 0.5
@@ -34,14 +39,49 @@ class Aborted(Exception):
     """Raised inside the consumer's stream when the writer gives up."""
 
 
+class Pieces:
+    """Bytes gathered to be handed on together without copying them: a piece of
+    :data:`SMALL` bytes or more is kept as it is, a run of smaller ones is joined into
+    one (a piece costs every stage it passes a call, a copy of a small one less)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._pieces: list[bytes] = []
+        self._run: list[bytes] = []
+
+    def add(self, piece: bytes) -> None:
+        """Gather ``piece`` (it MUST NOT change: ``bytes``)."""
+        if not piece:
+            return
+        if len(piece) >= SMALL:
+            self._end_run()
+            self._pieces.append(piece)
+        else:
+            self._run.append(piece)
+        self.size += len(piece)
+
+    def take(self) -> list[bytes]:
+        """The pieces gathered, in order; none are left."""
+        self._end_run()
+        pieces, self._pieces, self.size = self._pieces, [], 0
+        return pieces
+
+    def _end_run(self) -> None:
+        if self._run:
+            self._pieces.append(b"".join(self._run))  # a lone piece is not copied
+            self._run = []
+
+
 class Feed(Generic[T]):
-    """Runs ``consume(blocks)`` on its own thread over what is written.
+    """Runs ``consume(blocks)`` on its own thread over what is written: the blocks
+    are the pieces written, as they are (a view is copied, runs of small ones are
+    joined: :class:`Pieces`).
 
     ``prefix`` is yielded to the consumer before anything written; ``tap`` sees each
-    written block on the consumer's thread before the consumer does (a second hash
-    computed there runs beside the writer's). Call :meth:`finish`
-    for the consumer's result, or :meth:`abort` (the consumer's stream then raises
-    :class:`Aborted`, so the store drops what it had)."""
+    block on the consumer's thread before the consumer does (a second hash computed
+    there runs beside the writer's). Call :meth:`finish` for the consumer's result,
+    or :meth:`abort` (the consumer's stream then raises :class:`Aborted`, so the
+    store drops what it had)."""
 
     def __init__(
         self,
@@ -55,7 +95,7 @@ class Feed(Generic[T]):
         self._prefix = prefix
         self._tap = tap
         self._queue: queue.Queue[object] = queue.Queue(DEPTH)
-        self._pending = bytearray()
+        self._pending = Pieces()
         self._result: T | None = None
         self._error: BaseException | None = None
         self._aborted = False
@@ -64,29 +104,23 @@ class Feed(Generic[T]):
         self._thread.start()
 
     def write(self, data: bytes | memoryview) -> None:
-        """Queue ``data`` (a copy, where it is not ``bytes``); raises at once if the
+        """Queue ``data`` (``bytes`` as it is, a view copied); raises at once if the
         consumer has failed."""
         if self._done:
             raise RuntimeError("the feed is finished")
         if self._error is not None:
             raise self._error
-        if not self._pending and len(data) >= BLOCK:
-            self._send(bytes(data))
-            return
-        self._pending += data
-        while len(self._pending) >= BLOCK:
-            block = bytes(self._pending[:BLOCK])
-            del self._pending[:BLOCK]
-            self._send(block)
+        self._pending.add(bytes(data))
+        if self._pending.size >= BLOCK:
+            self._send(self._pending.take())
 
     def finish(self) -> T:
         """End the stream and return what the consumer returned (or raise what it raised)."""
         if self._done:
             raise RuntimeError("the feed is finished")
         self._done = True
-        if self._pending:
-            block, self._pending = bytes(self._pending), bytearray()
-            self._send(block)
+        if self._pending.size:
+            self._send(self._pending.take())
         self._send(_END)
         self._thread.join()
         if self._error is not None:
@@ -100,7 +134,7 @@ class Feed(Generic[T]):
             return
         self._done = True
         self._aborted = True
-        self._pending = bytearray()
+        self._pending = Pieces()
         try:
             self._send(_END)
         except BaseException:  # noqa: S110 - the consumer failed first: nothing to stop
@@ -127,10 +161,11 @@ class Feed(Generic[T]):
                 raise Aborted("the write was given up")
             if item is _END:
                 return
-            assert isinstance(item, bytes)
-            if self._tap is not None:
-                self._tap(item)
-            yield item
+            assert isinstance(item, list)
+            for block in item:
+                if self._tap is not None:
+                    self._tap(block)
+                yield block
 
     def _run(self) -> None:
         try:
@@ -147,30 +182,35 @@ class Feed(Generic[T]):
 
 
 class Hashes:
-    """An MD5 and a SHA-1 of the same bytes, MD5 on the caller's thread and SHA-1 on a
-    feed's beside it (hashlib lets go of the GIL, so the two run side by side), from
-    fresh states or from the states given (to hash on). Call :meth:`finish` once every
-    block is in (the states are then complete), or :meth:`abort`."""
+    """An MD5 and a SHA-1 of the same bytes, each block's MD5 on the caller's thread
+    while its SHA-1 is computed on a thread of its own (hashlib lets go of the GIL, so
+    the two run side by side), from fresh states or from the states given (to hash
+    on). :meth:`update` returns once both have the block, so nothing is copied or
+    queued, and a block may be a view of a buffer reused at once; MD5 is the slower
+    of the two, so the caller hardly waits. Call :meth:`finish` once every block is
+    in (the states are then complete), or :meth:`abort`."""
 
     def __init__(self, md5: _Hash | None = None, sha1: _Hash | None = None) -> None:
         self.md5 = hashlib.md5() if md5 is None else md5
         self.sha1 = hashlib.sha1() if sha1 is None else sha1
-        self._feed: Feed[None] = Feed(_drain, tap=self.sha1.update, name="lockr-hash")
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lockr-hash")
 
     def update(self, block: bytes | memoryview) -> None:
-        """Hash ``block`` (copied where the SHA-1 needs it later: a view may be reused
-        once this returns)."""
-        self.md5.update(block)
-        self._feed.write(block)
+        """Hash ``block``; it is not needed once this returns."""
+        sha1 = self._thread.submit(self.sha1.update, block)
+        try:
+            self.md5.update(block)
+        finally:
+            sha1.result()
 
     def finish(self) -> dict[str, str]:
-        """Wait for the SHA-1 to catch up; the hex digests, as ``md5`` and ``sha1``."""
-        self._feed.finish()
+        """The hex digests, as ``md5`` and ``sha1``; the SHA-1's thread ends."""
+        self._thread.shutdown()
         return {"md5": self.md5.hexdigest(), "sha1": self.sha1.hexdigest()}
 
     def abort(self) -> None:
-        """Stop the SHA-1's thread. Idempotent; safe after :meth:`finish`."""
-        self._feed.abort()
+        """End the SHA-1's thread. Idempotent; safe after :meth:`finish`."""
+        self._thread.shutdown()
 
 
 def digests(blocks: Iterable[bytes], *, each: Callable[[], object] | None = None) -> dict[str, str]:
@@ -186,8 +226,3 @@ def digests(blocks: Iterable[bytes], *, each: Callable[[], object] | None = None
         return hashes.finish()
     finally:
         hashes.abort()
-
-
-def _drain(blocks: Iterable[bytes]) -> None:
-    for _ in blocks:
-        pass

@@ -173,7 +173,7 @@ class Completion:
         hashes, renew = Hashes(prefix.md5, prefix.sha1), self._renewal()
         found: dict[str, str] = {}
 
-        def each(block: bytes) -> None:
+        def each(block: memoryview) -> None:
             hashes.update(block)
             renew()
 

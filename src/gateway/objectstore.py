@@ -61,11 +61,13 @@ class Assembly(Protocol):
     def size(self) -> int:
         """Their bytes, together."""
 
-    def append(self, part: Part, each: Callable[[bytes], object]) -> None:
+    def append(self, part: Part, each: Callable[[memoryview], object]) -> None:
         """Take the stored ``part`` (as :meth:`ObjectStore.put_part` returned it) after
         the parts taken, handing its bytes, in order, to ``each`` in blocks of at most
         :data:`BLOCK`; they are exactly the part's, so a hash ``each`` keeps is the hash
         of what :meth:`complete` makes, and memory does not grow with the part's size.
+        A block is a view of a buffer the assembly MAY reuse for the next one: ``each``
+        MUST copy what it keeps beyond its call.
         A part that is no longer as
         uploaded (replaced since, or never stored) is :class:`BadRequest`, an upload
         that is gone :class:`NotFound`. Should ``each`` raise, or anything fail, the

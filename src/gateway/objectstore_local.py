@@ -335,7 +335,9 @@ class LocalAssembly:
     """An :class:`gateway.objectstore.Assembly` as a scratch file of the upload's folder,
     ``.assembly-<token>``, which completing renames into place. Each part taken is
     copied into it from the part's file (read back while it is likely still cached)
-    and its writing out is started at once, so that completing has little to flush."""
+    through one buffer of :data:`BLOCK` bytes, which the blocks handed over are views
+    of, and its writing out is started at once, so that completing has little to
+    flush."""
 
     def __init__(self, store: LocalObjectStore, key: str, upload: Path) -> None:
         self._store = store
@@ -349,28 +351,38 @@ class LocalAssembly:
         self.parts: list[Part] = []
         self.size = 0
         self._done: Path | None = None
+        self._buffer: memoryview | None = None
 
-    def append(self, part: Part, each: Callable[[bytes], object]) -> None:
+    def append(self, part: Part, each: Callable[[memoryview], object]) -> None:
         fd = self._open()
         try:
-            handle = (self._upload / f"{part.number:05d}.{_etag(part)}").open("rb")
+            source = os.open(self._upload / f"{part.number:05d}.{_etag(part)}", os.O_RDONLY)
         except FileNotFoundError:
             if not (self._upload / _KEY_FILE).is_file():
                 raise _aborted() from None
             raise BadRequest(f"part {part.number} is not a part of this upload as listed") from None
+        if self._buffer is None:
+            self._buffer = memoryview(bytearray(BLOCK))
         start = offset = self.size
+        end = start + part.size
         try:
             # Exactly the part's bytes: a completion elsewhere may be appending to the
             # file of a first part (see complete_multipart), never changing what it held.
-            for block in read_blocks(handle, 0, part.size):
+            # Read into the one buffer, written and handed over from there.
+            while offset < end:
+                block = self._buffer[: min(BLOCK, end - offset)]
+                read = os.readv(source, [block])
+                if not read:
+                    raise BadRequest(f"part {part.number} is shorter than it was stored")
+                block = block[:read]
                 _write_at(fd, block, offset)
-                offset += len(block)
+                offset += read
                 each(block)
-            if offset - start != part.size:
-                raise BadRequest(f"part {part.number} is shorter than it was stored")
         except BaseException:
             os.ftruncate(fd, start)
             raise
+        finally:
+            os.close(source)
         _start_writeback(fd, start, part.size)
         self.parts.append(part)
         self.size = offset
@@ -389,6 +401,7 @@ class LocalAssembly:
         check_parts(parts, self._store.min_part_size)
         final = self._store.path(self._key)
         self._fd = None
+        self._buffer = None
         try:
             os.fsync(fd)
         finally:
@@ -408,6 +421,7 @@ class LocalAssembly:
         return self.size
 
     def discard(self) -> None:
+        self._buffer = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -422,8 +436,7 @@ class LocalAssembly:
         return self._fd
 
 
-def _write_at(fd: int, data: bytes, offset: int) -> None:
-    view = memoryview(data)
+def _write_at(fd: int, view: memoryview, offset: int) -> None:
     while view:
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written

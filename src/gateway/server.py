@@ -10,6 +10,9 @@ visible), then the core unregisters.
 With ``workers`` above 1 this process migrates the database and checks the stores
 once, then supervises that many worker processes (:mod:`gateway.workers`), each of
 which builds its own core over the same configuration and serves the same sockets.
+
+malloc's thresholds are set first (:mod:`gateway.allocator`; forked workers inherit
+them), and each serving process gives freed memory back once it falls idle.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import uvicorn
 
 from api.app import create_app
 from api.s3.app import create_s3_app
+from gateway.allocator import IdleTrim, tune_allocator
 from gateway.config import Config, Listen
 from gateway.core import Core, build_core
 from gateway.errors import LockrError
@@ -202,7 +206,8 @@ def _run(core: Core, sockets: list[socket.socket], *, on_started: Callable[[], N
         on_started=on_started,
         companions=[(dav, dav_socket), (s3, s3_socket)],
     )
-    server.run(sockets=[http])
+    with IdleTrim():
+        server.run(sockets=[http])
     return 0 if server.started else 1
 
 
@@ -211,6 +216,7 @@ def serve(config: Config) -> int:
     1, in that many worker processes (:mod:`gateway.workers`). Returns the process
     exit code."""
     configure_logging(config.log_level, workers=config.workers)
+    tune_allocator()
     sockets = _listen_all(config)
     if sockets is None:
         return 1

@@ -15,6 +15,7 @@ import pytest
 
 from gateway.blobkeys import new_key
 from gateway.errors import Conflict, NotFound
+from gateway.objectstore import BLOCK
 from gateway.objectstore_local import LocalObjectStore
 
 
@@ -68,6 +69,7 @@ def test_a_put_in_progress_is_listed_and_can_be_aborted(tmp_path: Path) -> None:
 CRASHING_PUT = """
 import os, sys
 from pathlib import Path
+from gateway.objectstore import BLOCK
 from gateway.objectstore_local import LocalObjectStore
 
 def blocks():
@@ -110,3 +112,31 @@ def test_pending_blobs_of_earlier_versions_are_removed(tmp_path: Path) -> None:
     LocalObjectStore(tmp_path)
     assert not legacy.exists()
     assert store.list_multipart() == [("ab/cd/kept", upload_id)]
+
+
+def test_an_assembly_reads_every_part_through_one_buffer(tmp_path: Path) -> None:
+    """The blocks an assembly hands over, part after part, are views of one buffer,
+    read into again for each block (no block allocated per read), and they are the
+    parts' bytes in order, as is the completed object."""
+    store = LocalObjectStore(tmp_path)
+    data = [os.urandom(2 * BLOCK + 7), os.urandom(BLOCK), os.urandom(5)]
+    upload_id = store.create_multipart("asm/object")
+    parts = [
+        store.put_part("asm/object", upload_id, number, [chunk])
+        for number, chunk in enumerate(data, 1)
+    ]
+    assembly = store.assembly("asm/object", upload_id)
+    buffers: set[int] = set()
+    seen: list[bytes] = []
+
+    def each(block: memoryview) -> None:
+        buffers.add(id(block.obj))
+        seen.append(bytes(block))
+
+    for part in parts:
+        assembly.append(part, each)
+    assert len(seen) == 5 and len(buffers) == 1
+    assert seen == [data[0][:BLOCK], data[0][BLOCK : 2 * BLOCK], data[0][2 * BLOCK :], *data[1:]]
+    assert assembly.complete(parts) == sum(map(len, data))
+    assert store.path("asm/object").read_bytes() == b"".join(data)
+    assembly.discard()

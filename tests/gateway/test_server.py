@@ -3,6 +3,7 @@ secrets, and a clean stop on SIGTERM and SIGINT."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import stat
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD, glibc
 from gateway.config import SETTINGS
 from tests.conftest import PASSWORD, GatedUpload, LockrProcess, in_parallel
 
@@ -66,6 +68,23 @@ def test_restart_keeps_accounts_and_secret(tmp_path: Path) -> None:
         assert "no accounts yet" not in second.output()
     finally:
         second.stop()
+
+
+@pytest.mark.skipif(glibc() is None, reason="glibc's malloc only")
+def test_serve_sets_glibc_malloc_unless_the_environment_does(tmp_path: Path) -> None:
+    """``lockr serve`` sets malloc's thresholds at start (:mod:`gateway.allocator`) and
+    says so at debug level; a ``MALLOC_*`` setting of the operator's is left alone."""
+    if any(name.startswith("MALLOC_") for name in os.environ):
+        pytest.skip("the environment sets malloc already")
+    said = f"malloc: mmap threshold {MMAP_THRESHOLD}, trim threshold {TRIM_THRESHOLD} bytes"
+    debug = {"LOCKR_LOG_LEVEL": "debug"}
+    tuned = LockrProcess(tmp_path / "tuned", env=debug).start()
+    assert tuned.stop() == 0
+    assert said in tuned.output()
+    left = LockrProcess(tmp_path / "left", env=debug | {"MALLOC_TRIM_THRESHOLD_": "131072"})
+    left.start()
+    assert left.stop() == 0
+    assert "lockr is running" in left.output() and "malloc:" not in left.output()
 
 
 def test_port_in_use_fails_with_a_message(tmp_path: Path) -> None:

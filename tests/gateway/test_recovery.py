@@ -70,7 +70,9 @@ def _audit(core: Core, acked: list[str]) -> None:
         assert session.query(Reservation).count() == 0
         keys = {b.key for b in session.query(Blob)}
     assert unfinished(store) == []
-    on_disk = {p.name for p in store.root.glob("??/??/*")}  # type: ignore[attr-defined]
+    # Every blob file, in either layout of the local store (flat: ``ab/abcd…``).
+    root = store.root  # type: ignore[attr-defined]
+    on_disk = {p.name for p in [*root.glob("??/*"), *root.glob("??/??/*")] if p.is_file()}
     assert on_disk == keys
 
 

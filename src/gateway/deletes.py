@@ -43,12 +43,7 @@ class Deletes:
         """Delete a file, or a folder with everything in it (at a path, or an entry
         found by its id); its entries and bytes leave the quota. A large tree leaves
         the namespace at once and its rows go in batches before this returns."""
-        with self.db.write() as session:
-            node = _not_the_root(require_node(session, account_id, target))
-            bucket = _bucket_key(node)
-            removal = self.subtrees.remove(session, node)
-        self.subtrees.finish(removal)
-        self._bucket_gone(account_id, bucket)
+        self._remove(account_id, lambda session: require_node(session, account_id, target))
 
     def delete_bare_folder(self, account_id: int, target: str | Entry) -> None:
         """Delete a folder (at a path, or an entry found by its id) that holds no
@@ -59,7 +54,8 @@ class Deletes:
         on PostgreSQL every folder below is locked first, which waits for the writers
         holding one (:func:`gateway.lookup.lock_folder`) and makes later ones wait
         for the delete."""
-        with self.db.write() as session:
+
+        def bare_folder(session: Session) -> Node:
             node = _not_the_root(require_node(session, account_id, target))
             if not node.is_dir:
                 raise Conflict(f"{node.name} is a file, not a folder")
@@ -68,25 +64,26 @@ class Deletes:
                 _lock_folders_under(connection, account_id, node.key)
             if holds_objects(connection, account_id, node.key):
                 raise Conflict(f"{node.name} is not empty")
-            bucket = _bucket_key(node)
-            removal = self.subtrees.remove(session, node)
-        self.subtrees.finish(removal)
-        self._bucket_gone(account_id, bucket)
+            return node
+
+        self._remove(account_id, bare_folder)
 
     def delete_uid(self, account_id: int, uid: str) -> None:
         """Delete the file or folder with this ``uid`` if the account owns it."""
+        self._remove(account_id, lambda session: _owned(session, account_id, uid))
+
+    def _remove(self, account_id: int, find: Callable[[Session], Node]) -> None:
+        """Remove the entry ``find`` gives (in the write transaction; never the root)
+        with everything below it, then run :attr:`after_bucket` if it was a
+        top-level folder."""
         with self.db.write() as session:
-            node = _not_the_root(_owned(session, account_id, uid))
+            node = _not_the_root(find(session))
             bucket = _bucket_key(node)
             removal = self.subtrees.remove(session, node)
         self.subtrees.finish(removal)
-        self._bucket_gone(account_id, bucket)
-
-    def _bucket_gone(self, account_id: int, key: str | None) -> None:
-        """Run :attr:`after_bucket` if the entry deleted was a top-level folder."""
-        if key is not None:
+        if bucket is not None:
             for hook in self.after_bucket:
-                hook(account_id, key)
+                hook(account_id, bucket)
 
 
 def _owned(session: Session, account_id: int, uid: str) -> Node:

@@ -145,8 +145,9 @@ def build_core(config: Config, *, clock: Clock = system_clock, migrate: bool = T
         lifetime_seconds=config.multipart_upload_days * 86400,
         max_object_size=config.max_object_size,
     )
-    # S3 deletes a bucket with its unfinished uploads, whichever front deletes it.
-    storage.deletes.after_bucket.append(multipart.abort_under)
+    # S3 deletes a bucket with its unfinished uploads, whichever front deletes it (or
+    # moves it away, or replaces it).
+    storage.subtrees.after_bucket.append(multipart.abort_under)
     recovery.tasks.append(sessions.expire)
     recovery.tasks.append(storage.subtrees.recover)
     limiter = BurstLimiter(

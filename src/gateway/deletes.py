@@ -6,10 +6,11 @@ the namespace at once and its rows go in batches (:mod:`gateway.subtrees`).
 
 A top-level folder is an S3 bucket, which S3 deletes with its unfinished multipart
 uploads: however it is deleted (a WebDAV DELETE, the REST API, S3's DeleteBucket),
-the hooks of :attr:`Deletes.after_bucket` run once it is gone, and the core's
-aborts the uploads recorded under it
-(:meth:`gateway.multipart.MultipartUploads.abort_under`). A deeper folder's uploads
-stay: S3 has no folders, and completing an upload makes the folders of its key.
+the hooks of :attr:`gateway.subtrees.Subtrees.after_bucket` run once it is gone (as
+when a move takes it away or a move or copy replaces it), and the core's aborts the
+uploads recorded under it (:meth:`gateway.multipart.MultipartUploads.abort_under`).
+A deeper folder's uploads stay: S3 has no folders, and completing an upload makes the
+folders of its key.
 """
 
 from __future__ import annotations
@@ -34,16 +35,12 @@ class Deletes:
     def __init__(self, db: Database, subtrees: Subtrees) -> None:
         self.db = db
         self.subtrees = subtrees
-        self.after_bucket: list[Callable[[int, str], object]] = []
-        """Called with the account's id and the folder's key (``photos/``) once a
-        top-level folder is deleted, in order; what one raises, the delete raises
-        (the folder is gone by then)."""
 
     def delete(self, account_id: int, target: str | Entry) -> None:
         """Delete a file, or a folder with everything in it (at a path, or an entry
         found by its id); its entries and bytes leave the quota. A large tree leaves
         the namespace at once and its rows go in batches before this returns."""
-        self._remove(account_id, lambda session: require_node(session, account_id, target))
+        self._remove(lambda session: require_node(session, account_id, target))
 
     def delete_bare_folder(self, account_id: int, target: str | Entry) -> None:
         """Delete a folder (at a path, or an entry found by its id) that holds no
@@ -66,24 +63,19 @@ class Deletes:
                 raise Conflict(f"{node.name} is not empty")
             return node
 
-        self._remove(account_id, bare_folder)
+        self._remove(bare_folder)
 
     def delete_uid(self, account_id: int, uid: str) -> None:
         """Delete the file or folder with this ``uid`` if the account owns it."""
-        self._remove(account_id, lambda session: _owned(session, account_id, uid))
+        self._remove(lambda session: _owned(session, account_id, uid))
 
-    def _remove(self, account_id: int, find: Callable[[Session], Node]) -> None:
+    def _remove(self, find: Callable[[Session], Node]) -> None:
         """Remove the entry ``find`` gives (in the write transaction; never the root)
-        with everything below it, then run :attr:`after_bucket` if it was a
-        top-level folder."""
+        with everything below it (:meth:`gateway.subtrees.Subtrees.finish` then runs
+        the hooks of a top-level folder)."""
         with self.db.write() as session:
-            node = _not_the_root(find(session))
-            bucket = _bucket_key(node)
-            removal = self.subtrees.remove(session, node)
+            removal = self.subtrees.remove(session, _not_the_root(find(session)))
         self.subtrees.finish(removal)
-        if bucket is not None:
-            for hook in self.after_bucket:
-                hook(account_id, bucket)
 
 
 def _owned(session: Session, account_id: int, uid: str) -> Node:
@@ -93,12 +85,6 @@ def _owned(session: Session, account_id: int, uid: str) -> Node:
     if node is None or not attached(session, node.id, account_id):
         raise NotFound("no such file")
     return node
-
-
-def _bucket_key(node: Node) -> str | None:
-    """The key of ``node`` if it is a top-level folder (an S3 bucket: ``photos/``)."""
-    key = node.key
-    return key if node.is_dir and key.find("/") == len(key) - 1 else None
 
 
 def _not_the_root(node: Node) -> Node:

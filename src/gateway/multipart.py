@@ -486,7 +486,7 @@ class MultipartUploads:
     def abort_under(self, account_id: int, prefix: str) -> None:
         """Abort the account's unfinished uploads whose paths start with ``prefix``
         (:meth:`abort`), as S3 deletes a bucket with its uploads: called once the
-        folder at ``prefix`` is gone (:attr:`gateway.deletes.Deletes.after_bucket`),
+        folder at ``prefix`` is gone (:attr:`gateway.subtrees.Subtrees.after_bucket`),
         so a folder of the same name made later holds none of them. One that another
         request is completing or aborting now is left to it."""
         marker: tuple[str, str | None] | None = None

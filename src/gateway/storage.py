@@ -55,7 +55,7 @@ from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
 from gateway.secret import same_secret
 from gateway.strays import drop_unreferenced
-from gateway.subtrees import CopyTop, Removal, Subtrees, attached, walk
+from gateway.subtrees import CopyTop, Removal, Subtrees, attached, is_bucket, walk
 from gateway.tree import (
     MAX_NAME_BYTES,
     Entry,
@@ -213,6 +213,7 @@ class Storage:
         claim_hash: str | None = None,
         holder: str | None = None,
         meta: Mapping[str, str] | None = None,
+        own_checksum: bool = False,
     ) -> Upload:
         """Start streaming a file to ``path``. Its folder must exist when the upload
         commits. A declared ``expected_size`` over ``max_size`` or over the remaining
@@ -225,8 +226,10 @@ class Storage:
         they mean; the S3 front keeps header names and values). It replaces the
         metadata of a file the upload replaces: a write without any leaves none but
         the file's checksum, which the upload adds unless ``meta`` holds one
-        (:mod:`gateway.filechecksum`). A move keeps it; a copy keeps it unless told
-        otherwise (:meth:`copy`)."""
+        (:mod:`gateway.filechecksum`); with ``own_checksum`` the writer puts the
+        file's checksum in :attr:`Upload.meta` before the commit (an S3 PutObject
+        sent with one) and the upload computes none. A move keeps it; a copy keeps it
+        unless told otherwise (:meth:`copy`)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -273,6 +276,7 @@ class Storage:
             holder=holder,
             meta=meta,
             folder=(folder.id, folder.key),
+            own_checksum=own_checksum,
         )
 
     def store_for(self, region: str) -> ObjectStore:
@@ -466,7 +470,10 @@ class Storage:
         mtime: float | None = None,
     ) -> Entry:
         """Move or rename a file or folder (at a path, or an entry found by its id)
-        inside the account, keeping its ``uid``."""
+        inside the account, keeping its ``uid``. A top-level folder (an S3 bucket)
+        moved away, or replaced at the target, is gone as a deleted one is: its
+        unfinished multipart uploads end (:attr:`Subtrees.after_bucket`), as for a
+        top-level folder a copy replaces."""
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
@@ -479,6 +486,8 @@ class Storage:
                     raise Conflict("a folder holding what is moved cannot be replaced by it")
                 removal = self._clear_target(session, account_id, parent.id, dst_parts, overwrite)
                 old_key = source.key
+                if is_bucket(source):  # an S3 bucket moved away is gone from S3's view
+                    removal.buckets.append((account_id, old_key))
                 new_key = child_key(parent.key, dst_parts[-1], source.is_dir)
                 source.parent_id = parent.id
                 source.name = dst_parts[-1]

@@ -153,13 +153,21 @@ class CopyTop:
     meta: Mapping[str, str] | None = None
 
 
+def is_bucket(node: Node) -> bool:
+    """Whether ``node`` is a top-level folder (an S3 bucket: key ``photos/``)."""
+    key = node.key
+    return node.is_dir and key.find("/") == len(key) - 1
+
+
 @dataclass
 class Removal:
     """What a removal leaves for after its transaction commits: blobs whose last
-    reference went, and detached trees whose rows are still to delete."""
+    reference went, detached trees whose rows are still to delete, and the top-level
+    folders (S3 buckets) gone from their places, as (account id, key) pairs."""
 
     freed: list[int] = field(default_factory=list)
     detached: list[int] = field(default_factory=list)
+    buckets: list[tuple[int, str]] = field(default_factory=list)
 
 
 class Subtrees:
@@ -179,13 +187,20 @@ class Subtrees:
         self.clock = clock
         self.drop_blobs = drop_blobs
         self.batch = BATCH
+        self.after_bucket: list[Callable[[int, str], object]] = []
+        """Called with the account's id and the key (``photos/``) of each top-level
+        folder a removal took from its place (:attr:`Removal.buckets`), in order, once
+        the removal's transaction has committed (:meth:`finish`); what one raises,
+        ``finish`` raises (the folder is gone by then)."""
 
     # -- deleting ------------------------------------------------------------------------
 
     def remove(self, session: Session, node: Node) -> Removal:
         """Inside the caller's transaction: delete ``node`` and everything below it,
         crediting the quota, when that is at most ``batch`` entries; otherwise detach
-        it, to be deleted by :meth:`finish` once the transaction commits."""
+        it, to be deleted by :meth:`finish` once the transaction commits. A top-level
+        folder removed is one of the removal's :attr:`Removal.buckets`."""
+        buckets = [(node.account_id, node.key)] if is_bucket(node) else []
         tree = walk(session, node, limit=self.batch)
         if tree is None:
             session.connection().execute(
@@ -194,18 +209,22 @@ class Subtrees:
             rekey(session, node.account_id, node.key, f"{HIDDEN}gone/{node.uid}/")
             self._record(session, node.id, "delete")
             session.expire(node)
-            return Removal(detached=[node.id])
+            return Removal(detached=[node.id], buckets=buckets)
         freed: list[int] = []
         for level in reversed(tree.levels):
             freed += self._delete_rows(session, level)
         session.expire_all()
-        return Removal(freed=freed)
+        return Removal(freed=freed, buckets=buckets)
 
     def finish(self, removal: Removal) -> None:
-        """After the removal's transaction: free blobs, delete detached trees."""
+        """After the removal's transaction: free blobs, delete detached trees, then
+        run :attr:`after_bucket` for each top-level folder gone."""
         self.drop_blobs(removal.freed)
         for top in removal.detached:
             self._reap(top)
+        for account_id, key in removal.buckets:
+            for hook in self.after_bucket:
+                hook(account_id, key)
 
     def _reap(self, top: int) -> None:
         """Delete a detached tree this instance owns, deepest level first, in batches."""

@@ -8,7 +8,8 @@ held and stored in one call when the upload commits; larger ones are fed to the 
 on a thread of their own (:class:`gateway.feed.Feed`) while the next bytes arrive.
 The reservation names the blob, so a crash at any point is cleaned up by recovery.
 Besides MD5 and SHA-1, every upload computes the file's CRC64NVME as the bytes pass
-and keeps it with the file (:mod:`gateway.filechecksum`).
+and keeps it with the file (:mod:`gateway.filechecksum`), unless its writer brings
+the file's checksum itself (``own_checksum``).
 
 A small body whose size is declared is one write transaction, not two: it reserves
 nothing (it is held whole until the commit, which charges it if it fits), and the
@@ -69,6 +70,7 @@ class Upload:
         holder: str | None = None,
         meta: Mapping[str, str] | None = None,
         folder: tuple[int, str] | None = None,
+        own_checksum: bool = False,
     ) -> None:
         self._storage = storage
         self._folder = folder
@@ -90,7 +92,7 @@ class Upload:
         self._md5 = hashlib.md5()
         self._sha1 = hashlib.sha1()
         self._sha256 = hashlib.sha256() if sha256 else None
-        self._crc = 0
+        self._crc: int | None = None if own_checksum else 0
         self._held: list[bytes] = []
         self._feed: Feed[int] | None = None
         self._reserved = expected_size or 0
@@ -135,7 +137,8 @@ class Upload:
         (and SHA-256) are computed here; SHA-1 here for held bytes and on the feed's
         thread for fed ones, so the two hashes of a large upload run side by side."""
         self._md5.update(data)
-        self._crc = extend(self._crc, data)
+        if self._crc is not None:
+            self._crc = extend(self._crc, data)
         if self._sha256 is not None:
             self._sha256.update(data)
         if self._feed is None:
@@ -236,7 +239,7 @@ class Upload:
                 on_conflict=self.on_conflict,
                 key_hash=self.key_hash,
                 claim_hash=self.claim_hash,
-                meta=with_checksum(self.meta, self._crc),
+                meta=self.meta if self._crc is None else with_checksum(self.meta, self._crc),
                 folder=self._folder,
             )
         except BaseException:

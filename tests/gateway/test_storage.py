@@ -17,6 +17,7 @@ from gateway.core import Core
 from gateway.errors import BadRequest, Changed, Conflict, Exists, Forbidden, NotFound, TooLarge
 from gateway.models import Account, Blob, DetachedTree, Instance, Node
 from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
+from tests.gateway.multipart_helpers import put_part
 from tests.gateway.storage_helpers import (
     account,
     blob_count,
@@ -342,6 +343,35 @@ def test_uploads_go_to_the_region_asked_for(make_core: object, tmp_path: object)
             put(core, alice, "c", b"x", region="mars")
     finally:
         core.close()
+
+
+def test_a_top_level_folder_moved_away_or_replaced_goes_with_its_uploads(core: Core) -> None:
+    """A top-level folder (an S3 bucket) renamed or moved deeper, or replaced by a
+    move or a copy, is gone from S3's view as a deleted one is: the multipart uploads
+    under it are aborted. A deeper folder's moves, and a folder moved to the top
+    level, leave every upload as it was."""
+    alice = account(core)
+    for folder in ("a", "a/deep", "b", "c", "d", "e", "keep", "keep/sub", "new"):
+        core.storage.mkdir(alice, folder)
+    paths = ("a/x", "a/deep/y", "b/z", "c/w", "d/v", "keep/sub/u")
+    for path in paths:
+        put_part(core, core.multipart.create(alice, path, content_type=""), 1, b"p" * 1000)
+
+    def listed() -> list[str]:
+        return [info.path for info in core.multipart.list_uploads(alice, "").uploads]
+
+    core.storage.move(alice, "keep/sub", "keep/moved")
+    core.storage.move(alice, "keep/moved", "top")
+    assert listed() == sorted(paths)
+    core.storage.move(alice, "a", "a-renamed")
+    assert listed() == ["b/z", "c/w", "d/v", "keep/sub/u"]
+    core.storage.move(alice, "b", "new/b")  # moved deeper
+    assert listed() == ["c/w", "d/v", "keep/sub/u"]
+    core.storage.move(alice, "e", "c")  # c replaced
+    assert listed() == ["d/v", "keep/sub/u"]
+    core.storage.copy(alice, "new", "d")  # d replaced
+    assert listed() == ["keep/sub/u"]
+    assert core.storage.usage(alice)[0] == 1000
 
 
 def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:

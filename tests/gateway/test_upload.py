@@ -187,3 +187,19 @@ def test_a_checksum_given_with_the_metadata_is_the_one_kept(core: Core) -> None:
     alice = account(core)
     given = {"x-amz-checksum-sha256": "x" * 44, "x-amz-checksum-type": "FULL_OBJECT"}
     assert put(core, alice, "f.bin", b"data", meta=given).meta == given  # type: ignore[attr-defined]
+
+
+def test_a_writer_bringing_its_own_checksum_gets_none_computed(core: Core) -> None:
+    """With ``own_checksum`` the writer sets the file's checksum in the metadata
+    before the commit (the S3 front, once it has checked the one sent): the upload
+    computes no CRC64NVME and keeps the metadata as set."""
+    alice = account(core)
+    given = {"x-amz-checksum-crc32": "AAAAAA==", "x-amz-checksum-type": "FULL_OBJECT"}
+    with core.storage.upload(alice, "f.bin", max_size=MiB, own_checksum=True) as upload:
+        upload.write(b"data")
+        upload.meta = given
+        entry = upload.commit()
+    assert entry.meta == given and core.storage.stat(alice, "f.bin").meta == given
+    with core.storage.upload(alice, "g.bin", max_size=MiB, own_checksum=True) as upload:
+        upload.write(b"data")
+        assert not upload.commit().meta  # nothing added behind the writer's back

@@ -53,6 +53,7 @@ from api.transfer import (
     stream_blocks,
 )
 from gateway.errors import Exists, NotFound
+from gateway.filechecksum import with_checksum
 from gateway.storage import Entry
 from gateway.timefmt import http_date
 from gateway.upload import Upload
@@ -153,7 +154,7 @@ async def put_object(s3: S3Request) -> Response:
         pieces = await _read_checked(request, body)
 
         def put_small() -> Entry:
-            with _start_upload(s3, path, described, expected_size) as upload:
+            with _start_upload(s3, path, described, expected_size, body) as upload:
                 for piece in pieces:
                     upload.write(piece)
                 body.finish(upload.md5)
@@ -163,7 +164,7 @@ async def put_object(s3: S3Request) -> Response:
         # Safe to abandon: the thread stores and commits the object, or nothing.
         entry = await s3.lookups.thread(put_small)
     else:
-        upload = await run_in_threadpool(_start_upload, s3, path, described, expected_size)
+        upload = await run_in_threadpool(_start_upload, s3, path, described, expected_size, body)
         with upload:
             await pump_checked(request, body, upload.write)
 
@@ -179,9 +180,11 @@ async def put_object(s3: S3Request) -> Response:
 
 
 def _start_upload(
-    s3: S3Request, path: str, described: ObjectMeta, expected_size: int | None
+    s3: S3Request, path: str, described: ObjectMeta, expected_size: int | None, body: CheckedBody
 ) -> Upload:
-    """The upload of the request's object at ``path`` (:func:`in_folders`). Blocking."""
+    """The upload of the request's object at ``path`` (:func:`in_folders`); one whose
+    ``body`` brings a checksum computes no CRC64NVME (the one sent is kept alone).
+    Blocking."""
     return in_folders(
         s3,
         path,
@@ -194,6 +197,7 @@ def _start_upload(
             mtime=described.mtime,
             meta=described.meta,
             on_conflict="replace",
+            own_checksum=body.algorithm is not None,
         ),
     )
 
@@ -229,14 +233,16 @@ def make_folders(s3: S3Request, folder: str) -> None:
 def make_marker(s3: S3Request, path: str, described: ObjectMeta) -> Entry:
     """The folder marker at ``path`` (the object ``key/``): the folder, made if
     missing (:func:`make_folders`), with the content type (never empty: that marks
-    it), modification time and metadata ``described``. Blocking."""
+    it), modification time and metadata ``described``; its checksum is the one the
+    metadata holds, else the CRC64NVME of no bytes (S3's default, as for any object
+    sent without one). Blocking."""
     make_folders(s3, path)
     return s3.core.storage.set_metadata(
         s3.account_id,
         path,
         content_type=described.content_type or DEFAULT_CONTENT_TYPE,
         mtime=s3.core.storage.clock() if described.mtime is None else described.mtime,
-        meta=described.meta,
+        meta=with_checksum(described.meta, 0),
     )
 
 
@@ -279,14 +285,15 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
     if received:
         raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
 
-    described = from_headers(s3.request.headers)
+    given = from_headers(s3.request.headers)
+    described = ObjectMeta(given.content_type, given.mtime, body.stored_meta(given.meta))
 
-    def make() -> None:
+    def make() -> Entry:
         require_bucket(s3)
-        make_marker(s3, path, described)
+        return make_marker(s3, path, described)
 
-    await run_in_threadpool(make)
-    return Response(status_code=200, headers={"ETag": EMPTY_ETAG})
+    entry = await run_in_threadpool(make)
+    return Response(status_code=200, headers={"ETag": EMPTY_ETAG} | stored_headers(entry.meta))
 
 
 async def get_object(s3: S3Request) -> Response:

@@ -474,6 +474,30 @@ def test_an_object_sent_without_a_checksum_gets_crc64nvme(
     assert head["ChecksumCRC64NVME"] == expected
 
 
+def test_a_folder_marker_has_the_checksum_of_no_bytes(s3: Any, bare: Any) -> None:
+    ensure_bucket(s3, "sums")
+    empty = reference("CRC64NVME", b"")
+    put = bare.put_object(Bucket="sums", Key="marker/", Body=b"")
+    assert put["ChecksumCRC64NVME"] == empty and put["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket="sums", Key="marker/", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == empty and head["ChecksumType"] == "FULL_OBJECT"
+    # A checksum sent is the marker's own, and a copy keeps it (the bytes are the same).
+    sent = s3.put_object(Bucket="sums", Key="marker-crc32/", Body=b"", ChecksumAlgorithm="CRC32")
+    assert sent["ChecksumCRC32"] == reference("CRC32", b"") and "ChecksumCRC64NVME" not in sent
+    head = s3.head_object(Bucket="sums", Key="marker-crc32/", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == reference("CRC32", b"") and "ChecksumCRC64NVME" not in head
+    s3.copy_object(
+        Bucket="sums",
+        Key="marker-copy/",
+        CopySource={"Bucket": "sums", "Key": "marker-crc32/"},
+        MetadataDirective="REPLACE",
+        Metadata={"new": "yes"},
+    )
+    head = s3.head_object(Bucket="sums", Key="marker-copy/", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == reference("CRC32", b"") and "ChecksumCRC64NVME" not in head
+    assert head["Metadata"]["new"] == "yes"
+
+
 @pytest.mark.parametrize("client", ["bare", "s3"])
 def test_a_multipart_upload_without_an_algorithm_gets_crc64nvme(
     request: pytest.FixtureRequest, s3: Any, client: str

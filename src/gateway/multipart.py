@@ -74,6 +74,7 @@ from gateway.multipart_terms import (
     PartTooSmall,
     UploadBusy,
     UploadPage,
+    decode_sizes,
     multipart_etag,
     part_list_digest,
     part_window,
@@ -258,11 +259,22 @@ class MultipartUploads:
     def part_of(self, entry: Entry, number: int) -> tuple[int, int, int] | None:
         """The offset, size and count of the file's part ``number`` (see
         :func:`part_window`)."""
-        sizes = None
-        if entry.multipart_etag is not None and entry.blob_key is not None:
-            row = self._part_sizes.first({"blob_key": entry.blob_key})
-            sizes = None if row is None else row[0]
-        return part_window(entry, sizes, number)
+        return part_window(entry, self._recorded_sizes(entry), number)
+
+    def part_sizes(self, entry: Entry) -> list[int] | None:
+        """The sizes of the parts of the multipart object ``entry`` in part order, as
+        recorded at its completion; ``None`` for any other file (or a multipart
+        object whose sizes were not recorded)."""
+        recorded = self._recorded_sizes(entry)
+        if recorded is None:
+            return None
+        return [size for size, count in decode_sizes(recorded) for _ in range(count)]
+
+    def _recorded_sizes(self, entry: Entry) -> str | None:
+        if entry.multipart_etag is None or entry.blob_key is None:
+            return None
+        row = self._part_sizes.first({"blob_key": entry.blob_key})
+        return None if row is None else row[0]
 
     # -- parts ---------------------------------------------------------------------------
 

@@ -28,14 +28,18 @@ def encode_checksums(checksums: Sequence[str | None]) -> str | None:
     return ",".join(checksum for checksum in checksums if checksum)
 
 
-def part_checksum(db: Database, entry: Entry, number: int) -> str | None:
-    """The checksum of part ``number`` of the multipart object ``entry``, if its
-    parts' checksums were kept."""
-    if entry.multipart_etag is None or entry.blob_key is None or number < 1:
+def part_checksums(db: Database, entry: Entry) -> list[str] | None:
+    """The checksums of the parts of the multipart object ``entry``, in part order,
+    if they were kept."""
+    if entry.multipart_etag is None or entry.blob_key is None:
         return None
     with db.lookup() as connection:
         kept = connection.execute(_PART_CHECKSUMS, {"blob_key": entry.blob_key}).scalar()
-    if kept is None:
-        return None
-    checksums = kept.split(",")
-    return checksums[number - 1] if number <= len(checksums) else None
+    return None if kept is None else kept.split(",")
+
+
+def part_checksum(db: Database, entry: Entry, number: int) -> str | None:
+    """The checksum of part ``number`` of the multipart object ``entry``, if its
+    parts' checksums were kept."""
+    checksums = part_checksums(db, entry) if number >= 1 else None
+    return checksums[number - 1] if checksums and number <= len(checksums) else None

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from api.access_log import AccessLog
-from api.s3 import buckets, copy, listing, multidelete, multipart, objects
+from api.s3 import attributes, buckets, copy, listing, multidelete, multipart, objects
 from api.s3.addressing import address
 from api.s3.auth import authenticate
 from api.s3.context import Handler, S3Request
@@ -47,7 +47,6 @@ UNSUPPORTED = frozenset(
         "accelerate",
         "acl",
         "analytics",
-        "attributes",
         "cors",
         "encryption",
         "intelligent-tiering",
@@ -119,6 +118,10 @@ def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool
         if method == "GET":
             return listing.list_objects_v2 if "list-type" in query else listing.list_objects_v1
         handler = BUCKET_HANDLERS.get(method)
+    elif "attributes" in query:
+        if method != "GET":
+            raise NotImplementedYet("This S3 operation is not supported yet (attributes).")
+        handler = attributes.get_object_attributes
     elif copying and method == "PUT":
         handler = copy.copy_object
     else:

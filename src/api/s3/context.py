@@ -1,6 +1,7 @@
 """One S3 request as the handlers see it: the core, the request (and its headers by
 lowercase name), who signed it, the bucket and key it addresses
-(:mod:`api.s3.addressing`), and the id its answer carries (``x-amz-request-id``)."""
+(:mod:`api.s3.addressing`), and the id its answer carries (``x-amz-request-id``);
+and the reading of a whole-number parameter."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.s3.auth import Caller
+from api.s3.errors import InvalidArgument
 from api.s3.threads import Lookups
 from api.s3.xml import Owner
 from gateway.core import Core
+from gateway.numbers import whole_number_or_none
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,14 @@ NO_QUERY = QueryParams()
 
 
 Handler = Callable[[S3Request], Awaitable[Response]]
+
+
+def whole_number(text: str | None, what: str, default: int) -> int:
+    """The whole number a request's parameter or header ``what`` gives as ``text``,
+    ``default`` without one; ``InvalidArgument`` for anything else."""
+    if text is None:
+        return default
+    number = whole_number_or_none(text.strip())
+    if number is None:
+        raise InvalidArgument(f"{what} must be a whole number.")
+    return number

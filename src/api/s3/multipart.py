@@ -47,7 +47,7 @@ from api.s3.checksums import (
     full_object,
     stored_checksum,
 )
-from api.s3.context import Handler, S3Request
+from api.s3.context import Handler, S3Request, whole_number
 from api.s3.copy import SOURCE, copy_source
 from api.s3.errors import (
     BadDigest,
@@ -137,15 +137,6 @@ def _upload(s3: S3Request) -> MultipartInfo:
     return s3.core.multipart.get(
         s3.account_id, s3.request.query_params["uploadId"], object_path(s3)
     )
-
-
-def _number(text: str | None, what: str, default: int) -> int:
-    if text is None:
-        return default
-    number = whole_number_or_none(text.strip())
-    if number is None:
-        raise InvalidArgument(f"{what} must be a whole number.")
-    return number
 
 
 async def create_multipart_upload(s3: S3Request) -> Response:
@@ -539,8 +530,8 @@ async def list_parts(s3: S3Request) -> Response:
     """``GET /bucket/key?uploadId=ID``: ``max-parts`` (up to 1,000) after
     ``part-number-marker``."""
     query = s3.request.query_params
-    max_parts = min(_number(query.get("max-parts"), "max-parts", MAX_LISTED), MAX_LISTED)
-    marker = _number(query.get("part-number-marker"), "part-number-marker", 0)
+    max_parts = min(whole_number(query.get("max-parts"), "max-parts", MAX_LISTED), MAX_LISTED)
+    marker = whole_number(query.get("part-number-marker"), "part-number-marker", 0)
 
     def read() -> tuple[MultipartInfo, list[PartInfo]]:
         info = _upload(s3)
@@ -592,7 +583,7 @@ async def list_multipart_uploads(s3: S3Request) -> Response:
     encoding = query.get("encoding-type")
     if encoding is not None and encoding != "url":
         raise InvalidArgument("Invalid Encoding Method specified in Request")
-    max_uploads = min(_number(query.get("max-uploads"), "max-uploads", MAX_LISTED), MAX_LISTED)
+    max_uploads = min(whole_number(query.get("max-uploads"), "max-uploads", MAX_LISTED), MAX_LISTED)
     base = s3.bucket + "/"
 
     def read() -> UploadPage:

@@ -1,6 +1,7 @@
 """The XML documents the S3 front answers with: errors, ListBuckets, the object
-listings, GetBucketLocation, GetBucketVersioning, CopyObject, DeleteObjects and those
-of multipart uploads. Text is escaped here; callers pass plain values."""
+listings, GetBucketLocation, GetBucketVersioning, CopyObject, DeleteObjects,
+GetObjectAttributes and those of multipart uploads. Text is escaped here; callers
+pass plain values."""
 
 from __future__ import annotations
 
@@ -362,3 +363,75 @@ def list_uploads_document(page: UploadsPage) -> bytes:
         for upload in page.uploads
     ]
     return _listing_document("ListMultipartUploadsResult", page, fields, items)
+
+
+@dataclass(frozen=True)
+class ObjectPartItem:
+    """A part GetObjectAttributes lists: its number, size and checksum (the
+    algorithm's name and the value), if kept."""
+
+    number: int
+    size: int
+    checksum: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ObjectPartsPage:
+    """GetObjectAttributes' ``ObjectParts``: how many parts, and the page of them
+    listed after ``marker`` (``listed`` False: the count alone)."""
+
+    count: int
+    listed: bool = False
+    marker: int = 0
+    next_marker: int = 0
+    max_parts: int = 0
+    truncated: bool = False
+    parts: list[ObjectPartItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """The attributes GetObjectAttributes answers; ``None`` for one not asked for
+    (or, a checksum or the parts, one the object has not)."""
+
+    etag: str | None = None
+    """Unquoted, as S3 gives it in this document."""
+    checksum: tuple[str, str, str] | None = None
+    """The algorithm's name, the value and the type."""
+    parts: ObjectPartsPage | None = None
+    storage_class: str | None = None
+    size: int | None = None
+
+
+def attributes_document(attributes: Attributes) -> bytes:
+    out = [HEAD, f'<GetObjectAttributesResponse xmlns="{NAMESPACE}">']
+    if attributes.etag is not None:
+        out.append(_element("ETag", attributes.etag))
+    if attributes.checksum is not None:
+        out.append("<Checksum>" + _checksum_elements(attributes.checksum) + "</Checksum>")
+    page = attributes.parts
+    if page is not None:
+        out.append("<ObjectParts>")
+        if page.listed:
+            out += [
+                _element("IsTruncated", page.truncated),
+                _element("MaxParts", page.max_parts),
+                _element("NextPartNumberMarker", page.next_marker),
+                _element("PartNumberMarker", page.marker),
+            ]
+            for part in page.parts:
+                checksum = part.checksum
+                out.append(
+                    "<Part>"
+                    + _element("PartNumber", part.number)
+                    + _element("Size", part.size)
+                    + ("" if checksum is None else _element(f"Checksum{checksum[0]}", checksum[1]))
+                    + "</Part>"
+                )
+        out.append(_element("PartsCount", page.count) + "</ObjectParts>")
+    if attributes.storage_class is not None:
+        out.append(_element("StorageClass", attributes.storage_class))
+    if attributes.size is not None:
+        out.append(_element("ObjectSize", attributes.size))
+    out.append("</GetObjectAttributesResponse>")
+    return "".join(out).encode()

@@ -65,6 +65,19 @@ def s3(server: LockrProcess, keys: dict[str, Any]) -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture(scope="module")
+def bare(server: LockrProcess, keys: dict[str, Any]) -> Iterator[Any]:
+    """A boto3 client that sends no checksum it is not asked for."""
+    client = make_client(
+        server,
+        keys["accessKeyId"],
+        keys["secretAccessKey"],
+        request_checksum_calculation="when_required",
+    )
+    yield client
+    client.close()
+
+
 def ensure_bucket(s3: Any, name: str) -> None:
     try:
         s3.create_bucket(Bucket=name)

@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -39,7 +39,6 @@ from api.s3.checksums import (
 from tests.api.s3.conftest import (
     ensure_bucket,
     error_code,
-    make_client,
     send_signed,
     status_of,
 )
@@ -421,19 +420,6 @@ def test_a_part_copied_into_an_upload_without_an_algorithm_answers_no_checksum(s
 
 
 # -- S3's default checksum ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def bare(server: LockrProcess, keys: dict[str, Any]) -> Iterator[Any]:
-    """A boto3 client that sends no checksum it is not asked for."""
-    client = make_client(
-        server,
-        keys["accessKeyId"],
-        keys["secretAccessKey"],
-        request_checksum_calculation="when_required",
-    )
-    yield client
-    client.close()
 
 
 def test_an_object_sent_without_a_checksum_gets_crc64nvme(

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.db import InTransaction
-from gateway.errors import Exists, NotFound
+from gateway.errors import Changed, Exists, FileExists, NotFound
 from gateway.groupcommit import Writing
-from gateway.models import Node
+from gateway.models import Blob, Node
 from gateway.quota import charge
 from gateway.tree import (
     CHILD_BY_NAME,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # SQLAlchemy's execution of each cost several times what SQLite takes to run it.
 _CHILD = InTransaction(CHILD_BY_NAME)
 _FOLDER_KEY = InTransaction(select(Node.key).where(Node.id == bindparam("folder")))
+_BLOB_KEY = InTransaction(select(Blob.key).where(Blob.id == bindparam("blob")))
 _UNREF = InTransaction(UNREF_BLOB)
 _INSERT_BLOB = InTransaction(
     INSERT_BLOB,
@@ -100,6 +101,7 @@ def commit_blob(
     meta: Mapping[str, str] | None = None,
     multipart_etag: str | None = None,
     folder: tuple[int, str] | None = None,
+    if_blob: str | None = None,
 ) -> tuple[Entry, list[int]]:
     """In one transaction: settle the write's reservation (a write without one, as a
     small upload is, has its bytes charged if they fit), charge ``size``, record
@@ -115,7 +117,12 @@ def commit_blob(
     ``folder`` is the id and key of the folder at ``parts[:-1]`` as the caller found
     it (before the transaction): it is checked in the transaction (one lookup by id
     instead of the path's), and the path resolved again if the folder was moved or
-    deleted meanwhile."""
+    deleted meanwhile.
+
+    With ``if_blob``, the write only replaces the file whose bytes are the blob of
+    that key (a conditional write: the caller found it so); a file of other bytes,
+    a folder or nothing at the path is :class:`Changed`, and nothing is written.
+    ``on_conflict="fail"`` refuses any file or folder at the path (:class:`Exists`)."""
     now = storage.clock()
     meta = dict(meta) if meta else None
 
@@ -127,6 +134,8 @@ def commit_blob(
         name = parts[-1]
         row = _CHILD.run(connection, {"parent": folder_id, "child": name}).first()
         existing = None if row is None else _Child(*row)
+        if if_blob is not None and not _holds(connection, existing, if_blob):
+            raise Changed(f"{'/'.join(parts)} changed meanwhile")
         if existing is not None and (existing.is_dir or on_conflict != "replace"):
             if on_conflict == "rename":
                 name = free_name(tx.session, folder_id, name)
@@ -134,7 +143,7 @@ def commit_blob(
             elif existing.is_dir:
                 raise Exists(f"{'/'.join(parts)} is a folder")
             else:
-                raise Exists(f"{'/'.join(parts)} exists")
+                raise FileExists(f"{'/'.join(parts)} exists")
         old_blob = None if existing is None else existing.blob_id
         grows = size - (0 if existing is None or old_blob is None else existing.size)
         if reservation_id is None:
@@ -249,6 +258,14 @@ def commit_blob(
         return seen if current == key else None
 
     return storage.db.write_job(job)
+
+
+def _holds(connection: Connection, existing: _Child | None, blob_key: str) -> bool:
+    """Whether ``existing`` is a file whose bytes are the blob keyed ``blob_key``."""
+    if existing is None or existing.is_dir or existing.blob_id is None:
+        return False
+    row = _BLOB_KEY.run(connection, {"blob": existing.blob_id}).first()
+    return row is not None and row[0] == blob_key
 
 
 class _Child(NamedTuple):

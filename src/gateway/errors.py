@@ -103,3 +103,8 @@ class Exists(Conflict):
     """The target name is taken (a folder that exists, a file where none may be)."""
 
     code = "exists"
+
+
+class FileExists(Exists):
+    """A file is at the name, and the write was told not to replace one
+    (``on_conflict="fail"``)."""

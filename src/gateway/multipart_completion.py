@@ -40,7 +40,7 @@ from gateway.multipart_terms import (
     encode_sizes,
 )
 from gateway.objectstore import ObjectStore, Part
-from gateway.tree import Entry, split_path
+from gateway.tree import Entry, OnConflict, split_path
 
 if TYPE_CHECKING:
     from gateway.multipart import MultipartUploads
@@ -70,14 +70,21 @@ class Completion:
     _leftovers: list[Callable[[], object]] = field(default_factory=list, init=False, repr=False)
 
     def run(
-        self, *, clean: bool = True, make_folders: Callable[[str], object] | None = None
+        self,
+        *,
+        clean: bool = True,
+        make_folders: Callable[[str], object] | None = None,
+        on_conflict: OnConflict = "replace",
+        if_blob: str | None = None,
     ) -> Entry:
         """Blocking, and long for a large object: run it in a worker thread. With
         ``clean`` false, what is left to remove once the file is committed (the parts
         of an upload assembled ahead, the object of a file it replaced) waits for
         :meth:`clean`, so that the caller may answer first. ``make_folders`` makes the
         folder the file goes in (by default it is made with its parents, as
-        ``mkdir -p``); it MAY raise to refuse, and the upload stays as it was."""
+        ``mkdir -p``); it MAY raise to refuse, and the upload stays as it was, as it
+        does when the commit's conditions (``on_conflict``, ``if_blob``:
+        :func:`gateway.commit.commit_blob`) refuse."""
         uploads, info = self.uploads, self.info
         storage = uploads.storage
         store = storage.store_for(info.region)
@@ -114,7 +121,8 @@ class Completion:
                 content_type=info.content_type,
                 mtime=info.mtime,
                 meta=(info.meta or {}) | self.meta,
-                on_conflict="replace",
+                on_conflict=on_conflict,
+                if_blob=if_blob,
                 multipart_etag=self.etag,
                 also=self._record,
             )

@@ -214,6 +214,7 @@ class Storage:
         holder: str | None = None,
         meta: Mapping[str, str] | None = None,
         own_checksum: bool = False,
+        if_blob: str | None = None,
     ) -> Upload:
         """Start streaming a file to ``path``. Its folder must exist when the upload
         commits. A declared ``expected_size`` over ``max_size`` or over the remaining
@@ -229,7 +230,12 @@ class Storage:
         (:mod:`gateway.filechecksum`); with ``own_checksum`` the writer puts the
         file's checksum in :attr:`Upload.meta` before the commit (an S3 PutObject
         sent with one) and the upload computes none. A move keeps it; a copy keeps it
-        unless told otherwise (:meth:`copy`)."""
+        unless told otherwise (:meth:`copy`).
+
+        With ``on_conflict="fail"`` the commit refuses anything at ``path``
+        (:class:`Exists`); with ``if_blob`` it replaces only the file whose bytes are
+        the blob of that key (else :class:`Changed`): conditional writes
+        (:func:`gateway.commit.commit_blob`)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -277,6 +283,7 @@ class Storage:
             meta=meta,
             folder=(folder.id, folder.key),
             own_checksum=own_checksum,
+            if_blob=if_blob,
         )
 
     def store_for(self, region: str) -> ObjectStore:

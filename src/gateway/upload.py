@@ -71,9 +71,11 @@ class Upload:
         meta: Mapping[str, str] | None = None,
         folder: tuple[int, str] | None = None,
         own_checksum: bool = False,
+        if_blob: str | None = None,
     ) -> None:
         self._storage = storage
         self._folder = folder
+        self._if_blob = if_blob
         self.holder = holder
         self.key_hash = key_hash
         self.claim_hash = claim_hash
@@ -241,6 +243,7 @@ class Upload:
                 claim_hash=self.claim_hash,
                 meta=self.meta if self._crc is None else with_checksum(self.meta, self._crc),
                 folder=self._folder,
+                if_blob=self._if_blob,
             )
         except BaseException:
             self._done = True

@@ -217,6 +217,18 @@ class PreconditionFailed(S3Error):
     default_message = "At least one of the pre-conditions you specified did not hold"
 
 
+class ConditionalRequestConflict(S3Error):
+    """A conditional write's object changed while it was written."""
+
+    status = 409
+    code = "ConditionalRequestConflict"
+    default_message = (
+        "A conflicting operation occurred. If using PutObject you can retry the request. "
+        "If using multipart upload you should initiate another CreateMultipartUpload "
+        "request and re-upload each part."
+    )
+
+
 class MethodNotAllowed(S3Error):
     status = 405
     code = "MethodNotAllowed"

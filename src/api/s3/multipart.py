@@ -47,6 +47,7 @@ from api.s3.checksums import (
     full_object,
     stored_checksum,
 )
+from api.s3.conditional import UNCONDITIONAL, conditioned, write_condition
 from api.s3.context import Handler, S3Request, whole_number
 from api.s3.copy import SOURCE, copy_source
 from api.s3.errors import (
@@ -432,10 +433,14 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
     pairs = [(part.number, part.etag) for part in listed]
     checksums = [part.checksums for part in listed]
     uploads = s3.core.multipart
+    condition = UNCONDITIONAL
 
     def prepare() -> Completion | Completed:
+        nonlocal condition
         try:
             info = _upload(s3)
+            # Checked for a new completion only: one sent again is answered as before.
+            condition = write_condition(s3, lambda: find_object(s3, bucket_found=True))
             return uploads.complete(
                 info,
                 pairs,
@@ -467,7 +472,14 @@ async def complete_multipart_upload(s3: S3Request) -> Response:
         # deleted meanwhile is NoSuchBucket (and the upload stays, to be aborted).
         entry = committed(
             s3,
-            lambda: completion.run(clean=False, make_folders=lambda path: make_folders(s3, path)),
+            lambda: conditioned(
+                lambda: completion.run(
+                    clean=False,
+                    make_folders=lambda path: make_folders(s3, path),
+                    on_conflict=condition.on_conflict,
+                    if_blob=condition.if_blob,
+                )
+            ),
         )
         return complete_multipart_document(location, s3.bucket, s3.key, etag(entry), checksum)
 

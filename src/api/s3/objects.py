@@ -33,6 +33,7 @@ from api.s3.buckets import (
     require_bucket_name,
 )
 from api.s3.checksums import stored_headers
+from api.s3.conditional import conditioned, write_condition
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -159,7 +160,7 @@ async def put_object(s3: S3Request) -> Response:
                     upload.write(piece)
                 body.finish(upload.md5)
                 upload.meta = body.stored_meta(described.meta)
-                return committed(s3, upload.commit)
+                return committed(s3, lambda: conditioned(upload.commit))
 
         # Safe to abandon: the thread stores and commits the object, or nothing.
         entry = await s3.lookups.thread(put_small)
@@ -171,7 +172,7 @@ async def put_object(s3: S3Request) -> Response:
             def finish() -> Entry:
                 body.finish(upload.md5)
                 upload.meta = body.stored_meta(described.meta)
-                return committed(s3, upload.commit)
+                return committed(s3, lambda: conditioned(upload.commit))
 
             entry = await run_in_threadpool(finish)
     # The checksum sent, or the CRC64NVME the upload computed and kept (S3's default).
@@ -182,9 +183,11 @@ async def put_object(s3: S3Request) -> Response:
 def _start_upload(
     s3: S3Request, path: str, described: ObjectMeta, expected_size: int | None, body: CheckedBody
 ) -> Upload:
-    """The upload of the request's object at ``path`` (:func:`in_folders`); one whose
-    ``body`` brings a checksum computes no CRC64NVME (the one sent is kept alone).
-    Blocking."""
+    """The upload of the request's object at ``path`` (:func:`in_folders`), once the
+    request's write condition holds (:mod:`api.s3.conditional`), which its commit
+    checks again; one whose ``body`` brings a checksum computes no CRC64NVME (the one
+    sent is kept alone). Blocking."""
+    condition = write_condition(s3, lambda: find_object(s3))
     return in_folders(
         s3,
         path,
@@ -196,7 +199,8 @@ def _start_upload(
             content_type=described.content_type,
             mtime=described.mtime,
             meta=described.meta,
-            on_conflict="replace",
+            on_conflict=condition.on_conflict,
+            if_blob=condition.if_blob,
             own_checksum=body.algorithm is not None,
         ),
     )
@@ -290,6 +294,8 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
 
     def make() -> Entry:
         require_bucket(s3)
+        # Checked before the marker is made, not again as it is made.
+        write_condition(s3, lambda: find_object(s3, bucket_found=True))
         return make_marker(s3, path, described)
 
     entry = await run_in_threadpool(make)

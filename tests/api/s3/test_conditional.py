@@ -1,0 +1,162 @@
+"""Conditional writes (:mod:`api.s3.conditional`) over a real ``lockr serve`` with
+boto3 and raw signed requests: ``If-None-Match: *`` and ``If-Match`` on PutObject
+(small and streamed bodies) and CompleteMultipartUpload, checked before the bytes
+and again at the commit, so that of writers racing for one key exactly one wins."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from tests.api.s3.conftest import ensure_bucket, error_code, make_client, send_signed, status_of
+from tests.conftest import LockrProcess
+
+MiB = 1024 * 1024
+
+
+def body_of(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket="cond", Key=key)["Body"].read())
+
+
+def refused(call: Any, **arguments: Any) -> tuple[int, str]:
+    """The status and code of the error ``call(**arguments)`` raises."""
+    with pytest.raises(ClientError) as info:
+        call(**arguments)
+    return status_of(info), error_code(info)
+
+
+def test_if_none_match_writes_only_a_new_key(s3: Any) -> None:
+    ensure_bucket(s3, "cond")
+    assert s3.put_object(Bucket="cond", Key="new", Body=b"first", IfNoneMatch="*")["ETag"]
+    put = s3.put_object
+    again = refused(put, Bucket="cond", Key="new", Body=b"second", IfNoneMatch="*")
+    assert again == (412, "PreconditionFailed")
+    assert body_of(s3, "new") == b"first"
+    # A streamed body is refused before any byte is taken.
+    big = refused(put, Bucket="cond", Key="new", Body=os.urandom(MiB), IfNoneMatch="*")
+    assert big == (412, "PreconditionFailed")
+    assert body_of(s3, "new") == b"first"
+
+
+def test_if_none_match_takes_only_a_star(server: LockrProcess, keys: dict[str, Any]) -> None:
+    answer = send_signed(server, keys, "PUT", "/cond/etag", b"x", {"If-None-Match": '"abc"'})
+    assert answer.status_code == 501 and b"<Code>NotImplemented</Code>" in answer.content
+
+
+def test_if_match_replaces_only_the_object_it_names(s3: Any) -> None:
+    ensure_bucket(s3, "cond")
+    tag = s3.put_object(Bucket="cond", Key="cas", Body=b"one")["ETag"]
+    put = s3.put_object
+    assert refused(put, Bucket="cond", Key="cas", Body=b"x", IfMatch='"0"') == (
+        412,
+        "PreconditionFailed",
+    )
+    new_tag = s3.put_object(Bucket="cond", Key="cas", Body=b"two", IfMatch=tag)["ETag"]
+    assert body_of(s3, "cas") == b"two"
+    old = refused(put, Bucket="cond", Key="cas", Body=b"three", IfMatch=tag)
+    assert old == (412, "PreconditionFailed")
+    s3.put_object(Bucket="cond", Key="cas", Body=b"three", IfMatch=new_tag.strip('"'))
+    s3.put_object(Bucket="cond", Key="cas", Body=b"four", IfMatch="*")
+    assert body_of(s3, "cas") == b"four"
+    missing = refused(put, Bucket="cond", Key="none", Body=b"x", IfMatch=tag)
+    assert missing == (404, "NoSuchKey")
+
+
+def test_completing_an_upload_is_conditional(s3: Any) -> None:
+    ensure_bucket(s3, "cond")
+    s3.put_object(Bucket="cond", Key="mp", Body=b"there")
+    common = {"Bucket": "cond", "Key": "mp"}
+    common["UploadId"] = s3.create_multipart_upload(**common)["UploadId"]
+    tag = s3.upload_part(**common, PartNumber=1, Body=b"the part")["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": tag}]}
+    complete = s3.complete_multipart_upload
+    unless_there = refused(complete, **common, MultipartUpload=parts, IfNoneMatch="*")
+    assert unless_there == (412, "PreconditionFailed")
+    other = refused(complete, **common, MultipartUpload=parts, IfMatch='"other"')
+    assert other == (412, "PreconditionFailed")
+    assert body_of(s3, "mp") == b"there"  # and the upload is still there:
+    current = s3.head_object(Bucket="cond", Key="mp")["ETag"]
+    complete(**common, MultipartUpload=parts, IfMatch=current)
+    assert body_of(s3, "mp") == b"the part"
+
+
+def test_of_writers_racing_for_a_new_key_one_wins(
+    server: LockrProcess, keys: dict[str, Any], s3: Any
+) -> None:
+    ensure_bucket(s3, "cond")
+    writers = 6
+    clients = [
+        make_client(server, keys["accessKeyId"], keys["secretAccessKey"]) for _ in range(writers)
+    ]
+    barrier = threading.Barrier(writers)
+    outcomes: list[str] = [""] * writers
+
+    def write(number: int) -> None:
+        barrier.wait()
+        try:
+            clients[number].put_object(
+                Bucket="cond", Key="race", Body=f"writer {number}".encode(), IfNoneMatch="*"
+            )
+            outcomes[number] = "written"
+        except ClientError as error:
+            outcomes[number] = error.response["Error"]["Code"]
+
+    threads = [threading.Thread(target=write, args=(number,)) for number in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    assert outcomes.count("written") == 1, outcomes
+    assert set(outcomes) <= {"written", "PreconditionFailed", "ConditionalRequestConflict"}
+    assert body_of(s3, "race") == f"writer {outcomes.index('written')}".encode()
+
+
+def streamed_put(
+    server: LockrProcess, keys: dict[str, Any], key: str, data: bytes, headers: dict[str, str]
+) -> tuple[httpx.Response, list[str]]:
+    """A signed PutObject whose body pauses after its first MiB, while another writer
+    replaces ``key``: the request's condition held when it started and no longer
+    holds at its commit."""
+    request = AWSRequest("PUT", f"{server.s3_url}/cond/{key}", data=data, headers=headers)
+    S3SigV4Auth(
+        Credentials(keys["accessKeyId"], keys["secretAccessKey"]), "s3", "us-east-1"
+    ).add_auth(request)
+    meanwhile: list[str] = []
+
+    def pieces() -> Iterator[bytes]:
+        yield data[:MiB]
+        time.sleep(1)  # the server has checked the condition and is reading the body
+        other = send_signed(server, keys, "PUT", f"/cond/{key}", b"meanwhile")
+        meanwhile.append(str(other.status_code))
+        yield data[MiB:]
+
+    answer = httpx.put(request.url, content=pieces(), headers=dict(request.headers), timeout=60)
+    return answer, meanwhile
+
+
+@pytest.mark.parametrize("condition", ["none", "match"])
+def test_a_write_whose_condition_fails_while_it_streams_writes_nothing(
+    server: LockrProcess, keys: dict[str, Any], s3: Any, condition: str
+) -> None:
+    ensure_bucket(s3, "cond")
+    key = f"streamed-{condition}"
+    headers = {"If-None-Match": "*"}
+    if condition == "match":
+        headers = {"If-Match": s3.put_object(Bucket="cond", Key=key, Body=b"before")["ETag"]}
+    answer, meanwhile = streamed_put(server, keys, key, os.urandom(2 * MiB), headers)
+    assert meanwhile == ["200"]
+    assert answer.status_code == 409, answer.text
+    assert b"<Code>ConditionalRequestConflict</Code>" in answer.content
+    assert body_of(s3, key) == b"meanwhile"

@@ -49,13 +49,23 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from gateway.assembly import Assemblies
 from gateway.blobkeys import new_key, object_key
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.errors import BadRequest, NotFound, TooLarge
-from gateway.models import Account, Blob, CompletedUpload, MultipartUpload, Reservation, UploadPart
+from gateway.lookup import lock_folder
+from gateway.models import (
+    Account,
+    Blob,
+    CompletedUpload,
+    MultipartUpload,
+    Node,
+    Reservation,
+    UploadPart,
+)
 from gateway.multipart_completion import Completion
 from gateway.multipart_part import PartWriter
 from gateway.multipart_terms import (
@@ -186,11 +196,16 @@ class MultipartUploads:
         mtime: float | None = None,
         meta: dict[str, str] | None = None,
         checksum: tuple[str, str] | None = None,
+        in_bucket: bool = False,
     ) -> MultipartInfo:
         """Open an upload of the file ``path`` in the account's default region. Its
         folders need not exist yet (completing makes them). A full account (entries)
         is refused now. ``checksum`` is the algorithm and type of the checksum its
-        parts and object have (the caller checks they go together)."""
+        parts and object have (the caller checks they go together). With
+        ``in_bucket``, the path's top-level folder (an S3 bucket) must be there when
+        the upload is recorded, checked in that transaction (else :class:`NotFound`):
+        a bucket deleted meanwhile either finds the upload recorded, and aborts it,
+        or is found gone (:attr:`gateway.subtrees.Subtrees.after_bucket`)."""
         parts = split_path(path)
         if not parts:
             raise BadRequest("a file needs a name")
@@ -229,6 +244,8 @@ class MultipartUploads:
         try:
             multipart_id = store.create_multipart(object_key(blob_key))
             with self.db.write() as session:
+                if in_bucket:
+                    self._require_bucket(session, account_id, parts[0])
                 reservation = session.get(Reservation, reservation_id)
                 if reservation is None:
                     raise NotFound("the upload's reservation is gone")
@@ -240,6 +257,17 @@ class MultipartUploads:
             discard_write(store, blob_key, multipart_id, committed=False)
             reservations.release(reservation_id)
             raise
+
+    def _require_bucket(self, session: Session, account_id: int, name: str) -> None:
+        """In a write: the account's top-level folder ``name`` is there (locked until
+        the transaction ends, on PostgreSQL), or :class:`NotFound`."""
+        key = f"{name}/"
+        found = session.scalar(
+            select(Node.id).where(Node.account_id == account_id, Node.key == key)
+        )
+        if found is None:
+            raise NotFound("no such bucket")
+        lock_folder(session, found, key, sqlite=self.db.is_sqlite)
 
     def get(self, account_id: int, upload_id: str, path: str | None = None) -> MultipartInfo:
         """The account's unfinished upload ``upload_id`` (of ``path``, when given), or

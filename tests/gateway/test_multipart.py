@@ -13,6 +13,7 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.core import Core
+from gateway.errors import NotFound
 from gateway.multipart_terms import (
     MIN_PART_SIZE,
     InvalidPart,
@@ -22,7 +23,7 @@ from gateway.multipart_terms import (
     UploadBusy,
     multipart_etag,
 )
-from tests.conftest import PASSWORD, CoreFactory, unfinished
+from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
 from tests.gateway.multipart_helpers import alice, complete, put_part, rows
 
 
@@ -215,3 +216,28 @@ def test_parts_are_listed_in_pages(pg_core: Core) -> None:
     assert [part.number for part in core.multipart.parts(info)] == [2, 5, 7, 9]
     assert core.multipart.parts(info, after=5, limit=1) == [parts[3]]
     assert core.multipart.parts(info, after=9) == []
+
+
+def test_an_upload_opened_in_a_bucket_being_deleted_does_not_outlive_it(pg_core: Core) -> None:
+    """``in_bucket``: the bucket (a top-level folder) is checked as the upload is
+    recorded, so an upload opened while its bucket is deleted is either refused or
+    recorded before the delete, which then aborts it: none is left."""
+    core = pg_core
+    owner = alice(core)
+    with pytest.raises(NotFound):
+        core.multipart.create(owner, "missing/k", content_type="", in_bucket=True)
+
+    def race(what: str) -> object:
+        if what == "create":
+            return core.multipart.create(owner, "b/k", content_type="", in_bucket=True)
+        core.storage.delete(owner, "b")
+        return None
+
+    outcomes = set()
+    for _ in range(8):
+        core.storage.mkdir(owner, "b")
+        created, _ = in_parallel(race, ["create", "delete"])
+        outcomes.add(type(created).__name__)
+        assert core.multipart.list_uploads(owner, "").uploads == []
+    assert core.storage.usage(owner)[0] == 0
+    assert outcomes <= {"MultipartInfo", "NotFound"}

@@ -12,9 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from api.s3.checksums import (
@@ -65,7 +64,7 @@ class CheckedBody:
     def __init__(
         self,
         verified: Verified,
-        headers: Headers,
+        headers: Mapping[str, str],
         *,
         hash_md5: bool,
         compute: Algorithm | None = None,

@@ -94,7 +94,7 @@ def copy_source(value: str) -> tuple[str, str]:
 
 def _replacement(s3: S3Request) -> ObjectMeta | None:
     """The request's metadata with ``REPLACE``; ``None`` with ``COPY``."""
-    headers = s3.request.headers
+    headers = s3.headers
     directive = headers.get(DIRECTIVE, "COPY").strip()
     if directive not in ("COPY", "REPLACE"):
         raise InvalidArgument(f"Unknown metadata directive: {directive[:32]!r}")

@@ -26,8 +26,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
-
 from api.s3.errors import InvalidArgument, MetadataTooLarge
 from gateway.storage import Entry
 
@@ -72,15 +70,17 @@ class ObjectMeta:
     meta: dict[str, str]
 
 
-def from_headers(headers: Headers) -> ObjectMeta:
+def from_headers(headers: Mapping[str, str]) -> ObjectMeta:
     """The metadata a PutObject (or CreateMultipartUpload, or CopyObject with
-    ``REPLACE``) gives with its headers; ``MetadataTooLarge`` past S3's limit."""
+    ``REPLACE``) gives with its headers (by lowercase name, a repeated one's values
+    joined with commas: :attr:`api.s3.context.S3Request.headers`); ``MetadataTooLarge``
+    past S3's limit."""
     meta: dict[str, str] = {}
     user_size = 0
     for name in headers:
         if not name.startswith(USER_PREFIX):
             continue
-        value = _from_the_wire(",".join(headers.getlist(name)))
+        value = _from_the_wire(headers[name])
         user_size += _size(name.removeprefix(USER_PREFIX)) + _size(value)
         if name != MTIME or _mtime(value) is not None:
             meta[name] = value

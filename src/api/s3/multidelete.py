@@ -81,7 +81,7 @@ def parse_delete(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
 
 
 async def delete_objects(s3: S3Request) -> Response:
-    body = CheckedBody(s3.caller.verified, s3.request.headers, hash_md5=True)
+    body = CheckedBody(s3.caller.verified, s3.headers, hash_md5=True)
     if not body.has_checksum:
         raise InvalidRequest("Missing required header for this request: Content-MD5")
     received: list[bytes] = []

@@ -23,13 +23,12 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.responses import Response, StreamingResponse
 
 from api.s3.body import CheckedBody, declared_size, pump_checked
@@ -60,6 +59,7 @@ from api.s3.errors import (
     InvalidRequest,
     MalformedXML,
     MethodNotAllowed,
+    NoSuchBucket,
     PreconditionFailed,
     as_s3_error,
 )
@@ -81,7 +81,7 @@ from api.s3.xml import (
 )
 from api.s3.xmlrequest import XmlNode, parse_xml
 from api.transfer import precondition
-from gateway.errors import LockrError
+from gateway.errors import LockrError, NotFound
 from gateway.multipart_completion import Completion
 from gateway.multipart_part import PartWriter
 from gateway.multipart_terms import (
@@ -146,19 +146,25 @@ async def create_multipart_upload(s3: S3Request) -> Response:
     path = object_path(s3)
     if s3.key.endswith("/"):
         raise InvalidArgument("A key ending in '/' names a folder: it cannot be uploaded.")
-    described = from_headers(s3.request.headers)
-    checksum = _upload_checksum(s3.request.headers)
+    described = from_headers(s3.headers)
+    checksum = _upload_checksum(s3.headers)
 
     def create() -> MultipartInfo:
         require_bucket(s3)
-        return s3.core.multipart.create(
-            s3.account_id,
-            path,
-            content_type=described.content_type,
-            mtime=described.mtime,
-            meta=described.meta or None,
-            checksum=None if checksum is None else (checksum[0].name, checksum[1]),
-        )
+        try:
+            # The bucket is checked again as the upload is recorded: a DeleteBucket
+            # meanwhile either aborts the upload or is seen here.
+            return s3.core.multipart.create(
+                s3.account_id,
+                path,
+                content_type=described.content_type,
+                mtime=described.mtime,
+                meta=described.meta or None,
+                checksum=None if checksum is None else (checksum[0].name, checksum[1]),
+                in_bucket=True,
+            )
+        except NotFound:
+            raise NoSuchBucket() from None
 
     info = await run_in_threadpool(create)
     headers: dict[str, str] = {}
@@ -169,7 +175,7 @@ async def create_multipart_upload(s3: S3Request) -> Response:
     )
 
 
-def _upload_checksum(headers: Headers) -> tuple[Algorithm, str] | None:
+def _upload_checksum(headers: Mapping[str, str]) -> tuple[Algorithm, str] | None:
     """The checksum algorithm and type a CreateMultipartUpload asks for, if any; the
     type defaults to the algorithm's first (``COMPOSITE``, ``FULL_OBJECT`` for
     CRC64NVME)."""
@@ -212,7 +218,7 @@ async def upload_part(s3: S3Request) -> Response:
     # object gets S3's default checksum, combined from them.
     body = CheckedBody(
         s3.caller.verified,
-        s3.request.headers,
+        s3.headers,
         hash_md5=False,
         compute=algorithm,
         also=None if algorithm is not None else DEFAULT,
@@ -229,16 +235,21 @@ async def upload_part(s3: S3Request) -> Response:
         return s3.core.multipart.part(info, number, size=size)
 
     writer = await run_in_threadpool(start)
-    with writer:
-        await pump_checked(s3.request, body, writer.write)
+    try:
+        with writer:
+            await pump_checked(s3.request, body, writer.write)
 
-        def finish() -> PartInfo:
-            body.finish(writer.md5)
-            return writer.finish(
-                checksum=body.checksum if algorithm is not None else body.also_checksum
-            )
+            def finish() -> PartInfo:
+                body.finish(writer.md5)
+                return writer.finish(
+                    checksum=body.checksum if algorithm is not None else body.also_checksum
+                )
 
-        part = await run_in_threadpool(finish)
+            part = await run_in_threadpool(finish)
+    except NoSuchUpload:
+        # Aborted while the part streamed: by a DeleteBucket, if the bucket went too.
+        await s3.lookups.read(require_bucket, s3)
+        raise
     return Response(status_code=200, headers={"ETag": f'"{part.md5}"'} | body.answer_headers())
 
 
@@ -306,13 +317,7 @@ async def _part_list(s3: S3Request) -> list[Listed]:
     """The parts a CompleteMultipartUpload body lists, read (at most
     :data:`MAX_PART_LIST` bytes) and checked as any body is (its ``x-amz-checksum-*``
     headers are the object's, not the body's)."""
-    headers = Headers(
-        raw=[
-            (name, value)
-            for name, value in s3.request.headers.raw
-            if not name.lower().startswith(PREFIX.encode())
-        ]
-    )
+    headers = {name: value for name, value in s3.headers.items() if not name.startswith(PREFIX)}
     body = CheckedBody(s3.caller.verified, headers, hash_md5=False)
     data = bytearray()
     md5 = hashlib.md5()
@@ -356,7 +361,7 @@ def object_checksum(
     ``x-amz-mp-object-size``) against the object. An upload with a checksum algorithm
     is completed from parts numbered 1 to N (``InvalidPartOrder`` otherwise, as S3
     documents for CompletedPart)."""
-    headers = s3.request.headers
+    headers = s3.headers
     size = sum(part_size for _, part_size in parts)
     given_size = headers.get("x-amz-mp-object-size")
     if given_size is not None and whole_number_or_none(given_size.strip()) != size:
@@ -402,7 +407,9 @@ def object_checksum(
     return {algorithm.header: value, TYPE_HEADER: info.checksum_type}
 
 
-def _default_checksum(headers: Headers, parts: list[tuple[str | None, int]]) -> dict[str, str]:
+def _default_checksum(
+    headers: Mapping[str, str], parts: list[tuple[str | None, int]]
+) -> dict[str, str]:
     """The checksum of an object whose upload was created without an algorithm: S3's
     default, the CRC64NVME of the whole object (``FULL_OBJECT``), combined from the
     parts' (recorded as they arrived); none if a part has none (it was stored by an
@@ -415,7 +422,7 @@ def _default_checksum(headers: Headers, parts: list[tuple[str | None, int]]) -> 
     return {DEFAULT.header: value, TYPE_HEADER: FULL_OBJECT}
 
 
-def _check_claimed(headers: Headers, algorithm: Algorithm, value: str) -> None:
+def _check_claimed(headers: Mapping[str, str], algorithm: Algorithm, value: str) -> None:
     """``BadDigest`` if the request gives the object's checksum of ``algorithm``
     (with or without a COMPOSITE checksum's ``-N``) and it is not ``value``."""
     claimed = headers.get(algorithm.header)

@@ -143,7 +143,7 @@ async def put_object(s3: S3Request) -> Response:
     and checked first, then stored and committed in one job in a worker thread; a
     larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
-    headers = request.headers
+    headers = s3.headers
     body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
     path = object_path(s3)
     if s3.key.endswith("/"):
@@ -289,7 +289,7 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
     if received:
         raise InvalidArgument("A key ending in '/' names a folder: it cannot hold bytes.")
 
-    given = from_headers(s3.request.headers)
+    given = from_headers(s3.headers)
     described = ObjectMeta(given.content_type, given.mtime, body.stored_meta(given.meta))
 
     def make() -> Entry:

@@ -4,7 +4,8 @@ signing included) on the S3 listener."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -107,6 +108,34 @@ def send_signed(
     credentials = Credentials(keys["accessKeyId"], keys["secretAccessKey"])
     S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
     return httpx.request(method, request.url, content=body, headers=dict(request.headers))
+
+
+def send_paused(
+    server: LockrProcess,
+    keys: dict[str, Any],
+    method: str,
+    target: str,
+    body: bytes,
+    meanwhile: Callable[[], None],
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """Send a request as :func:`send_signed` does, its body in two pieces with
+    ``meanwhile()`` called between them, a second after the first: by then the server
+    has started on the request and is reading its body."""
+    request = AWSRequest(method, server.s3_url + target, data=body, headers=headers or {})
+    credentials = Credentials(keys["accessKeyId"], keys["secretAccessKey"])
+    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+    half = len(body) // 2
+
+    def pieces() -> Iterator[bytes]:
+        yield body[:half]
+        time.sleep(1)
+        meanwhile()
+        yield body[half:]
+
+    return httpx.request(
+        method, request.url, content=pieces(), headers=dict(request.headers), timeout=60
+    )
 
 
 def dav_url(server: LockrProcess, path: str) -> str:

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.api.s3.conftest import ensure_bucket, error_code, make_client, send_signed, status_of
+from tests.api.s3.conftest import (
+    ensure_bucket,
+    error_code,
+    make_client,
+    send_paused,
+    send_signed,
+    status_of,
+)
 from tests.conftest import LockrProcess
 
 MiB = 1024 * 1024
@@ -123,29 +124,6 @@ def test_of_writers_racing_for_a_new_key_one_wins(
     assert body_of(s3, "race") == f"writer {outcomes.index('written')}".encode()
 
 
-def streamed_put(
-    server: LockrProcess, keys: dict[str, Any], key: str, data: bytes, headers: dict[str, str]
-) -> tuple[httpx.Response, list[str]]:
-    """A signed PutObject whose body pauses after its first MiB, while another writer
-    replaces ``key``: the request's condition held when it started and no longer
-    holds at its commit."""
-    request = AWSRequest("PUT", f"{server.s3_url}/cond/{key}", data=data, headers=headers)
-    S3SigV4Auth(
-        Credentials(keys["accessKeyId"], keys["secretAccessKey"]), "s3", "us-east-1"
-    ).add_auth(request)
-    meanwhile: list[str] = []
-
-    def pieces() -> Iterator[bytes]:
-        yield data[:MiB]
-        time.sleep(1)  # the server has checked the condition and is reading the body
-        other = send_signed(server, keys, "PUT", f"/cond/{key}", b"meanwhile")
-        meanwhile.append(str(other.status_code))
-        yield data[MiB:]
-
-    answer = httpx.put(request.url, content=pieces(), headers=dict(request.headers), timeout=60)
-    return answer, meanwhile
-
-
 @pytest.mark.parametrize("condition", ["none", "match"])
 def test_a_write_whose_condition_fails_while_it_streams_writes_nothing(
     server: LockrProcess, keys: dict[str, Any], s3: Any, condition: str
@@ -155,8 +133,14 @@ def test_a_write_whose_condition_fails_while_it_streams_writes_nothing(
     headers = {"If-None-Match": "*"}
     if condition == "match":
         headers = {"If-Match": s3.put_object(Bucket="cond", Key=key, Body=b"before")["ETag"]}
-    answer, meanwhile = streamed_put(server, keys, key, os.urandom(2 * MiB), headers)
-    assert meanwhile == ["200"]
+    meanwhile: list[int] = []
+
+    def replace() -> None:
+        meanwhile.append(send_signed(server, keys, "PUT", f"/cond/{key}", b"meanwhile").status_code)
+
+    data = os.urandom(2 * MiB)  # streamed: the condition is checked before the body
+    answer = send_paused(server, keys, "PUT", f"/cond/{key}", data, replace, headers)
+    assert meanwhile == [200]
     assert answer.status_code == 409, answer.text
     assert b"<Code>ConditionalRequestConflict</Code>" in answer.content
     assert body_of(s3, key) == b"meanwhile"

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from api.s3.multipart import answer_when_done
 from api.s3.xml import HEAD
 from gateway.errors import LockrError
-from tests.api.s3.conftest import ensure_bucket, error_code, send_signed
+from tests.api.s3.conftest import ensure_bucket, error_code, send_paused, send_signed
 from tests.conftest import LockrProcess, run_rclone
 
 MiB = 1024 * 1024
@@ -485,6 +485,24 @@ def test_a_deleted_bucket_takes_its_uploads(s3: Any) -> None:
         s3.list_parts(**common)
     assert error_code(gone) == "NoSuchUpload"
     s3.delete_bucket(Bucket="doomed")
+
+
+def test_a_part_streaming_while_its_bucket_is_deleted_is_no_such_bucket(
+    server: LockrProcess, keys: dict[str, Any], s3: Any
+) -> None:
+    """DeleteBucket aborts the uploads of the bucket; a part still streaming into one
+    then fails as any call naming the missing bucket does, ``NoSuchBucket``."""
+    ensure_bucket(s3, "doomed-mid")
+    upload_id = s3.create_multipart_upload(Bucket="doomed-mid", Key="k")["UploadId"]
+    deleted: list[int] = []
+
+    def delete_bucket() -> None:
+        deleted.append(send_signed(server, keys, "DELETE", "/doomed-mid").status_code)
+
+    target = f"/doomed-mid/k?partNumber=1&uploadId={upload_id}"
+    answer = send_paused(server, keys, "PUT", target, os.urandom(2 * MiB), delete_bucket)
+    assert deleted == [204]
+    assert answer.status_code == 404 and b"<Code>NoSuchBucket</Code>" in answer.content
 
 
 NS = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from api.access_log import AccessLog
-from api.s3 import attributes, buckets, copy, listing, multidelete, multipart, objects
+from api.s3 import acl, attributes, buckets, copy, listing, multidelete, multipart, objects
 from api.s3.addressing import address
 from api.s3.auth import authenticate
 from api.s3.context import Handler, S3Request
@@ -45,7 +45,6 @@ log = logging.getLogger("lockr")
 UNSUPPORTED = frozenset(
     {
         "accelerate",
-        "acl",
         "analytics",
         "cors",
         "encryption",
@@ -57,7 +56,6 @@ UNSUPPORTED = frozenset(
         "metrics",
         "notification",
         "object-lock",
-        "ownershipControls",
         "policy",
         "publicAccessBlock",
         "replication",
@@ -73,6 +71,9 @@ UNSUPPORTED = frozenset(
 """Sub-resources this front does not serve yet: ``NotImplemented`` (501)."""
 
 BUCKET_QUERIES: dict[tuple[str, str], Handler] = {
+    ("GET", "acl"): acl.get_bucket_acl,
+    ("PUT", "acl"): acl.put_bucket_acl,
+    ("GET", "ownershipControls"): acl.get_bucket_ownership_controls,
     ("GET", "location"): buckets.get_bucket_location,
     ("GET", "versioning"): buckets.get_bucket_versioning,
     ("GET", "versions"): listing.list_object_versions,
@@ -87,6 +88,8 @@ BUCKET_HANDLERS: dict[str, Handler] = {
     "DELETE": buckets.delete_bucket,
 }
 """A bucket's operations without a sub-resource, by method (GET: a listing)."""
+OBJECT_ACL: dict[str, Handler] = {"GET": acl.get_object_acl, "PUT": acl.put_object_acl}
+"""GetObjectAcl and PutObjectAcl (:mod:`api.s3.acl`)."""
 OBJECT_HANDLERS: dict[str, Handler] = {
     "PUT": objects.put_object,
     "GET": objects.get_object,
@@ -118,6 +121,10 @@ def _route(method: str, bucket: str, key: str, query: set[str], *, copying: bool
         if method == "GET":
             return listing.list_objects_v2 if "list-type" in query else listing.list_objects_v1
         handler = BUCKET_HANDLERS.get(method)
+    elif "acl" in query:
+        handler = OBJECT_ACL.get(method)
+        if handler is None:
+            raise NotImplementedYet("This S3 operation is not supported yet (acl).")
     elif "attributes" in query:
         if method != "GET":
             raise NotImplementedYet("This S3 operation is not supported yet (attributes).")

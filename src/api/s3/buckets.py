@@ -19,6 +19,7 @@ from api.s3.errors import (
     KeyConflict,
     NoSuchBucket,
 )
+from api.s3.grants import refuse_grants
 from api.s3.xml import (
     Bucket,
     list_buckets_document,
@@ -115,6 +116,7 @@ async def list_buckets(s3: S3Request) -> Response:
 async def create_bucket(s3: S3Request) -> Response:
     if not valid_bucket_name(s3.bucket):
         raise InvalidBucketName(f"The specified bucket is not valid: {s3.bucket[:100]!r}")
+    refuse_grants(s3.headers, bucket=True)
     storage = s3.core.storage
 
     def create() -> None:

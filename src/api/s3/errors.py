@@ -217,6 +217,28 @@ class PreconditionFailed(S3Error):
     default_message = "At least one of the pre-conditions you specified did not hold"
 
 
+class AccessControlListNotSupported(S3Error):
+    status = 400
+    code = "AccessControlListNotSupported"
+    default_message = "The bucket does not allow ACLs"
+
+
+class InvalidBucketAclWithObjectOwnership(S3Error):
+    status = 400
+    code = "InvalidBucketAclWithObjectOwnership"
+    default_message = (
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+    )
+
+
+class MalformedACLError(S3Error):
+    status = 400
+    code = "MalformedACLError"
+    default_message = (
+        "The XML you provided was not well-formed or did not validate against our published schema"
+    )
+
+
 class ConditionalRequestConflict(S3Error):
     """A conditional write's object changed while it was written."""
 

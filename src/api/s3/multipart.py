@@ -63,6 +63,7 @@ from api.s3.errors import (
     PreconditionFailed,
     as_s3_error,
 )
+from api.s3.grants import refuse_grants
 from api.s3.metadata import from_headers
 from api.s3.objects import committed, find_object, get_object, make_folders, object_path
 from api.s3.parts import part_number
@@ -146,6 +147,7 @@ async def create_multipart_upload(s3: S3Request) -> Response:
     path = object_path(s3)
     if s3.key.endswith("/"):
         raise InvalidArgument("A key ending in '/' names a folder: it cannot be uploaded.")
+    refuse_grants(s3.headers)
     described = from_headers(s3.headers)
     checksum = _upload_checksum(s3.headers)
 

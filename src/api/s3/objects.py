@@ -43,6 +43,7 @@ from api.s3.errors import (
     NoSuchKey,
     PreconditionFailed,
 )
+from api.s3.grants import refuse_grants
 from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, answer_headers, from_headers
 from api.s3.parts import part_window
 from api.transfer import (
@@ -144,6 +145,7 @@ async def put_object(s3: S3Request) -> Response:
     larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
     headers = s3.headers
+    refuse_grants(headers)
     body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
     path = object_path(s3)
     if s3.key.endswith("/"):

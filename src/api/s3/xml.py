@@ -1,7 +1,7 @@
 """The XML documents the S3 front answers with: errors, ListBuckets, the object
-listings, GetBucketLocation, GetBucketVersioning, CopyObject, DeleteObjects,
-GetObjectAttributes and those of multipart uploads. Text is escaped here; callers
-pass plain values."""
+listings, GetBucketLocation, GetBucketVersioning, the ACLs and ownership controls,
+CopyObject, DeleteObjects, GetObjectAttributes and those of multipart uploads. Text
+is escaped here; callers pass plain values."""
 
 from __future__ import annotations
 
@@ -156,6 +156,36 @@ def location_document(region: str) -> bytes:
 def versioning_document() -> bytes:
     """GetBucketVersioning of a bucket that was never versioned."""
     return (HEAD + f'<VersioningConfiguration xmlns="{NAMESPACE}"/>').encode()
+
+
+def acl_document(owner: Owner) -> bytes:
+    """GetBucketAcl and GetObjectAcl: the owner, with full control, alone."""
+    grantee = (
+        '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:type="CanonicalUser">'
+        + _element("ID", owner.id)
+        + _element("DisplayName", owner.name)
+        + "</Grantee>"
+    )
+    return (
+        HEAD
+        + f'<AccessControlPolicy xmlns="{NAMESPACE}">'
+        + _owner(owner)
+        + "<AccessControlList><Grant>"
+        + grantee
+        + _element("Permission", "FULL_CONTROL")
+        + "</Grant></AccessControlList></AccessControlPolicy>"
+    ).encode()
+
+
+def ownership_document() -> bytes:
+    """GetBucketOwnershipControls: ACLs disabled, the bucket owner owns everything."""
+    return (
+        HEAD
+        + f'<OwnershipControls xmlns="{NAMESPACE}"><Rule>'
+        + _element("ObjectOwnership", "BucketOwnerEnforced")
+        + "</Rule></OwnershipControls>"
+    ).encode()
 
 
 def copy_result_document(

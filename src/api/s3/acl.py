@@ -20,15 +20,14 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from api.s3.body import CheckedBody
+from api.s3.body import CheckedBody, read_document
 from api.s3.buckets import require_bucket
 from api.s3.context import S3Request
-from api.s3.errors import AccessControlListNotSupported, IncompleteBody, MalformedACLError, S3Error
+from api.s3.errors import AccessControlListNotSupported, MalformedACLError, S3Error
 from api.s3.grants import refuse_grants
 from api.s3.objects import find_object
 from api.s3.xml import acl_document, ownership_document
 from api.s3.xmlrequest import XmlNode, parse_xml
-from api.transfer import pump
 
 XML = "application/xml"
 MAX_POLICY = 64 * 1024
@@ -65,18 +64,9 @@ async def _check_put(s3: S3Request) -> None:
     """A PutBucketAcl or PutObjectAcl's headers and policy (its body), checked."""
     refuse_grants(s3.headers)
     body = CheckedBody(s3.caller.verified, s3.headers, hash_md5=True)
-    received: list[bytes] = []
-
-    def take(block: bytes) -> None:
-        received.extend(body.feed(block))
-
-    size, complete = await pump(s3.request, take, limit=MAX_POLICY)
-    if size >= MAX_POLICY:
-        raise MalformedACLError(f"An access control policy is at most {MAX_POLICY} bytes.")
-    if not complete:
-        raise IncompleteBody()
+    too_large = MalformedACLError(f"An access control policy is at most {MAX_POLICY} bytes.")
+    document = await read_document(s3.request, body, limit=MAX_POLICY, too_large=too_large)
     body.finish()
-    document = b"".join(received)
     if document.strip():
         _check_policy(document, s3.owner.id)
 

@@ -29,7 +29,7 @@ from api.s3.checksums import (
     encode,
     new_checksum,
 )
-from api.s3.errors import BadDigest, IncompleteBody, InvalidDigest, InvalidRequest
+from api.s3.errors import BadDigest, IncompleteBody, InvalidDigest, InvalidRequest, S3Error
 from api.s3.payload import payload_verifier
 from api.s3.sigv4 import PayloadMode, Verified
 from api.transfer import declared_length, pump
@@ -201,3 +201,23 @@ async def pump_checked(request: Request, body: CheckedBody, write: Callable[[byt
     _, complete = await pump(request, take)
     if not complete:
         raise IncompleteBody()
+
+
+async def read_document(
+    request: Request, body: CheckedBody, *, limit: int, too_large: S3Error
+) -> bytes:
+    """The payload of a request that sends a small document (an XML body), decoded
+    and fed through ``body``'s checks: ``too_large`` past ``limit`` bytes (read no
+    further), ``IncompleteBody`` if the client stops short. Call
+    :meth:`CheckedBody.finish` before acting on it."""
+    received: list[bytes] = []
+
+    def take(block: bytes) -> None:
+        received.extend(body.feed(block))
+
+    size, complete = await pump(request, take, limit=limit)
+    if size >= limit:
+        raise too_large
+    if not complete:
+        raise IncompleteBody()
+    return b"".join(received)

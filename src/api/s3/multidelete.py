@@ -27,11 +27,10 @@ from defusedxml.ElementTree import fromstring
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.s3.body import CheckedBody
+from api.s3.body import CheckedBody, read_document
 from api.s3.buckets import XML, require_bucket
 from api.s3.context import S3Request
 from api.s3.errors import (
-    IncompleteBody,
     InvalidRequest,
     MalformedXML,
     NoSuchVersion,
@@ -39,7 +38,6 @@ from api.s3.errors import (
 )
 from api.s3.objects import delete_key
 from api.s3.xml import Deleted, delete_result_document
-from api.transfer import pump
 from gateway.errors import LockrError
 
 MAX_OBJECTS = 1000
@@ -84,20 +82,12 @@ async def delete_objects(s3: S3Request) -> Response:
     body = CheckedBody(s3.caller.verified, s3.headers, hash_md5=True)
     if not body.has_checksum:
         raise InvalidRequest("Missing required header for this request: Content-MD5")
-    received: list[bytes] = []
-
-    def take(block: bytes) -> None:
-        received.extend(body.feed(block))
-
-    size, complete = await pump(s3.request, take, limit=MAX_BODY)
-    if size >= MAX_BODY:
-        raise MalformedXML(f"A DeleteObjects request is at most {MAX_BODY} bytes.")
-    if not complete:
-        raise IncompleteBody()
+    too_large = MalformedXML(f"A DeleteObjects request is at most {MAX_BODY} bytes.")
+    document = await read_document(s3.request, body, limit=MAX_BODY, too_large=too_large)
 
     def delete() -> tuple[list[Deleted], bool]:
         body.finish()
-        objects, quiet = parse_delete(b"".join(received))
+        objects, quiet = parse_delete(document)
         require_bucket(s3)
         return [_delete_one(s3, key, version) for key, version in objects], quiet
 

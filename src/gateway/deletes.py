@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from gateway.db import Database
 from gateway.errors import Conflict, Forbidden, NotFound
 from gateway.listing import holds_objects
-from gateway.lookup import require_node
+from gateway.lookup import require_blob, require_node
 from gateway.models import Node
 from gateway.subtrees import Subtrees, attached
 from gateway.tree import Entry, keys_under
@@ -36,11 +36,19 @@ class Deletes:
         self.db = db
         self.subtrees = subtrees
 
-    def delete(self, account_id: int, target: str | Entry) -> None:
+    def delete(self, account_id: int, target: str | Entry, *, if_blob: str | None = None) -> None:
         """Delete a file, or a folder with everything in it (at a path, or an entry
         found by its id); its entries and bytes leave the quota. A large tree leaves
-        the namespace at once and its rows go in batches before this returns."""
-        self._remove(lambda session: require_node(session, account_id, target))
+        the namespace at once and its rows go in batches before this returns. With
+        ``if_blob``, only a file whose bytes are the blob of that key (else
+        :class:`Changed`, nothing deleted): a conditional delete."""
+
+        def find(session: Session) -> Node:
+            node = require_node(session, account_id, target)
+            require_blob(session, node, if_blob)
+            return node
+
+        self._remove(find)
 
     def delete_bare_folder(self, account_id: int, target: str | Entry) -> None:
         """Delete a folder (at a path, or an entry found by its id) that holds no

@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.db import Database, HasConnection
-from gateway.errors import Conflict, NotFound
-from gateway.models import KEY_INDEX_CHARS, Account, Node
+from gateway.errors import Changed, Conflict, NotFound
+from gateway.models import KEY_INDEX_CHARS, Account, Blob, Node
 from gateway.subtrees import attached
 from gateway.tree import (
     CHILD_BY_NAME,
@@ -236,3 +236,16 @@ def _at_params(account_id: int, parts: list[str]) -> dict[str, Any]:
         "folder": folder,
         "folder_prefix": folder[:KEY_INDEX_CHARS],
     }
+
+
+def require_blob(session: Session, node: Node, blob_key: str | None) -> None:
+    """Inside a transaction: unless ``blob_key`` is ``None``, :class:`Changed` unless
+    ``node`` is a file whose bytes are the blob of that key (a write told to act on
+    the bytes it found, which another write may have replaced)."""
+    if blob_key is None:
+        return
+    current = None
+    if node.blob_id is not None:
+        current = session.scalar(select(Blob.key).where(Blob.id == node.blob_id))
+    if current != blob_key:
+        raise Changed(f"{node.name} was written while it was read; send the request again")

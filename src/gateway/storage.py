@@ -35,6 +35,7 @@ from gateway.errors import (
     Changed,
     Conflict,
     Exists,
+    FileExists,
     Forbidden,
     NotFound,
     QuotaExceeded,
@@ -46,11 +47,12 @@ from gateway.lookup import (
     load_entry,
     lock_folder,
     parent_folder,
+    require_blob,
     require_node,
     resolve_as,
 )
 from gateway.mkdir import FolderMaker, FolderRef
-from gateway.models import Account, Blob, Node
+from gateway.models import Account, Node
 from gateway.objectstore import ObjectStore
 from gateway.quota import EntryLimits, Reservations, charge, credit
 from gateway.secret import same_secret
@@ -333,7 +335,7 @@ class Storage:
         :class:`Changed`, nothing done): ``meta`` may say something of them."""
         with self.db.write() as session:
             node = require_node(session, account_id, target)
-            _require_blob(session, node, if_blob)
+            require_blob(session, node, if_blob)
             if mtime is not None:
                 node.mtime = mtime
             if content_type is not None:
@@ -402,6 +404,7 @@ class Storage:
         content_type: str | None = None,
         meta: Mapping[str, str] | None = None,
         if_blob: str | None = None,
+        target_blob: str | None = None,
     ) -> Entry:
         """Copy a file or folder tree (at a path, or an entry found by its id) inside the
         account. Blobs are shared, not copied;
@@ -412,21 +415,29 @@ class Storage:
         With ``keep_folders``, a folder at ``dst`` is never replaced (:class:`Exists`).
         With ``if_blob``, the source is copied only while its bytes are the blob of
         that key (else :class:`Changed`, nothing done): what ``meta`` says of the bytes
-        (a checksum the caller computed from them) stays true of the copy."""
+        (a checksum the caller computed from them) stays true of the copy. With
+        ``target_blob``, it replaces only the file at ``dst`` whose bytes are the blob
+        of that key (else :class:`Changed`): a conditional write, as
+        :func:`gateway.commit.commit_blob`'s ``if_blob``. A file at ``dst`` the copy
+        may not replace is :class:`FileExists`."""
         dst_parts = split_path(dst)
         if dst_parts:
             check_new_name(dst_parts[-1])
         replace: bool | Literal["files"] = "files" if overwrite and keep_folders else overwrite
         with self.db.write() as session:
             source, parent = self._copy_source(session, account_id, src, dst_parts)
-            _require_blob(session, source, if_blob)
+            require_blob(session, source, if_blob)
             tree = walk(session, source, limit=self.subtrees.batch, depth=len(dst_parts))
             top = CopyTop(dst_parts[-1], mtime, content_type, meta)
             if tree is not None:
-                removal = self._clear_target(session, account_id, parent.id, dst_parts, replace)
+                removal = self._clear_target(
+                    session, account_id, parent.id, dst_parts, replace, target_blob
+                )
                 copy_id = self.subtrees.copy_here(session, source, tree, parent, top)
                 entry = load_entry(session, copy_id)
         if tree is None:  # a folder of many entries: never a file's single blob
+            if target_blob is not None:
+                raise Changed(f"{'/'.join(dst_parts)} is not the file the copy may replace")
             entry, removal = self._copy_large(account_id, src, dst_parts, replace, top)
         self.subtrees.finish(removal)
         return entry
@@ -518,9 +529,9 @@ class Storage:
 
     # -- deletes (gateway.deletes) ---------------------------------------------------------
 
-    def delete(self, account_id: int, target: str | Entry) -> None:
+    def delete(self, account_id: int, target: str | Entry, *, if_blob: str | None = None) -> None:
         """:meth:`gateway.deletes.Deletes.delete`."""
-        self.deletes.delete(account_id, target)
+        self.deletes.delete(account_id, target, if_blob=if_blob)
 
     def delete_bare_folder(self, account_id: int, target: str | Entry) -> None:
         """:meth:`gateway.deletes.Deletes.delete_bare_folder`."""
@@ -563,10 +574,17 @@ class Storage:
         parent_id: int,
         parts: list[str],
         replace: bool | Literal["files"],
+        target_blob: str | None = None,
     ) -> Removal:
         """Remove what is at ``parts`` for a write there, if ``replace`` allows
-        (``"files"``: a file, not a folder), else :class:`Exists`."""
+        (``"files"``: a file, not a folder), else :class:`Exists`; with
+        ``target_blob``, only the file whose bytes are that blob (else
+        :class:`Changed`)."""
         existing = child_node(session, parent_id, parts[-1])
+        if target_blob is not None:
+            if existing is None or existing.is_dir:
+                raise Changed(f"{'/'.join(parts)} is not the file the write may replace")
+            require_blob(session, existing, target_blob)
         if existing is None:
             return Removal()
         self._check_target(existing, parts, replace)
@@ -577,7 +595,8 @@ class Storage:
         existing: Node | None, parts: list[str], replace: bool | Literal["files"]
     ) -> None:
         if existing is not None and (not replace or (replace == "files" and existing.is_dir)):
-            raise Exists(f"{'/'.join(parts)} exists")
+            kind = Exists if existing.is_dir else FileExists
+            raise kind(f"{'/'.join(parts)} exists")
 
     def drop_blobs(self, blob_ids: list[int]) -> None:
         """Free blobs nothing references any more (:func:`~gateway.strays.drop_unreferenced`)."""
@@ -593,15 +612,3 @@ def _inside(key: str, ancestor: Node) -> bool:
     """Whether the entry keyed ``key`` is ``ancestor`` or below it (a key column read,
     not a walk up the tree)."""
     return key == ancestor.key or (ancestor.is_dir and key.startswith(ancestor.key))
-
-
-def _require_blob(session: Session, node: Node, blob_key: str | None) -> None:
-    """Unless ``blob_key`` is ``None``: :class:`Changed` unless ``node`` is a file
-    whose bytes are the blob of that key."""
-    if blob_key is None:
-        return
-    current = None
-    if node.blob_id is not None:
-        current = session.scalar(select(Blob.key).where(Blob.id == node.blob_id))
-    if current != blob_key:
-        raise Changed(f"{node.name} was written while it was read; send the request again")

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.errors import Conflict, Forbidden, NotFound
+from gateway.errors import Changed, Conflict, Forbidden, NotFound
 from gateway.models import DetachedTree, Node
 from tests.conftest import in_parallel
 from tests.gateway.multipart_helpers import put_part
@@ -140,3 +140,16 @@ def test_a_top_level_folder_goes_with_its_multipart_uploads(pg_core: Core) -> No
     assert listed() == ["d/v"]
     assert core.storage.usage(alice)[0] == 1000
     assert len(core.stores["local"].list_multipart()) == 1  # the store's uploads too
+
+
+def test_a_conditional_delete_takes_only_the_file_it_names(core: Core) -> None:
+    """``if_blob``: the file goes only while its bytes are that blob."""
+    alice = account(core)
+    first = put(core, alice, "f", b"first")
+    second = put(core, alice, "f", b"second")
+    with pytest.raises(Changed):
+        core.storage.delete(alice, "f", if_blob=first.blob_key)
+    assert read(core, alice, "f") == b"second"
+    core.storage.delete(alice, "f", if_blob=second.blob_key)
+    with pytest.raises(NotFound):
+        core.storage.stat(alice, "f")

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 from gateway import subtrees
 from gateway.blobkeys import object_key
 from gateway.core import Core
-from gateway.errors import BadRequest, Changed, Conflict, Exists, Forbidden, NotFound, TooLarge
+from gateway.errors import (
+    BadRequest,
+    Changed,
+    Conflict,
+    Exists,
+    FileExists,
+    Forbidden,
+    NotFound,
+    TooLarge,
+)
 from gateway.models import Account, Blob, DetachedTree, Instance, Node
 from tests.conftest import PASSWORD, CoreFactory, in_parallel, unfinished
 from tests.gateway.multipart_helpers import put_part
@@ -372,6 +381,29 @@ def test_a_top_level_folder_moved_away_or_replaced_goes_with_its_uploads(core: C
     core.storage.copy(alice, "new", "d")  # d replaced
     assert listed() == ["keep/sub/u"]
     assert core.storage.usage(alice)[0] == 1000
+
+
+def test_a_conditional_copy_replaces_only_the_file_it_names(core: Core) -> None:
+    """``target_blob``: the copy replaces the file at its target only while that file's
+    bytes are that blob (a conditional write); ``overwrite=False`` refuses a file
+    there with :class:`FileExists`, a folder with :class:`Exists`."""
+    alice = account(core)
+    source = put(core, alice, "source", b"source")
+    target = put(core, alice, "target", b"target")
+    core.storage.mkdir(alice, "folder")
+    with pytest.raises(FileExists):
+        core.storage.copy(alice, "source", "target", overwrite=False)
+    with pytest.raises(Exists) as folder:
+        core.storage.copy(alice, "source", "folder", overwrite=False)
+    assert not isinstance(folder.value, FileExists)
+    for wrong in (source.blob_key, "0" * 32):
+        with pytest.raises(Changed):
+            core.storage.copy(alice, "source", "target", target_blob=wrong)
+    with pytest.raises(Changed):
+        core.storage.copy(alice, "source", "missing", target_blob=target.blob_key)
+    assert read(core, alice, "target") == b"target"
+    core.storage.copy(alice, "source", "target", target_blob=target.blob_key)
+    assert read(core, alice, "target") == b"source"
 
 
 def test_copy_or_move_past_the_depth_limit_is_refused(core: Core) -> None:

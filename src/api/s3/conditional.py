@@ -63,11 +63,16 @@ def write_condition(s3: S3Request, found: Callable[[], Entry]) -> WriteCondition
     if none_match is not None:
         raise PreconditionFailed()
     assert match is not None
-    tags = {tag.strip().removeprefix("W/").strip('"') for tag in match.split(",")}
-    current = (entry.multipart_etag or entry.md5 or "").strip('"')
-    if "*" not in tags and current not in tags:
+    if not etag_matches(match, entry.multipart_etag or entry.md5 or ""):
         raise PreconditionFailed()
     return WriteCondition(if_blob=entry.blob_key)
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """Whether an ``If-Match`` header (ETags, quoted or not, comma-separated; ``*``)
+    names ``etag`` (quoted or not)."""
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
+    return "*" in tags or etag.strip('"') in tags
 
 
 def conditioned(commit: Callable[[], T]) -> T:

@@ -45,6 +45,7 @@ from api.s3.checksums import (
     encode,
     stored_checksum,
 )
+from api.s3.conditional import UNCONDITIONAL, WriteCondition, conditioned, write_condition
 from api.s3.context import S3Request
 from api.s3.errors import (
     InvalidArgument,
@@ -178,6 +179,13 @@ async def copy_object(s3: S3Request) -> Response:
     def copy_once() -> Entry:
         source = find_object(s3, source_bucket, source_key)
         _check_source(s3, source)
+        # The destination's condition (If-None-Match, If-Match), as PutObject's.
+        condition = write_condition(s3, lambda: find_object(s3))
+        if condition is UNCONDITIONAL:
+            return place(source)
+        return conditioned(lambda: place(source, condition))
+
+    def place(source: Entry, condition: WriteCondition = UNCONDITIONAL) -> Entry:
         content_type = replacement.content_type if replacement else None
         mtime = replacement.mtime if replacement else None
         itself = source.key == path + ("/" if s3.key.endswith("/") else "")
@@ -198,7 +206,7 @@ async def copy_object(s3: S3Request) -> Response:
                 mtime=mtime,
                 content_type=content_type,
                 meta=meta,
-                if_blob=if_blob,
+                if_blob=if_blob or condition.if_blob,
             )
         if s3.key.endswith("/"):
             if source.size:
@@ -211,7 +219,7 @@ async def copy_object(s3: S3Request) -> Response:
             given = described.meta if meta is None else meta
             return make_marker(s3, path, ObjectMeta(described.content_type, described.mtime, given))
 
-        def place() -> Entry:
+        def write() -> Entry:
             if source.is_dir:  # a folder marker, copied to a file's key: an empty object
                 with storage.upload(
                     account_id,
@@ -220,6 +228,8 @@ async def copy_object(s3: S3Request) -> Response:
                     content_type=content_type or DEFAULT_CONTENT_TYPE,
                     mtime=mtime,
                     meta=meta,
+                    on_conflict=condition.on_conflict,
+                    if_blob=condition.if_blob,
                 ) as upload:
                     return upload.commit()
             return storage.copy(
@@ -227,13 +237,15 @@ async def copy_object(s3: S3Request) -> Response:
                 source,
                 path,
                 keep_folders=True,
+                overwrite=condition.on_conflict != "fail",
                 mtime=mtime,
                 content_type=content_type,
                 meta=meta,
                 if_blob=if_blob,
+                target_blob=condition.if_blob,
             )
 
-        return in_folders(s3, path, place)
+        return in_folders(s3, path, write)
 
     entry = await run_in_threadpool(copy)
     stored = stored_checksum(entry.meta or {})

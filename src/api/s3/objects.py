@@ -33,7 +33,7 @@ from api.s3.buckets import (
     require_bucket_name,
 )
 from api.s3.checksums import stored_headers
-from api.s3.conditional import conditioned, write_condition
+from api.s3.conditional import conditioned, etag_matches, write_condition
 from api.s3.context import S3Request
 from api.s3.errors import (
     IncompleteBody,
@@ -343,6 +343,27 @@ async def get_object(s3: S3Request) -> Response:
 
 
 async def delete_object(s3: S3Request) -> Response:
-    """204 whether or not the key was there (S3's answer)."""
-    await run_in_threadpool(delete_key, s3, s3.key)
+    """204 whether or not the key was there (S3's answer). With ``If-Match``, the
+    object goes only while its ETag is the one given (``*``: any): another is
+    ``412 PreconditionFailed``, one replaced as it is deleted
+    ``409 ConditionalRequestConflict``; a missing key is 204 still."""
+    match = s3.headers.get("if-match")
+    if match is None:
+        await run_in_threadpool(delete_key, s3, s3.key)
+    else:
+        await run_in_threadpool(_delete_if_match, s3, match)
     return Response(status_code=204)
+
+
+def _delete_if_match(s3: S3Request, match: str) -> None:
+    """DeleteObject with ``If-Match``. Blocking."""
+    try:
+        entry = find_object(s3)
+    except NoSuchKey:
+        return
+    if entry.is_dir or not etag_matches(match, etag(entry)):
+        raise PreconditionFailed()
+    try:
+        conditioned(lambda: s3.core.storage.delete(s3.account_id, entry, if_blob=entry.blob_key))
+    except NotFound:
+        pass

@@ -1,6 +1,7 @@
 """Conditional writes (:mod:`api.s3.conditional`) over a real ``lockr serve`` with
 boto3 and raw signed requests: ``If-None-Match: *`` and ``If-Match`` on PutObject
-(small and streamed bodies) and CompleteMultipartUpload, checked before the bytes
+(small and streamed bodies), CompleteMultipartUpload and CopyObject's destination,
+checked before the bytes
 and again at the commit, so that of writers racing for one key exactly one wins."""
 
 from __future__ import annotations
@@ -89,6 +90,39 @@ def test_completing_an_upload_is_conditional(s3: Any) -> None:
     current = s3.head_object(Bucket="cond", Key="mp")["ETag"]
     complete(**common, MultipartUpload=parts, IfMatch=current)
     assert body_of(s3, "mp") == b"the part"
+
+
+def test_copying_onto_a_key_is_conditional(s3: Any) -> None:
+    ensure_bucket(s3, "cond")
+    s3.put_object(Bucket="cond", Key="copy-source", Body=b"source")
+    target = s3.put_object(Bucket="cond", Key="copy-target", Body=b"target")["ETag"]
+    source = {"Bucket": "cond", "Key": "copy-source"}
+    copy = s3.copy_object
+    onto = {"Bucket": "cond", "Key": "copy-target", "CopySource": source}
+    assert refused(copy, **onto, IfNoneMatch="*") == (412, "PreconditionFailed")
+    assert refused(copy, **onto, IfMatch='"other"') == (412, "PreconditionFailed")
+    assert body_of(s3, "copy-target") == b"target"
+    copy(**onto, IfMatch=target)
+    assert body_of(s3, "copy-target") == b"source"
+    new = {"Bucket": "cond", "Key": "copy-new", "CopySource": source}
+    assert refused(copy, **new, IfMatch=target) == (404, "NoSuchKey")
+    copy(**new, IfNoneMatch="*")
+    assert body_of(s3, "copy-new") == b"source"
+    assert refused(copy, **new, IfNoneMatch="*") == (412, "PreconditionFailed")
+
+
+def test_deleting_with_if_match(s3: Any) -> None:
+    ensure_bucket(s3, "cond")
+    tag = s3.put_object(Bucket="cond", Key="doomed", Body=b"x")["ETag"]
+    delete = s3.delete_object
+    assert refused(delete, Bucket="cond", Key="doomed", IfMatch='"other"') == (
+        412,
+        "PreconditionFailed",
+    )
+    assert body_of(s3, "doomed") == b"x"
+    delete(Bucket="cond", Key="doomed", IfMatch=tag)
+    assert refused(s3.head_object, Bucket="cond", Key="doomed") == (404, "404")
+    delete(Bucket="cond", Key="doomed", IfMatch=tag)  # gone already: 204 still
 
 
 def test_of_writers_racing_for_a_new_key_one_wins(

@@ -40,7 +40,7 @@ import uuid
 from pathlib import Path
 
 from gateway.errors import Conflict
-from gateway.private import FOLDER_MODE, fsync_folder, open_private
+from gateway.private import fsync_folder, open_private, private_folder
 
 MARKER = "@layout"
 """The file in a flat store's root that names its layout (none in a nested store)."""
@@ -135,11 +135,6 @@ def _write_marker(root: Path, scratch: Path, layout: Layout) -> None:
 def _make_folders(root: Path, present: set[str]) -> None:
     """Make the folders of a flat store not in ``present``, owner-only (the caller
     fsyncs the root)."""
-    missing = [name for name in _FOLDERS if name not in present]
-    for name in missing:
-        try:
-            os.mkdir(root / name, FOLDER_MODE)
-        except FileExistsError:
-            continue  # made meanwhile by another process opening the store
-        # mkdir's mode passes through the umask, which may take bits from the owner.
-        os.chmod(root / name, FOLDER_MODE)
+    for name in _FOLDERS:
+        if name not in present:
+            private_folder(root / name)  # one made meanwhile by another process is fine

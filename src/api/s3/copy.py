@@ -30,7 +30,7 @@ size, and it counts against the quota as any copy does (its bytes and its entry)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, unquote
 
 from starlette.concurrency import run_in_threadpool
@@ -54,7 +54,13 @@ from api.s3.errors import (
     PreconditionFailed,
 )
 from api.s3.grants import refuse_grants
-from api.s3.metadata import CHECKSUM_PREFIX, DEFAULT_CONTENT_TYPE, ObjectMeta, from_headers
+from api.s3.metadata import (
+    CHECKSUM_PREFIX,
+    DEFAULT_CONTENT_TYPE,
+    ObjectMeta,
+    carries_mtime,
+    from_headers,
+)
 from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, make_marker, object_path
 from api.s3.xml import copy_result_document
 from api.transfer import precondition
@@ -92,6 +98,20 @@ def copy_source(value: str) -> tuple[str, str]:
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
         )
     return bucket, key
+
+
+def _copy_mtime(
+    replacement: ObjectMeta | None, source: Entry, *, itself: bool, now: Callable[[], float]
+) -> float | None:
+    """The copy's modification time: the one ``REPLACE`` gives; with ``COPY``, the
+    source's own (``None``: kept) if it has one (:func:`carries_mtime`); else none of
+    its own, so its LastModified (the copy's time, or the object's own for a copy onto
+    itself), as S3 copies no user metadata the source did not have."""
+    if replacement is not None and replacement.mtime is not None:
+        return replacement.mtime
+    if replacement is None and carries_mtime(source):
+        return None
+    return last_modified(source) if itself else now()
 
 
 def _replacement(s3: S3Request) -> ObjectMeta | None:
@@ -187,8 +207,8 @@ async def copy_object(s3: S3Request) -> Response:
 
     def place(source: Entry, condition: WriteCondition = UNCONDITIONAL) -> Entry:
         content_type = replacement.content_type if replacement else None
-        mtime = replacement.mtime if replacement else None
         itself = source.key == path + ("/" if s3.key.endswith("/") else "")
+        mtime = _copy_mtime(replacement, source, itself=itself, now=storage.clock)
         if (
             itself
             and replacement is None

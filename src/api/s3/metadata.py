@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from api.s3.buckets import last_modified
 from api.s3.errors import InvalidArgument, MetadataTooLarge
 from gateway.storage import Entry
 
@@ -39,6 +40,9 @@ MAX_USER_METADATA = 2 * 1024
 MTIME_SLACK = 1e-6
 """How far a kept ``x-amz-meta-mtime`` text may be from the file's stored time (a
 float: about 0.2 µs apart at today's times) and still be answered as given."""
+MTIME_OWN = 1.0
+"""How far a file's modification time must be from its LastModified to be a time
+of its own (:func:`carries_mtime`): a write without one stores the two together."""
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 STANDARD = (
     "cache-control",
@@ -117,7 +121,9 @@ def answer_headers(
         if name.startswith(USER_PREFIX) and not kept.isascii():
             headers[name] = _rfc2047(kept)
     given = _mtime(headers.get(MTIME))
-    if given is None or abs(given - entry.mtime) > MTIME_SLACK:
+    if (given is None and carries_mtime(entry)) or (
+        given is not None and abs(given - entry.mtime) > MTIME_SLACK
+    ):
         headers[MTIME] = f"{entry.mtime:.6f}"
     headers["content-type"] = entry.content_type or DEFAULT_CONTENT_TYPE
     for parameter, name in OVERRIDES.items() if query else ():
@@ -128,6 +134,16 @@ def answer_headers(
             raise InvalidArgument(f"{parameter} cannot hold line breaks or NUL.")
         headers[name] = _on_the_wire(value)
     return headers
+
+
+def carries_mtime(entry: Entry) -> bool:
+    """Whether ``entry`` has a modification time of its own, answered as
+    ``x-amz-meta-mtime`` (rclone's): one sent with it (over S3, or set over WebDAV
+    or REST since), or one that is not its LastModified (by a second or more: a time
+    a WebDAV or REST client gave). An object given none has none, as on S3."""
+    if MTIME in (entry.meta or {}):
+        return True
+    return abs(entry.mtime - last_modified(entry)) >= MTIME_OWN
 
 
 def _size(text: str) -> int:

@@ -58,12 +58,36 @@ def test_an_mtime_in_nanoseconds_reads_back_exactly(s3: Any) -> None:
     assert s3.head_object(Bucket="meta", Key="precise")["Metadata"]["mtime"] == given
 
 
+def test_an_object_has_only_the_metadata_it_was_given(s3: Any) -> None:
+    """No ``mtime`` of lockr's own beside what a client sent: an object written
+    without one answers none, nor does a copy of it (with ``COPY`` or ``REPLACE``),
+    as on S3; one sent is kept by a copy."""
+    ensure_bucket(s3, "meta")
+    s3.put_object(Bucket="meta", Key="bare", Body=b"1")
+    s3.put_object(Bucket="meta", Key="given", Body=b"1", Metadata={"mtime": "1700000000.5"})
+    assert s3.head_object(Bucket="meta", Key="bare")["Metadata"] == {}
+    assert s3.get_object(Bucket="meta", Key="bare")["Metadata"] == {}
+    bare = {"Bucket": "meta", "Key": "bare"}
+    s3.copy_object(Bucket="meta", Key="bare-copy", CopySource=bare)
+    assert s3.head_object(Bucket="meta", Key="bare-copy")["Metadata"] == {}
+    s3.copy_object(
+        Bucket="meta",
+        Key="bare-replaced",
+        CopySource=bare,
+        MetadataDirective="REPLACE",
+        Metadata={"z": "9"},
+    )
+    assert s3.head_object(Bucket="meta", Key="bare-replaced")["Metadata"] == {"z": "9"}
+    s3.copy_object(Bucket="meta", Key="given-copy", CopySource={"Bucket": "meta", "Key": "given"})
+    assert s3.head_object(Bucket="meta", Key="given-copy")["Metadata"] == {"mtime": "1700000000.5"}
+
+
 def test_metadata_is_replaced_by_the_next_put(s3: Any) -> None:
     ensure_bucket(s3, "meta")
     s3.put_object(Bucket="meta", Key="again", Body=b"1", Metadata={"old": "yes"}, CacheControl="x")
     s3.put_object(Bucket="meta", Key="again", Body=b"2", Metadata={"new": "yes"})
     head = s3.head_object(Bucket="meta", Key="again")
-    assert head["Metadata"].keys() == {"new", "mtime"}
+    assert head["Metadata"] == {"new": "yes"}
     assert "CacheControl" not in head and head["ContentType"] == "binary/octet-stream"
 
 

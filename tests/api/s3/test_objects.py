@@ -4,15 +4,17 @@ that fails its checks or ends early storing nothing."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import socket
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from gateway.errors import NotFound
-from tests.api.s3.conftest import Front, error_code
-from tests.conftest import statements
+from tests.api.s3.conftest import Front, ensure_bucket, error_code, send_signed, status_of
+from tests.conftest import LockrProcess, statements
 
 
 def test_a_small_put_into_a_folder_there_adds_no_statement(front: Front) -> None:
@@ -81,3 +83,36 @@ def test_a_small_body_that_ends_early_stores_nothing(front: Front) -> None:
     with pytest.raises(ClientError) as missing:
         front.client.head_object(Bucket="photos", Key="short.bin")
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_conditional_gets(server: LockrProcess, keys: dict[str, Any], s3: Any) -> None:
+    """GetObject and HeadObject with the four conditions, over a real ``lockr serve``
+    with boto3's default client (in checksum mode): 304 and 412, and a 304 that
+    carries the validators and caching headers alone, so that no client checks a
+    checksum against its empty body."""
+    ensure_bucket(s3, "cond-get")
+    put = s3.put_object(
+        Bucket="cond-get", Key="k", Body=b"data", Metadata={"a": "1"}, CacheControl="max-age=5"
+    )
+    tag = put["ETag"]
+    stamp = s3.head_object(Bucket="cond-get", Key="k")["LastModified"]
+    hour = datetime.timedelta(hours=1)
+    not_modified = [{"IfNoneMatch": tag}, {"IfModifiedSince": stamp + hour}]
+    failed = [{"IfMatch": '"other"'}, {"IfUnmodifiedSince": stamp - hour}]
+    for call in (s3.get_object, s3.head_object):
+        for condition in not_modified:
+            with pytest.raises(ClientError) as same:
+                call(Bucket="cond-get", Key="k", **condition)
+            assert status_of(same) == 304, (call, condition)
+        for condition in failed:
+            with pytest.raises(ClientError) as changed:
+                call(Bucket="cond-get", Key="k", **condition)
+            assert status_of(changed) == 412, (call, condition)
+    got = s3.get_object(Bucket="cond-get", Key="k", IfMatch=tag, IfModifiedSince=stamp - hour)
+    assert got["Body"].read() == b"data"
+    headers = {"If-None-Match": tag, "x-amz-checksum-mode": "ENABLED"}
+    raw = send_signed(server, keys, "GET", "/cond-get/k", headers=headers)
+    assert raw.status_code == 304 and raw.content == b""
+    assert raw.headers["etag"] == tag and raw.headers["cache-control"] == "max-age=5"
+    assert "last-modified" in raw.headers
+    assert not [name for name in raw.headers if name.startswith(("x-amz-checksum", "x-amz-meta"))]

@@ -53,7 +53,6 @@ from api.s3.errors import (
     NoSuchVersion,
     PreconditionFailed,
 )
-from api.s3.grants import refuse_grants
 from api.s3.metadata import (
     CHECKSUM_PREFIX,
     DEFAULT_CONTENT_TYPE,
@@ -62,6 +61,7 @@ from api.s3.metadata import (
     from_headers,
 )
 from api.s3.objects import MAX_PUT_SIZE, find_object, in_folders, make_marker, object_path
+from api.s3.refusals import refuse_unkept
 from api.s3.xml import copy_result_document
 from api.transfer import precondition
 from gateway.errors import Changed
@@ -179,7 +179,7 @@ def _checksum_of(storage: Storage, source: Entry, algorithm: Algorithm) -> dict[
 
 async def copy_object(s3: S3Request) -> Response:
     request = s3.request
-    refuse_grants(s3.headers)
+    refuse_unkept(s3.headers)
     source_bucket, source_key = copy_source(request.headers[SOURCE])
     replacement = _replacement(s3)
     named = request.headers.get(ALGORITHM)

@@ -217,6 +217,12 @@ class PreconditionFailed(S3Error):
     default_message = "At least one of the pre-conditions you specified did not hold"
 
 
+class KeyTooLongError(S3Error):
+    status = 400
+    code = "KeyTooLongError"
+    default_message = "Your key is too long"
+
+
 class AccessControlListNotSupported(S3Error):
     status = 400
     code = "AccessControlListNotSupported"

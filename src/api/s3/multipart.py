@@ -63,10 +63,10 @@ from api.s3.errors import (
     PreconditionFailed,
     as_s3_error,
 )
-from api.s3.grants import refuse_grants
 from api.s3.metadata import from_headers
 from api.s3.objects import committed, find_object, get_object, make_folders, object_path
 from api.s3.parts import part_number
+from api.s3.refusals import refuse_unkept
 from api.s3.xml import (
     HEAD,
     PartItem,
@@ -147,7 +147,7 @@ async def create_multipart_upload(s3: S3Request) -> Response:
     path = object_path(s3)
     if s3.key.endswith("/"):
         raise InvalidArgument("A key ending in '/' names a folder: it cannot be uploaded.")
-    refuse_grants(s3.headers)
+    refuse_unkept(s3.headers)
     described = from_headers(s3.headers)
     checksum = _upload_checksum(s3.headers)
 
@@ -212,6 +212,7 @@ async def upload_part(s3: S3Request) -> Response:
     """``PUT /bucket/key?partNumber=N&uploadId=ID``, or UploadPartCopy with
     ``x-amz-copy-source``."""
     number = part_number(s3)
+    refuse_unkept(s3.headers)
     if SOURCE in s3.request.headers:
         return await upload_part_copy(s3, number)
     info = await s3.lookups.read(_upload, s3)
@@ -342,10 +343,13 @@ async def _part_list(s3: S3Request) -> list[Listed]:
 
 
 def _listed(part: XmlNode) -> Listed:
-    number = whole_number_or_none(part.child_text("PartNumber"))
+    text = part.child_text("PartNumber")
+    number = whole_number_or_none(text)
     tag = part.child_text("ETag")
-    if number is None or not tag:
+    if text is None or not tag:
         raise MalformedXML("Every Part needs a PartNumber and an ETag.")
+    if number is None:  # a negative or not a number: no part of any upload
+        raise InvalidPart(f"Part numbers go from 1 to {MAX_PART_NUMBER}, not {text[:20]!r}.")
     checksums = {}
     for name in ALGORITHMS:
         value = part.child_text(f"Checksum{name}")

@@ -39,13 +39,14 @@ from api.s3.errors import (
     IncompleteBody,
     InvalidArgument,
     InvalidRange,
+    KeyTooLongError,
     NoSuchBucket,
     NoSuchKey,
     PreconditionFailed,
 )
-from api.s3.grants import refuse_grants
 from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, answer_headers, from_headers
 from api.s3.parts import part_window
+from api.s3.refusals import refuse_customer_keys, refuse_unkept
 from api.transfer import (
     RangeNotSatisfiable,
     declared_length,
@@ -76,7 +77,9 @@ NOT_MODIFIED = ("ETag", "Last-Modified", "cache-control", "expires")
 def key_path(bucket: str, key: str) -> str:
     """The path in the caller's tree of ``key`` of ``bucket`` (without a folder's ``/``)."""
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise InvalidArgument(f"An object key is at most {MAX_KEY_BYTES} bytes.")
+        raise KeyTooLongError(
+            f"Your key is too long: an object key is at most {MAX_KEY_BYTES} bytes."
+        )
     body = key.removesuffix("/")
     if not body or any(part in ("", ".", "..") for part in body.split("/")):
         raise InvalidArgument(
@@ -147,7 +150,7 @@ async def put_object(s3: S3Request) -> Response:
     larger one is streamed into the upload (:func:`~api.s3.body.pump_checked`)."""
     request = s3.request
     headers = s3.headers
-    refuse_grants(headers)
+    refuse_unkept(headers)
     body = CheckedBody(s3.caller.verified, headers, hash_md5=s3.key.endswith("/"))
     path = object_path(s3)
     if s3.key.endswith("/"):
@@ -309,6 +312,7 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
 async def get_object(s3: S3Request) -> Response:
     """GetObject and HeadObject: ranges (206), conditional requests (304, 412)."""
     request = s3.request
+    refuse_customer_keys(s3.headers)
     entry = await s3.lookups.read(find_object, s3)
     tag = etag(entry)
     modified = last_modified(entry)

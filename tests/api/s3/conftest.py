@@ -94,6 +94,13 @@ def status_of(info: pytest.ExceptionInfo[ClientError]) -> int:
     return int(info.value.response["ResponseMetadata"]["HTTPStatusCode"])
 
 
+def refused(call: Any, **arguments: Any) -> tuple[int, str]:
+    """The status and code of the error ``call(**arguments)`` raises."""
+    with pytest.raises(ClientError) as info:
+        call(**arguments)
+    return status_of(info), error_code(info)
+
+
 def send_signed(
     server: LockrProcess,
     keys: dict[str, Any],

@@ -7,20 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
-from tests.api.s3.conftest import ensure_bucket, error_code, send_signed, status_of
+from tests.api.s3.conftest import ensure_bucket, refused, send_signed
 from tests.conftest import LockrProcess
 
 NOT_SUPPORTED = (400, "AccessControlListNotSupported")
-
-
-def refused(call: Any, **arguments: Any) -> tuple[int, str]:
-    """The status and code of the error ``call(**arguments)`` raises."""
-    with pytest.raises(ClientError) as info:
-        call(**arguments)
-    return status_of(info), error_code(info)
 
 
 def owner_only(policy: dict[str, Any], owner: dict[str, Any]) -> bool:

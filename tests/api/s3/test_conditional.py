@@ -15,11 +15,10 @@ from botocore.exceptions import ClientError
 
 from tests.api.s3.conftest import (
     ensure_bucket,
-    error_code,
     make_client,
+    refused,
     send_paused,
     send_signed,
-    status_of,
 )
 from tests.conftest import LockrProcess
 
@@ -28,13 +27,6 @@ MiB = 1024 * 1024
 
 def body_of(s3: Any, key: str) -> bytes:
     return bytes(s3.get_object(Bucket="cond", Key=key)["Body"].read())
-
-
-def refused(call: Any, **arguments: Any) -> tuple[int, str]:
-    """The status and code of the error ``call(**arguments)`` raises."""
-    with pytest.raises(ClientError) as info:
-        call(**arguments)
-    return status_of(info), error_code(info)
 
 
 def test_if_none_match_writes_only_a_new_key(s3: Any) -> None:

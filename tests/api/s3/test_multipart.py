@@ -281,6 +281,7 @@ def test_errors(server: LockrProcess, s3: Any) -> None:
     failures = [
         ("InvalidPart", [(2, big), (3, '"' + "0" * 32 + '"')]),
         ("InvalidPart", [(2, big), (7, end)]),
+        ("InvalidPart", [(-4, big)]),  # no part of any upload, in a well-formed list
         ("InvalidPartOrder", [(3, end), (2, big)]),
         ("EntityTooSmall", [(1, small), (2, big), (3, end)]),
     ]

@@ -6,20 +6,23 @@ is :mod:`api.s3.listing`).
 
 from __future__ import annotations
 
+import base64
 import re
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.s3.context import S3Request
+from api.s3.context import S3Request, whole_number
 from api.s3.errors import (
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
+    InvalidArgument,
     InvalidBucketName,
     KeyConflict,
     NoSuchBucket,
 )
 from api.s3.grants import refuse_grants
+from api.s3.refusals import refuse_bucket_features
 from api.s3.xml import (
     Bucket,
     list_buckets_document,
@@ -92,31 +95,80 @@ def etag(entry: Entry) -> str:
 
 
 async def list_buckets(s3: S3Request) -> Response:
+    """ListBuckets: every bucket of the caller's, or those after ``continuation-token``
+    whose names start with ``prefix`` (at most ``max-buckets``, 1 to 10,000; the
+    default: all), in ``bucket-region`` if one is given. Each bucket's region is the
+    one the request is signed for, as HeadBucket answers it."""
     core = s3.core
+    query = s3.query
+    prefix = query.get("prefix")
+    limit = whole_number(query.get("max-buckets"), "max-buckets", MAX_BUCKETS_LISTED)
+    if not 1 <= limit <= MAX_BUCKETS_LISTED:
+        raise InvalidArgument(f"max-buckets must be between 1 and {MAX_BUCKETS_LISTED}.")
+    start = _token_name(query.get("continuation-token"))
+    region = s3.caller.verified.region
+    asked_region = query.get("bucket-region")
 
     def buckets() -> list[Bucket]:
+        if asked_region is not None and asked_region != region:
+            return []
         found: list[Bucket] = []
-        after: str | None = None
-        while True:
+        after = start
+        while len(found) <= limit:
             page = core.storage.children(s3.account_id, "", after=after, limit=MAX_KEYS)
             found += [
                 Bucket(entry.name, iso(entry.created_at))
                 for entry in page
-                if entry.is_dir and valid_bucket_name(entry.name)
+                if entry.is_dir
+                and valid_bucket_name(entry.name)
+                and entry.name.startswith(prefix or "")
             ]
-            if len(page) < MAX_KEYS:
-                return found
-            after = page[-1].name
+            last = page[-1].name if page else ""
+            if len(page) < MAX_KEYS or (prefix and last > prefix and not last.startswith(prefix)):
+                break  # the end, or past every name the prefix starts
+            after = last
+        return found
 
     found = await s3.lookups.read(buckets)
-    body = list_buckets_document(s3.owner, found)
+    more = len(found) > limit
+    body = list_buckets_document(
+        s3.owner,
+        found[:limit],
+        region=region,
+        prefix=prefix,
+        continuation=_token(found[limit - 1].name) if more else None,
+    )
     return Response(body, media_type=XML)
+
+
+MAX_BUCKETS_LISTED = 10_000
+"""The most buckets one ListBuckets answer holds (``max-buckets``)."""
+
+
+def _token(name: str) -> str:
+    """The continuation token after the bucket ``name`` (opaque to clients)."""
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _token_name(token: str | None) -> str | None:
+    """The bucket name a continuation token continues after; ``InvalidArgument`` for
+    one this front did not give."""
+    if token is None:
+        return None
+    try:
+        name = base64.urlsafe_b64decode(token.encode("ascii")).decode()
+    except (ValueError, UnicodeError):
+        raise InvalidArgument("The continuation token provided is incorrect") from None
+    if not valid_bucket_name(name):
+        raise InvalidArgument("The continuation token provided is incorrect")
+    return name
 
 
 async def create_bucket(s3: S3Request) -> Response:
     if not valid_bucket_name(s3.bucket):
         raise InvalidBucketName(f"The specified bucket is not valid: {s3.bucket[:100]!r}")
     refuse_grants(s3.headers, bucket=True)
+    refuse_bucket_features(s3.headers)
     storage = s3.core.storage
 
     def create() -> None:

@@ -50,9 +50,22 @@ class Bucket:
     """ISO 8601, as S3 writes it."""
 
 
-def list_buckets_document(owner: Owner, buckets: Iterable[Bucket]) -> bytes:
+def list_buckets_document(
+    owner: Owner,
+    buckets: Iterable[Bucket],
+    *,
+    region: str,
+    prefix: str | None = None,
+    continuation: str | None = None,
+) -> bytes:
+    """ListBuckets: the buckets (each in ``region``), the ``prefix`` asked for, and
+    the token to continue after this page, if there are more."""
     items = "".join(
-        "<Bucket>" + _element("Name", b.name) + _element("CreationDate", b.created) + "</Bucket>"
+        "<Bucket>"
+        + _element("Name", b.name)
+        + _element("CreationDate", b.created)
+        + _element("BucketRegion", region)
+        + "</Bucket>"
         for b in buckets
     )
     return (
@@ -60,6 +73,8 @@ def list_buckets_document(owner: Owner, buckets: Iterable[Bucket]) -> bytes:
         + f'<ListAllMyBucketsResult xmlns="{NAMESPACE}">'
         + _owner(owner)
         + f"<Buckets>{items}</Buckets>"
+        + _optional("ContinuationToken", continuation)
+        + _optional("Prefix", prefix)
         + "</ListAllMyBucketsResult>"
     ).encode()
 

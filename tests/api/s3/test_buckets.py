@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.api.s3.conftest import make_client
+from tests.api.s3.conftest import ensure_bucket, make_client, send_signed
 from tests.conftest import LockrProcess
 
 ROUNDS = 20
@@ -69,3 +69,36 @@ def test_delete_bucket_racing_puts_loses_no_object(
     assert outcomes <= {"ok", "BucketNotEmpty"}
     for client in clients:
         client.close()
+
+
+def test_list_buckets_pages_and_prefixes(
+    server: LockrProcess, keys: dict[str, Any], s3: Any
+) -> None:
+    """ListBuckets' ``max-buckets``, ``continuation-token`` and ``prefix``, with each
+    bucket's region, as S3 answers them."""
+    names = [f"paged-{number}" for number in range(5)]
+    for name in names:
+        ensure_bucket(s3, name)
+    region = s3.head_bucket(Bucket=names[0])["BucketRegion"]
+    pages, token = [], None
+    while True:
+        asked: dict[str, Any] = {"Prefix": "paged-", "MaxBuckets": 2}
+        if token:
+            asked["ContinuationToken"] = token
+        page = s3.list_buckets(**asked)
+        assert page["Prefix"] == "paged-"
+        pages.append([bucket["Name"] for bucket in page["Buckets"]])
+        assert {bucket["BucketRegion"] for bucket in page["Buckets"]} == {region}
+        token = page.get("ContinuationToken")
+        if not token:
+            break
+    assert pages == [names[:2], names[2:4], names[4:]]
+    everything = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+    assert set(names) <= set(everything) and "ContinuationToken" not in s3.list_buckets()
+    assert s3.list_buckets(BucketRegion="eu-west-3")["Buckets"] == []
+    for wrong in ("max-buckets=0", "max-buckets=10001", "continuation-token=not-a-token"):
+        answer = send_signed(server, keys, "GET", f"/?{wrong}")
+        assert answer.status_code == 400, wrong
+        assert b"<Code>InvalidArgument</Code>" in answer.content, wrong
+    for name in names:
+        s3.delete_bucket(Bucket=name)

@@ -27,6 +27,7 @@ from api.access_log import AccessLog
 from api.s3 import acl, attributes, buckets, copy, listing, multidelete, multipart, objects
 from api.s3.addressing import address
 from api.s3.auth import authenticate
+from api.s3.buckets import require_bucket, valid_bucket_name
 from api.s3.context import Handler, S3Request
 from api.s3.errors import (
     InternalError,
@@ -220,14 +221,19 @@ class S3App:
             trust_proxy=core.config.trust_proxy_headers,
         )
         await self._admit(caller.account_id, client)
-        handler = _route(
-            request.method,
-            bucket,
-            key,
-            set(request.query_params.keys()) if query_string else set(),
-            copying=copy.SOURCE in headers,
-        )
         s3 = S3Request(core, request, headers, caller, bucket, key, request_id, lookups)
+        try:
+            handler = _route(
+                request.method,
+                bucket,
+                key,
+                set(request.query_params.keys()) if query_string else set(),
+                copying=copy.SOURCE in headers,
+            )
+        except NotImplementedYet:
+            if bucket and valid_bucket_name(bucket):
+                await lookups.read(require_bucket, s3)  # a missing bucket is NoSuchBucket
+            raise
         return await handler(s3)
 
     async def _admit(self, account_id: int, client: str) -> None:

@@ -45,7 +45,7 @@ from api.s3.errors import (
     PreconditionFailed,
 )
 from api.s3.metadata import DEFAULT_CONTENT_TYPE, ObjectMeta, answer_headers, from_headers
-from api.s3.parts import part_window
+from api.s3.parts import part_number, part_window
 from api.s3.refusals import refuse_customer_keys, refuse_unkept
 from api.transfer import (
     RangeNotSatisfiable,
@@ -313,6 +313,8 @@ async def get_object(s3: S3Request) -> Response:
     """GetObject and HeadObject: ranges (206), conditional requests (304, 412)."""
     request = s3.request
     refuse_customer_keys(s3.headers)
+    if "partNumber" in s3.query:
+        part_number(s3)  # a part number out of range is InvalidArgument, found or not
     entry = await s3.lookups.read(find_object, s3)
     tag = etag(entry)
     modified = last_modified(entry)

@@ -187,6 +187,15 @@ def test_bucket_location_and_versioning(s3: Any, bucket: str) -> None:
         with pytest.raises(ClientError) as missing:
             call(Bucket="nosuchbucket")
         assert error_code(missing) == "NoSuchBucket"
+    # What is not supported answers so for a bucket that is there, and a missing
+    # bucket is NoSuchBucket first, as for every call naming one.
+    unsupported = {"VersioningConfiguration": {"Status": "Enabled"}}
+    with pytest.raises(ClientError) as gone:
+        s3.put_bucket_versioning(Bucket="nosuchbucket", **unsupported)
+    assert status_of(gone) == 404 and error_code(gone) == "NoSuchBucket"
+    with pytest.raises(ClientError) as tags:
+        s3.get_bucket_tagging(Bucket="nosuchbucket")
+    assert error_code(tags) == "NoSuchBucket"
 
 
 DELIMITED = [

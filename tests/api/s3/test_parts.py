@@ -62,6 +62,11 @@ def test_a_single_part_object_is_its_part_one(s3: Any) -> None:
     with pytest.raises(ClientError) as beyond:
         s3.head_object(Bucket="parts", Key="single", PartNumber=2)
     assert status_of(beyond) == 416
+    # A part number out of range is refused as such, whether or not the key is there.
+    for key in ("single", "missing"):
+        with pytest.raises(ClientError) as out_of_range:
+            s3.get_object(Bucket="parts", Key=key, PartNumber=10_001)
+        assert error_code(out_of_range) == "InvalidArgument", key
 
 
 def checksum_upload(s3: Any, key: str, parts: list[bytes], name: str, kind: str) -> None:

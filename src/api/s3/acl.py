@@ -10,7 +10,8 @@ has full control of it and of every object in it, and nothing else can be grante
   headers (PutObject, CopyObject, CreateMultipartUpload) is refused the same way,
   before anything is written; CreateBucket with them is
   ``400 InvalidBucketAclWithObjectOwnership``.
-- GetBucketOwnershipControls answers ``BucketOwnerEnforced``.
+- GetBucketOwnershipControls answers ``BucketOwnerEnforced``;
+  PutBucketOwnershipControls takes it, and refuses S3's other settings (501).
 
 So a client asking for a public object learns that it cannot have one, rather than
 believing it has.
@@ -23,7 +24,13 @@ from starlette.responses import Response
 from api.s3.body import CheckedBody, read_document
 from api.s3.buckets import require_bucket
 from api.s3.context import S3Request
-from api.s3.errors import AccessControlListNotSupported, MalformedACLError, S3Error
+from api.s3.errors import (
+    AccessControlListNotSupported,
+    MalformedACLError,
+    MalformedXML,
+    NotImplementedYet,
+    S3Error,
+)
 from api.s3.grants import refuse_grants
 from api.s3.objects import find_object
 from api.s3.xml import acl_document, ownership_document
@@ -46,6 +53,31 @@ async def get_object_acl(s3: S3Request) -> Response:
 async def get_bucket_ownership_controls(s3: S3Request) -> Response:
     await s3.lookups.read(require_bucket, s3)
     return Response(ownership_document(), media_type=XML)
+
+
+OWNERSHIPS = frozenset(("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"))
+"""S3's object ownership settings; only ``BucketOwnerEnforced`` is lockr's."""
+
+
+async def put_bucket_ownership_controls(s3: S3Request) -> Response:
+    """PutBucketOwnershipControls: ``BucketOwnerEnforced`` (what every bucket has) is
+    taken; S3's other settings, which enable ACLs, are ``501 NotImplemented``; a
+    document that is not one rule of a known setting is ``MalformedXML``."""
+    body = CheckedBody(s3.caller.verified, s3.headers, hash_md5=True)
+    too_large = MalformedXML(f"Ownership controls are at most {MAX_POLICY} bytes.")
+    document = await read_document(s3.request, body, limit=MAX_POLICY, too_large=too_large)
+    body.finish()
+    root = parse_xml(document)
+    rules = root.find_all("Rule")
+    if root.tag != "OwnershipControls" or len(rules) != 1:
+        raise MalformedXML("Ownership controls hold exactly one Rule.")
+    ownership = rules[0].child_text("ObjectOwnership")
+    if ownership not in OWNERSHIPS:
+        raise MalformedXML("The ObjectOwnership is not one S3 knows.")
+    await s3.lookups.read(require_bucket, s3)
+    if ownership != "BucketOwnerEnforced":
+        raise NotImplementedYet("Only BucketOwnerEnforced is supported (ACLs are disabled).")
+    return Response(status_code=200)
 
 
 async def put_bucket_acl(s3: S3Request) -> Response:

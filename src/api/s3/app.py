@@ -75,6 +75,7 @@ BUCKET_QUERIES: dict[tuple[str, str], Handler] = {
     ("GET", "acl"): acl.get_bucket_acl,
     ("PUT", "acl"): acl.put_bucket_acl,
     ("GET", "ownershipControls"): acl.get_bucket_ownership_controls,
+    ("PUT", "ownershipControls"): acl.put_bucket_ownership_controls,
     ("GET", "location"): buckets.get_bucket_location,
     ("GET", "versioning"): buckets.get_bucket_versioning,
     ("GET", "versions"): listing.list_object_versions,

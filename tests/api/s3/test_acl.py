@@ -81,3 +81,28 @@ def test_writes_asking_for_grants_write_nothing(s3: Any) -> None:
     bucket = refused(s3.create_bucket, Bucket="acl-public", ACL="public-read")
     assert bucket == (400, "InvalidBucketAclWithObjectOwnership")
     assert refused(s3.head_bucket, Bucket="acl-public") == (404, "404")
+
+
+def test_ownership_controls_take_only_bucket_owner_enforced(s3: Any) -> None:
+    ensure_bucket(s3, "acl")
+
+    def controls(*settings: str) -> dict[str, Any]:
+        return {"Rules": [{"ObjectOwnership": setting} for setting in settings]}
+
+    put = s3.put_bucket_ownership_controls
+    put(Bucket="acl", OwnershipControls=controls("BucketOwnerEnforced"))
+    assert refused(put, Bucket="acl", OwnershipControls=controls("ObjectWriter")) == (
+        501,
+        "NotImplemented",
+    )
+    two = controls("BucketOwnerEnforced", "ObjectWriter")
+    assert refused(put, Bucket="acl", OwnershipControls=two) == (400, "MalformedXML")
+    unknown = controls("EveryoneOwns")
+    assert refused(put, Bucket="acl", OwnershipControls=unknown) == (400, "MalformedXML")
+    missing = controls("BucketOwnerEnforced")
+    assert refused(put, Bucket="no-such-bucket", OwnershipControls=missing) == (
+        404,
+        "NoSuchBucket",
+    )
+    rules = s3.get_bucket_ownership_controls(Bucket="acl")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]

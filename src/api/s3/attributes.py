@@ -22,15 +22,14 @@ from starlette.responses import Response
 from api.s3.buckets import etag, last_modified
 from api.s3.checksums import stored_checksum
 from api.s3.context import S3Request, whole_number
-from api.s3.errors import InvalidArgument, PreconditionFailed
-from api.s3.objects import CONDITIONS, find_object
+from api.s3.errors import InvalidArgument
+from api.s3.objects import find_object, read_conditions
 from api.s3.xml import (
     Attributes,
     ObjectPartItem,
     ObjectPartsPage,
     attributes_document,
 )
-from api.transfer import precondition
 from gateway.multipart_terms import MAX_LISTED
 from gateway.partchecksums import part_checksums
 from gateway.storage import Entry
@@ -64,12 +63,9 @@ async def get_object_attributes(s3: S3Request) -> Response:
     tag = etag(entry)
     modified = last_modified(entry)
     headers = {"Last-Modified": http_date(modified)}
-    if not CONDITIONS.isdisjoint(s3.headers):
-        status = precondition(s3.request, tag, modified)
-        if status == 304:
-            return Response(status_code=304, headers=headers | {"ETag": tag})
-        if status is not None:
-            raise PreconditionFailed()
+    not_modified = read_conditions(s3, tag, modified, headers | {"ETag": tag})
+    if not_modified is not None:
+        return not_modified
     stored = stored_checksum(entry.meta or {}) if "Checksum" in names else None
     parts = None
     if "ObjectParts" in names and entry.multipart_etag is not None:

@@ -17,7 +17,7 @@ sent without gets the CRC64NVME every upload computes (S3's default checksum,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -309,12 +309,31 @@ async def _put_folder(s3: S3Request, body: CheckedBody, path: str) -> Response:
     return Response(status_code=200, headers={"ETag": EMPTY_ETAG} | stored_headers(entry.meta))
 
 
+def read_conditions(
+    s3: S3Request, tag: str, modified: float, headers: Mapping[str, str]
+) -> Response | None:
+    """The conditions of a read (``If-Match`` and the others) against the object's
+    ``tag`` and ``modified`` time: ``PreconditionFailed``, a 304 answer carrying the
+    validators and caching headers of ``headers`` alone (RFC 9110 15.4.5, as S3: no
+    checksum, which a client in checksum mode would check against the empty body, and
+    no metadata), or ``None`` to answer the read."""
+    if CONDITIONS.isdisjoint(s3.headers):
+        return None
+    status = precondition(s3.request, tag, modified)
+    if status == 304:
+        kept = {name: headers[name] for name in NOT_MODIFIED if name in headers}
+        return Response(status_code=304, headers=kept)
+    if status is not None:
+        raise PreconditionFailed()
+    return None
+
+
 async def get_object(s3: S3Request) -> Response:
     """GetObject and HeadObject: ranges (206), conditional requests (304, 412)."""
     request = s3.request
     refuse_customer_keys(s3.headers)
-    if "partNumber" in s3.query:
-        part_number(s3)  # a part number out of range is InvalidArgument, found or not
+    # A part number out of range is InvalidArgument, whether or not the key is there.
+    number = part_number(s3) if "partNumber" in s3.query else None
     entry = await s3.lookups.read(find_object, s3)
     tag = etag(entry)
     modified = last_modified(entry)
@@ -328,18 +347,11 @@ async def get_object(s3: S3Request) -> Response:
     whole = "range" not in s3.headers and "partNumber" not in query
     checksum_mode = s3.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and whole
     headers |= answer_headers(entry, query, checksum_mode=checksum_mode)
-    if not CONDITIONS.isdisjoint(s3.headers):
-        status = precondition(request, tag, modified)
-        if status == 304:
-            # The validators and caching headers alone (RFC 9110 15.4.5), as S3: no
-            # checksum (a client in checksum mode would check an empty body) and no
-            # metadata.
-            kept = {name: headers[name] for name in NOT_MODIFIED if name in headers}
-            return Response(status_code=304, headers=kept)
-        if status is not None:
-            raise PreconditionFailed()
-    if "partNumber" in query:
-        offset, length, code = await part_window(s3, entry, headers)
+    not_modified = read_conditions(s3, tag, modified, headers)
+    if not_modified is not None:
+        return not_modified
+    if number is not None:
+        offset, length, code = await part_window(s3, entry, number, headers)
     elif "range" in s3.headers:
         try:
             offset, length, code = response_window(request, entry.size, tag, modified, headers)

@@ -34,12 +34,13 @@ def part_number(s3: S3Request) -> int:
     return number
 
 
-async def part_window(s3: S3Request, entry: Entry, headers: dict[str, str]) -> tuple[int, int, int]:
-    """The offset, length and status (206) of the part ``partNumber`` names, with
-    ``Content-Range``, ``Content-Length`` and, for a multipart object,
-    ``x-amz-mp-parts-count`` set in ``headers``; ``InvalidPartNumber`` past the
-    last part."""
-    number = part_number(s3)
+async def part_window(
+    s3: S3Request, entry: Entry, number: int, headers: dict[str, str]
+) -> tuple[int, int, int]:
+    """The offset, length and status (206) of part ``number`` (the request's
+    :func:`part_number`), with ``Content-Range``, ``Content-Length`` and, for a
+    multipart object, ``x-amz-mp-parts-count`` set in ``headers``;
+    ``InvalidPartNumber`` past the last part."""
     if "range" in s3.headers:
         raise InvalidRequest("Cannot specify both Range header and partNumber query parameter")
     found = await s3.lookups.read(s3.core.multipart.part_of, entry, number)

@@ -77,7 +77,7 @@ def test_list_buckets_pages_and_prefixes(
     """ListBuckets' ``max-buckets``, ``continuation-token`` and ``prefix``, with each
     bucket's region, as S3 answers them."""
     names = [f"paged-{number}" for number in range(5)]
-    for name in names:
+    for name in [*names, "other-bucket", "zz-after"]:  # around the prefix's names
         ensure_bucket(s3, name)
     region = s3.head_bucket(Bucket=names[0])["BucketRegion"]
     pages, token = [], None
@@ -100,5 +100,5 @@ def test_list_buckets_pages_and_prefixes(
         answer = send_signed(server, keys, "GET", f"/?{wrong}")
         assert answer.status_code == 400, wrong
         assert b"<Code>InvalidArgument</Code>" in answer.content, wrong
-    for name in names:
+    for name in [*names, "other-bucket", "zz-after"]:
         s3.delete_bucket(Bucket=name)
